@@ -1,0 +1,1 @@
+"""Policy packs: versioned rules that turn classifier signals into decisions with reasons."""

@@ -1,0 +1,1 @@
+"""Classifiers and checks that turn photos, prompts and clips into typed signals."""

@@ -1,0 +1,48 @@
+"""The typed signal every classifier produces, so policies can be written without knowing models."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One classifier's judgement of one thing: a category, a score in [0, 1] and who said it.
+
+    `evaluated=False` means the classifier could not run for this category (no model configured);
+    the score is then meaningless and policies must treat the category as unknown, never as safe.
+    Video signals carry the time range they cover.
+    """
+
+    category: str
+    score: float
+    model: str
+    start_s: float | None = None
+    end_s: float | None = None
+    evaluated: bool = True
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form, as stored in audit events and printed by `--json`."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Signal:
+        """Inverse of `to_dict`, tolerant of extra keys written by newer versions."""
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a clip where one category stayed above its threshold."""
+
+    category: str
+    start_s: float
+    end_s: float
+    peak: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return asdict(self)
