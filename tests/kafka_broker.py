@@ -1,0 +1,1 @@
+"""Fixture: a real Kafka-protocol broker (Tansu) on a free loopback port."""

@@ -1,0 +1,1 @@
+"""Fixture: a fresh PostgreSQL database per test, dropped afterwards."""
