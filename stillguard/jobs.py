@@ -1,0 +1,117 @@
+"""Running whole jobs in this process: what `stillguard run` and the benchmarks call."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audit.store import AuditQuery, AuditStore, JobRecord
+
+from .pipeline import InProcessPipeline
+from .settings import Settings
+from .wiring import JobRequest, build_deps, submit_job
+
+
+class TimedStore:
+    """Delegates to the audit store and adds up the time spent writing to it."""
+
+    def __init__(self, store: AuditStore) -> None:
+        self._store = store
+        self.write_ms = 0.0
+
+    def _timed(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._store, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.write_ms += (time.perf_counter() - start) * 1000
+
+        return call
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("append", "create_job", "update_job"):
+            return self._timed(name)
+        return getattr(self._store, name)
+
+
+@dataclass
+class JobOutcome:
+    """What `run` reports for one job."""
+
+    job: JobRecord
+    output: Path | None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job.id,
+            "status": self.job.status,
+            "decisions": [
+                {k: d.get(k) for k in ("stage", "action", "reasons", "policy_version", "decision_id")}
+                for d in (self.job.decisions or [])
+            ],
+            "output": str(self.output) if self.output else None,
+            "error": self.job.error,
+            "timings_ms": self.timings_ms,
+        }
+
+
+def stage_timings(store: AuditStore, job_id: str) -> dict[str, float]:
+    """Per-stage timings the stages recorded in their audit events."""
+    timings: dict[str, float] = {}
+    for event in store.events(AuditQuery(job_id=job_id, limit=1000)):
+        for name, value in (event.payload or {}).get("timings_ms", {}).items():
+            timings[name] = timings.get(name, 0.0) + float(value)
+    return timings
+
+
+def copy_output(source: Path, destination: Path) -> None:
+    """Copy the signed clip to the user's path atomically: never a partial file there."""
+    fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".stillguard-", suffix=".mp4")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, destination)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class LocalRunner:
+    """One process, one store, the whole journey per call; models load once and are reused."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: AuditStore,
+        on_progress: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.store = TimedStore(store)
+        self.pipeline = InProcessPipeline(lambda publish: build_deps(settings, self.store, publish))
+        if on_progress is not None:
+            self.pipeline.deps.on_progress = on_progress
+
+    def run(self, request: JobRequest, out: Path | None) -> JobOutcome:
+        """Submit, run every stage, and copy the signed clip to `out` if it was published."""
+        self.store.write_ms = 0.0
+        started = time.perf_counter()
+        job = submit_job(self.store, self.pipeline.deps.blobs, self.pipeline.publish, request)
+        self.pipeline.drain()
+        job = self.store.get_job(job.id)
+        output = None
+        if job.status == "published" and out is not None:
+            copy_output(self.pipeline.deps.blobs.path(job.output_blob), out)
+            output = out
+        timings = stage_timings(self.store, job.id)
+        timings["audit"] = round(self.store.write_ms, 1)
+        timings["total"] = round((time.perf_counter() - started) * 1000, 1)
+        return JobOutcome(job=job, output=output, timings_ms=timings)

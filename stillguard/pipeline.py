@@ -1,0 +1,116 @@
+"""Runs the stages on a stream backend: in-process for `run`/`serve`, Kafka for workers."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from generation import GenerationOptionError, MediaError
+from safety.photo_intake import BadImageError
+from streams import topics
+from streams.backend import DeadLetter
+from streams.inprocess import InProcessBackend
+
+from .stages import STAGES, StageDeps, StageError, fail_job
+
+log = logging.getLogger("stillguard.pipeline")
+
+# Errors that a retry cannot fix: the job fails at once with the reason instead of being retried.
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (
+    StageError, BadImageError, GenerationOptionError, MediaError,
+)
+
+StageFn = Callable[[dict[str, Any], StageDeps], None]
+
+
+def guarded(stage: str, fn: StageFn, deps: StageDeps) -> Callable[[str, dict[str, Any]], None]:
+    """A backend handler for one stage: permanent errors fail the job, others are retried."""
+
+    def handle(topic: str, message: dict[str, Any]) -> None:
+        try:
+            fn(message, deps)
+        except PERMANENT_ERRORS as exc:
+            log.warning("stage=%s job=%s failed: %s", stage, message.get("job_id"), exc)
+            fail_job(deps, message["job_id"], stage, f"{stage}: {exc}")
+
+    return handle
+
+
+def dead_letter_handler(deps: StageDeps) -> Callable[[DeadLetter], None]:
+    """When a message keeps failing, the job ends `failed` with the last error, audited."""
+
+    def on_dead_letter(dead: DeadLetter) -> None:
+        job_id = dead.message.get("job_id")
+        stage = next((name for name, (topic, _) in STAGES.items() if topic == dead.topic), "stream")
+        if job_id:
+            fail_job(deps, job_id, stage, f"{stage} gave up after {dead.attempts} attempts: {dead.error}")
+
+    return on_dead_letter
+
+
+class InProcessPipeline:
+    """All stages in this process on the in-process backend.
+
+    Other threads hand messages in through `publish` (a thread-safe inbox); only the thread that
+    calls `drain` touches the backend, so a long job never blocks a new submission.
+    """
+
+    def __init__(self, deps_factory: Callable[[Callable[[str, dict[str, Any]], None]], StageDeps]) -> None:
+        self._inbox: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
+        self.backend = InProcessBackend(max_attempts=3, on_dead_letter=self._on_dead_letter)
+        self.deps = deps_factory(self.backend.publish)
+        for stage, (topic, fn) in STAGES.items():
+            self.backend.subscribe(topic, guarded(stage, fn, self.deps))
+
+    def _on_dead_letter(self, dead: DeadLetter) -> None:
+        dead_letter_handler(self.deps)(dead)
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None:
+        """Queue a message (e.g. a submitted job) from any thread; `drain` delivers it."""
+        self._inbox.put((topic, message))
+
+    def drain(self) -> int:
+        """Run every queued message through the stages until nothing is left."""
+        delivered = 0
+        while not self._inbox.empty():
+            while not self._inbox.empty():
+                self.backend.publish(*self._inbox.get())
+            delivered += self.backend.run_until_idle()
+        return delivered
+
+
+class BackgroundRunner:
+    """Drains an in-process pipeline on a worker thread so the HTTP API answers at once."""
+
+    def __init__(self, pipeline: InProcessPipeline) -> None:
+        self.pipeline = pipeline
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="stillguard-pipeline", daemon=True)
+        self._thread.start()
+
+    def publish(self, topic: str, message: dict[str, Any]) -> None:
+        self.pipeline.publish(topic, message)
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=0.5)
+            self._wake.clear()
+            try:
+                self.pipeline.drain()
+            except Exception:  # a bug in a stage must not kill the API's only worker
+                log.exception("in-process pipeline drain failed")
+                time.sleep(0.5)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+
+__all__ = ["InProcessPipeline", "BackgroundRunner", "guarded", "dead_letter_handler", "topics"]

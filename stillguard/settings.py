@@ -1,0 +1,69 @@
+"""One settings object, read from `STILLGUARD_*` environment variables at the edge and passed in."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Stillguard keeps its state and which services it talks to."""
+
+    home: Path
+    database_url: str
+    kafka_bootstrap: str | None
+    key_passphrase: str | None
+    policy_path: Path | None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from `STILLGUARD_*` variables with embedded-mode defaults."""
+        env = os.environ if environ is None else environ
+        home = Path(env.get("STILLGUARD_HOME", "./.stillguard")).expanduser().resolve()
+        default_db = f"sqlite:///{home / 'audit.sqlite3'}"
+        policy = env.get("STILLGUARD_POLICY_PATH")
+        return cls(
+            home=home,
+            database_url=env.get("STILLGUARD_DATABASE_URL", default_db),
+            kafka_bootstrap=env.get("STILLGUARD_KAFKA_BOOTSTRAP") or None,
+            key_passphrase=env.get("STILLGUARD_KEY_PASSPHRASE") or None,
+            policy_path=Path(policy) if policy else None,
+            max_upload_bytes=int(env.get("STILLGUARD_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
+        )
+
+    def with_home(self, home: Path) -> Settings:
+        """Same settings rooted at another home (tests and benchmarks use throwaway homes)."""
+        home = home.resolve()
+        return replace(self, home=home, database_url=f"sqlite:///{home / 'audit.sqlite3'}")
+
+    def resolve_passphrase(self) -> str:
+        """The authority key passphrase: from the environment, or a generated one for embedded mode.
+
+        Embedded mode must work on a fresh machine with no set-up, so when no passphrase is
+        configured one is generated once and kept in HOME/authority/passphrase (mode 0600). That
+        protects the keys against a copied key file but not against someone who can read HOME:
+        production sets STILLGUARD_KEY_PASSPHRASE from a secret store.
+        """
+        if self.key_passphrase:
+            return self.key_passphrase
+        path = self.home / "authority" / "passphrase"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+        print(
+            "stillguard: no STILLGUARD_KEY_PASSPHRASE set; generated one for embedded mode "
+            f"in {path} (set the variable in production)",
+            file=sys.stderr,
+        )
+        return value

@@ -1,0 +1,333 @@
+"""The pipeline's stages: plain functions of (message, dependencies) that the backends run.
+
+The same functions run in-process for `stillguard run`/`serve` and behind Kafka consumers for
+`stillguard worker`. Each stage records its decision or result in the audit store before it
+publishes the next message, so nothing moves on without a record (fail closed). Stages are safe
+to re-run on a redelivered message: they look at what the store already holds first.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from audit.store import AuditStore, JobRecord
+from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, decode_mp4, encode_mp4
+from generation.procedural import generate_clip
+from policies.decision import Decision
+from policies.pack import PolicyPack
+from provenance.authority import Authority
+from provenance.label import burn_label
+from provenance.sign import GenerationClaims, sign_clip
+from provenance.verify import verify_file
+from safety.image_classifier import ImageClassifier
+from safety.photo_intake import load_photo
+from safety.signals import Signal
+from safety.video_checks import check_clip
+from streams import topics
+
+from .blobs import BlobStore
+
+Publish = Callable[[str, dict[str, Any]], None]
+TERMINAL_STATUSES = frozenset({"published", "refused", "held", "failed"})
+STATUS_FOR_ACTION = {"review": "held", "block": "refused"}
+
+
+class StageError(RuntimeError):
+    """A stage cannot go on for this job; the job ends `failed` with this message."""
+
+
+@dataclass
+class StageDeps:
+    """Everything a stage needs, built once per process by `stillguard.wiring`."""
+
+    store: AuditStore
+    blobs: BlobStore
+    policy: PolicyPack
+    authority_factory: Callable[[], Authority]
+    image_classifier_factory: Callable[[], ImageClassifier]
+    prompt_classifier_factory: Callable[[], Any]
+    trust_anchors_pem: Callable[[], str]
+    publish: Publish
+    on_progress: Callable[[str, str], None] = lambda job_id, what: None
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def cached(self, name: str, factory: Callable[[], Any]) -> Any:
+        """Build an expensive dependency (a model, the authority) once, on first use."""
+        if name not in self._cache:
+            self._cache[name] = factory()
+        return self._cache[name]
+
+    @property
+    def image_classifier(self) -> ImageClassifier:
+        return self.cached("image", self.image_classifier_factory)
+
+    @property
+    def prompt_classifier(self) -> Any:
+        return self.cached("prompt", self.prompt_classifier_factory)
+
+    @property
+    def authority(self) -> Authority:
+        return self.cached("authority", self.authority_factory)
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+def _active_job(deps: StageDeps, message: dict[str, Any]) -> JobRecord | None:
+    """The job a message is about, or None when it already ended (a redelivered message)."""
+    job = deps.store.get_job(message["job_id"])
+    if job is None:
+        raise StageError(f"job {message['job_id']} does not exist")
+    return None if job.status in TERMINAL_STATUSES else job
+
+
+def _record_decision(
+    deps: StageDeps, job: JobRecord, decision: Decision, signals: list[Signal], payload: dict
+) -> None:
+    deps.store.append(
+        job_id=job.id,
+        stage=decision.stage,
+        kind="decision",
+        action=decision.action,
+        policy_version=decision.policy_version,
+        decision_id=decision.decision_id,
+        reasons=list(decision.reasons),
+        signals=[s.to_dict() for s in signals],
+        payload=payload,
+        event_id=f"{job.id}-{decision.stage}-decision",
+    )
+    decisions = [d for d in (job.decisions or []) if d.get("stage") != decision.stage]
+    deps.store.update_job(job.id, decisions=[*decisions, decision.to_dict()])
+
+
+def _stop_unless_publishable(deps: StageDeps, job: JobRecord, decision: Decision) -> bool:
+    """End the job when the decision does not let it go on; True when it may continue."""
+    if decision.publishable:
+        return True
+    status = STATUS_FOR_ACTION[decision.action]
+    deps.store.update_job(job.id, status=status, error="; ".join(decision.reasons))
+    deps.publish(topics.JOBS_COMPLETED, {"job_id": job.id, "status": status})
+    return False
+
+
+def _existing_decision(deps: StageDeps, job: JobRecord, stage: str) -> Decision | None:
+    """The decision already recorded for this stage, so a re-run never decides twice."""
+    event = deps.store.decision_for(job.id, stage)
+    if event is None:
+        return None
+    return Decision(
+        stage=stage,
+        action=event.action,
+        reasons=tuple(event.reasons),
+        policy_version=event.policy_version,
+        decision_id=event.decision_id,
+    )
+
+
+def input_gate(message: dict[str, Any], deps: StageDeps) -> None:
+    """Moderate the photo and the prompt, record the input decision, clear or stop the job."""
+    job = _active_job(deps, message)
+    if job is None:
+        return
+    deps.on_progress(job.id, "input gate")
+    decision = _existing_decision(deps, job, "input")
+    if decision is None:
+        start = time.perf_counter()
+        photo, _mime = load_photo(deps.blobs.read(job.input_blob))
+        signals = deps.image_classifier.score_photo(photo)
+        if job.prompt:
+            signals += deps.prompt_classifier.classify(job.prompt)
+        decision = deps.policy.decide("input", signals, job_id=job.id)
+        _record_decision(deps, job, decision, signals, {"timings_ms": {"input_gate": _ms(start)}})
+        deps.store.update_job(job.id, status="running")
+    if _stop_unless_publishable(deps, job, decision):
+        deps.publish(
+            topics.JOBS_INPUT_CLEARED, {"job_id": job.id, "decision_id": decision.decision_id}
+        )
+
+
+def generator(message: dict[str, Any], deps: StageDeps) -> None:
+    """Turn the cleared photo into a labelled clip, encoded once, and hand it to the output gate."""
+    job = _active_job(deps, message)
+    if job is None:
+        return
+    if deps.store.decision_for(job.id, "input") is None:
+        raise StageError("refusing to generate: no input decision is recorded for this job")
+    deps.on_progress(job.id, "generating")
+    options = GenerationOptions.from_dict(job.options)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    photo, _mime = load_photo(deps.blobs.read(job.input_blob))
+    clip = generate_clip(photo, options)
+    timings["generation"] = _ms(start)
+    start = time.perf_counter()
+    burn_label(clip.frames)
+    timings["label"] = _ms(start)
+    deps.on_progress(job.id, "encoding")
+    start = time.perf_counter()
+    clip_ref = deps.blobs.ref("clips", job.id, "labelled.mp4")
+    encode_mp4(clip, deps.blobs.new_path(clip_ref))
+    timings["encode"] = _ms(start)
+    deps.store.append(
+        job_id=job.id,
+        stage="generation",
+        kind="clip.generated",
+        payload={
+            "backend": clip.backend,
+            "backend_version": clip.backend_version,
+            "generator": GENERATOR_NAME,
+            "generator_version": GENERATOR_VERSION,
+            "options": options.to_dict(),
+            "scene": clip.scene,
+            "frames": int(clip.frames.shape[0]),
+            "timings_ms": timings,
+        },
+        event_id=f"{job.id}-generation-clip",
+    )
+    deps.publish(
+        topics.VIDEOS_GENERATED,
+        {"job_id": job.id, "clip_blob": clip_ref, "backend": clip.backend,
+         "backend_version": clip.backend_version},
+    )
+
+
+def _input_signals(deps: StageDeps, job_id: str) -> list[Signal]:
+    event = deps.store.decision_for(job_id, "input")
+    return [Signal.from_dict(s) for s in (event.signals if event else [])]
+
+
+def output_gate(message: dict[str, Any], deps: StageDeps) -> None:
+    """Check the generated clip over time (frames, flashes, escalation) and record the decision."""
+    job = _active_job(deps, message)
+    if job is None:
+        return
+    deps.on_progress(job.id, "output gate")
+    decision = _existing_decision(deps, job, "output")
+    if decision is None:
+        start = time.perf_counter()
+        decoded = decode_mp4(deps.blobs.path(message["clip_blob"]))
+        report = check_clip(
+            decoded.frames,
+            decoded.fps,
+            classifier=deps.image_classifier,
+            input_signals=_input_signals(deps, job.id),
+        )
+        decision = deps.policy.decide("output", report.signals, job_id=job.id)
+        payload = {
+            "segments": [s.to_dict() for s in report.segments],
+            "timings_ms": {"output_gate": _ms(start)},
+        }
+        _record_decision(deps, job, decision, report.signals, payload)
+    if _stop_unless_publishable(deps, job, decision):
+        deps.publish(
+            topics.VIDEOS_CLEARED,
+            {**message, "decision_id": decision.decision_id},
+        )
+
+
+def _thumbnail_jpeg(frame: Any) -> bytes:
+    from PIL import Image
+
+    image = Image.fromarray(frame)
+    image.thumbnail((320, 320))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def provenance(message: dict[str, Any], deps: StageDeps) -> None:
+    """Sign the cleared clip, prove the signature verifies, and publish it; never ship unsigned."""
+    job = _active_job(deps, message)
+    if job is None:
+        return
+    output_decision = deps.store.decision_for(job.id, "output")
+    if output_decision is None or output_decision.decision_id != message.get("decision_id"):
+        raise StageError("refusing to sign: the output decision is not recorded in the audit store")
+    if output_decision.action not in ("allow", "label", "restrict"):
+        raise StageError(f"refusing to sign: the output decision is {output_decision.action}")
+    input_decision = deps.store.decision_for(job.id, "input")
+    deps.on_progress(job.id, "signing")
+    start = time.perf_counter()
+    labelled = deps.blobs.path(message["clip_blob"])
+    signed_ref = deps.blobs.ref("outputs", job.id, "signed.mp4")
+    signed = deps.blobs.new_path(signed_ref)
+    options = GenerationOptions.from_dict(job.options)
+    claims = GenerationClaims(
+        job_id=job.id,
+        decision_id=output_decision.decision_id,
+        policy_version=output_decision.policy_version,
+        generator=GENERATOR_NAME,
+        generator_version=GENERATOR_VERSION,
+        backend=f"{message.get('backend', 'unknown')}@{message.get('backend_version', '?')}",
+        parameters=options.to_dict(),
+    )
+    first_frame = decode_first_frame(labelled)
+    label = sign_clip(
+        deps.authority,
+        labelled,
+        signed,
+        photo=deps.blobs.path(job.input_blob),
+        claims=claims,
+        thumbnail_jpeg=_thumbnail_jpeg(first_frame),
+    )
+    sign_ms = _ms(start)
+    start = time.perf_counter()
+    report = verify_file(signed, deps.trust_anchors_pem())
+    if report.status != "valid":
+        signed.unlink(missing_ok=True)
+        raise StageError(f"signed clip did not verify ({report.status}: {report.message})")
+    deps.store.append(
+        job_id=job.id,
+        stage="provenance",
+        kind="published",
+        action="publish",
+        policy_version=output_decision.policy_version,
+        decision_id=output_decision.decision_id,
+        payload={
+            "manifest_label": label,
+            "output_blob": signed_ref,
+            "input_decision_id": input_decision.decision_id if input_decision else None,
+            "verify_status": report.status,
+            "timings_ms": {"sign": sign_ms, "verify": _ms(start)},
+        },
+        event_id=f"{job.id}-provenance-published",
+    )
+    deps.store.update_job(job.id, status="published", output_blob=signed_ref)
+    deps.publish(
+        topics.JOBS_COMPLETED, {"job_id": job.id, "status": "published", "output_blob": signed_ref}
+    )
+
+
+def decode_first_frame(path: Any) -> Any:
+    """First frame of a clip as an RGB array, for the manifest thumbnail."""
+    import av
+
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            return frame.to_ndarray(format="rgb24")
+    raise StageError(f"clip {path} has no frames")
+
+
+def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:
+    """End a job `failed` with a reason and an audit event; used when a stage gives up."""
+    job = deps.store.get_job(job_id)
+    if job is None or job.status in TERMINAL_STATUSES:
+        return
+    deps.store.append(
+        job_id=job_id, stage=stage, kind="job.failed", action="fail", reasons=[error],
+        event_id=f"{job_id}-{stage}-failed",
+    )
+    deps.store.update_job(job_id, status="failed", error=error)
+
+
+STAGES: dict[str, tuple[str, Callable[[dict[str, Any], StageDeps], None]]] = {
+    "input-gate": (topics.JOBS_SUBMITTED, input_gate),
+    "generator": (topics.JOBS_INPUT_CLEARED, generator),
+    "output-gate": (topics.VIDEOS_GENERATED, output_gate),
+    "provenance": (topics.VIDEOS_CLEARED, provenance),
+}

@@ -1,0 +1,171 @@
+"""Builds the stage dependencies and the job intake from settings: the one place that wires parts."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from audit.store import AuditStore, JobRecord
+from generation import GenerationOptions
+from policies.pack import PolicyPack
+from provenance.authority import Authority
+from safety.image_classifier import ImageClassifier
+from safety.photo_intake import BadImageError, load_photo
+from safety.prompt_classifier import MAX_PROMPT_CHARS
+from streams import topics
+
+from .blobs import BlobStore
+from .settings import Settings
+from .stages import Publish, StageDeps
+
+EXTENSION_FOR_MIME = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+
+
+class BadRequest(ValueError):
+    """Input a user must fix; carries the machine-readable code and the HTTP status."""
+
+    def __init__(self, code: str, message: str, http_status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+
+
+class IdempotencyConflict(BadRequest):
+    """The same idempotency key was used before with a different request."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            "idempotency_conflict",
+            f"Idempotency-Key was already used for job {job_id} with a different request",
+            409,
+        )
+
+
+def open_store(settings: Settings) -> AuditStore:
+    """The audit store, migrated to the current schema."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = AuditStore(settings.database_url)
+    store.migrate()
+    return store
+
+
+def load_policy(settings: Settings) -> PolicyPack:
+    """The active policy pack: the configured file, or the default shipped with Stillguard."""
+    return PolicyPack.load(settings.policy_path) if settings.policy_path else PolicyPack.default()
+
+
+def open_authority(settings: Settings) -> Authority:
+    """The signing authority under HOME, created on first use."""
+    return Authority.open(settings.home / "authority", settings.resolve_passphrase())
+
+
+def _prompt_classifier() -> Any:
+    # Imported late: it pulls in torch, which only the input gate needs.
+    from safety.prompt_classifier import PromptClassifier
+
+    return PromptClassifier()
+
+
+def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> StageDeps:
+    """Stage dependencies for this process; models and keys load lazily on first use."""
+    deps = StageDeps(
+        store=store,
+        blobs=BlobStore(settings.home / "blobs"),
+        policy=load_policy(settings),
+        authority_factory=lambda: open_authority(settings),
+        image_classifier_factory=lambda: ImageClassifier(threads=2),
+        prompt_classifier_factory=_prompt_classifier,
+        trust_anchors_pem=lambda: deps.authority.root_pem,
+        publish=publish,
+    )
+    return deps
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A generation request as it arrives from the CLI or the API, before validation."""
+
+    photo: bytes
+    prompt: str | None
+    options: dict[str, Any]
+    submitter: str
+    idempotency_key: str | None = None
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        digest.update(hashlib.sha256(self.photo).digest())
+        digest.update((self.prompt or "").encode())
+        digest.update(repr(sorted(self.options.items())).encode())
+        return digest.hexdigest()
+
+
+def _reject(store: AuditStore, request: JobRequest, error: BadRequest) -> BadRequest:
+    store.append(
+        job_id=None,
+        stage="intake",
+        kind="input.rejected",
+        action="reject",
+        reasons=[f"{error.code}: {error}"],
+        payload={"submitter": request.submitter, "request_sha256": request.sha256(),
+                 "photo_bytes": len(request.photo)},
+    )
+    return error
+
+
+def validate_request(request: JobRequest) -> tuple[str, GenerationOptions]:
+    """Check the photo, prompt and options; returns the photo's MIME type and parsed options."""
+    try:
+        _photo, mime = load_photo(request.photo)
+    except BadImageError as exc:
+        raise BadRequest(exc.code, str(exc), exc.http_status) from exc
+    if request.prompt is not None and len(request.prompt) > MAX_PROMPT_CHARS:
+        raise BadRequest(
+            "prompt_too_long",
+            f"prompt has {len(request.prompt)} characters; the limit is {MAX_PROMPT_CHARS}",
+        )
+    try:
+        options = GenerationOptions.from_dict(request.options)
+        options.validate()
+    except ValueError as exc:
+        raise BadRequest("invalid_option", str(exc)) from exc
+    return mime, options
+
+
+def submit_job(store: AuditStore, blobs: BlobStore, publish: Publish, request: JobRequest) -> JobRecord:
+    """Validate a request, store the photo, record the job and publish it to the input gate.
+
+    A replayed request (same submitter and idempotency key, same body) returns the original job;
+    the same key with a different body is refused. Rejected input leaves an audit event.
+    """
+    if request.idempotency_key:
+        existing = store.find_job_by_idempotency(request.submitter, request.idempotency_key)
+        if existing is not None:
+            if existing.request_sha256 != request.sha256():
+                raise IdempotencyConflict(existing.id)
+            return existing
+    try:
+        mime, options = validate_request(request)
+    except BadRequest as exc:
+        raise _reject(store, request, exc) from exc
+    placeholder = store.create_job(
+        submitter=request.submitter,
+        input_blob="",
+        prompt=request.prompt,
+        options=options.to_dict(),
+        idempotency_key=request.idempotency_key,
+        request_sha256=request.sha256(),
+    )
+    ref = blobs.ref("inputs", placeholder.id, f"photo.{EXTENSION_FOR_MIME[mime]}")
+    blobs.put(ref, request.photo)
+    job = store.update_job(placeholder.id, input_blob=ref)
+    store.append(
+        job_id=job.id,
+        stage="intake",
+        kind="job.created",
+        payload={"submitter": request.submitter, "input_blob": ref, "mime": mime,
+                 "options": options.to_dict(), "prompt_chars": len(request.prompt or "")},
+        event_id=f"{job.id}-intake-created",
+    )
+    publish(topics.JOBS_SUBMITTED, {"job_id": job.id})
+    return job
