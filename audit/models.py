@@ -1,0 +1,120 @@
+"""SQLAlchemy 2 models of the audit database; the schema itself is owned by `migrations/`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from audit.records import API_KEY_ROLES, JOB_STATUSES
+
+# JSONB on PostgreSQL so reviewers can query inside signals and payloads; plain JSON elsewhere.
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+# BIGSERIAL on PostgreSQL; INTEGER on SQLite, the only type that aliases the rowid.
+SequenceNumber = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every audit table."""
+
+
+class Job(Base):
+    """A photo-to-video job from submission to its final status."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("submitter", "idempotency_key", name="uq_jobs_submitter_idempotency_key"),
+        CheckConstraint(_one_of("status", JOB_STATUSES), name="ck_jobs_status"),
+        Index("ix_jobs_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitter: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    prompt: Mapped[str | None] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    input_blob: Mapped[str] = mapped_column(String(512))
+    output_blob: Mapped[str | None] = mapped_column(String(512))
+    error: Mapped[str | None] = mapped_column(Text)
+    decisions: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+
+
+class AuditEvent(Base):
+    """One append-only, hash-chained audit event; `seq` is the chain order."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_job_id", "job_id"),
+        Index("ix_audit_events_created_at", "created_at"),
+        Index("ix_audit_events_stage_kind", "stage", "kind"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    job_id: Mapped[str | None] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(32))
+    policy_version: Mapped[str | None] = mapped_column(String(64))
+    decision_id: Mapped[str | None] = mapped_column(String(64))
+    reasons: Mapped[list[str]] = mapped_column(JSONDocument)
+    signals: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class ApiKey(Base):
+    """An API key: its role and the sha256 of its secret (the secret itself is never stored)."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(_one_of("role", API_KEY_ROLES), name="ck_api_keys_role"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,161 @@
+"""Plain, frozen records the audit store hands out: never ORM objects, always JSON-ready."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+JOB_STATUSES: tuple[str, ...] = ("submitted", "running", "published", "refused", "held", "failed")
+API_KEY_ROLES: tuple[str, ...] = ("submitter", "reviewer", "admin")
+
+# The most rows one query may return, whatever limit a caller asks for.
+MAX_QUERY_LIMIT = 1000
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with microseconds: the one timestamp spelling used in JSON and in hashes."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One generation job as recorded: what was asked, where it stands, what was decided."""
+
+    id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    submitter: str
+    idempotency_key: str | None
+    request_sha256: str
+    prompt: str | None
+    options: dict[str, Any]
+    input_blob: str
+    output_blob: str | None
+    error: str | None
+    decisions: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the API and `--json` output."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
+            "submitter": self.submitter,
+            "idempotency_key": self.idempotency_key,
+            "request_sha256": self.request_sha256,
+            "prompt": self.prompt,
+            "options": dict(self.options),
+            "input_blob": self.input_blob,
+            "output_blob": self.output_blob,
+            "error": self.error,
+            "decisions": list(self.decisions),
+        }
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One link of the audit chain: what happened to which job, and the hashes that pin it."""
+
+    seq: int
+    event_id: str
+    job_id: str | None
+    stage: str
+    kind: str
+    action: str | None
+    policy_version: str | None
+    decision_id: str | None
+    reasons: tuple[str, ...]
+    signals: tuple[dict[str, Any], ...]
+    payload: dict[str, Any]
+    created_at: datetime
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for reviewers (`audit query --json`, `GET /v1/audit`)."""
+        return {
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "job_id": self.job_id,
+            "stage": self.stage,
+            "kind": self.kind,
+            "action": self.action,
+            "policy_version": self.policy_version,
+            "decision_id": self.decision_id,
+            "reasons": list(self.reasons),
+            "signals": list(self.signals),
+            "payload": dict(self.payload),
+            "created_at": iso_utc(self.created_at),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """An API key's identity and role; the secret (and even its hash) never leaves the store."""
+
+    id: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """True until the key is revoked."""
+        return self.revoked_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for `keys` listings."""
+        return {
+            "id": self.id,
+            "role": self.role,
+            "created_at": iso_utc(self.created_at),
+            "revoked_at": iso_utc(self.revoked_at),
+        }
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Reviewer filters over the audit log; results come in chain order, paged by `after_seq`.
+
+    `since` is inclusive and `until` exclusive, so consecutive windows never double-count.
+    """
+
+    job_id: str | None = None
+    stage: str | None = None
+    action: str | None = None
+    kind: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    policy_version: str | None = None
+    limit: int = 100
+    after_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Outcome of walking the whole hash chain from the first event."""
+
+    intact: bool
+    checked: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
+    head_hash: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form printed by `audit verify --json`."""
+        return {
+            "intact": self.intact,
+            "checked": self.checked,
+            "first_broken_seq": self.first_broken_seq,
+            "reason": self.reason,
+            "head_hash": self.head_hash,
+        }

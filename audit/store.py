@@ -1,0 +1,405 @@
+"""The audit store: jobs, the append-only hash-chained event log, and API keys.
+
+Every write happens in its own short transaction. Appends are serialised across threads and
+processes (PostgreSQL advisory lock, SQLite BEGIN IMMEDIATE) so the chain never forks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit.chain import GENESIS_HASH, ChainWalker, canonical_json, chain_hash, event_fields
+from audit.database import create_audit_engine, lock_for_append, run_migration, writer_engine
+from audit.models import ApiKey, AuditEvent, Job
+from audit.records import (
+    API_KEY_ROLES,
+    JOB_STATUSES,
+    MAX_QUERY_LIMIT,
+    ApiKeyRecord,
+    AuditQuery,
+    ChainReport,
+    EventRecord,
+    JobRecord,
+)
+
+UPDATABLE_JOB_FIELDS = frozenset({"status", "output_blob", "error", "decisions"})
+VERIFY_BATCH = 1000
+API_KEY_PREFIX = "sg_"
+
+
+class AuditError(Exception):
+    """The audit store refused an operation; the message says what to fix."""
+
+
+class IdempotencyConflict(AuditError):
+    """The idempotency key was already used by this submitter for a different request."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json_ready(value: Any, what: str) -> Any:
+    """Round-trip through canonical JSON, so what is stored is exactly what is hashed."""
+    try:
+        return json.loads(canonical_json(value))
+    except (TypeError, ValueError) as exc:
+        raise AuditError(f"{what} must be JSON-serialisable with finite numbers: {exc}") from exc
+
+
+def _secret_sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class AuditStore:
+    """Jobs, audit events and API keys in one SQLAlchemy database (SQLite or PostgreSQL)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine = create_audit_engine(url)
+        self._reader = sessionmaker(self._engine, expire_on_commit=False)
+        self._writer = sessionmaker(writer_engine(self._engine), expire_on_commit=False)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (Alembic `upgrade head`); safe to repeat."""
+        run_migration(self._engine, "head")
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        *,
+        submitter: str,
+        input_blob: str,
+        prompt: str | None,
+        options: dict[str, Any],
+        idempotency_key: str | None = None,
+        request_sha256: str = "",
+    ) -> JobRecord:
+        """Record a new submitted job; the same submitter, key and request returns the same job.
+
+        Raises IdempotencyConflict when the key was already used for a different request.
+        """
+        now = _now()
+        job = Job(
+            id=uuid.uuid4().hex,
+            status="submitted",
+            created_at=now,
+            updated_at=now,
+            submitter=submitter,
+            idempotency_key=idempotency_key,
+            request_sha256=request_sha256,
+            prompt=prompt,
+            options=_json_ready(dict(options), "options"),
+            input_blob=input_blob,
+            output_blob=None,
+            error=None,
+            decisions=[],
+        )
+        try:
+            with self._write() as session:
+                session.add(job)
+            return _job_record(job)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+        existing = self.find_job_by_idempotency(submitter, idempotency_key)
+        if existing is None:  # the row that conflicted is gone: jobs are never deleted
+            raise AuditError(f"job for idempotency key {idempotency_key!r} vanished")
+        return self._same_request(existing, request_sha256)
+
+    @staticmethod
+    def _same_request(existing: JobRecord, request_sha256: str) -> JobRecord:
+        if existing.request_sha256 != request_sha256:
+            raise IdempotencyConflict(
+                f"idempotency key {existing.idempotency_key!r} was already used for a different "
+                f"request (job {existing.id}); use a new key for a new request"
+            )
+        return existing
+
+    def find_job_by_idempotency(self, submitter: str, key: str) -> JobRecord | None:
+        """The job this submitter created with this idempotency key, if any."""
+        with self._reader() as session:
+            job = session.scalar(
+                select(Job).where(Job.submitter == submitter, Job.idempotency_key == key)
+            )
+            return _job_record(job) if job else None
+
+    def get_job(self, job_id: str) -> JobRecord | None:
+        """One job by id, or None."""
+        with self._reader() as session:
+            job = session.get(Job, job_id)
+            return _job_record(job) if job else None
+
+    def list_jobs(
+        self, *, status: str | None = None, submitter: str | None = None, limit: int = 100
+    ) -> list[JobRecord]:
+        """Newest jobs first, optionally only one status (e.g. `held` for the review queue)."""
+        statement = select(Job).order_by(Job.created_at.desc(), Job.id).limit(_limit(limit))
+        if status is not None:
+            statement = statement.where(Job.status == status)
+        if submitter is not None:
+            statement = statement.where(Job.submitter == submitter)
+        with self._reader() as session:
+            return [_job_record(job) for job in session.scalars(statement)]
+
+    def update_job(self, job_id: str, **fields: Any) -> JobRecord:
+        """Change a job's status, output_blob, error or decisions; returns the updated record."""
+        unknown = set(fields) - UPDATABLE_JOB_FIELDS
+        if unknown:
+            raise AuditError(
+                f"cannot update job field(s) {sorted(unknown)}; "
+                f"updatable: {sorted(UPDATABLE_JOB_FIELDS)}"
+            )
+        if "status" in fields and fields["status"] not in JOB_STATUSES:
+            raise AuditError(f"unknown job status {fields['status']!r}; one of {JOB_STATUSES}")
+        if "decisions" in fields:
+            fields["decisions"] = _json_ready(list(fields["decisions"]), "decisions")
+        with self._write() as session:
+            job = session.get(Job, job_id, with_for_update=True)
+            if job is None:
+                raise AuditError(f"no job {job_id!r}")
+            for name, value in fields.items():
+                setattr(job, name, value)
+            job.updated_at = _now()
+        return _job_record(job)
+
+    # -- audit events -------------------------------------------------------------------------
+
+    def append(
+        self,
+        *,
+        job_id: str | None,
+        stage: str,
+        kind: str,
+        action: str | None = None,
+        policy_version: str | None = None,
+        decision_id: str | None = None,
+        reasons: Sequence[str] = (),
+        signals: Sequence[dict[str, Any]] = (),
+        payload: dict[str, Any] | None = None,
+        event_id: str | None = None,
+    ) -> EventRecord:
+        """Append one event to the chain; re-appending a known event_id returns the stored one."""
+        event = AuditEvent(
+            event_id=event_id or uuid.uuid4().hex,
+            job_id=job_id,
+            stage=stage,
+            kind=kind,
+            action=action,
+            policy_version=policy_version,
+            decision_id=decision_id,
+            reasons=_json_ready([str(reason) for reason in reasons], "reasons"),
+            signals=_json_ready(list(signals), "signals"),
+            payload=_json_ready(dict(payload or {}), "payload"),
+        )
+        with self._write() as session:
+            lock_for_append(session.connection())
+            existing = session.scalar(
+                select(AuditEvent).where(AuditEvent.event_id == event.event_id)
+            )
+            if existing is not None:
+                return _event_record(existing)
+            last_hash = session.scalar(
+                select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+            )
+            event.created_at = _now()
+            event.prev_hash = last_hash or GENESIS_HASH
+            unhashed = _event_record(event, seq=0, hash_="")
+            event.hash = chain_hash(event.prev_hash, event_fields(unhashed))
+            session.add(event)
+            session.flush()
+            return _event_record(event)
+
+    def events(self, query: AuditQuery) -> list[EventRecord]:
+        """Events matching the query in chain order; page with `after_seq` = last seq seen."""
+        with self._reader() as session:
+            return [_event_record(e) for e in session.scalars(_event_select(query))]
+
+    def decision_for(self, job_id: str, stage: str) -> EventRecord | None:
+        """The latest `decision` event recorded for this job at this stage."""
+        statement = (
+            select(AuditEvent)
+            .where(
+                AuditEvent.job_id == job_id,
+                AuditEvent.stage == stage,
+                AuditEvent.kind == "decision",
+            )
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        )
+        with self._reader() as session:
+            event = session.scalar(statement)
+            return _event_record(event) if event else None
+
+    def verify_chain(self) -> ChainReport:
+        """Walk the whole chain from the first event and report the first broken link."""
+        walker = ChainWalker()
+        after = 0
+        with self._reader() as session:
+            while True:
+                batch = [
+                    _event_record(e)
+                    for e in session.scalars(
+                        select(AuditEvent)
+                        .where(AuditEvent.seq > after)
+                        .order_by(AuditEvent.seq)
+                        .limit(VERIFY_BATCH)
+                    )
+                ]
+                if not batch or not walker.feed(batch):
+                    return walker.report()
+                after = batch[-1].seq
+                session.expunge_all()
+
+    # -- API keys -----------------------------------------------------------------------------
+
+    def create_api_key(self, role: str) -> tuple[str, str]:
+        """A new key of this role: (key_id, secret). The secret is shown once, stored hashed."""
+        if role not in API_KEY_ROLES:
+            raise AuditError(f"unknown role {role!r}; one of {API_KEY_ROLES}")
+        key_id = secrets.token_hex(8)
+        secret = f"{API_KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        with self._write() as session:
+            session.add(
+                ApiKey(
+                    id=key_id,
+                    role=role,
+                    secret_sha256=_secret_sha256(secret),
+                    created_at=_now(),
+                    revoked_at=None,
+                )
+            )
+        return key_id, secret
+
+    def authenticate(self, secret: str) -> ApiKeyRecord | None:
+        """The active key this secret belongs to, or None (unknown, wrong or revoked)."""
+        if not secret.startswith(API_KEY_PREFIX):
+            return None
+        key_id = secret[len(API_KEY_PREFIX) :].split("_", 1)[0]
+        with self._reader() as session:
+            key = session.get(ApiKey, key_id)
+        # Compare even when the key is unknown, so timing says nothing about which ids exist.
+        expected = key.secret_sha256 if key is not None else "0" * 64
+        if not hmac.compare_digest(expected, _secret_sha256(secret)):
+            return None
+        if key is None or key.revoked_at is not None:
+            return None
+        return _api_key_record(key)
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyRecord:
+        """Revoke a key for good; its secret stops authenticating at once."""
+        with self._write() as session:
+            key = session.get(ApiKey, key_id, with_for_update=True)
+            if key is None:
+                raise AuditError(f"no API key {key_id!r}")
+            if key.revoked_at is None:
+                key.revoked_at = _now()
+        return _api_key_record(key)
+
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        """Every key, oldest first, without secrets."""
+        with self._reader() as session:
+            keys = session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))
+            return [_api_key_record(key) for key in keys]
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        with self._writer.begin() as session:
+            yield session
+
+
+def _limit(limit: int) -> int:
+    if limit < 1:
+        raise AuditError(f"limit must be at least 1, got {limit}")
+    return min(limit, MAX_QUERY_LIMIT)
+
+
+def _event_select(query: AuditQuery) -> Select[tuple[AuditEvent]]:
+    statement = select(AuditEvent).order_by(AuditEvent.seq).limit(_limit(query.limit))
+    equal_to = {
+        AuditEvent.job_id: query.job_id,
+        AuditEvent.stage: query.stage,
+        AuditEvent.action: query.action,
+        AuditEvent.kind: query.kind,
+        AuditEvent.policy_version: query.policy_version,
+    }
+    for column, value in equal_to.items():
+        if value is not None:
+            statement = statement.where(column == value)
+    if query.since is not None:
+        statement = statement.where(AuditEvent.created_at >= query.since)
+    if query.until is not None:
+        statement = statement.where(AuditEvent.created_at < query.until)
+    if query.after_seq is not None:
+        statement = statement.where(AuditEvent.seq > query.after_seq)
+    return statement
+
+
+def _job_record(job: Job) -> JobRecord:
+    return JobRecord(
+        id=job.id,
+        status=job.status,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        submitter=job.submitter,
+        idempotency_key=job.idempotency_key,
+        request_sha256=job.request_sha256,
+        prompt=job.prompt,
+        options=dict(job.options or {}),
+        input_blob=job.input_blob,
+        output_blob=job.output_blob,
+        error=job.error,
+        decisions=tuple(job.decisions or ()),
+    )
+
+
+def _event_record(
+    event: AuditEvent, *, seq: int | None = None, hash_: str | None = None
+) -> EventRecord:
+    return EventRecord(
+        seq=event.seq if seq is None else seq,
+        event_id=event.event_id,
+        job_id=event.job_id,
+        stage=event.stage,
+        kind=event.kind,
+        action=event.action,
+        policy_version=event.policy_version,
+        decision_id=event.decision_id,
+        reasons=tuple(event.reasons),
+        signals=tuple(event.signals),
+        payload=dict(event.payload),
+        created_at=event.created_at,
+        prev_hash=event.prev_hash,
+        hash=event.hash if hash_ is None else hash_,
+    )
+
+
+def _api_key_record(key: ApiKey) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=key.id, role=key.role, created_at=key.created_at, revoked_at=key.revoked_at
+    )
