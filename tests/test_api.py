@@ -1,0 +1,129 @@
+"""The HTTP API: roles on every endpoint, the journey, bad input and replayed requests."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stillguard.api import create_app
+from stillguard.wiring import open_store
+from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, giant_png_header, png_bytes, settings_for
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("api-home")
+    settings = settings_for(home, STILLGUARD_MAX_UPLOAD_BYTES=str(2 * 1024 * 1024))
+    store = open_store(settings)
+    keys = {role: store.create_api_key(role) for role in ("submitter", "reviewer", "admin")}
+    keys["other"] = store.create_api_key("submitter")
+    with TestClient(create_app(settings)) as client:
+        yield client, {name: {"Authorization": f"Bearer {secret}"} for name, (_, secret) in keys.items()}
+
+
+def submit(client: TestClient, headers: dict, photo: bytes, **extra) -> object:
+    files = {"image": ("photo.jpg", photo, "image/jpeg")}
+    data = {"options": json.dumps(SMALL_CLIP), **extra.pop("data", {})}
+    return client.post("/v1/jobs", files=files, data=data, headers={**headers, **extra})
+
+
+def wait_for(client: TestClient, headers: dict, job_id: str, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("published", "refused", "held", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+@pytest.fixture(scope="module")
+def published_job(api) -> dict:
+    client, keys = api
+    response = submit(client, keys["submitter"], SAMPLE_PHOTO.read_bytes(),
+                      **{"Idempotency-Key": "journey-1"})
+    assert response.status_code == 202, response.text
+    return wait_for(client, keys["submitter"], response.json()["job_id"])
+
+
+def test_submitted_job_is_published_and_its_video_verifies(api, published_job) -> None:
+    client, keys = api
+    assert published_job["status"] == "published"
+    video = client.get(f"/v1/jobs/{published_job['job_id']}/video", headers=keys["submitter"])
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    report = client.post("/v1/verify", files={"file": ("clip.mp4", video.content, "video/mp4")})
+    assert report.status_code == 200
+    assert report.json()["status"] == "valid" and report.json()["ai_generated"] is True
+
+
+def test_replayed_request_returns_the_same_job_and_a_changed_body_conflicts(api, published_job) -> None:
+    client, keys = api
+    again = submit(client, keys["submitter"], SAMPLE_PHOTO.read_bytes(),
+                   **{"Idempotency-Key": "journey-1"})
+    assert again.status_code == 202 and again.json()["job_id"] == published_job["job_id"]
+    changed = submit(client, keys["submitter"], png_bytes(), **{"Idempotency-Key": "journey-1"})
+    assert changed.status_code == 409 and changed.json()["error"]["code"] == "idempotency_conflict"
+
+
+def test_roles_are_enforced_on_every_endpoint(api, published_job) -> None:
+    client, keys = api
+    job_id = published_job["job_id"]
+    assert submit(client, {}, png_bytes()).status_code == 401
+    assert submit(client, {"Authorization": "Bearer sg_forged"}, png_bytes()).status_code == 401
+    assert client.get("/v1/audit", headers=keys["submitter"]).status_code == 403
+    assert client.get(f"/v1/jobs/{job_id}", headers=keys["other"]).status_code == 404
+    assert client.get(f"/v1/jobs/{job_id}/video", headers=keys["other"]).status_code == 404
+    assert client.get(f"/v1/jobs/{job_id}", headers=keys["reviewer"]).status_code == 200
+    assert client.get(f"/v1/jobs/{job_id}").status_code == 401
+    audit = client.get("/v1/audit", params={"job": job_id}, headers=keys["reviewer"])
+    assert audit.status_code == 200
+    assert {e["kind"] for e in audit.json()["events"]} >= {"job.created", "decision", "published"}
+    assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_audit_pages_with_a_keyset_cursor(api, published_job) -> None:
+    client, keys = api
+    first = client.get("/v1/audit", params={"limit": 2}, headers=keys["admin"]).json()
+    assert len(first["events"]) == 2 and first["next_after"] == first["events"][-1]["seq"]
+    second = client.get("/v1/audit", params={"limit": 2, "after": first["next_after"]},
+                        headers=keys["admin"]).json()
+    assert second["events"][0]["seq"] > first["events"][-1]["seq"]
+
+
+@pytest.mark.parametrize(
+    ("photo", "status", "code"),
+    [
+        (b"", 400, "empty_image"),
+        (SAMPLE_PHOTO.read_bytes()[:2500], 400, "corrupt_image"),
+        (b"%PDF-1.7 not a photo" * 10, 415, "unsupported_media_type"),
+        (giant_png_header(), 413, "image_too_large"),
+    ],
+)
+def test_bad_uploads_get_a_json_error(api, photo: bytes, status: int, code: str) -> None:
+    client, keys = api
+    response = submit(client, keys["submitter"], photo)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code and response.json()["error"]["message"]
+
+
+def test_overlong_prompt_bad_options_and_oversized_body_are_refused(api) -> None:
+    client, keys = api
+    long_prompt = submit(client, keys["submitter"], png_bytes(), data={"prompt": "y" * 2001})
+    assert long_prompt.status_code == 400 and long_prompt.json()["error"]["code"] == "prompt_too_long"
+    files = {"image": ("p.png", png_bytes(), "image/png")}
+    bad = client.post("/v1/jobs", files=files, data={"options": '{"duration_s": 99}'},
+                      headers=keys["submitter"])
+    assert bad.status_code == 400 and "duration" in bad.json()["error"]["message"]
+    huge = client.post("/v1/jobs", files={"image": ("big.jpg", b"\0" * (3 * 1024 * 1024))},
+                       headers=keys["submitter"])
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "payload_too_large"
+
+
+def test_video_of_an_unpublished_or_unknown_job_is_refused(api) -> None:
+    client, keys = api
+    assert client.get("/v1/jobs/" + "0" * 32 + "/video", headers=keys["admin"]).status_code == 404
+    assert client.get("/v1/jobs/../../etc/passwd", headers=keys["admin"]).status_code == 404
