@@ -1,0 +1,86 @@
+"""End-to-end latency of `run` for a 5 s 720p clip, per stage (issue: the whole journey).
+
+Prints p50/p95 over warm runs in one process (models loaded once, as in `serve` or a worker), and
+the wall time of a cold `stillguard run` process (imports and model loading included).
+
+    .venv/bin/python bench/e2e.py [--runs 7] [--cold-runs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from stillguard.jobs import LocalRunner  # noqa: E402
+from stillguard.settings import Settings  # noqa: E402
+from stillguard.wiring import JobRequest, open_store  # noqa: E402
+
+PHOTO = ROOT / "samples" / "falcon9-dscovr-launch.jpg"
+STAGES = ["input_gate", "generation", "label", "encode", "output_gate", "sign", "verify", "audit",
+          "total"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def warm_runs(runs: int, home: Path) -> list[dict[str, float]]:
+    settings = Settings.from_env({"STILLGUARD_HOME": str(home), "STILLGUARD_KEY_PASSPHRASE": "bench"})
+    runner = LocalRunner(settings, open_store(settings))
+    request = JobRequest(photo=PHOTO.read_bytes(), prompt="clouds drifting, gentle waves",
+                         options={"duration_s": 5, "fps": 24, "size": "1280x720"}, submitter="cli")
+    runner.run(request, None)  # loads models and keys; not counted
+    results = []
+    for i in range(runs):
+        outcome = runner.run(JobRequest(**{**request.__dict__, "options": {
+            **request.options, "seed": i}}), None)
+        assert outcome.job.status == "published", outcome.to_dict()
+        results.append(outcome.timings_ms)
+    return results
+
+
+def cold_run(home: Path) -> float:
+    out = home / "cold.mp4"
+    start = time.perf_counter()
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "stillguard"), "run", str(PHOTO), "--out", str(out), "--json"],
+        check=True, capture_output=True,
+        env={"STILLGUARD_HOME": str(home), "STILLGUARD_KEY_PASSPHRASE": "bench", "PATH": "/usr/bin:/bin"},
+    )
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--cold-runs", type=int, default=1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        results = warm_runs(args.runs, Path(tmp))
+        print(f"warm runs: {args.runs} x 5 s 1280x720 24 fps clip (in one process, models loaded)")
+        print(f"{'stage':<12} {'p50 ms':>9} {'p95 ms':>9}")
+        summary = {}
+        for stage in STAGES:
+            values = [r.get(stage, 0.0) for r in results]
+            summary[stage] = {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
+            print(f"{stage:<12} {summary[stage]['p50']:>9.0f} {summary[stage]['p95']:>9.0f}")
+        colds = [cold_run(Path(tmp)) for _ in range(args.cold_runs)]
+        if colds:
+            print(f"cold `stillguard run` process (imports + model loading): "
+                  f"{', '.join(f'{c:.0f} ms' for c in colds)}")
+        print(json.dumps({"warm": summary, "cold_ms": colds}))
+
+
+if __name__ == "__main__":
+    main()
