@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,13 +19,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stillguard.jobs import LocalRunner  # noqa: E402
-from stillguard.settings import Settings  # noqa: E402
-from stillguard.wiring import JobRequest, open_store  # noqa: E402
+from stillguard.jobs import LocalRunner
+from stillguard.settings import Settings
+from stillguard.wiring import JobRequest, open_store
 
 PHOTO = ROOT / "samples" / "falcon9-dscovr-launch.jpg"
-STAGES = ["input_gate", "generation", "label", "encode", "output_gate", "sign", "verify", "audit",
-          "total"]
+STAGES = [
+    "input_gate",
+    "generation",
+    "label",
+    "encode",
+    "output_gate",
+    "sign",
+    "verify",
+    "audit",
+    "total",
+]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -36,15 +44,22 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def warm_runs(runs: int, home: Path) -> list[dict[str, float]]:
-    settings = Settings.from_env({"STILLGUARD_HOME": str(home), "STILLGUARD_KEY_PASSPHRASE": "bench"})
+    settings = Settings.from_env(
+        {"STILLGUARD_HOME": str(home), "STILLGUARD_KEY_PASSPHRASE": "bench"}
+    )
     runner = LocalRunner(settings, open_store(settings))
-    request = JobRequest(photo=PHOTO.read_bytes(), prompt="clouds drifting, gentle waves",
-                         options={"duration_s": 5, "fps": 24, "size": "1280x720"}, submitter="cli")
+    request = JobRequest(
+        photo=PHOTO.read_bytes(),
+        prompt="clouds drifting, gentle waves",
+        options={"duration_s": 5, "fps": 24, "size": "1280x720"},
+        submitter="cli",
+    )
     runner.run(request, None)  # loads models and keys; not counted
     results = []
     for i in range(runs):
-        outcome = runner.run(JobRequest(**{**request.__dict__, "options": {
-            **request.options, "seed": i}}), None)
+        outcome = runner.run(
+            JobRequest(**{**request.__dict__, "options": {**request.options, "seed": i}}), None
+        )
         assert outcome.job.status == "published", outcome.to_dict()
         results.append(outcome.timings_ms)
     return results
@@ -54,9 +69,21 @@ def cold_run(home: Path) -> float:
     out = home / "cold.mp4"
     start = time.perf_counter()
     subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "stillguard"), "run", str(PHOTO), "--out", str(out), "--json"],
-        check=True, capture_output=True,
-        env={"STILLGUARD_HOME": str(home), "STILLGUARD_KEY_PASSPHRASE": "bench", "PATH": "/usr/bin:/bin"},
+        [
+            str(ROOT / ".venv" / "bin" / "stillguard"),
+            "run",
+            str(PHOTO),
+            "--out",
+            str(out),
+            "--json",
+        ],
+        check=True,
+        capture_output=True,
+        env={
+            "STILLGUARD_HOME": str(home),
+            "STILLGUARD_KEY_PASSPHRASE": "bench",
+            "PATH": "/usr/bin:/bin",
+        },
     )
     return (time.perf_counter() - start) * 1000
 
@@ -77,8 +104,10 @@ def main() -> None:
             print(f"{stage:<12} {summary[stage]['p50']:>9.0f} {summary[stage]['p95']:>9.0f}")
         colds = [cold_run(Path(tmp)) for _ in range(args.cold_runs)]
         if colds:
-            print(f"cold `stillguard run` process (imports + model loading): "
-                  f"{', '.join(f'{c:.0f} ms' for c in colds)}")
+            print(
+                f"cold `stillguard run` process (imports + model loading): "
+                f"{', '.join(f'{c:.0f} ms' for c in colds)}"
+            )
         print(json.dumps({"warm": summary, "cold_ms": colds}))
 
 

@@ -69,10 +69,16 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"error": {"code": "payload_too_large",
-                                 "message": f"request body exceeds {limit} bytes"}}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json")]})
+    body = json.dumps(
+        {"error": {"code": "payload_too_large", "message": f"request body exceeds {limit} bytes"}}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -126,8 +132,10 @@ def require(role: str) -> Any:
 
 def _job_view(job: Any) -> dict[str, Any]:
     data = job.to_dict()
-    return {k: data.get(k) for k in ("id", "status", "created_at", "updated_at", "decisions",
-                                      "error", "options")} | {"job_id": job.id}
+    return {
+        k: data.get(k)
+        for k in ("id", "status", "created_at", "updated_at", "decisions", "error", "options")
+    } | {"job_id": job.id}
 
 
 def _own_job(svc: Services, job_id: str, who: Caller) -> Any:
@@ -151,8 +159,9 @@ def create_app(settings: Settings) -> FastAPI:
             backend.ensure_topics()
             publish, blobs = backend.publish, BlobStore(settings.home / "blobs")
         else:
-            runner = BackgroundRunner(InProcessPipeline(
-                lambda publish: build_deps(settings, store, publish)))
+            runner = BackgroundRunner(
+                InProcessPipeline(lambda publish: build_deps(settings, store, publish))
+            )
             publish, blobs = runner.publish, runner.pipeline.deps.blobs
         app.state.services = Services(settings, store, blobs, publish, runner)
         try:
@@ -166,8 +175,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, dict) else {
-            "code": "http_error", "message": str(exc.detail)}
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, dict)
+            else {"code": "http_error", "message": str(exc.detail)}
+        )
         return JSONResponse({"error": detail}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
@@ -198,8 +210,13 @@ def create_app(settings: Settings) -> FastAPI:
             raise ApiError(400, "invalid_option", "options must be a JSON object")
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
             raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 1-200 chars")
-        request = JobRequest(photo=await image.read(), prompt=prompt, options=parsed,
-                             submitter=who.key_id, idempotency_key=idempotency_key)
+        request = JobRequest(
+            photo=await image.read(),
+            prompt=prompt,
+            options=parsed,
+            submitter=who.key_id,
+            idempotency_key=idempotency_key,
+        )
         try:
             job = submit_job(svc.store, svc.blobs, svc.publish, request)
         except BadRequest as exc:
@@ -223,15 +240,17 @@ def create_app(settings: Settings) -> FastAPI:
         job = _own_job(svc, job_id, who)
         if job.status != "published" or not job.output_blob:
             raise ApiError(409, "not_published", f"job {job_id} is {job.status}, not published")
-        return FileResponse(svc.blobs.path(job.output_blob), media_type="video/mp4",
-                            filename=f"{job.id}.mp4")
+        return FileResponse(
+            svc.blobs.path(job.output_blob), media_type="video/mp4", filename=f"{job.id}.mp4"
+        )
 
     @app.post("/v1/verify")
     async def verify(
         svc: Annotated[Services, Depends(services)], file: Annotated[UploadFile, File()]
     ) -> dict[str, Any]:
-        from provenance.errors import ProvenanceError, UnsupportedMediaError
         from provenance.verify import verify_file
+
+        from provenance.errors import ProvenanceError, UnsupportedMediaError
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "upload"
@@ -256,9 +275,18 @@ def create_app(settings: Settings) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         after: int | None = None,
     ) -> dict[str, Any]:
-        events = svc.store.events(AuditQuery(
-            job_id=job, stage=stage, action=action, since=since, until=until,
-            policy_version=policy, limit=limit, after_seq=after))
+        events = svc.store.events(
+            AuditQuery(
+                job_id=job,
+                stage=stage,
+                action=action,
+                since=since,
+                until=until,
+                policy_version=policy,
+                limit=limit,
+                after_seq=after,
+            )
+        )
         rows = [e.to_dict() for e in events]
         return {"events": rows, "next_after": rows[-1]["seq"] if len(rows) == limit else None}
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 # References are made by Stillguard from job ids and fixed names, never from user input; the
 # pattern keeps it that way even if a forged message carries a reference.
-_REF_PATTERN = re.compile(r"^(inputs|clips|outputs)/[0-9a-f]{32}/[a-z0-9_]+\.(jpg|png|webp|gif|mp4)$")
+_REF_PATTERN = re.compile(
+    r"^(inputs|clips|outputs)/[0-9a-f]{32}/[a-z0-9_]+\.(jpg|png|webp|gif|mp4)$"
+)
 
 
 class BlobError(ValueError):

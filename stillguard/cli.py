@@ -12,7 +12,12 @@ from typing import Any
 from .settings import Settings
 
 EXIT_OK, EXIT_OTHER, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_HELD = 0, 1, 2, 3, 4
-EXIT_FOR_STATUS = {"published": EXIT_OK, "refused": EXIT_REFUSED, "held": EXIT_HELD, "failed": EXIT_OTHER}
+EXIT_FOR_STATUS = {
+    "published": EXIT_OK,
+    "refused": EXIT_REFUSED,
+    "held": EXIT_HELD,
+    "failed": EXIT_OTHER,
+}
 
 
 class UsageError(Exception):
@@ -60,15 +65,21 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     runner = LocalRunner(settings, open_store(settings), _progress if show_progress else None)
     results = []
     for index, out in enumerate(outputs):
-        request = JobRequest(photo=photo, prompt=args.prompt,
-                             options=_options(args, args.seed + index), submitter="cli")
+        request = JobRequest(
+            photo=photo,
+            prompt=args.prompt,
+            options=_options(args, args.seed + index),
+            submitter="cli",
+        )
         try:
             results.append(runner.run(request, out))
         except BadRequest as exc:
             raise UsageError(f"{exc.code}: {exc}") from exc
     reports = [r.to_dict() for r in results]
     if args.json:
-        print(json.dumps(reports[0] if len(reports) == 1 else {**reports[0], "variations": reports}))
+        print(
+            json.dumps(reports[0] if len(reports) == 1 else {**reports[0], "variations": reports})
+        )
     else:
         for report in reports:
             print(_run_summary(report))
@@ -90,8 +101,9 @@ def _run_summary(report: dict[str, Any]) -> str:
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from provenance.errors import ProvenanceError
     from provenance.verify import verify_file
+
+    from provenance.errors import ProvenanceError
 
     from .wiring import open_authority
 
@@ -122,17 +134,25 @@ def cmd_audit_query(args: argparse.Namespace, settings: Settings) -> int:
     from .wiring import open_store
 
     query = AuditQuery(
-        job_id=args.job, stage=args.stage, action=args.action, since=_parse_time(args.since),
-        until=_parse_time(args.until), policy_version=args.policy, limit=args.limit,
+        job_id=args.job,
+        stage=args.stage,
+        action=args.action,
+        since=_parse_time(args.since),
+        until=_parse_time(args.until),
+        policy_version=args.policy,
+        limit=args.limit,
         after_seq=args.after,
     )
     events = [e.to_dict() for e in open_store(settings).events(query)]
     next_after = events[-1]["seq"] if len(events) == args.limit else None
-    human = "\n".join(
-        f"{e['seq']:>6} {e['created_at']} {e['job_id'] or '-':<32} {e['stage']:<10} "
-        f"{e['kind']:<16} {e['action'] or '':<8} {'; '.join(e['reasons'])}"
-        for e in events
-    ) or "no events"
+    human = (
+        "\n".join(
+            f"{e['seq']:>6} {e['created_at']} {e['job_id'] or '-':<32} {e['stage']:<10} "
+            f"{e['kind']:<16} {e['action'] or '':<8} {'; '.join(e['reasons'])}"
+            for e in events
+        )
+        or "no events"
+    )
     _emit(args, {"events": events, "next_after_seq": next_after}, human)
     return EXIT_OK
 
@@ -143,7 +163,8 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     report = open_store(settings).verify_chain()
     data = report.to_dict() if hasattr(report, "to_dict") else vars(report)
     human = (
-        f"audit chain intact: {data['checked']} events checked" if data["intact"]
+        f"audit chain intact: {data['checked']} events checked"
+        if data["intact"]
         else f"audit chain BROKEN at event {data['first_broken_seq']}: {data.get('reason')}"
     )
     _emit(args, data, human)
@@ -154,8 +175,11 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     from .wiring import open_store
 
     key_id, secret = open_store(settings).create_api_key(args.role)
-    _emit(args, {"key_id": key_id, "role": args.role, "secret": secret},
-          f"created {args.role} key {key_id}\nsecret (shown once): {secret}")
+    _emit(
+        args,
+        {"key_id": key_id, "role": args.role, "secret": secret},
+        f"created {args.role} key {key_id}\nsecret (shown once): {secret}",
+    )
     return EXIT_OK
 
 
@@ -207,12 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     worker = sub.add_parser("worker", help="one stage as a Kafka consumer group member")
-    worker.add_argument("stage", choices=["input-gate", "generator", "output-gate", "provenance",
-                                          "audit-writer"])
+    worker.add_argument(
+        "stage", choices=["input-gate", "generator", "output-gate", "provenance", "audit-writer"]
+    )
     worker.set_defaults(handler=cmd_worker)
 
-    audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_command",
-                                                                         required=True)
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
     query = audit.add_parser("query", help="reviewer queries over the audit log")
     for name in ("job", "stage", "action", "since", "until", "policy"):
         query.add_argument(f"--{name}")
@@ -224,7 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     chain.add_argument("--json", action="store_true")
     chain.set_defaults(handler=cmd_audit_verify)
 
-    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
     create = keys.add_parser("create", help="create an API key (the secret is shown once)")
     create.add_argument("--role", required=True, choices=["submitter", "reviewer", "admin"])
     create.add_argument("--json", action="store_true")

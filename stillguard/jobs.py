@@ -56,7 +56,10 @@ class JobOutcome:
             "job_id": self.job.id,
             "status": self.job.status,
             "decisions": [
-                {k: d.get(k) for k in ("stage", "action", "reasons", "policy_version", "decision_id")}
+                {
+                    k: d.get(k)
+                    for k in ("stage", "action", "reasons", "policy_version", "decision_id")
+                }
                 for d in (self.job.decisions or [])
             ],
             "output": str(self.output) if self.output else None,

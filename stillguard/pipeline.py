@@ -21,7 +21,10 @@ log = logging.getLogger("stillguard.pipeline")
 
 # Errors that a retry cannot fix: the job fails at once with the reason instead of being retried.
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (
-    StageError, BadImageError, GenerationOptionError, MediaError,
+    StageError,
+    BadImageError,
+    GenerationOptionError,
+    MediaError,
 )
 
 StageFn = Callable[[dict[str, Any], StageDeps], None]
@@ -47,7 +50,9 @@ def dead_letter_handler(deps: StageDeps) -> Callable[[DeadLetter], None]:
         job_id = dead.message.get("job_id")
         stage = next((name for name, (topic, _) in STAGES.items() if topic == dead.topic), "stream")
         if job_id:
-            fail_job(deps, job_id, stage, f"{stage} gave up after {dead.attempts} attempts: {dead.error}")
+            fail_job(
+                deps, job_id, stage, f"{stage} gave up after {dead.attempts} attempts: {dead.error}"
+            )
 
     return on_dead_letter
 
@@ -59,7 +64,9 @@ class InProcessPipeline:
     calls `drain` touches the backend, so a long job never blocks a new submission.
     """
 
-    def __init__(self, deps_factory: Callable[[Callable[[str, dict[str, Any]], None]], StageDeps]) -> None:
+    def __init__(
+        self, deps_factory: Callable[[Callable[[str, dict[str, Any]], None]], StageDeps]
+    ) -> None:
         self._inbox: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
         self.backend = InProcessBackend(max_attempts=3, on_dead_letter=self._on_dead_letter)
         self.deps = deps_factory(self.backend.publish)
@@ -113,4 +120,4 @@ class BackgroundRunner:
         self._thread.join(timeout=10)
 
 
-__all__ = ["InProcessPipeline", "BackgroundRunner", "guarded", "dead_letter_handler", "topics"]
+__all__ = ["BackgroundRunner", "InProcessPipeline", "dead_letter_handler", "guarded", "topics"]

@@ -14,19 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from generation.procedural import generate_clip
+from policies.pack import PolicyPack
+from provenance.label import burn_label
+from provenance.verify import verify_file
+from safety.video_checks import check_clip
+
 from audit.store import AuditStore, JobRecord
 from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, decode_mp4, encode_mp4
-from generation.procedural import generate_clip
 from policies.decision import Decision
-from policies.pack import PolicyPack
 from provenance.authority import Authority
-from provenance.label import burn_label
 from provenance.sign import GenerationClaims, sign_clip
-from provenance.verify import verify_file
 from safety.image_classifier import ImageClassifier
 from safety.photo_intake import load_photo
 from safety.signals import Signal
-from safety.video_checks import check_clip
 from streams import topics
 
 from .blobs import BlobStore
@@ -191,8 +192,12 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
     )
     deps.publish(
         topics.VIDEOS_GENERATED,
-        {"job_id": job.id, "clip_blob": clip_ref, "backend": clip.backend,
-         "backend_version": clip.backend_version},
+        {
+            "job_id": job.id,
+            "clip_blob": clip_ref,
+            "backend": clip.backend,
+            "backend_version": clip.backend_version,
+        },
     )
 
 
@@ -319,7 +324,11 @@ def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:
     if job is None or job.status in TERMINAL_STATUSES:
         return
     deps.store.append(
-        job_id=job_id, stage=stage, kind="job.failed", action="fail", reasons=[error],
+        job_id=job_id,
+        stage=stage,
+        kind="job.failed",
+        action="fail",
+        reasons=[error],
         event_id=f"{job_id}-{stage}-failed",
     )
     deps.store.update_job(job_id, status="failed", error=error)

@@ -6,20 +6,27 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from audit.store import AuditStore, JobRecord
-from generation import GenerationOptions
 from policies.pack import PolicyPack
+from safety.prompt_classifier import MAX_PROMPT_CHARS
+
+from audit.store import AuditStore, JobRecord
+from audit.store import IdempotencyConflict as StoreIdempotencyConflict
+from generation import GenerationOptions
 from provenance.authority import Authority
 from safety.image_classifier import ImageClassifier
 from safety.photo_intake import BadImageError, load_photo
-from safety.prompt_classifier import MAX_PROMPT_CHARS
 from streams import topics
 
 from .blobs import BlobStore
 from .settings import Settings
 from .stages import Publish, StageDeps
 
-EXTENSION_FOR_MIME = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+EXTENSION_FOR_MIME = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+}
 
 
 class BadRequest(ValueError):
@@ -107,8 +114,11 @@ def _reject(store: AuditStore, request: JobRequest, error: BadRequest) -> BadReq
         kind="input.rejected",
         action="reject",
         reasons=[f"{error.code}: {error}"],
-        payload={"submitter": request.submitter, "request_sha256": request.sha256(),
-                 "photo_bytes": len(request.photo)},
+        payload={
+            "submitter": request.submitter,
+            "request_sha256": request.sha256(),
+            "photo_bytes": len(request.photo),
+        },
     )
     return error
 
@@ -132,7 +142,9 @@ def validate_request(request: JobRequest) -> tuple[str, GenerationOptions]:
     return mime, options
 
 
-def submit_job(store: AuditStore, blobs: BlobStore, publish: Publish, request: JobRequest) -> JobRecord:
+def submit_job(
+    store: AuditStore, blobs: BlobStore, publish: Publish, request: JobRequest
+) -> JobRecord:
     """Validate a request, store the photo, record the job and publish it to the input gate.
 
     A replayed request (same submitter and idempotency key, same body) returns the original job;
@@ -148,23 +160,32 @@ def submit_job(store: AuditStore, blobs: BlobStore, publish: Publish, request: J
         mime, options = validate_request(request)
     except BadRequest as exc:
         raise _reject(store, request, exc) from exc
-    placeholder = store.create_job(
-        submitter=request.submitter,
-        input_blob="",
-        prompt=request.prompt,
-        options=options.to_dict(),
-        idempotency_key=request.idempotency_key,
-        request_sha256=request.sha256(),
-    )
-    ref = blobs.ref("inputs", placeholder.id, f"photo.{EXTENSION_FOR_MIME[mime]}")
+    # Photos are stored by content, so the reference exists before the job does.
+    photo_key = hashlib.sha256(request.photo).hexdigest()[:32]
+    ref = blobs.ref("inputs", photo_key, f"photo.{EXTENSION_FOR_MIME[mime]}")
     blobs.put(ref, request.photo)
-    job = store.update_job(placeholder.id, input_blob=ref)
+    try:
+        job = store.create_job(
+            submitter=request.submitter,
+            input_blob=ref,
+            prompt=request.prompt,
+            options=options.to_dict(),
+            idempotency_key=request.idempotency_key,
+            request_sha256=request.sha256(),
+        )
+    except StoreIdempotencyConflict as exc:
+        raise BadRequest("idempotency_conflict", str(exc), 409) from exc
     store.append(
         job_id=job.id,
         stage="intake",
         kind="job.created",
-        payload={"submitter": request.submitter, "input_blob": ref, "mime": mime,
-                 "options": options.to_dict(), "prompt_chars": len(request.prompt or "")},
+        payload={
+            "submitter": request.submitter,
+            "input_blob": ref,
+            "mime": mime,
+            "options": options.to_dict(),
+            "prompt_chars": len(request.prompt or ""),
+        },
         event_id=f"{job.id}-intake-created",
     )
     publish(topics.JOBS_SUBMITTED, {"job_id": job.id})

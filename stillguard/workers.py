@@ -28,8 +28,12 @@ def audit_writer(message: dict[str, Any], deps: StageDeps) -> None:
     dead = message.get("dead_letter") or {}
     topic = dead.get("topic", "unknown topic")
     stage = next((name for name, (t, _) in STAGES.items() if t == topic), "stream")
-    fail_job(deps, message["job_id"], stage,
-             f"{stage} gave up: {dead.get('error', 'message could not be processed')}")
+    fail_job(
+        deps,
+        message["job_id"],
+        stage,
+        f"{stage} gave up: {dead.get('error', 'message could not be processed')}",
+    )
 
 
 def run_worker(settings: Settings, stage: str, stop: threading.Event | None = None) -> None:
@@ -48,7 +52,12 @@ def run_worker(settings: Settings, stage: str, stop: threading.Event | None = No
         subscribed, handler = [topic], guarded(stage, fn, deps)
     log.info("worker stage=%s topics=%s", stage, ",".join(subscribed))
     try:
-        backend.consume(subscribed, f"stillguard-{stage}", handler, stop=stop,
-                        on_dead_letter=dead_letter_handler(deps))
+        backend.consume(
+            subscribed,
+            f"stillguard-{stage}",
+            handler,
+            stop=stop,
+            on_dead_letter=dead_letter_handler(deps),
+        )
     finally:
         backend.close()

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from stillguard.api import create_app
 from stillguard.wiring import open_store
-from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, giant_png_header, png_bytes, settings_for
+from tests.journey_support import (
+    SAMPLE_PHOTO,
+    SMALL_CLIP,
+    giant_png_header,
+    png_bytes,
+    settings_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +27,10 @@ def api(tmp_path_factory: pytest.TempPathFactory):
     keys = {role: store.create_api_key(role) for role in ("submitter", "reviewer", "admin")}
     keys["other"] = store.create_api_key("submitter")
     with TestClient(create_app(settings)) as client:
-        yield client, {name: {"Authorization": f"Bearer {secret}"} for name, (_, secret) in keys.items()}
+        yield (
+            client,
+            {name: {"Authorization": f"Bearer {secret}"} for name, (_, secret) in keys.items()},
+        )
 
 
 def submit(client: TestClient, headers: dict, photo: bytes, **extra) -> object:
@@ -44,8 +52,9 @@ def wait_for(client: TestClient, headers: dict, job_id: str, timeout: float = 90
 @pytest.fixture(scope="module")
 def published_job(api) -> dict:
     client, keys = api
-    response = submit(client, keys["submitter"], SAMPLE_PHOTO.read_bytes(),
-                      **{"Idempotency-Key": "journey-1"})
+    response = submit(
+        client, keys["submitter"], SAMPLE_PHOTO.read_bytes(), **{"Idempotency-Key": "journey-1"}
+    )
     assert response.status_code == 202, response.text
     return wait_for(client, keys["submitter"], response.json()["job_id"])
 
@@ -60,10 +69,13 @@ def test_submitted_job_is_published_and_its_video_verifies(api, published_job) -
     assert report.json()["status"] == "valid" and report.json()["ai_generated"] is True
 
 
-def test_replayed_request_returns_the_same_job_and_a_changed_body_conflicts(api, published_job) -> None:
+def test_replayed_request_returns_the_same_job_and_a_changed_body_conflicts(
+    api, published_job
+) -> None:
     client, keys = api
-    again = submit(client, keys["submitter"], SAMPLE_PHOTO.read_bytes(),
-                   **{"Idempotency-Key": "journey-1"})
+    again = submit(
+        client, keys["submitter"], SAMPLE_PHOTO.read_bytes(), **{"Idempotency-Key": "journey-1"}
+    )
     assert again.status_code == 202 and again.json()["job_id"] == published_job["job_id"]
     changed = submit(client, keys["submitter"], png_bytes(), **{"Idempotency-Key": "journey-1"})
     assert changed.status_code == 409 and changed.json()["error"]["code"] == "idempotency_conflict"
@@ -89,8 +101,9 @@ def test_audit_pages_with_a_keyset_cursor(api, published_job) -> None:
     client, keys = api
     first = client.get("/v1/audit", params={"limit": 2}, headers=keys["admin"]).json()
     assert len(first["events"]) == 2 and first["next_after"] == first["events"][-1]["seq"]
-    second = client.get("/v1/audit", params={"limit": 2, "after": first["next_after"]},
-                        headers=keys["admin"]).json()
+    second = client.get(
+        "/v1/audit", params={"limit": 2, "after": first["next_after"]}, headers=keys["admin"]
+    ).json()
     assert second["events"][0]["seq"] > first["events"][-1]["seq"]
 
 
@@ -113,13 +126,19 @@ def test_bad_uploads_get_a_json_error(api, photo: bytes, status: int, code: str)
 def test_overlong_prompt_bad_options_and_oversized_body_are_refused(api) -> None:
     client, keys = api
     long_prompt = submit(client, keys["submitter"], png_bytes(), data={"prompt": "y" * 2001})
-    assert long_prompt.status_code == 400 and long_prompt.json()["error"]["code"] == "prompt_too_long"
+    assert (
+        long_prompt.status_code == 400 and long_prompt.json()["error"]["code"] == "prompt_too_long"
+    )
     files = {"image": ("p.png", png_bytes(), "image/png")}
-    bad = client.post("/v1/jobs", files=files, data={"options": '{"duration_s": 99}'},
-                      headers=keys["submitter"])
+    bad = client.post(
+        "/v1/jobs", files=files, data={"options": '{"duration_s": 99}'}, headers=keys["submitter"]
+    )
     assert bad.status_code == 400 and "duration" in bad.json()["error"]["message"]
-    huge = client.post("/v1/jobs", files={"image": ("big.jpg", b"\0" * (3 * 1024 * 1024))},
-                       headers=keys["submitter"])
+    huge = client.post(
+        "/v1/jobs",
+        files={"image": ("big.jpg", b"\0" * (3 * 1024 * 1024))},
+        headers=keys["submitter"],
+    )
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "payload_too_large"
 
 

@@ -45,8 +45,18 @@ def published(home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     mp.setenv("STILLGUARD_KEY_PASSPHRASE", "test-passphrase")
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        code = main(["run", str(SAMPLE_PHOTO), "--out", str(out), "--prompt",
-                     "clouds drifting over the sea, gentle waves", *SMALL_CLIP_ARGS, "--json"])
+        code = main(
+            [
+                "run",
+                str(SAMPLE_PHOTO),
+                "--out",
+                str(out),
+                "--prompt",
+                "clouds drifting over the sea, gentle waves",
+                *SMALL_CLIP_ARGS,
+                "--json",
+            ]
+        )
     mp.undo()
     report = json.loads(buffer.getvalue())
     assert code == 0, report
@@ -56,7 +66,9 @@ def published(home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_run_publishes_a_signed_labelled_clip_with_both_decisions(published: dict) -> None:
     assert published["status"] == "published"
     assert [d["stage"] for d in published["decisions"]] == ["input", "output"]
-    assert all(d["action"] in ("allow", "label") and d["policy_version"] for d in published["decisions"])
+    assert all(
+        d["action"] in ("allow", "label") and d["policy_version"] for d in published["decisions"]
+    )
     out = Path(published["output"])
     with av.open(str(out)) as container:
         assert container.streams.video[0].codec_context.name == "h264"
@@ -77,7 +89,9 @@ def test_verify_reports_valid_ai_generated_clip(published: dict, capsys) -> None
     assert report["recovered_from"] is None and report["signer"]
 
 
-def test_verify_reports_tampered_after_one_media_byte_changes(published: dict, tmp_path, capsys) -> None:
+def test_verify_reports_tampered_after_one_media_byte_changes(
+    published: dict, tmp_path, capsys
+) -> None:
     data = bytearray(Path(published["output"]).read_bytes())
     mdat = data.index(b"mdat")
     data[mdat + 200] ^= 0xFF
@@ -101,15 +115,23 @@ def test_verify_reports_no_manifest_for_a_reencoded_copy(published: dict, tmp_pa
     assert code == 1 and report["status"] == "no_manifest" and report["ai_generated"] is False
 
 
-def test_audit_query_returns_one_event_per_stage_decision_in_a_linked_chain(published: dict, capsys) -> None:
+def test_audit_query_returns_one_event_per_stage_decision_in_a_linked_chain(
+    published: dict, capsys
+) -> None:
     code, result = run_json(capsys, "audit", "query", "--job", published["job_id"], "--json")
     assert code == 0
     kinds = [(e["stage"], e["kind"]) for e in result["events"]]
-    assert kinds == [("intake", "job.created"), ("input", "decision"),
-                     ("generation", "clip.generated"), ("output", "decision"),
-                     ("provenance", "published")]
+    assert kinds == [
+        ("intake", "job.created"),
+        ("input", "decision"),
+        ("generation", "clip.generated"),
+        ("output", "decision"),
+        ("provenance", "published"),
+    ]
     decision_events = [e for e in result["events"] if e["kind"] == "decision"]
-    assert all(e["signals"] and e["policy_version"] and e["reasons"] is not None for e in decision_events)
+    assert all(
+        e["signals"] and e["policy_version"] and e["reasons"] is not None for e in decision_events
+    )
     code, chain = run_json(capsys, "audit", "verify", "--json")
     assert code == 0 and chain["intact"] is True and chain["checked"] >= 5
 
@@ -131,8 +153,18 @@ def test_bad_photos_exit_2_with_a_reason_and_an_audit_event(
     code, report = run_json(capsys, "run", str(photo), "--out", str(tmp_path / "o.mp4"), "--json")
     assert code == 2 and code_word in report["error"]["message"]
     assert not (tmp_path / "o.mp4").exists()
-    _, audit = run_json(capsys, "audit", "query", "--stage", "intake", "--action", "reject",
-                        "--limit", "1000", "--json")
+    _, audit = run_json(
+        capsys,
+        "audit",
+        "query",
+        "--stage",
+        "intake",
+        "--action",
+        "reject",
+        "--limit",
+        "1000",
+        "--json",
+    )
     assert any(code_word in " ".join(e["reasons"]) for e in audit["events"])
 
 
@@ -146,6 +178,7 @@ def test_truncated_photo_is_refused(tmp_path: Path, capsys) -> None:
 def test_overlong_prompt_and_missing_output_directory_exit_2(tmp_path: Path, capsys) -> None:
     code, report = run_json(capsys, "run", str(SAMPLE_PHOTO), "--prompt", "x" * 2001, "--json")
     assert code == 2 and "prompt" in report["error"]["message"]
-    code, report = run_json(capsys, "run", str(SAMPLE_PHOTO), "--out",
-                            str(tmp_path / "missing" / "clip.mp4"), "--json")
+    code, report = run_json(
+        capsys, "run", str(SAMPLE_PHOTO), "--out", str(tmp_path / "missing" / "clip.mp4"), "--json"
+    )
     assert code == 2 and "does not exist" in report["error"]["message"]

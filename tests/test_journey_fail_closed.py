@@ -11,8 +11,9 @@ from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
 
 
 def _request() -> JobRequest:
-    return JobRequest(photo=SAMPLE_PHOTO.read_bytes(), prompt=None, options=SMALL_CLIP,
-                      submitter="cli")
+    return JobRequest(
+        photo=SAMPLE_PHOTO.read_bytes(), prompt=None, options=SMALL_CLIP, submitter="cli"
+    )
 
 
 def test_job_fails_closed_when_the_signing_key_cannot_be_opened(tmp_path: Path) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
 from pathlib import Path
 
-import pytest
 from kafka import KafkaConsumer
 
 from audit.store import AuditQuery
@@ -19,15 +19,25 @@ from streams.kafka import KafkaBackend
 from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
 
 STAGES = ["input-gate", "generator", "output-gate", "provenance", "audit-writer"]
-JOURNEY_TOPICS = [topics.JOBS_SUBMITTED, topics.JOBS_INPUT_CLEARED, topics.VIDEOS_GENERATED,
-                  topics.VIDEOS_CLEARED, topics.JOBS_COMPLETED]
+JOURNEY_TOPICS = [
+    topics.JOBS_SUBMITTED,
+    topics.JOBS_INPUT_CLEARED,
+    topics.VIDEOS_GENERATED,
+    topics.VIDEOS_CLEARED,
+    topics.JOBS_COMPLETED,
+]
 
 
 def _keys_per_topic(bootstrap: str) -> dict[str, set[str]]:
     consumer = KafkaConsumer(
-        *JOURNEY_TOPICS, bootstrap_servers=bootstrap, group_id="journey-inspector",
-        auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=4000,
-        session_timeout_ms=2000, heartbeat_interval_ms=300,
+        *JOURNEY_TOPICS,
+        bootstrap_servers=bootstrap,
+        group_id="journey-inspector",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=4000,
+        session_timeout_ms=2000,
+        heartbeat_interval_ms=300,
     )
     seen: dict[str, set[str]] = {t: set() for t in JOURNEY_TOPICS}
     try:
@@ -41,20 +51,27 @@ def _keys_per_topic(bootstrap: str) -> dict[str, set[str]]:
 def test_job_travels_every_topic_and_is_published_with_its_audit_trail(
     tmp_path: Path, kafka_bootstrap: str, pg_url: str
 ) -> None:
-    settings = settings_for(tmp_path, STILLGUARD_KAFKA_BOOTSTRAP=kafka_bootstrap,
-                            STILLGUARD_DATABASE_URL=pg_url)
+    settings = settings_for(
+        tmp_path, STILLGUARD_KAFKA_BOOTSTRAP=kafka_bootstrap, STILLGUARD_DATABASE_URL=pg_url
+    )
     store = open_store(settings)
     open_authority(settings)  # create the keys once, before workers race to do it
     stop = threading.Event()
-    workers = [threading.Thread(target=run_worker, args=(settings, stage, stop), daemon=True)
-               for stage in STAGES]
+    workers = [
+        threading.Thread(target=run_worker, args=(settings, stage, stop), daemon=True)
+        for stage in STAGES
+    ]
     for worker in workers:
         worker.start()
     backend = KafkaBackend(kafka_bootstrap, client_id="journey-test")
     try:
         backend.ensure_topics()
-        request = JobRequest(photo=SAMPLE_PHOTO.read_bytes(), prompt="gentle waves at dawn",
-                             options=SMALL_CLIP, submitter="cli")
+        request = JobRequest(
+            photo=SAMPLE_PHOTO.read_bytes(),
+            prompt="gentle waves at dawn",
+            options=SMALL_CLIP,
+            submitter="cli",
+        )
         job = submit_job(store, BlobStore(settings.home / "blobs"), backend.publish, request)
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
@@ -68,9 +85,13 @@ def test_job_travels_every_topic_and_is_published_with_its_audit_trail(
             assert job.id in seen[topic], f"{topic} never carried the job"
         events = store.events(AuditQuery(job_id=job.id))
         assert [(e.stage, e.kind) for e in events] == [
-            ("intake", "job.created"), ("input", "decision"), ("generation", "clip.generated"),
-            ("output", "decision"), ("provenance", "published")]
-        for previous, current in zip(events, events[1:]):
+            ("intake", "job.created"),
+            ("input", "decision"),
+            ("generation", "clip.generated"),
+            ("output", "decision"),
+            ("provenance", "published"),
+        ]
+        for previous, current in itertools.pairwise(events):
             assert current.seq > previous.seq
         assert store.verify_chain().intact
         signed = BlobStore(settings.home / "blobs").path(job.output_blob)
