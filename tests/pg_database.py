@@ -5,7 +5,8 @@ STILLGUARD_TEST_PG_ADMIN_URL, a libpq URL of a maintenance database) and yields 
 SQLAlchemy URL. When the server is unreachable the test is skipped, except under CI=true,
 where it fails: CI must never silently lose the PostgreSQL half of the suite.
 
-`audit_url` runs a test once against a SQLite file in tmp_path and once against `pg_url`.
+`audit_url` runs a test once against a SQLite file in tmp_path and once against `pg_url`;
+`audit_store` is a migrated AuditStore on that URL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+
+from audit import AuditStore
 
 ADMIN_URL = os.environ.get(
     "STILLGUARD_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -66,3 +69,14 @@ def audit_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'audit.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def audit_store(audit_url: str) -> Iterator[AuditStore]:
+    """A migrated AuditStore on each backend, closed after the test."""
+    store = AuditStore(audit_url)
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.close()
