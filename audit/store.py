@@ -54,9 +54,23 @@ def _now() -> datetime:
 def _json_ready(value: Any, what: str) -> Any:
     """Round-trip through canonical JSON, so what is stored is exactly what is hashed."""
     try:
-        return json.loads(canonical_json(value))
+        encoded = canonical_json(value)
     except (TypeError, ValueError) as exc:
         raise AuditError(f"{what} must be JSON-serialisable with finite numbers: {exc}") from exc
+    decoded = json.loads(encoded)
+    if _contains_nul(decoded):  # PostgreSQL cannot store NUL in text or JSONB; SQLite could
+        raise AuditError(f"{what} must not contain NUL characters")
+    return decoded
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 def _secret_sha256(secret: str) -> str:
@@ -102,6 +116,8 @@ class AuditStore:
 
         Raises IdempotencyConflict when the key was already used for a different request.
         """
+        if prompt is not None and "\x00" in prompt:
+            raise AuditError("prompt must not contain NUL characters")
         now = _now()
         job = Job(
             id=uuid.uuid4().hex,
@@ -339,7 +355,7 @@ def _limit(limit: int) -> int:
     return min(limit, MAX_QUERY_LIMIT)
 
 
-def _event_select(query: AuditQuery) -> Select[tuple[AuditEvent]]:
+def _event_select(query: AuditQuery) -> Select[AuditEvent]:
     statement = select(AuditEvent).order_by(AuditEvent.seq).limit(_limit(query.limit))
     equal_to = {
         AuditEvent.job_id: query.job_id,

@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -37,7 +38,7 @@ def test_new_job_is_submitted_and_reads_back_with_utc_timestamps(audit_store: Au
     assert job.status == "submitted"
     assert len(job.id) == 32 and int(job.id, 16) >= 0
     stored = audit_store.get_job(job.id)
-    assert stored == job
+    assert stored is not None and stored == job
     assert stored.created_at.tzinfo is not None and stored.created_at.utcoffset() == timedelta(0)
     as_json = json.loads(json.dumps(stored.to_dict()))
     assert as_json["options"] == {"duration": 5, "motion": "medium"}
@@ -126,6 +127,10 @@ def test_awkward_json_values_keep_the_chain_verifiable(audit_store: AuditStore) 
     assert audit_store.verify_chain().intact
     with pytest.raises(AuditError, match="finite"):
         audit_store.append(job_id=None, stage="output", kind="x", payload={"score": math.nan})
+    with pytest.raises(AuditError, match="NUL"):
+        audit_store.append(job_id=None, stage="output", kind="x", reasons=["a\x00b"])
+    with pytest.raises(AuditError, match="NUL"):
+        _job(audit_store, prompt="a\x00b")
     with pytest.raises(AuditError, match="JSON"):
         audit_store.append(job_id=None, stage="output", kind="x", payload={"when": object()})
 
@@ -156,7 +161,7 @@ def test_queries_filter_by_every_field(audit_store: AuditStore) -> None:
     audit_store.append(job_id=b, stage="input", kind="decision", action="block", policy_version="2")
     audit_store.append(job_id=b, stage="generation", kind="job.failed")
 
-    def seqs(**filters: object) -> list[int]:
+    def seqs(**filters: Any) -> list[int]:
         return [e.seq for e in audit_store.events(AuditQuery(**filters))]
 
     everything = seqs()
@@ -245,7 +250,7 @@ def test_verify_chain_names_the_first_tampered_event(
     assert not report.intact
     assert report.first_broken_seq == target
     assert report.checked == 3
-    assert "content" in report.reason and str(target) in report.reason
+    assert report.reason is not None and "content" in report.reason and str(target) in report.reason
 
 
 def test_verify_chain_notices_a_deleted_event(audit_store: AuditStore, audit_url: str) -> None:
@@ -262,7 +267,7 @@ def test_verify_chain_notices_a_deleted_event(audit_store: AuditStore, audit_url
     report = audit_store.verify_chain()
     assert not report.intact
     assert report.first_broken_seq == events[2].seq
-    assert "prev_hash" in report.reason
+    assert report.reason is not None and "prev_hash" in report.reason
 
 
 def test_empty_log_verifies_as_intact(audit_store: AuditStore) -> None:
@@ -311,7 +316,8 @@ def test_wrong_unknown_and_revoked_secrets_do_not_authenticate(audit_store: Audi
     revoked = audit_store.revoke_api_key(key_id)
     assert revoked.revoked_at is not None and not revoked.active
     assert audit_store.authenticate(secret) is None
-    assert audit_store.authenticate(other_secret).id == other_id
+    still_valid = audit_store.authenticate(other_secret)
+    assert still_valid is not None and still_valid.id == other_id
     assert [k.id for k in audit_store.list_api_keys()].count(key_id) == 1
     with pytest.raises(AuditError, match="role"):
         audit_store.create_api_key("root")
