@@ -94,7 +94,7 @@ class InProcessBackend:
             try:
                 handler(topic, message)
                 return
-            except Exception as exc:  # a handler failure of any kind means "retry"
+            except Exception as exc:  # noqa: BLE001 - any handler failure means "retry"
                 error = describe_error(exc)
                 log.warning(
                     "event=handler-failed topic=%s job_id=%s attempt=%d/%d error=%r",

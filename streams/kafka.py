@@ -239,7 +239,10 @@ class _ConsumerLoop:
         except MessageError as exc:
             log.error(
                 "event=undecodable topic=%s partition=%d offset=%d error=%r",
-                record.topic, record.partition, record.offset, str(exc),
+                record.topic,
+                record.partition,
+                record.offset,
+                str(exc),
             )
             self._park(record, _undecodable_letter(record, exc), _raw_details(record.value))
             return
@@ -247,11 +250,15 @@ class _ConsumerLoop:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 self.handler(record.topic, message)
-            except Exception as exc:  # a handler failure of any kind means "retry"
+            except Exception as exc:  # noqa: BLE001 - any handler failure means "retry"
                 error = describe_error(exc)
                 log.warning(
                     "event=handler-failed topic=%s job_id=%s attempt=%d/%d error=%r",
-                    record.topic, message["job_id"], attempt, self.max_attempts, error,
+                    record.topic,
+                    message["job_id"],
+                    attempt,
+                    self.max_attempts,
+                    error,
                 )
                 if attempt < self.max_attempts and self.stop.wait(self._backoff(attempt)):
                     self._redeliver(record)  # stopping: leave it to the next group member
@@ -282,12 +289,14 @@ class _ConsumerLoop:
             self.backend._send(dlq, dead.message["job_id"], value, headers)
             if self.on_dead_letter is not None:
                 self.on_dead_letter(dead)
-        except Exception as exc:
+        except Exception:  # whatever failed, the record must come back
             # Not parked means not committed: the record comes back after a pause.
             self.park_failures += 1
             log.exception(
-                "event=dead-letter-failed topic=%s offset=%d dlq=%s error=%r",
-                record.topic, record.offset, dlq, describe_error(exc),
+                "event=dead-letter-failed topic=%s offset=%d dlq=%s",
+                record.topic,
+                record.offset,
+                dlq,
             )
             self._redeliver(record)
             self.stop.wait(self._backoff(self.park_failures))
@@ -295,7 +304,10 @@ class _ConsumerLoop:
         self.park_failures = 0
         log.error(
             "event=dead-lettered topic=%s job_id=%s attempts=%d dlq=%s",
-            record.topic, dead.message["job_id"], dead.attempts, dlq,
+            record.topic,
+            dead.message["job_id"],
+            dead.attempts,
+            dlq,
         )
         self._commit(record)
 
@@ -307,7 +319,10 @@ class _ConsumerLoop:
         except (CommitFailedError, IllegalStateError) as exc:
             log.warning(
                 "event=commit-failed topic=%s partition=%d offset=%d error=%r",
-                record.topic, record.partition, record.offset, str(exc),
+                record.topic,
+                record.partition,
+                record.offset,
+                str(exc),
             )
 
     def _redeliver(self, record: Any) -> None:

