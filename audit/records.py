@@ -9,8 +9,8 @@ from typing import Any
 JOB_STATUSES: tuple[str, ...] = ("submitted", "running", "published", "refused", "held", "failed")
 API_KEY_ROLES: tuple[str, ...] = ("submitter", "reviewer", "admin")
 
-# The most rows one query may return, whatever limit a caller asks for.
-MAX_QUERY_LIMIT = 1000
+# The most rows one query may return; larger asks are refused (page with after_seq instead).
+MAX_QUERY_LIMIT = 10_000
 
 
 def iso_utc(value: datetime | None) -> str | None:
@@ -126,7 +126,8 @@ class ApiKeyRecord:
 class AuditQuery:
     """Reviewer filters over the audit log; results come in chain order, paged by `after_seq`.
 
-    `since` is inclusive and `until` exclusive, so consecutive windows never double-count.
+    `since` is inclusive and `until` exclusive, so consecutive windows never double-count;
+    naive datetimes are taken as UTC. `limit` is 1..MAX_QUERY_LIMIT.
     """
 
     job_id: str | None = None

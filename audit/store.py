@@ -350,9 +350,12 @@ class AuditStore:
 
 
 def _limit(limit: int) -> int:
-    if limit < 1:
-        raise AuditError(f"limit must be at least 1, got {limit}")
-    return min(limit, MAX_QUERY_LIMIT)
+    if not 1 <= limit <= MAX_QUERY_LIMIT:
+        raise AuditError(
+            f"limit must be between 1 and {MAX_QUERY_LIMIT}, got {limit}; "
+            "page through larger results with after_seq"
+        )
+    return limit
 
 
 def _event_select(query: AuditQuery) -> Select[AuditEvent]:

@@ -20,6 +20,7 @@ from audit import (
     IdempotencyConflict,
     canonical_json,
 )
+from audit.records import MAX_QUERY_LIMIT
 
 
 def _job(store: AuditStore, **overrides: object):
@@ -183,6 +184,8 @@ def test_time_window_is_inclusive_since_and_exclusive_until(audit_store: AuditSt
     # An aware time in another zone means the same instant.
     elsewhere = middle.astimezone(UTC).astimezone(datetime.now().astimezone().tzinfo)
     assert [e.kind for e in audit_store.events(AuditQuery(since=elsewhere))] == ["k1", "k2"]
+    naive_utc = middle.replace(tzinfo=None)
+    assert [e.kind for e in audit_store.events(AuditQuery(since=naive_utc))] == ["k1", "k2"]
     later = datetime.now(UTC) + timedelta(hours=1)
     assert audit_store.events(AuditQuery(since=later)) == []
 
@@ -198,6 +201,8 @@ def test_keyset_pagination_walks_every_event_once(audit_store: AuditStore) -> No
     assert seen == appended
     with pytest.raises(AuditError, match="limit"):
         audit_store.events(AuditQuery(limit=0))
+    with pytest.raises(AuditError, match="after_seq"):
+        audit_store.events(AuditQuery(limit=MAX_QUERY_LIMIT + 1))
 
 
 def _raw_engine(url: str):
