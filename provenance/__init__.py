@@ -1,0 +1,1 @@
+"""Provenance: the signing authority, C2PA sign and verify, the visible label."""

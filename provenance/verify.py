@@ -1,0 +1,244 @@
+"""Verify a file's C2PA provenance and explain the answer to a person.
+
+Trust is decided by us: `valid` only when c2pa-rs says `Trusted` under the caller's claim-signer
+roots. Time-stamp roots are judged in a separate validation context (see trust.py): a trusted
+stamp lets a clip outlive its signing certificate, and a TSA root can never vouch for a signer.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pathlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, BinaryIO
+
+import c2pa  # type: ignore[import-untyped]
+
+from provenance.errors import CorruptMediaError, ProvenanceError
+from provenance.media import sniff_stream
+from provenance.sign import GENERATION_ASSERTION
+from provenance.trust import TrustAnchors, claim_context, signer_context, tsa_context
+
+AI_SOURCE_TYPES = {
+    "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+    "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia",
+    "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia",
+    "http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic",
+}
+_MEDIA_HASH_CODES = {
+    "assertion.bmffHash.mismatch",
+    "assertion.dataHash.mismatch",
+    "assertion.boxesHash.mismatch",
+    "assertion.collectionHash.mismatch",
+}
+_SIGNATURE_CODES = {"claimSignature.mismatch", "claimSignature.missing"}
+_CREDENTIAL_PREFIXES = ("signingCredential.", "timeStamp.", "claimSignature.outsideValidity")
+
+
+@dataclass
+class VerifyReport:
+    """The answer to "is this AI-generated, by whom, and was it changed?"."""
+
+    status: str  # valid | tampered | untrusted | no_manifest | recovered
+    ai_generated: bool = False
+    generator: dict[str, Any] | None = None
+    decision_id: str | None = None
+    job_id: str | None = None
+    policy_version: str | None = None
+    signer: str | None = None
+    recovered_from: str | None = None  # watermark | fingerprint | None
+    tampered_part: str | None = None  # media data | manifest | signature | None
+    validation_codes: list[str] = field(default_factory=list)
+    message: str = ""
+    manifest_label: str | None = None
+    signer_issuer: str | None = None
+    time_stamped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, the body of `verify --json` and `POST /v1/verify`."""
+        return asdict(self)
+
+
+def verify_file(path: pathlib.Path, trust_anchors_pem: str | TrustAnchors) -> VerifyReport:
+    """Verify the file at `path` against our trust anchors (a PEM bundle or TrustAnchors)."""
+    try:
+        with open(path, "rb") as handle:
+            return verify_stream(handle, trust_anchors_pem)
+    except OSError as error:
+        raise ProvenanceError(f"cannot read {path}: {error.strerror}") from error
+
+
+def verify_bytes(data: bytes, trust_anchors_pem: str | TrustAnchors) -> VerifyReport:
+    """Verify uploaded bytes (the HTTP API path)."""
+    return verify_stream(io.BytesIO(data), trust_anchors_pem)
+
+
+def verify_stream(stream: BinaryIO, trust_anchors_pem: str | TrustAnchors) -> VerifyReport:
+    """Verify a seekable binary stream; the type comes from its magic bytes."""
+    mime = sniff_stream(stream)
+    anchors = TrustAnchors.coerce(trust_anchors_pem)
+    time_stamp_codes: list[str] | None = None
+    if anchors.tsa.strip():
+        probe = _read(stream, mime, tsa_context(anchors.tsa))
+        if probe is None:
+            return _no_manifest()
+        time_stamp_codes = [c for c in _codes(probe[1]) if c.startswith("timeStamp.")]
+    # A stamp trusted under the TSA roots may carry the signer past its certificate's expiry;
+    # otherwise the signer is judged at the current time, with stamps' trust checked (and failed).
+    stamp_trusted = time_stamp_codes is not None and "timeStamp.trusted" in time_stamp_codes
+    context = claim_context(anchors.signers) if stamp_trusted else signer_context(anchors.signers)
+    result = _read(stream, mime, context)
+    if result is None:
+        return _no_manifest()
+    state, results, manifest, certificate = result
+    codes = _codes(results)
+    if time_stamp_codes is not None:
+        codes = [c for c in codes if not c.startswith("timeStamp.")] + time_stamp_codes
+    report = _describe(manifest, certificate)
+    report.validation_codes = codes
+    report.time_stamped = any(c == "timeStamp.validated" for c in codes)
+    _judge(report, state, _failures(results))
+    return report
+
+
+def _read(
+    stream: BinaryIO, mime: str, context: c2pa.Context
+) -> tuple[str, dict, dict, dict] | None:
+    stream.seek(0)
+    try:
+        reader = c2pa.Reader.try_create(mime, stream, None, context)
+    except c2pa.C2paError as error:
+        raise CorruptMediaError(
+            f"the {mime} file is truncated or corrupt and cannot be verified ({error}); "
+            "verify the complete original file"
+        ) from error
+    if reader is None:
+        return None
+    with reader:
+        store = json.loads(reader.json())
+        label = store.get("active_manifest")
+        manifest = store.get("manifests", {}).get(label) if label else None
+        if manifest is None:
+            return None
+        manifest["label"] = label
+        certificate = _certificate_info(reader.crjson(), label)
+        results = (store.get("validation_results") or {}).get("activeManifest") or {}
+        return str(store.get("validation_state")), results, manifest, certificate
+
+
+def _certificate_info(crjson: str, label: str) -> dict:
+    for entry in json.loads(crjson).get("manifests", []):
+        if entry.get("label") == label:
+            return (entry.get("signature") or {}).get("certificateInfo") or {}
+    return {}
+
+
+def _codes(results: dict) -> list[str]:
+    # Failures first: they decide the status; then informational and success codes.
+    seen: dict[str, None] = {}
+    for kind in ("failure", "informational", "success"):
+        for item in results.get(kind) or []:
+            seen.setdefault(str(item.get("code")), None)
+    return list(seen)
+
+
+def _failures(results: dict) -> list[str]:
+    return [str(item.get("code")) for item in results.get("failure") or []]
+
+
+def _name(parts: dict) -> str | None:
+    if not parts:
+        return None
+    order = ["CN", "OU", "O", "L", "ST", "C"]
+    keys = sorted(parts, key=lambda k: order.index(k) if k in order else len(order))
+    return ", ".join(f"{k}={parts[k]}" for k in keys)
+
+
+def _describe(manifest: dict, certificate: dict) -> VerifyReport:
+    report = VerifyReport(status="untrusted", manifest_label=manifest.get("label"))
+    report.signer = _name(certificate.get("subject") or {})
+    report.signer_issuer = _name(certificate.get("issuer") or {})
+    if report.signer is None:
+        info = manifest.get("signature_info") or {}
+        report.signer = info.get("common_name") or info.get("issuer")
+    for assertion in manifest.get("assertions") or []:
+        label, data = assertion.get("label", ""), assertion.get("data") or {}
+        if label.startswith("c2pa.actions"):
+            for action in data.get("actions") or []:
+                if action.get("digitalSourceType") in AI_SOURCE_TYPES:
+                    report.ai_generated = True
+                agent = action.get("softwareAgent")
+                if isinstance(agent, dict) and report.generator is None:
+                    report.generator = {"name": agent.get("name"), "version": agent.get("version")}
+        elif label == GENERATION_ASSERTION:
+            generator = data.get("generator")
+            if isinstance(generator, dict):
+                report.generator = generator
+            report.decision_id = data.get("decision_id")
+            report.job_id = data.get("job_id")
+            report.policy_version = data.get("policy_version")
+    return report
+
+
+def _judge(report: VerifyReport, state: str, failures: list[str]) -> None:
+    who = report.signer or "an unknown signer"
+    made = (
+        f"; it declares itself AI-generated by {_generator_text(report.generator)}"
+        if report.ai_generated
+        else "; it does not declare itself AI-generated"
+    )
+    if any(code in _MEDIA_HASH_CODES for code in failures):
+        report.status, report.tampered_part = "tampered", "media data"
+        report.message = (
+            "The video/audio data was changed after it was signed, so the manifest's claims "
+            "no longer describe this file."
+        )
+    elif any(
+        not code.startswith(_CREDENTIAL_PREFIXES) and code not in _SIGNATURE_CODES
+        for code in failures
+    ):
+        report.status, report.tampered_part = "tampered", "manifest"
+        report.message = (
+            "The provenance manifest was altered after signing; its claims cannot be trusted."
+        )
+    elif any(code in _SIGNATURE_CODES for code in failures):
+        report.status, report.tampered_part = "tampered", "signature"
+        report.message = (
+            "The manifest's signature does not match its contents; it was altered after signing."
+        )
+    elif state == "Trusted" and not failures:
+        report.status = "valid"
+        report.message = f"Signed by {who}, a trusted signer, and unchanged since signing{made}."
+    else:
+        report.status = "untrusted"
+        reason = _credential_reason(failures)
+        report.message = (
+            f"Signed by {who} (issued by {report.signer_issuer or 'unknown'}), but {reason}{made}."
+        )
+
+
+def _credential_reason(failures: list[str]) -> str:
+    if "signingCredential.expired" in failures:
+        return "the signing certificate has expired and no trusted time stamp proves it was valid at signing"
+    if "signingCredential.revoked" in failures:
+        return "the signing certificate was revoked"
+    if "signingCredential.invalid" in failures:
+        return "the signing certificate is invalid for C2PA"
+    return "that signer does not chain to a trusted root, so its claims cannot be relied on"
+
+
+def _generator_text(generator: dict[str, Any] | None) -> str:
+    if not generator:
+        return "an unnamed generator"
+    return " ".join(str(generator[k]) for k in ("name", "version") if generator.get(k))
+
+
+def _no_manifest() -> VerifyReport:
+    return VerifyReport(
+        status="no_manifest",
+        message=(
+            "No C2PA manifest was found: the file was never signed, or it was re-encoded or "
+            "stripped of its provenance."
+        ),
+    )
