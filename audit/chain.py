@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
 from audit.records import ChainReport, EventRecord, iso_utc
 
@@ -27,7 +28,34 @@ def canonical_json(value: Any) -> str:
     )
 
 
-def event_fields(event: EventRecord) -> dict[str, Any]:
+class ChainedContent(Protocol):
+    """What an event's hash covers; both EventRecord and the AuditEvent row provide it."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def job_id(self) -> str | None: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def action(self) -> str | None: ...
+    @property
+    def policy_version(self) -> str | None: ...
+    @property
+    def decision_id(self) -> str | None: ...
+    @property
+    def reasons(self) -> Sequence[str]: ...
+    @property
+    def signals(self) -> Sequence[dict[str, Any]]: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def event_fields(event: ChainedContent) -> dict[str, Any]:
     """The content an event's hash covers (everything but seq and the hashes themselves)."""
     return {
         "event_id": event.event_id,

@@ -243,8 +243,7 @@ class AuditStore:
             )
             event.created_at = _now()
             event.prev_hash = last_hash or GENESIS_HASH
-            unhashed = _event_record(event, seq=0, hash_="")
-            event.hash = chain_hash(event.prev_hash, event_fields(unhashed))
+            event.hash = chain_hash(event.prev_hash, event_fields(event))
             session.add(event)
             session.flush()
             return _event_record(event)
@@ -397,11 +396,9 @@ def _job_record(job: Job) -> JobRecord:
     )
 
 
-def _event_record(
-    event: AuditEvent, *, seq: int | None = None, hash_: str | None = None
-) -> EventRecord:
+def _event_record(event: AuditEvent) -> EventRecord:
     return EventRecord(
-        seq=event.seq if seq is None else seq,
+        seq=event.seq,
         event_id=event.event_id,
         job_id=event.job_id,
         stage=event.stage,
@@ -414,7 +411,7 @@ def _event_record(
         payload=dict(event.payload),
         created_at=event.created_at,
         prev_hash=event.prev_hash,
-        hash=event.hash if hash_ is None else hash_,
+        hash=event.hash,
     )
 
 
