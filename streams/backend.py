@@ -1,8 +1,13 @@
 """What every stream backend offers, and the dead-letter record both backends produce."""
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from streams.messages import decode_message
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[str, dict[str, Any]], None]
 """A stage's entry point: (topic, message). Raising means "failed, retry"."""
@@ -12,6 +17,10 @@ MAX_ERROR_CHARS = 4000
 
 class StreamError(RuntimeError):
     """The stream itself failed (broker unreachable, publish not acknowledged, backend closed)."""
+
+
+class DeliveryInterrupted(Exception):
+    """Retrying was abandoned (the consumer is stopping); the message was not handled."""
 
 
 class StreamBackend(Protocol):
@@ -51,3 +60,39 @@ def dead_letter_message(dead: DeadLetter, **details: Any) -> dict[str, Any]:
             **details,
         },
     }
+
+
+def handle_with_retries(
+    handler: Handler,
+    topic: str,
+    raw: bytes,
+    *,
+    max_attempts: int,
+    pause: Callable[[int], bool] | None = None,
+) -> DeadLetter | None:
+    """Run `handler` on the message in `raw` until it succeeds or `max_attempts` are used up.
+
+    Returns None on success, or the DeadLetter to park. Each attempt gets a freshly decoded copy,
+    so a handler that mutated its message and then failed cannot corrupt the retry. Between
+    attempts `pause(attempt)` is called (a backoff wait); if it returns True, retrying is
+    abandoned with DeliveryInterrupted.
+    """
+    error = ""
+    for attempt in range(1, max_attempts + 1):
+        message = decode_message(raw)
+        try:
+            handler(topic, message)
+            return None
+        except Exception as exc:  # noqa: BLE001 - any handler failure means "retry"
+            error = describe_error(exc)
+            log.warning(
+                "event=handler-failed topic=%s job_id=%s attempt=%d/%d error=%r",
+                topic,
+                message["job_id"],
+                attempt,
+                max_attempts,
+                error,
+            )
+        if attempt < max_attempts and pause is not None and pause(attempt):
+            raise DeliveryInterrupted(f"stopped after {attempt} failed attempt(s): {error}")
+    return DeadLetter(topic=topic, message=decode_message(raw), error=error, attempts=max_attempts)

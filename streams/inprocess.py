@@ -17,9 +17,9 @@ from streams.backend import (
     Handler,
     StreamError,
     dead_letter_message,
-    describe_error,
+    handle_with_retries,
 )
-from streams.messages import decode_message, encode_message
+from streams.messages import encode_message
 from streams.topics import dead_letter_topic
 
 log = logging.getLogger(__name__)
@@ -88,25 +88,9 @@ class InProcessBackend:
 
     def _deliver(self, topic: str, raw: bytes, handler: Handler) -> None:
         """Call one handler with retries; after the last failure, dead-letter the message."""
-        error = ""
-        for attempt in range(1, self._max_attempts + 1):
-            message = decode_message(raw)
-            try:
-                handler(topic, message)
-                return
-            except Exception as exc:  # noqa: BLE001 - any handler failure means "retry"
-                error = describe_error(exc)
-                log.warning(
-                    "event=handler-failed topic=%s job_id=%s attempt=%d/%d error=%r",
-                    topic,
-                    message["job_id"],
-                    attempt,
-                    self._max_attempts,
-                    error,
-                )
-        dead = DeadLetter(
-            topic=topic, message=decode_message(raw), error=error, attempts=self._max_attempts
-        )
+        dead = handle_with_retries(handler, topic, raw, max_attempts=self._max_attempts)
+        if dead is None:
+            return
         log.error(
             "event=dead-lettered topic=%s job_id=%s attempts=%d",
             topic,

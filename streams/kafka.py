@@ -25,10 +25,11 @@ from kafka.structs import OffsetAndMetadata, TopicPartition  # type: ignore[impo
 
 from streams.backend import (
     DeadLetter,
+    DeliveryInterrupted,
     Handler,
     StreamError,
     dead_letter_message,
-    describe_error,
+    handle_with_retries,
 )
 from streams.messages import MAX_MESSAGE_BYTES, MessageError, decode_message, encode_message
 from streams.topics import ALL_DEAD_LETTER_TOPICS, ALL_TOPICS, dead_letter_topic
@@ -50,12 +51,14 @@ class KafkaBackend:
         *,
         client_id: str = "stillguard",
         publish_timeout_s: float = 30.0,
+        connect_timeout_s: float = 30.0,
         num_partitions: int = 3,
         replication_factor: int = -1,
     ) -> None:
         self.bootstrap = bootstrap
         self.client_id = client_id
         self._publish_timeout_s = publish_timeout_s
+        self._connect_timeout_ms = int(connect_timeout_s * 1000)
         self._num_partitions = num_partitions
         self._replication_factor = replication_factor
         self._producer: KafkaProducer | None = None
@@ -67,7 +70,9 @@ class KafkaBackend:
         wanted = list(dict.fromkeys(topics))
         try:
             admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap, client_id=f"{self.client_id}-admin"
+                bootstrap_servers=self.bootstrap,
+                client_id=f"{self.client_id}-admin",
+                bootstrap_timeout_ms=self._connect_timeout_ms,
             )
         except KafkaError as exc:
             raise StreamError(f"cannot reach Kafka at {self.bootstrap}: {exc}") from exc
@@ -133,17 +138,22 @@ class KafkaBackend:
         """
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            client_id=f"{self.client_id}-{group_id}",
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=2000,
-            heartbeat_interval_ms=300,
-            max_poll_interval_ms=max_poll_interval_ms,
-            max_poll_records=1,
-        )
+        try:
+            consumer = KafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                client_id=f"{self.client_id}-{group_id}",
+                bootstrap_timeout_ms=self._connect_timeout_ms,
+                group_id=group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                # Short sessions make failover take seconds, not tens of seconds.
+                session_timeout_ms=2000,
+                heartbeat_interval_ms=300,
+                max_poll_interval_ms=max_poll_interval_ms,
+                max_poll_records=1,
+            )
+        except KafkaError as exc:
+            raise StreamError(f"cannot reach Kafka at {self.bootstrap}: {exc}") from exc
         loop = _ConsumerLoop(
             backend=self,
             consumer=consumer,
@@ -195,6 +205,7 @@ class KafkaBackend:
                     self._producer = KafkaProducer(
                         bootstrap_servers=self.bootstrap,
                         client_id=self.client_id,
+                        bootstrap_timeout_ms=self._connect_timeout_ms,
                         acks="all",
                         enable_idempotence=True,
                         linger_ms=0,
@@ -235,7 +246,7 @@ class _ConsumerLoop:
     def process(self, record: Any) -> None:
         """Handle one record and commit it, or leave it uncommitted to be delivered again."""
         try:
-            message = decode_message(record.value)
+            decode_message(record.value)
         except MessageError as exc:
             log.error(
                 "event=undecodable topic=%s partition=%d offset=%d error=%r",
@@ -246,30 +257,20 @@ class _ConsumerLoop:
             )
             self._park(record, _undecodable_letter(record, exc), _raw_details(record.value))
             return
-        error = ""
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                self.handler(record.topic, message)
-            except Exception as exc:  # noqa: BLE001 - any handler failure means "retry"
-                error = describe_error(exc)
-                log.warning(
-                    "event=handler-failed topic=%s job_id=%s attempt=%d/%d error=%r",
-                    record.topic,
-                    message["job_id"],
-                    attempt,
-                    self.max_attempts,
-                    error,
-                )
-                if attempt < self.max_attempts and self.stop.wait(self._backoff(attempt)):
-                    self._redeliver(record)  # stopping: leave it to the next group member
-                    return
-                message = decode_message(record.value)  # a fresh copy for the next attempt
-                continue
+        try:
+            dead = handle_with_retries(
+                self.handler,
+                record.topic,
+                record.value,
+                max_attempts=self.max_attempts,
+                pause=lambda attempt: self.stop.wait(self._backoff(attempt)),
+            )
+        except DeliveryInterrupted:
+            self._redeliver(record)  # stopping: leave it to the next group member
+            return
+        if dead is None:
             self._commit(record)
             return
-        dead = DeadLetter(
-            topic=record.topic, message=message, error=error, attempts=self.max_attempts
-        )
         self._park(record, dead, {})
 
     def _park(self, record: Any, dead: DeadLetter, details: dict[str, Any]) -> None:

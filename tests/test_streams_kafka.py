@@ -1,6 +1,7 @@
 """The Kafka backend against a real broker: round trip, retries, dead letters, failover."""
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -8,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from streams.backend import DeadLetter
+from streams.backend import DeadLetter, StreamError
 from streams.kafka import DEAD_LETTER_ERROR_HEADER, KafkaBackend
 from streams.messages import MessageError, decode_message
 from streams.topics import dead_letter_topic
@@ -270,3 +271,17 @@ def test_when_one_of_two_live_consumers_leaves_the_other_gets_its_partitions(
 
     # At-least-once: a rebalance may redo a message whose commit it interrupted, never lose one.
     assert set(first.handled) | set(second.handled) == set(before) | set(after)
+
+
+def test_an_unreachable_broker_is_a_stream_error_not_a_hang():
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        bootstrap = f"127.0.0.1:{sock.getsockname()[1]}"
+    backend = KafkaBackend(bootstrap, publish_timeout_s=1, connect_timeout_s=0.5)
+    with pytest.raises(StreamError, match="cannot reach Kafka"):
+        backend.publish("stillguard.jobs.submitted", {"job_id": "j"})
+    with pytest.raises(StreamError, match="cannot reach Kafka"):
+        backend.ensure_topics(["stillguard.jobs.submitted"])
+    with pytest.raises(StreamError, match="cannot reach Kafka"):
+        backend.consume(["t"], "g", lambda t, m: None, stop=threading.Event())
+    backend.close()
