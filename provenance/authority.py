@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from provenance.certificates import (
     SIGNING_ALGS,
     PrivateKey,
+    PublicKey,
     SigningAlg,
     cert_pem,
     check_claim_signing_profile,
@@ -205,6 +206,26 @@ class Authority:
         reloaded = Authority._load(self.directory, self._passphrase, self.tsa_url)
         self.__dict__.update(reloaded.__dict__)
         return signing_id
+
+    def certify_external_key(
+        self,
+        public_key: PublicKey,
+        *,
+        name: str = "Stillguard External Signer",
+        days: float = SIGNING_CERT_DAYS,
+    ) -> str:
+        """Issue a claim-signing certificate for a key held elsewhere (KMS/HSM); returns its chain.
+
+        Pair the chain with a CallbackSigner whose callback asks the KMS to sign: the private
+        key never enters this process.
+        """
+        intermediate = _read_cert(self.directory / "intermediate.cert.pem")
+        intermediate_key = _read_key(self.directory / "intermediate.key.pem", self._passphrase)
+        cert = make_end_entity(
+            public_key, name, intermediate, intermediate_key, purpose="claim_signing", days=days
+        )
+        check_claim_signing_profile(cert)
+        return cert_pem(cert) + cert_pem(intermediate)
 
     def describe(self) -> dict:
         """What `stillguard authority show` prints: algorithm, certificates and their validity."""

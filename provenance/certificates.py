@@ -26,6 +26,7 @@ from provenance.errors import CertificateProfileError
 SigningAlg = Literal["es256", "es384", "ps256", "ed25519"]
 SIGNING_ALGS: tuple[SigningAlg, ...] = ("es256", "es384", "ps256", "ed25519")
 PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
+PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 C2PA_CLAIM_SIGNING = x509.ObjectIdentifier("1.3.6.1.4.1.62558.2.1")
@@ -89,7 +90,7 @@ def _key_usage(*, digital_signature: bool, cert_sign: bool) -> x509.KeyUsage:
 
 
 def _issue(
-    key: PrivateKey,
+    key: PrivateKey | PublicKey,
     common_name: str,
     issuer: tuple[x509.Certificate, PrivateKey] | None,
     *,
@@ -100,13 +101,18 @@ def _issue(
 ) -> x509.Certificate:
     """Issue a certificate for `key`: a CA when `path_length` is set, else an end entity.
 
-    `issuer` None means self-signed (a root). `ekus` is (usages, critical) for end entities.
+    `key` may be a public key (a key held in a KMS). `issuer` None means self-signed (a root,
+    which needs the private key). `ekus` is (usages, critical) for end entities.
     """
+    public_key = key.public_key() if isinstance(key, PrivateKey) else key
     subject = distinguished_name(common_name)
     start = now or dt.datetime.now(dt.UTC)
     not_before, not_after = start - _CLOCK_SKEW, start + dt.timedelta(days=days)
-    issuer_name, signing_key = subject, key
-    if issuer is not None:
+    if issuer is None:
+        if not isinstance(key, PrivateKey):
+            raise CertificateProfileError("a self-signed root needs its private key")
+        issuer_name, signing_key = subject, key
+    else:
         issuer_cert, signing_key = issuer
         issuer_name = issuer_cert.subject
         not_after = min(not_after, issuer_cert.not_valid_after_utc)
@@ -115,11 +121,11 @@ def _issue(
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer_name)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_after)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()),
             critical=False,
@@ -150,7 +156,7 @@ def make_intermediate(
 
 
 def make_end_entity(
-    key: PrivateKey,
+    key: PrivateKey | PublicKey,
     common_name: str,
     issuer_cert: x509.Certificate,
     issuer_key: PrivateKey,

@@ -34,6 +34,15 @@ _MAX_REQUEST_BYTES = 64 * 1024
 _DIGESTS = {"sha1", "sha256", "sha384", "sha512"}
 
 
+class TimeStampResponse(core.Sequence):  # type: ignore[misc]
+    """RFC 3161 TimeStampResp; asn1crypto's own marks the token mandatory, breaking rejections."""
+
+    _fields = [  # noqa: RUF012 (asn1crypto reads this class attribute)
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
 @dataclass
 class TimeStampAuthority:
     """Issues RFC 3161 time-stamp tokens signed by `key` under certificate `cert`."""
@@ -152,7 +161,7 @@ class TimeStampAuthority:
 
 def _rejection(text: str, failure: str) -> bytes:
     status = {"status": "rejection", "status_string": [text], "fail_info": {failure}}
-    return tsp.TimeStampResp({"status": status}).dump()
+    return TimeStampResponse({"status": status}).dump()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

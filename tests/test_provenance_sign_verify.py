@@ -1,7 +1,5 @@
 """Sign a real clip, then verify it and every way it can go wrong."""
 
-# ruff: noqa: F811  (pytest fixtures imported from the support module are redefined as arguments)
-
 from __future__ import annotations
 
 import json
@@ -14,15 +12,12 @@ from provenance.errors import CorruptMediaError, ProvenanceError, UnsupportedMed
 from provenance.sign import sign_clip
 from provenance.trust import TrustAnchors
 from provenance.verify import verify_bytes, verify_file
-from tests.test_provenance_support import (  # noqa: F401 (fixtures)
-    CLAIMS,
-    authority,
-    clip_path,
-    photo_path,
-    provenance_dir,
-    reencode,
-    signed_clip,
-)
+from tests import test_provenance_support as support
+
+CLAIMS, reencode = support.CLAIMS, support.reencode
+# Session fixtures shared with the other provenance tests (pytest finds them as module attributes).
+provenance_dir, authority = support.provenance_dir, support.authority
+clip_path, photo_path, signed_clip = support.clip_path, support.photo_path, support.signed_clip
 
 
 def _box_payload(data: bytes, box: bytes) -> tuple[int, int]:
