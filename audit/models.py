@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from audit.records import API_KEY_ROLES, JOB_STATUSES
+from audit.records import API_KEY_ROLES, JOB_STATUSES, ApiKeyRecord, EventRecord, JobRecord
 
 # JSONB on PostgreSQL so reviewers can query inside signals and payloads; plain JSON elsewhere.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -79,6 +79,24 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     decisions: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
 
+    def to_record(self) -> JobRecord:
+        """A detached, frozen copy for callers outside the session."""
+        return JobRecord(
+            id=self.id,
+            status=self.status,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            submitter=self.submitter,
+            idempotency_key=self.idempotency_key,
+            request_sha256=self.request_sha256,
+            prompt=self.prompt,
+            options=dict(self.options or {}),
+            input_blob=self.input_blob,
+            output_blob=self.output_blob,
+            error=self.error,
+            decisions=tuple(self.decisions or ()),
+        )
+
 
 class AuditEvent(Base):
     """One append-only, hash-chained audit event; `seq` is the chain order."""
@@ -106,6 +124,25 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
+    def to_record(self) -> EventRecord:
+        """A detached, frozen copy for callers outside the session."""
+        return EventRecord(
+            seq=self.seq,
+            event_id=self.event_id,
+            job_id=self.job_id,
+            stage=self.stage,
+            kind=self.kind,
+            action=self.action,
+            policy_version=self.policy_version,
+            decision_id=self.decision_id,
+            reasons=tuple(self.reasons),
+            signals=tuple(self.signals),
+            payload=dict(self.payload),
+            created_at=self.created_at,
+            prev_hash=self.prev_hash,
+            hash=self.hash,
+        )
+
 
 class ApiKey(Base):
     """An API key: its role and the sha256 of its secret (the secret itself is never stored)."""
@@ -118,3 +155,9 @@ class ApiKey(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def to_record(self) -> ApiKeyRecord:
+        """A detached, frozen copy without the secret's hash."""
+        return ApiKeyRecord(
+            id=self.id, role=self.role, created_at=self.created_at, revoked_at=self.revoked_at
+        )

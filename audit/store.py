@@ -137,7 +137,7 @@ class AuditStore:
         try:
             with self._write() as session:
                 session.add(job)
-            return _job_record(job)
+            return job.to_record()
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -161,13 +161,13 @@ class AuditStore:
             job = session.scalar(
                 select(Job).where(Job.submitter == submitter, Job.idempotency_key == key)
             )
-            return _job_record(job) if job else None
+            return job.to_record() if job else None
 
     def get_job(self, job_id: str) -> JobRecord | None:
         """One job by id, or None."""
         with self._reader() as session:
             job = session.get(Job, job_id)
-            return _job_record(job) if job else None
+            return job.to_record() if job else None
 
     def list_jobs(
         self, *, status: str | None = None, submitter: str | None = None, limit: int = 100
@@ -179,7 +179,7 @@ class AuditStore:
         if submitter is not None:
             statement = statement.where(Job.submitter == submitter)
         with self._reader() as session:
-            return [_job_record(job) for job in session.scalars(statement)]
+            return [job.to_record() for job in session.scalars(statement)]
 
     def update_job(self, job_id: str, **fields: Any) -> JobRecord:
         """Change a job's status, output_blob, error or decisions; returns the updated record."""
@@ -200,7 +200,7 @@ class AuditStore:
             for name, value in fields.items():
                 setattr(job, name, value)
             job.updated_at = _now()
-        return _job_record(job)
+        return job.to_record()
 
     # -- audit events -------------------------------------------------------------------------
 
@@ -237,7 +237,7 @@ class AuditStore:
                 select(AuditEvent).where(AuditEvent.event_id == event.event_id)
             )
             if existing is not None:
-                return _event_record(existing)
+                return existing.to_record()
             last_hash = session.scalar(
                 select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
             )
@@ -246,12 +246,12 @@ class AuditStore:
             event.hash = chain_hash(event.prev_hash, event_fields(event))
             session.add(event)
             session.flush()
-            return _event_record(event)
+            return event.to_record()
 
     def events(self, query: AuditQuery) -> list[EventRecord]:
         """Events matching the query in chain order; page with `after_seq` = last seq seen."""
         with self._reader() as session:
-            return [_event_record(e) for e in session.scalars(_event_select(query))]
+            return [e.to_record() for e in session.scalars(_event_select(query))]
 
     def decision_for(self, job_id: str, stage: str) -> EventRecord | None:
         """The latest `decision` event recorded for this job at this stage."""
@@ -267,7 +267,7 @@ class AuditStore:
         )
         with self._reader() as session:
             event = session.scalar(statement)
-            return _event_record(event) if event else None
+            return event.to_record() if event else None
 
     def verify_chain(self) -> ChainReport:
         """Walk the whole chain from the first event and report the first broken link."""
@@ -276,7 +276,7 @@ class AuditStore:
         with self._reader() as session:
             while True:
                 batch = [
-                    _event_record(e)
+                    e.to_record()
                     for e in session.scalars(
                         select(AuditEvent)
                         .where(AuditEvent.seq > after)
@@ -322,7 +322,7 @@ class AuditStore:
             return None
         if key is None or key.revoked_at is not None:
             return None
-        return _api_key_record(key)
+        return key.to_record()
 
     def revoke_api_key(self, key_id: str) -> ApiKeyRecord:
         """Revoke a key for good; its secret stops authenticating at once."""
@@ -332,13 +332,13 @@ class AuditStore:
                 raise AuditError(f"no API key {key_id!r}")
             if key.revoked_at is None:
                 key.revoked_at = _now()
-        return _api_key_record(key)
+        return key.to_record()
 
     def list_api_keys(self) -> list[ApiKeyRecord]:
         """Every key, oldest first, without secrets."""
         with self._reader() as session:
             keys = session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))
-            return [_api_key_record(key) for key in keys]
+            return [key.to_record() for key in keys]
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -376,46 +376,3 @@ def _event_select(query: AuditQuery) -> Select[AuditEvent]:
     if query.after_seq is not None:
         statement = statement.where(AuditEvent.seq > query.after_seq)
     return statement
-
-
-def _job_record(job: Job) -> JobRecord:
-    return JobRecord(
-        id=job.id,
-        status=job.status,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-        submitter=job.submitter,
-        idempotency_key=job.idempotency_key,
-        request_sha256=job.request_sha256,
-        prompt=job.prompt,
-        options=dict(job.options or {}),
-        input_blob=job.input_blob,
-        output_blob=job.output_blob,
-        error=job.error,
-        decisions=tuple(job.decisions or ()),
-    )
-
-
-def _event_record(event: AuditEvent) -> EventRecord:
-    return EventRecord(
-        seq=event.seq,
-        event_id=event.event_id,
-        job_id=event.job_id,
-        stage=event.stage,
-        kind=event.kind,
-        action=event.action,
-        policy_version=event.policy_version,
-        decision_id=event.decision_id,
-        reasons=tuple(event.reasons),
-        signals=tuple(event.signals),
-        payload=dict(event.payload),
-        created_at=event.created_at,
-        prev_hash=event.prev_hash,
-        hash=event.hash,
-    )
-
-
-def _api_key_record(key: ApiKey) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=key.id, role=key.role, created_at=key.created_at, revoked_at=key.revoked_at
-    )
