@@ -5,6 +5,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import ClassVar
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -34,6 +35,8 @@ def topic(backend: KafkaBackend, unique_kafka_name: str) -> str:
 class Worker:
     """`KafkaBackend.consume` on a thread, with the handled messages recorded."""
 
+    running: ClassVar[list["Worker"]] = []
+
     def __init__(self, backend: KafkaBackend, topic: str, group: str, **options) -> None:
         self.stop = threading.Event()
         self.handled: list[str] = []
@@ -61,6 +64,7 @@ class Worker:
         self.handled.append(message["job_id"])
 
     def start(self) -> "Worker":
+        Worker.running.append(self)
         self.thread.start()
         return self
 
@@ -69,6 +73,16 @@ class Worker:
         self.thread.join(timeout=WAIT_S)
         assert not self.thread.is_alive(), "consumer did not stop"
         assert self.failure is None, self.failure
+
+
+@pytest.fixture(autouse=True)
+def stop_workers_left_running() -> Iterator[None]:
+    """A failed test must not leave consumers behind to disturb the next one or the broker."""
+    yield
+    while Worker.running:
+        worker = Worker.running.pop()
+        worker.stop.set()
+        worker.thread.join(timeout=WAIT_S)
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
