@@ -134,17 +134,24 @@ class AuditStore:
             error=None,
             decisions=[],
         )
+        if idempotency_key is not None:
+            existing = self.find_job_by_idempotency(submitter, idempotency_key)
+            if existing is not None:
+                return self._same_request(existing, request_sha256)
         try:
             with self._write() as session:
                 session.add(job)
             return job.to_record()
         except IntegrityError:
-            if idempotency_key is None:
+            # Lost a race with a concurrent submission of the same key: answer with its job.
+            raced = (
+                self.find_job_by_idempotency(submitter, idempotency_key)
+                if idempotency_key is not None
+                else None
+            )
+            if raced is None:
                 raise
-        existing = self.find_job_by_idempotency(submitter, idempotency_key)
-        if existing is None:  # the row that conflicted is gone: jobs are never deleted
-            raise AuditError(f"job for idempotency key {idempotency_key!r} vanished")
-        return self._same_request(existing, request_sha256)
+        return self._same_request(raced, request_sha256)
 
     @staticmethod
     def _same_request(existing: JobRecord, request_sha256: str) -> JobRecord:
