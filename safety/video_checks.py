@@ -1,0 +1,147 @@
+"""Temporal checks on a generated clip: sampled frame scores, segments, escalation, flashing.
+
+Works on frames already decoded once (T, H, W, 3) uint8 RGB; never decodes the clip again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from safety.flash import flash_check
+from safety.image_classifier import NSFW, ImageClassifier
+from safety.signals import Segment, Signal
+
+SEGMENT_THRESHOLD = 0.5  # frames at or above this (after smoothing) form segments
+ESCALATION_MARGIN = 0.15  # the clip may score this much above the approved photo
+ESCALATION_FLOOR = 0.2  # Yahoo's "safe below 0.2": rises below it are not escalations
+ESCALATION = "escalation.nsfw"
+
+
+@dataclass
+class ClipReport:
+    """What the output gate learned about a clip: signals for the policy, segments for reviewers."""
+
+    signals: list[Signal]
+    segments: list[Segment]
+    frame_signals: list[Signal] = field(default_factory=list)  # per sampled frame, for audit
+
+
+def sample_times(n_frames: int, fps: float, sample_fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Frame indices and their times at `sample_fps` (always including the first frame)."""
+    if n_frames == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    duration = n_frames / fps
+    step = 1.0 / sample_fps if sample_fps > 0 else duration
+    times = np.arange(0.0, duration, step)
+    indices = np.unique(np.minimum(np.round(times * fps).astype(np.int64), n_frames - 1))
+    return indices, indices / fps
+
+
+def smooth_scores(scores: np.ndarray, radius: int = 1) -> np.ndarray:
+    """Centered moving maximum of a moving average: keeps peaks, bridges one-sample dips."""
+    if len(scores) < 3 or radius < 1:
+        return scores.astype(np.float64)
+    padded = np.pad(scores.astype(np.float64), radius, mode="edge")
+    kernel = np.ones(2 * radius + 1) / (2 * radius + 1)
+    mean = np.convolve(padded, kernel, mode="valid")
+    return np.maximum(mean, scores)
+
+
+def temporal_segments(
+    category: str, times: np.ndarray, scores: np.ndarray, threshold: float, sample_step: float,
+    clip_end: float,
+) -> list[Segment]:  # fmt: skip
+    """Merge consecutive samples at or above `threshold` into segments with start, end and peak."""
+    segments: list[Segment] = []
+    above = scores >= threshold
+    i = 0
+    while i < len(scores):
+        if not above[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(scores) and above[j + 1]:
+            j += 1
+        start = max(0.0, float(times[i]) - sample_step / 2)
+        end = min(clip_end, float(times[j]) + sample_step / 2)
+        segments.append(Segment(category, round(start, 3), round(end, 3),
+                                round(float(scores[i : j + 1].max()), 4)))  # fmt: skip
+        i = j + 1
+    return segments
+
+
+def _input_score(input_signals: Sequence[Signal], category: str) -> float | None:
+    scores = [s.score for s in input_signals if s.category == category and s.evaluated]
+    return max(scores) if scores else None
+
+
+def check_clip(
+    frames: np.ndarray,
+    fps: float,
+    *,
+    classifier: ImageClassifier,
+    sample_fps: float = 2.0,
+    input_signals: Sequence[Signal] = (),
+) -> ClipReport:
+    """Score sampled frames in one batch, build segments, and add clip-level, flash and escalation
+    signals; the clip-level `nsfw` score is the raw peak (a single bad frame is not smoothed away).
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be (T, H, W, 3) RGB, got shape {frames.shape}")
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    n = len(frames)
+    clip_end = n / fps
+    if n == 0:
+        missing = [Signal(NSFW, 0.0, classifier.model, evaluated=False, detail="clip has no frames")]
+        return ClipReport(missing + flash_check(frames, fps), [], [])
+
+    indices, times = sample_times(n, fps, sample_fps)
+    frame_signals = classifier.score_frames(frames[indices], times)
+    raw = np.array([s.score for s in frame_signals])
+    smoothed = smooth_scores(raw)
+    step = 1.0 / sample_fps if sample_fps > 0 else clip_end
+    segments = temporal_segments(NSFW, times, smoothed, SEGMENT_THRESHOLD, step, clip_end)
+
+    peak_i = int(np.argmax(raw))
+    peak_range = next(
+        ((s.start_s, s.end_s) for s in segments if s.start_s <= times[peak_i] <= s.end_s),
+        (max(0.0, times[peak_i] - step / 2), min(clip_end, times[peak_i] + step / 2)),
+    )
+    signals = [
+        Signal(NSFW, float(raw[peak_i]), classifier.model,
+               start_s=round(float(peak_range[0]), 3), end_s=round(float(peak_range[1]), 3),
+               detail=f"peak of {len(raw)} frames sampled at {sample_fps:g} fps, "
+               f"at {times[peak_i]:.2f} s; {len(segments)} segment(s) >= {SEGMENT_THRESHOLD}")
+    ]  # fmt: skip
+    signals.append(_escalation(input_signals, raw, times, step, clip_end, classifier.model))
+    signals.extend(flash_check(frames, fps))
+    return ClipReport(signals, segments, frame_signals)
+
+
+def _escalation(
+    input_signals: Sequence[Signal], raw: np.ndarray, times: np.ndarray, step: float,
+    clip_end: float, model: str,
+) -> Signal:  # fmt: skip
+    """How far the clip's nsfw score rose above the approved photo's (0 when it did not)."""
+    approved = _input_score(input_signals, NSFW)
+    if approved is None:
+        return Signal(ESCALATION, 0.0, model, evaluated=False,
+                      detail="no evaluated nsfw score for the input photo to compare with")  # fmt: skip
+    baseline = max(approved, ESCALATION_FLOOR)
+    rise = max(0.0, float(raw.max()) - baseline)
+    over = np.flatnonzero(raw > baseline + ESCALATION_MARGIN)
+    if len(over):
+        start = max(0.0, float(times[over[0]]) - step / 2)
+        end = min(clip_end, float(times[over[-1]]) + step / 2)
+        detail = (f"clip rises to {raw.max():.2f} against the approved photo's {approved:.2f} "
+                  f"(margin {ESCALATION_MARGIN}) from {start:.2f} s to {end:.2f} s")  # fmt: skip
+        return Signal(ESCALATION, round(rise, 4), model, start_s=round(start, 3),
+                      end_s=round(end, 3), detail=detail)  # fmt: skip
+    return Signal(ESCALATION, round(rise, 4), model,
+                  detail=f"clip peak {raw.max():.2f} within {ESCALATION_MARGIN} of the approved "
+                  f"photo's {approved:.2f}")  # fmt: skip
