@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -9,9 +10,10 @@ import pathlib
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import c2pa  # type: ignore[import-untyped]
+from PIL import Image
 
 from provenance.errors import ProvenanceError, UnsupportedMediaError
 from provenance.media import JPEG, MP4, PNG, check_mp4_structure, sniff_path
@@ -26,6 +28,10 @@ TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trai
 GENERATION_ASSERTION = "com.stillguard.generation"
 CLAIM_GENERATOR = {"name": "Stillguard", "version": "0.1.0"}
 _THUMBNAIL_ID = "clip-thumbnail.jpg"
+_PHOTO_THUMBNAIL_ID = "photo-thumbnail.jpg"
+_THUMBNAIL_EDGE = 256
+# c2pa-rs makes ingredient thumbnails itself, slowly (35-65 ms a photo); we make our own (~3 ms).
+_BUILDER_CONTEXT_SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
 
 
 @dataclass(frozen=True)
@@ -127,15 +133,19 @@ def sign_clip(
     tmp = pathlib.Path(tmp_name)
     try:
         with os.fdopen(fd, "w+b") as out, open(src, "rb") as source, open(photo, "rb") as image:
-            builder = c2pa.Builder(definition)
+            builder = c2pa.Builder(definition, _builder_context())
             try:
                 if thumbnail_jpeg is not None:
                     builder.add_resource(_THUMBNAIL_ID, io.BytesIO(thumbnail_jpeg))
-                builder.add_ingredient(
-                    {"title": photo.name, "relationship": "inputTo", "format": photo_type},
-                    photo_type,
-                    image,
-                )
+                builder.add_resource(_PHOTO_THUMBNAIL_ID, io.BytesIO(photo_thumbnail(image)))
+                image.seek(0)
+                ingredient = {
+                    "title": photo.name,
+                    "relationship": "inputTo",
+                    "format": photo_type,
+                    "thumbnail": {"format": JPEG, "identifier": _PHOTO_THUMBNAIL_ID},
+                }
+                builder.add_ingredient(ingredient, photo_type, image)
                 with signer.c2pa_signer() as native_signer:
                     manifest_bytes = builder.sign(native_signer, MP4, source, out)
             finally:
@@ -158,6 +168,25 @@ def sign_clip(
         (time.perf_counter() - started) * 1000,
     )
     return label
+
+
+@functools.lru_cache(maxsize=1)
+def _builder_context() -> c2pa.Context:
+    return c2pa.Context.from_dict(_BUILDER_CONTEXT_SETTINGS)
+
+
+def photo_thumbnail(image: BinaryIO) -> bytes:
+    """A small JPEG of the source photo for its ingredient entry (longest edge 256 px)."""
+    try:
+        with Image.open(image) as photo:
+            photo.draft("RGB", (_THUMBNAIL_EDGE, _THUMBNAIL_EDGE))  # JPEG: decode at reduced size
+            small = photo.convert("RGB")
+            small.thumbnail((_THUMBNAIL_EDGE, _THUMBNAIL_EDGE))
+            out = io.BytesIO()
+            small.save(out, format="JPEG", quality=80)
+            return out.getvalue()
+    except (OSError, Image.DecompressionBombError) as error:
+        raise UnsupportedMediaError(f"the source photo cannot be decoded: {error}") from error
 
 
 def _active_label(path: pathlib.Path) -> str:
