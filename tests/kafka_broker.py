@@ -22,6 +22,7 @@ import pytest
 
 EXTERNAL_BOOTSTRAP_ENV = "STILLGUARD_TEST_KAFKA_BOOTSTRAP"
 STARTUP_TIMEOUT_S = 15.0
+START_TRIES = 3
 # Tansu reads its settings from these too; the broker under test must not inherit them.
 _TANSU_ENV_VARS = (
     "CLUSTER_ID",
@@ -52,8 +53,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_ready(bootstrap: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Block until an admin client can list topics, or fail with the broker's output."""
+def _broker_ready(bootstrap: str, process: subprocess.Popen[bytes], log: Path) -> bool:
+    """Wait until an admin client can list topics (True) or the broker exits early (False)."""
     from kafka.admin import KafkaAdminClient  # type: ignore[import-untyped]
     from kafka.errors import KafkaError  # type: ignore[import-untyped]
 
@@ -61,15 +62,14 @@ def _wait_until_ready(bootstrap: str, process: subprocess.Popen[bytes], log: Pat
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(
-                f"tansu broker exited with status {process.returncode} before it was ready:\n"
-                + log.read_text(errors="replace")
-            )
+            return False
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap, request_timeout_ms=2000, bootstrap_timeout_ms=2000
+            )
             try:
                 admin.list_topics()
-                return
+                return True
             finally:
                 admin.close()
         except KafkaError as exc:
@@ -81,6 +81,16 @@ def _wait_until_ready(bootstrap: str, process: subprocess.Popen[bytes], log: Pat
     )
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """Bootstrap address ("127.0.0.1:PORT") of a Kafka-protocol broker running for the session."""
@@ -88,38 +98,33 @@ def kafka_bootstrap() -> Iterator[str]:
     if external:
         yield external
         return
-    port = _free_port()
-    url = f"tcp://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV_VARS}
+    env["NO_COLOR"] = "1"
     with tempfile.TemporaryDirectory(prefix="tansu-") as tmp:
         log = Path(tmp) / "tansu.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [
-                    tansu_binary(),
-                    "broker",
-                    "--listener-url",
-                    url,
-                    "--advertised-listener-url",
-                    url,
-                    "--storage-engine",
-                    "memory://tansu/",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
-        try:
-            _wait_until_ready(f"127.0.0.1:{port}", process, log)
-            yield f"127.0.0.1:{port}"
-        finally:
-            process.send_signal(signal.SIGTERM)
+        # A free port can be taken between probing and binding it: then try another one.
+        for _ in range(START_TRIES):
+            port = _free_port()
+            bootstrap, url = f"127.0.0.1:{port}", f"tcp://127.0.0.1:{port}"
+            with log.open("ab") as out:
+                process = subprocess.Popen(
+                    [tansu_binary(), "broker", "--listener-url", url]
+                    + ["--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                )
             try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                if _broker_ready(bootstrap, process, log):
+                    yield bootstrap
+                    return
+            finally:
+                _stop(process)
+        pytest.fail(
+            f"tansu broker exited before it was ready ({START_TRIES} tries, last status "
+            f"{process.returncode}); its output:\n" + log.read_text(errors="replace")
+        )
 
 
 @pytest.fixture
