@@ -78,6 +78,7 @@ def test_manifest_carries_photo_ingredient_thumbnail_and_generation_assertion(
     assert manifest["thumbnail"]["format"] == "image/jpeg"
     [ingredient] = manifest["ingredients"]
     assert ingredient["relationship"] == "inputTo" and ingredient["format"] == "image/jpeg"
+    assert ingredient["thumbnail"]["format"] == "image/jpeg"
     labels = {a["label"]: a["data"] for a in manifest["assertions"]}
     [action] = labels["c2pa.actions.v2"]["actions"]
     assert action["action"] == "c2pa.created"
