@@ -250,15 +250,17 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> dict[str, Any]:
         from provenance.verify import verify_file
 
-        from provenance.errors import ProvenanceError, UnsupportedMediaError
+        from provenance.errors import CorruptMediaError, ProvenanceError, UnsupportedMediaError
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "upload"
             path.write_bytes(await file.read())
             try:
-                return verify_file(path, open_authority(svc.settings).root_pem).to_dict()
+                return verify_file(path, open_authority(svc.settings).trust_anchors()).to_dict()
             except UnsupportedMediaError as exc:
                 raise ApiError(415, "unsupported_media_type", str(exc)) from exc
+            except CorruptMediaError as exc:
+                raise ApiError(422, "corrupt_media", str(exc)) from exc
             except ProvenanceError as exc:
                 raise ApiError(400, "unreadable_media", str(exc)) from exc
 

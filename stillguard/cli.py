@@ -111,7 +111,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     if not path.is_file():
         raise UsageError(f"file {path} does not exist or is not a file")
     try:
-        report = verify_file(path, open_authority(settings).root_pem).to_dict()
+        report = verify_file(path, open_authority(settings).trust_anchors()).to_dict()
     except ProvenanceError as exc:
         report = {"status": "error", "error": str(exc), "ai_generated": False}
     human = "\n".join(f"{k}: {v}" for k, v in report.items())

@@ -25,6 +25,7 @@ from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, dec
 from policies.decision import Decision
 from provenance.authority import Authority
 from provenance.sign import GenerationClaims, sign_clip
+from provenance.trust import TrustAnchors
 from safety.image_classifier import ImageClassifier
 from safety.photo_intake import load_photo
 from safety.signals import Signal
@@ -51,7 +52,7 @@ class StageDeps:
     authority_factory: Callable[[], Authority]
     image_classifier_factory: Callable[[], ImageClassifier]
     prompt_classifier_factory: Callable[[], Any]
-    trust_anchors_pem: Callable[[], str]
+    trust_anchors: Callable[[], TrustAnchors]
     publish: Publish
     on_progress: Callable[[str, str], None] = lambda job_id, what: None
     _cache: dict[str, Any] = field(default_factory=dict)
@@ -282,7 +283,7 @@ def provenance(message: dict[str, Any], deps: StageDeps) -> None:
     )
     sign_ms = _ms(start)
     start = time.perf_counter()
-    report = verify_file(signed, deps.trust_anchors_pem())
+    report = verify_file(signed, deps.trust_anchors())
     if report.status != "valid":
         signed.unlink(missing_ok=True)
         raise StageError(f"signed clip did not verify ({report.status}: {report.message})")

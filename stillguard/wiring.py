@@ -83,7 +83,7 @@ def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> Stage
         authority_factory=lambda: open_authority(settings),
         image_classifier_factory=lambda: ImageClassifier(threads=2),
         prompt_classifier_factory=_prompt_classifier,
-        trust_anchors_pem=lambda: deps.authority.root_pem,
+        trust_anchors=lambda: deps.authority.trust_anchors(),
         publish=publish,
     )
     return deps

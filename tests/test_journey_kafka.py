@@ -97,7 +97,7 @@ def test_job_travels_every_topic_and_is_published_with_its_audit_trail(
         signed = BlobStore(settings.home / "blobs").path(job.output_blob)
         from provenance.verify import verify_file
 
-        report = verify_file(signed, open_authority(settings).root_pem)
+        report = verify_file(signed, open_authority(settings).trust_anchors())
         assert report.status == "valid" and report.job_id == job.id
     finally:
         stop.set()
