@@ -140,7 +140,8 @@ def test_audit_query_returns_one_event_per_stage_decision_in_a_linked_chain(
     ("name", "content", "code_word"),
     [
         ("empty.jpg", b"", "empty_image"),
-        ("noise.jpg", bytes(range(256)) * 40, "corrupt_image"),
+        ("noise.bin", bytes(range(256)) * 40, "unsupported_media_type"),
+        ("garbled.jpg", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40, "corrupt_image"),
         ("notes.png", b"just some text, not an image\n" * 20, "unsupported_media_type"),
         ("bomb.png", giant_png_header(), "image_too_large"),
     ],
