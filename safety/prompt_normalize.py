@@ -16,16 +16,66 @@ from collections.abc import Collection
 # Letters from other scripts that render like Latin ones (a subset of Unicode's confusables
 # table covering Cyrillic, Greek and a few IPA letters, which is what obfuscators use).
 _CONFUSABLES = {
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
-    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",
-    "ɡ": "g", "ԛ": "q", "ԝ": "w", "һ": "h", "ո": "n", "ս": "u", "ʏ": "y", "ɪ": "i", "ᴀ": "a",
-    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
-    "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ϳ": "j",
-}  # fmt: skip
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "ё": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "ѕ": "s",
+    "і": "i",
+    "ї": "i",
+    "ј": "j",
+    "ԁ": "d",
+    "ɡ": "g",
+    "ԛ": "q",
+    "ԝ": "w",
+    "һ": "h",
+    "ո": "n",
+    "ս": "u",
+    "ʏ": "y",
+    "ɪ": "i",
+    "ᴀ": "a",
+    "α": "a",
+    "β": "b",
+    "ε": "e",
+    "η": "n",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "ω": "w",
+    "ϲ": "c",
+    "ϳ": "j",
+}
 _LEET = {
-    "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g",
-    "@": "a", "$": "s", "!": "i", "|": "l", "+": "t", "€": "e", "£": "l",
-}  # fmt: skip
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "8": "b",
+    "9": "g",
+    "@": "a",
+    "$": "s",
+    "!": "i",
+    "|": "l",
+    "+": "t",
+    "€": "e",
+    "£": "l",
+}
 _LEET_CHARS = re.escape("".join(_LEET))
 # A token mixing letters with leet characters; pure numbers ("12", "1990") are left alone.
 _LEET_TOKEN = re.compile(rf"[a-z{_LEET_CHARS}]*[a-z][a-z{_LEET_CHARS}]*|[{_LEET_CHARS}]+[a-z]+")
@@ -33,7 +83,9 @@ _LEET_TOKEN = re.compile(rf"[a-z{_LEET_CHARS}]*[a-z][a-z{_LEET_CHARS}]*|[{_LEET_
 _NUMBER_WITH_UNIT = re.compile(r"^\d+(?:st|nd|rd|th|s|d|k|p|fps|x|m|h|cm|mm|kg|yo|y)?$")
 # Three or more single characters separated by spaces or punctuation: "n a k e d", "s.e.x".
 # Two or more spaces end a word, so "k i l l  y o u" keeps its word break.
-_SPACED_LETTERS = re.compile(r"(?<![\w])(?:\w(?:[.\-_*·,]{1,2} ?| ))(?:\w(?:[.\-_*·,]{1,2} ?| )){1,}\w(?![\w])")
+_SPACED_LETTERS = re.compile(
+    r"(?<![\w])(?:\w(?:[.\-_*·,]{1,2} ?| ))(?:\w(?:[.\-_*·,]{1,2} ?| )){1,}\w(?![\w])"
+)
 _SEPARATORS = re.compile(r"[\s.\-_*·,]+")
 # Emoji whose Unicode names are not the word people mean.
 _SYMBOL_NAMES = {"hocho": "knife", "aubergine": "eggplant"}
@@ -95,9 +147,13 @@ def _segment(run: str, vocabulary: Collection[str] | None) -> str:
     for end in range(1, len(run) + 1):
         for start in range(max(0, end - 20), end):
             prev = best[start]
-            if prev is not None and run[start:end] in vocabulary:
-                if best[end] is None or len(prev) + 1 < len(best[end] or ()):
-                    best[end] = [*prev, run[start:end]]
+            current = best[end]
+            if (
+                prev is not None
+                and run[start:end] in vocabulary
+                and (current is None or len(prev) + 1 < len(current))
+            ):
+                best[end] = [*prev, run[start:end]]
     return " ".join(best[-1]) if best[-1] else run
 
 
@@ -108,19 +164,19 @@ def _join_spaced(text: str, vocabulary: Collection[str] | None) -> str:
 
 
 def _squeeze_repeats(text: str, vocabulary: Collection[str] | None) -> str:
-    """Collapse runs of 3+ identical letters to two, then to one where only that is a word."""
-    text = _REPEATS.sub(r"\1\1", text)
-    if not vocabulary:
-        return text
+    """Collapse stretched letters (runs of 3+): to two, or to one where only that is a word."""
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
-        if word in vocabulary or not re.search(r"(\w)\1", word):
+        if not _REPEATS.search(word):
             return word
-        single = re.sub(r"(\w)\1", r"\1", word)
-        return single if single in vocabulary else word
+        double = _REPEATS.sub(r"\1\1", word)
+        if not vocabulary or double in vocabulary:
+            return double
+        single = _REPEATS.sub(r"\1", word)
+        return single if single in vocabulary else double
 
-    return _WORD.sub(fix, text)
+    return re.sub(r"\w+", fix, text)
 
 
 def light_normalise(text: str) -> str:

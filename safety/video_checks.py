@@ -51,9 +51,13 @@ def smooth_scores(scores: np.ndarray, radius: int = 1) -> np.ndarray:
 
 
 def temporal_segments(
-    category: str, times: np.ndarray, scores: np.ndarray, threshold: float, sample_step: float,
+    category: str,
+    times: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    sample_step: float,
     clip_end: float,
-) -> list[Segment]:  # fmt: skip
+) -> list[Segment]:
     """Merge consecutive samples at or above `threshold` into segments with start, end and peak."""
     segments: list[Segment] = []
     above = scores >= threshold
@@ -65,12 +69,21 @@ def temporal_segments(
         j = i
         while j + 1 < len(scores) and above[j + 1]:
             j += 1
-        start = max(0.0, float(times[i]) - sample_step / 2)
-        end = min(clip_end, float(times[j]) + sample_step / 2)
-        segments.append(Segment(category, round(start, 3), round(end, 3),
-                                round(float(scores[i : j + 1].max()), 4)))  # fmt: skip
+        start, end = _span(times, i, j, sample_step, clip_end)
+        segments.append(
+            Segment(category, round(start, 3), round(end, 3), float(scores[i : j + 1].max()))
+        )
         i = j + 1
     return segments
+
+
+def _span(
+    times: np.ndarray, first: int, last: int, step: float, clip_end: float
+) -> tuple[float, float]:
+    """Time covered by samples first..last: half a step either side, the clip's ends at its ends."""
+    start = 0.0 if first == 0 else max(0.0, float(times[first]) - step / 2)
+    end = clip_end if last == len(times) - 1 else min(clip_end, float(times[last]) + step / 2)
+    return start, end
 
 
 def _input_score(input_signals: Sequence[Signal], category: str) -> float | None:
@@ -85,6 +98,7 @@ def check_clip(
     classifier: ImageClassifier,
     sample_fps: float = 2.0,
     input_signals: Sequence[Signal] = (),
+    segment_threshold: float = SEGMENT_THRESHOLD,
 ) -> ClipReport:
     """Score sampled frames in one batch, build segments, and add clip-level, flash and escalation
     signals; the clip-level `nsfw` score is the raw peak (a single bad frame is not smoothed away).
@@ -97,7 +111,9 @@ def check_clip(
     n = len(frames)
     clip_end = n / fps
     if n == 0:
-        missing = [Signal(NSFW, 0.0, classifier.model, evaluated=False, detail="clip has no frames")]
+        missing = [
+            Signal(NSFW, 0.0, classifier.model, evaluated=False, detail="clip has no frames")
+        ]
         return ClipReport(missing + flash_check(frames, fps), [], [])
 
     indices, times = sample_times(n, fps, sample_fps)
@@ -105,43 +121,68 @@ def check_clip(
     raw = np.array([s.score for s in frame_signals])
     smoothed = smooth_scores(raw)
     step = 1.0 / sample_fps if sample_fps > 0 else clip_end
-    segments = temporal_segments(NSFW, times, smoothed, SEGMENT_THRESHOLD, step, clip_end)
+    segments = temporal_segments(NSFW, times, smoothed, segment_threshold, step, clip_end)
 
     peak_i = int(np.argmax(raw))
     peak_range = next(
         ((s.start_s, s.end_s) for s in segments if s.start_s <= times[peak_i] <= s.end_s),
-        (max(0.0, times[peak_i] - step / 2), min(clip_end, times[peak_i] + step / 2)),
+        _span(times, peak_i, peak_i, step, clip_end),
     )
     signals = [
-        Signal(NSFW, float(raw[peak_i]), classifier.model,
-               start_s=round(float(peak_range[0]), 3), end_s=round(float(peak_range[1]), 3),
-               detail=f"peak of {len(raw)} frames sampled at {sample_fps:g} fps, "
-               f"at {times[peak_i]:.2f} s; {len(segments)} segment(s) >= {SEGMENT_THRESHOLD}")
-    ]  # fmt: skip
+        Signal(
+            NSFW,
+            float(raw[peak_i]),
+            classifier.model,
+            start_s=round(float(peak_range[0]), 3),
+            end_s=round(float(peak_range[1]), 3),
+            detail=f"peak of {len(raw)} frames sampled at {sample_fps:g} fps, "
+            f"at {times[peak_i]:.2f} s; {len(segments)} segment(s) >= {segment_threshold}",
+        )
+    ]
     signals.append(_escalation(input_signals, raw, times, step, clip_end, classifier.model))
     signals.extend(flash_check(frames, fps))
     return ClipReport(signals, segments, frame_signals)
 
 
 def _escalation(
-    input_signals: Sequence[Signal], raw: np.ndarray, times: np.ndarray, step: float,
-    clip_end: float, model: str,
-) -> Signal:  # fmt: skip
+    input_signals: Sequence[Signal],
+    raw: np.ndarray,
+    times: np.ndarray,
+    step: float,
+    clip_end: float,
+    model: str,
+) -> Signal:
     """How far the clip's nsfw score rose above the approved photo's (0 when it did not)."""
     approved = _input_score(input_signals, NSFW)
     if approved is None:
-        return Signal(ESCALATION, 0.0, model, evaluated=False,
-                      detail="no evaluated nsfw score for the input photo to compare with")  # fmt: skip
+        return Signal(
+            ESCALATION,
+            0.0,
+            model,
+            evaluated=False,
+            detail="no evaluated nsfw score for the input photo to compare with",
+        )
     baseline = max(approved, ESCALATION_FLOOR)
     rise = max(0.0, float(raw.max()) - baseline)
     over = np.flatnonzero(raw > baseline + ESCALATION_MARGIN)
     if len(over):
-        start = max(0.0, float(times[over[0]]) - step / 2)
-        end = min(clip_end, float(times[over[-1]]) + step / 2)
-        detail = (f"clip rises to {raw.max():.2f} against the approved photo's {approved:.2f} "
-                  f"(margin {ESCALATION_MARGIN}) from {start:.2f} s to {end:.2f} s")  # fmt: skip
-        return Signal(ESCALATION, round(rise, 4), model, start_s=round(start, 3),
-                      end_s=round(end, 3), detail=detail)  # fmt: skip
-    return Signal(ESCALATION, round(rise, 4), model,
-                  detail=f"clip peak {raw.max():.2f} within {ESCALATION_MARGIN} of the approved "
-                  f"photo's {approved:.2f}")  # fmt: skip
+        start, end = _span(times, int(over[0]), int(over[-1]), step, clip_end)
+        detail = (
+            f"clip rises to {raw.max():.2f} against the approved photo's {approved:.2f} "
+            f"(margin {ESCALATION_MARGIN}) from {start:.2f} s to {end:.2f} s"
+        )
+        return Signal(
+            ESCALATION,
+            round(rise, 4),
+            model,
+            start_s=round(start, 3),
+            end_s=round(end, 3),
+            detail=detail,
+        )
+    return Signal(
+        ESCALATION,
+        round(rise, 4),
+        model,
+        detail=f"clip peak {raw.max():.2f} within {ESCALATION_MARGIN} of the approved "
+        f"photo's {approved:.2f}",
+    )

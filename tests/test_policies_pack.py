@@ -1,0 +1,165 @@
+"""Policy packs: loading, validation errors that name the rule, and decisions with reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policies.pack import PolicyError, PolicyPack
+from safety.signals import Signal
+
+PACK = """
+version: "test.1"
+stages:
+  input:
+    default_action: label
+    rules:
+      - {id: nsfw.block, category: nsfw, threshold: 0.8, action: block}
+      - {id: nsfw.review, category: nsfw, threshold: 0.5, action: review}
+      - {id: prompts.review, category: "prompt.*", threshold: 0.5, action: review}
+      - {id: clip.required, category: clip.violence, threshold: 0.7, action: block, require: true}
+  output:
+    default_action: allow
+    rules: []
+"""
+
+
+@pytest.fixture
+def pack() -> PolicyPack:
+    return PolicyPack.from_yaml(PACK)
+
+
+def _s(category: str, score: float, **kw: object) -> Signal:
+    return Signal(category, score, "test-model", **kw)  # type: ignore[arg-type]
+
+
+CLIP_OK = _s("clip.violence", 0.0)
+
+
+def test_no_rule_fired_gives_the_stage_default(pack: PolicyPack) -> None:
+    decision = pack.decide("input", [_s("nsfw", 0.1), CLIP_OK], job_id="job-1")
+    assert decision.action == "label" and decision.rules_fired == ()
+    assert decision.policy_version == "test.1" and "default action label" in decision.reasons[0]
+    assert len(decision.decision_id) == 32
+
+
+def test_decision_ids_are_fresh(pack: PolicyPack) -> None:
+    ids = {pack.decide("output", [], job_id="j").decision_id for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_strictest_fired_rule_wins_and_every_fired_rule_is_a_reason(pack: PolicyPack) -> None:
+    signals = [_s("nsfw", 0.85), _s("prompt.hate", 0.6, detail="nearest 'x'"), CLIP_OK]
+    decision = pack.decide("input", signals, job_id="j")
+    assert decision.action == "block"
+    assert decision.rules_fired == ("nsfw.block", "nsfw.review", "prompts.review")
+    first = decision.reasons[0]
+    assert "nsfw.block" in first and "0.850" in first and ">= 0.8" in first and "nsfw" in first
+    assert "prompt.hate" in decision.reasons[2] and "nearest 'x'" in decision.reasons[2]
+
+
+def test_threshold_is_inclusive(pack: PolicyPack) -> None:
+    assert pack.decide("input", [_s("nsfw", 0.5), CLIP_OK], job_id="j").action == "review"
+
+
+def test_time_range_appears_in_the_reason(pack: PolicyPack) -> None:
+    decision = pack.decide("input", [_s("nsfw", 0.9, start_s=1.5, end_s=2.5), CLIP_OK], job_id="j")
+    assert "1.50-2.50 s" in decision.reasons[0]
+
+
+def test_unevaluated_signal_is_never_taken_as_safe_for_a_required_rule(pack: PolicyPack) -> None:
+    missing = _s("clip.violence", 0.0, evaluated=False)
+    decision = pack.decide("input", [_s("nsfw", 0.1), missing], job_id="j")
+    assert decision.action == "review" and decision.rules_fired == ("clip.required",)
+    assert "not evaluated" in decision.reasons[0]
+    absent = pack.decide("input", [_s("nsfw", 0.1)], job_id="j")
+    assert absent.action == "review"
+
+
+def test_unevaluated_high_score_is_ignored(pack: PolicyPack) -> None:
+    decision = pack.decide("input", [_s("nsfw", 0.99, evaluated=False), CLIP_OK], job_id="j")
+    assert decision.action == "label"
+
+
+def test_unknown_stage_is_an_error(pack: PolicyPack) -> None:
+    with pytest.raises(PolicyError, match="review"):
+        pack.decide("review", [], job_id="j")
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            "{id: bad.threshold, category: nsfw, threshold: high, action: block}",
+            r"rule 'bad.threshold'.*threshold",
+        ),
+        (
+            "{id: bad.action, category: nsfw, threshold: 0.5, action: delete}",
+            r"rule 'bad.action'.*action",
+        ),
+        (
+            "{id: bad.key, category: nsfw, threshold: 0.5, action: block, treshold: 1}",
+            r"rule 'bad.key'.*treshold",
+        ),
+        ("{category: nsfw, threshold: 0.5, action: block}", r"rule #1.*'id' is required"),
+        ("{id: no.category, threshold: 0.5, action: block}", r"rule 'no.category'.*category"),
+        ("{id: too.high, category: nsfw, threshold: 1.5, action: block}", r"rule 'too.high'"),
+    ],
+)
+def test_bad_rules_are_rejected_naming_the_rule(rule: str, message: str) -> None:
+    text = f'version: "1"\nstages:\n  input:\n    rules:\n      - {rule}\n'
+    with pytest.raises(PolicyError, match=message):
+        PolicyPack.from_yaml(text, source="pack.yaml")
+
+
+def test_duplicate_rule_ids_are_rejected() -> None:
+    rule = "{id: same, category: nsfw, threshold: 0.5, action: block}"
+    text = f'version: "1"\nstages:\n  input:\n    rules: [{rule}]\n  output:\n    rules: [{rule}]\n'
+    with pytest.raises(PolicyError, match="rule 'same'.*duplicate"):
+        PolicyPack.from_yaml(text)
+
+
+def test_broken_yaml_and_missing_version_are_clear(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: [unclosed\n")
+    with pytest.raises(PolicyError, match="broken.yaml: not valid YAML"):
+        PolicyPack.load(broken)
+    with pytest.raises(PolicyError, match="'version' is required"):
+        PolicyPack.from_yaml("stages: {input: {rules: []}}")
+    with pytest.raises(PolicyError, match="cannot read"):
+        PolicyPack.load(tmp_path / "missing.yaml")
+
+
+def test_default_pack_allows_benign_and_blocks_explicit_input() -> None:
+    pack = PolicyPack.default()
+    assert pack.version == "2026.11.0"
+    benign = [_s("nsfw", 0.01), _s("prompt.sexual", 0.1), _s("prompt.violence", 0.2)]
+    assert pack.decide("input", benign, job_id="j").action == "label"
+    assert pack.decide("input", [_s("nsfw", 0.9)], job_id="j").action == "block"
+    assert pack.decide("input", [_s("nsfw", 0.6)], job_id="j").action == "review"
+
+
+def test_default_pack_output_rules() -> None:
+    pack = PolicyPack.default()
+    clean = [
+        _s("nsfw", 0.02),
+        _s("escalation.nsfw", 0.0),
+        _s("flash.general", 0.5),
+        _s("flash.red", 0.0),
+    ]
+    assert pack.decide("output", clean, job_id="j").action == "label"
+    flashing = [*clean[:2], _s("flash.general", 1.0), _s("flash.red", 0.0)]
+    assert pack.decide("output", flashing, job_id="j").action == "block"
+    escalated = [clean[0], _s("escalation.nsfw", 0.3), *clean[2:]]
+    assert pack.decide("output", escalated, job_id="j").action == "review"
+    unchecked = [clean[0], clean[1]]  # flash check missing: never publish unchecked
+    assert pack.decide("output", unchecked, job_id="j").action == "review"
+
+
+def test_pack_round_trips_through_its_dict_form() -> None:
+    import yaml
+
+    pack = PolicyPack.default()
+    again = PolicyPack.from_yaml(yaml.safe_dump(pack.to_dict()))
+    assert again.version == pack.version and again.stages == pack.stages
