@@ -1,0 +1,28 @@
+"""Photo to clip: scene analysis, motion, frame synthesis, ambient audio and encoding.
+
+The default backend is procedural and runs on the CPU without weights (`generation.procedural`);
+diffusion backends load from a local folder when torch and diffusers are installed
+(`generation.diffusion`, imported only on demand).
+"""
+
+from .clip import SAMPLE_RATE, Clip
+from .encode import DecodedClip, MediaError, decode_mp4, encode_mp4
+from .options import GenerationOptionError, GenerationOptions
+from .procedural import BACKEND_VERSION as GENERATOR_VERSION
+from .procedural import generate_clip
+
+GENERATOR_NAME = "stillguard-procedural"
+
+__all__ = [
+    "GENERATOR_NAME",
+    "GENERATOR_VERSION",
+    "SAMPLE_RATE",
+    "Clip",
+    "DecodedClip",
+    "GenerationOptionError",
+    "GenerationOptions",
+    "MediaError",
+    "decode_mp4",
+    "encode_mp4",
+    "generate_clip",
+]

@@ -1,0 +1,601 @@
+"""The procedural living-photo backend (CPU, no weights): scene-aware motion, light and ambient sound.
+
+How a frame is made (all per-frame work is a handful of vectorised OpenCV calls on precomputed data):
+
+1. Sky: the sky is lifted into its own layer ("canvas"): occluders (towers, trees, mountains) are
+   filled with sky-like colour, the canvas is widened for the drift and painted with procedural
+   wisps of cloud, then pre-shifted to a few sub-pixel phases. Each frame takes the canvas at the
+   drift offset and blends it over the photo through the sky mask, which is shrunk and feathered
+   inside the sky, so the sky slides *behind* what stands in front of it and no edge tears.
+2. One cv2.remap per frame applies a camera push whose strength grows with coarse depth (parallax:
+   the foreground moves more than the sky) plus local flows: rolling ripples on water and sway on
+   foliage, each a linear combination of precomputed basis fields weighted by feathered masks.
+3. Light: a per-frame colour lookup table (exposure breathing, warmth drift) and twinkling lights.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from .audio import synthesize_ambient
+from .clip import SAMPLE_RATE, Clip
+from .motion_prompt import MotionPlan, plan_motion
+from .options import GenerationOptions
+from .scene import Scene, analyze_scene
+
+BACKEND = "procedural"
+BACKEND_VERSION = "1.0.0"
+
+SUBPIXEL_PHASES = 8
+SKY_COLOUR_TOLERANCE = 14.0  # grey levels darker than the sky around: a silhouette
+SKY_CHROMA_TOLERANCE = 0.035  # chromaticity off the sky-to-white line: another hue
+
+
+@dataclass(frozen=True)
+class Style:
+    cloud_opacity: float
+    cloud_coverage: float  # 0 sparse wisps .. 1 overcast
+    speed: float  # multiplies drift, ripple and sway speeds
+    push: float  # multiplies the camera push
+    exposure: float  # amplitude of the exposure breathing
+    warmth: float  # warmth drift over the clip (+ warmer)
+    contrast: float  # static contrast of the look
+    glow: float  # static soft glow of the look
+    saturation: float
+
+
+STYLES: dict[str, Style] = {
+    "calm": Style(0.45, 0.35, 1.0, 1.0, 0.025, 0.03, 1.0, 0.0, 1.0),
+    "dramatic": Style(0.65, 0.5, 1.6, 1.5, 0.06, 0.06, 1.12, 0.0, 1.1),
+    "dreamy": Style(0.5, 0.4, 0.7, 0.8, 0.035, 0.04, 0.95, 0.3, 0.9),
+}
+MOTION_SCALE = {"low": 0.5, "medium": 1.0, "high": 1.8}
+
+
+def fit_photo(photo: Image.Image, width: int, height: int) -> np.ndarray:
+    """Cover-crops the photo to (height, width, 3) uint8 RGB; huge photos are reduced first."""
+    if photo.mode != "RGB":
+        photo = photo.convert("RGB")
+    src_w, src_h = photo.size
+    scale = max(width / src_w, height / src_h)
+    factor = int(1.0 / (2.0 * scale))  # keep at least 2x the target so the final resize stays sharp
+    if factor >= 2:
+        photo = photo.reduce(factor)
+        src_w, src_h = photo.size
+        scale = max(width / src_w, height / src_h)
+    crop_w, crop_h = width / scale, height / scale
+    x0, y0 = (src_w - crop_w) / 2.0, (src_h - crop_h) / 2.0
+    box = (int(x0), int(y0), min(src_w, math.ceil(x0 + crop_w)), min(src_h, math.ceil(y0 + crop_h)))
+    pixels = np.asarray(photo.crop(box), dtype=np.uint8)
+    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+    fitted = cv2.resize(pixels, (width, height), interpolation=interpolation)
+    return np.ascontiguousarray(fitted)
+
+
+def generate_clip(
+    photo: Image.Image,
+    options: GenerationOptions,
+    *,
+    timings: dict[str, float] | None = None,
+    faces: list[tuple[int, int, int, int]] | None = None,
+) -> Clip:
+    """Turns an RGB photo into a living clip. Same photo, options and seed give identical output.
+
+    `timings`, when given, receives seconds per stage (fit, analysis, motion, synthesis, audio);
+    `faces` are face boxes in the fitted frame's pixels if the caller already knows them.
+    """
+    options.validate()
+    stage = _Stopwatch(timings)
+    image = fit_photo(photo, options.width, options.height)
+    stage("fit")
+    scene = analyze_scene(image, faces=faces)
+    stage("analysis")
+    plan = plan_motion(scene, options)
+    renderer = _Renderer(image, scene, options, plan)
+    stage("motion")
+    frames = renderer.render_all()
+    stage("synthesis")
+    audio = None
+    sound: dict[str, Any] = {"layers": []}
+    if options.audio:
+        audio, sound = synthesize_ambient(
+            scene, options, plan, samples=round(frames.shape[0] * SAMPLE_RATE / options.fps)
+        )
+    stage("audio")
+    description = {
+        **scene.to_dict(),
+        "motions": renderer.motions,
+        "audio_layers": [layer["layer"] for layer in sound["layers"]],
+        "audio": sound,
+        "style": options.style,
+        "motion": options.motion,
+        "loop": options.loop,
+        "motion_prompt": plan.to_dict(),
+    }
+    return Clip(
+        frames=frames,
+        fps=options.fps,
+        audio=audio,
+        sample_rate=SAMPLE_RATE,
+        backend=BACKEND,
+        backend_version=BACKEND_VERSION,
+        scene=description,
+    )
+
+
+class _Stopwatch:
+    def __init__(self, sink: dict[str, float] | None) -> None:
+        self.sink = sink
+        self.last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.sink is not None:
+            self.sink[name] = self.sink.get(name, 0.0) + now - self.last
+        self.last = now
+
+
+def _smooth_noise(
+    rng: np.random.Generator, height: int, width: int, cell_y: float, cell_x: float, octaves: int
+) -> np.ndarray:
+    """Fractal value noise (zero mean, unit deviation) of the given size; cells in pixels."""
+    total = np.zeros((height, width), np.float32)
+    amplitude = 1.0
+    for _ in range(octaves):
+        gh = max(2, math.ceil(height / cell_y) + 2)
+        gw = max(2, math.ceil(width / cell_x) + 2)
+        grid = rng.standard_normal((gh, gw)).astype(np.float32)
+        big = cv2.resize(
+            grid, (round(gw * cell_x), round(gh * cell_y)), interpolation=cv2.INTER_CUBIC
+        )
+        total += amplitude * big[:height, :width]
+        amplitude *= 0.5
+        cell_x, cell_y = cell_x / 2.0, cell_y / 2.0
+    total -= total.mean()
+    return total / max(float(total.std()), 1e-6)
+
+
+def _erode(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Shrinks a 0/1 float mask by `radius` pixels."""
+    k = 2 * max(1, round(radius)) + 1
+    return cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+
+
+def _off_sky_colour(photo: np.ndarray, scale: float) -> np.ndarray:
+    """1 where a pixel's colour is not explained by the sky around it: a different hue (a lit
+    beam, a leaf) or much darker (a silhouette). Clouds only move the sky's colour toward white or
+    grey, so they are not off."""
+    k = 2 * max(1, round(15 * scale)) + 1
+    around = cv2.medianBlur(photo, min(k, 255)).astype(np.float32)
+    pixels = photo.astype(np.float32)
+    total, total_around = pixels.sum(axis=2), around.sum(axis=2)
+    darker = (total_around - total) / 3.0 > 2.0 * SKY_COLOUR_TOLERANCE
+    chroma = pixels / (total + 1.0)[..., None] - 1.0 / 3.0
+    sky_chroma = around / (total_around + 1.0)[..., None] - 1.0 / 3.0
+    along = (chroma * sky_chroma).sum(axis=2) / np.maximum((sky_chroma**2).sum(axis=2), 1e-6)
+    residual = chroma - np.clip(along, 0.0, 1.0)[..., None] * sky_chroma
+    off_hue = (np.sqrt((residual**2).sum(axis=2)) > SKY_CHROMA_TOLERANCE) & (total > 60.0)
+    return (darker | off_hue).astype(np.uint8)
+
+
+def _fill_from_mask(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Fills where weight is 0 with a smooth continuation of where it is 1 (pyramid push-pull)."""
+    levels: list[tuple[np.ndarray, np.ndarray]] = []
+    premult = image * weight[..., None]
+    w = weight.copy()
+    while min(w.shape) > 4:
+        levels.append((premult, w))
+        premult, w = cv2.pyrDown(premult), cv2.pyrDown(w)
+    estimate = premult / np.maximum(w, 1e-4)[..., None]
+    if not (w > 1e-4).any():
+        estimate[:] = image.reshape(-1, 3).mean(axis=0)
+    for premult_l, w_l in reversed(levels):
+        up = cv2.pyrUp(estimate, dstsize=(w_l.shape[1], w_l.shape[0]))
+        confidence = np.clip(w_l * 2.0, 0.0, 1.0)[..., None]
+        estimate = (
+            confidence * (premult_l / np.maximum(w_l, 1e-4)[..., None]) + (1.0 - confidence) * up
+        )
+    return estimate
+
+
+class _Renderer:
+    """Precomputes everything a frame needs, then renders frames independently (in threads)."""
+
+    def __init__(
+        self, image: np.ndarray, scene: Scene, options: GenerationOptions, plan: MotionPlan
+    ) -> None:
+        self.options = options
+        self.plan = plan
+        self.height, self.width = h, w = image.shape[:2]
+        self.count = options.frame_count
+        self.fps = options.fps
+        self.period = self.count / self.fps  # loops repeat over exactly the clip's length
+        self.style = STYLES[options.style]
+        self.intensity = MOTION_SCALE[options.motion]
+        self.motions: list[dict[str, Any]] = []
+        self.rng = np.random.default_rng([options.seed, 0x5717])
+        self.scale = math.sqrt(w * h) / math.sqrt(1280 * 720)  # pixel measures are set for 720p
+        self.image = self._look(image)
+        self.grid_x, self.grid_y = np.meshgrid(
+            np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)
+        )
+        self._camera(scene)
+        self._sky(scene)
+        self.local_x: list[tuple[tuple[slice, slice], np.ndarray, np.ndarray, float, float]] = []
+        self.local_y: list[tuple[tuple[slice, slice], np.ndarray, np.ndarray, float, float]] = []
+        still = scene.mask("faces", w, h, feather_px=6 * self.scale) if scene.faces else None
+        if still is not None and not options.face_motion:
+            self.motions.append(
+                {"region": "faces", "kind": "held still", "count": len(scene.faces)}
+            )
+        self._water(scene, still if not options.face_motion else None)
+        self._foliage(scene, still if not options.face_motion else None)
+        self._lights(scene)
+        self._light_matrices()
+
+    # ---- precomputation ---------------------------------------------------------------------
+
+    def _look(self, image: np.ndarray) -> np.ndarray:
+        style = self.style
+        if style.contrast == 1.0 and style.glow == 0.0 and style.saturation == 1.0:
+            return image
+        f = image.astype(np.float32) / 255.0
+        if style.glow > 0:
+            blur = cv2.GaussianBlur(f, (0, 0), 12 * self.scale)
+            f = 1.0 - (1.0 - f) * (1.0 - style.glow * blur)  # screen a soft glow over the photo
+        if style.contrast != 1.0:
+            f = np.clip(0.5 + (f - 0.5) * style.contrast, 0.0, 1.0)
+        if style.saturation != 1.0:
+            grey = f.mean(axis=2, keepdims=True)
+            f = np.clip(grey + (f - grey) * style.saturation, 0.0, 1.0)
+        return np.ascontiguousarray((f * 255.0 + 0.5).astype(np.uint8))
+
+    def _ease(self, t: float) -> float:
+        """0 -> 1 over the clip; a loop goes out and back so the last frame meets the first."""
+        u = t / self.period
+        if self.options.loop:
+            return 0.5 - 0.5 * math.cos(2.0 * math.pi * u)
+        return 0.5 - 0.5 * math.cos(math.pi * min(1.0, u))
+
+    def _camera(self, scene: Scene) -> None:
+        h, w = self.height, self.width
+        rows = np.arange(h, dtype=np.float32) / max(h - 1, 1)
+        near = np.clip((rows - scene.horizon) / max(1e-3, 1.0 - scene.horizon), 0.0, 1.0)
+        depth_weight = (0.35 + 0.65 * near)[:, None]  # far (sky, horizon) 0.35 .. near (bottom) 1.0
+        cx = w * (0.5 + self.rng.uniform(-0.2, 0.2))
+        cy = h * (0.5 + self.rng.uniform(-0.1, 0.1))
+        # a slow push (0.5% a second, at most 4%) whatever the clip's length
+        self.push = (
+            min(0.005 * self.period, 0.04) * self.intensity * self.style.push * self.plan.camera
+        )
+        if not self.options.face_motion and scene.faces:
+            self.push *= 0.5
+        self.center = (cx, cy)
+        self.depth_weight = depth_weight[:, 0]
+        self.push_x = -(self.grid_x - cx) * depth_weight
+        self.push_y = -(self.grid_y - cy) * depth_weight
+        self.motions.append(
+            {
+                "region": "all",
+                "kind": "camera push with depth parallax",
+                "zoom": round(self.push, 4),
+                "center": [round(cx / w, 3), round(cy / h, 3)],
+            }
+        )
+
+    def _sky(self, scene: Scene) -> None:
+        self.sky_rows = 0
+        if scene.fraction("sky") < 0.02:
+            return
+        h, w = self.height, self.width
+        coarse = scene.mask("sky", w, h, feather_px=0.0)
+        rows = np.nonzero(coarse.max(axis=1) > 0.5)[0]
+        if rows.size == 0:
+            return
+        # work on the sky rows plus a margin of zeros below, so erosion and blur see the sky's end
+        sb = min(h, int(rows[-1]) + 1 + round(16 * self.scale))
+        photo = self.image[:sb]
+        sky = (coarse[:sb] > 0.5).astype(np.float32)
+        pixels = photo.astype(np.float32)
+        # drop thin things standing in front of the sky that the small analysis image missed
+        # (cables, lattice beams): their colour is off the sky's, and an opening removes them
+        odd = _off_sky_colour(photo, self.scale)
+        k = 2 * max(1, round(5 * self.scale)) + 1
+        broad = cv2.morphologyEx(
+            odd, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        )
+        sky *= (odd & (1 - broad)) == 0
+        weight = _erode(sky, 3.0 * self.scale)
+        filled = _fill_from_mask(pixels, weight)
+        feather = 3.0 * self.scale
+        # the blend weight: shrunk, then feathered inside the sky; the canvas is built only from
+        # the solid interior, so nothing standing in front of the sky is ever carried by the drift.
+        # Toward the horizon the drift fades out (distant sky barely moves; glows stay put).
+        alpha = cv2.GaussianBlur(_erode(sky, 2.5 * feather), (0, 0), feather)
+        bottom = float(rows[-1])
+        horizon_fade = np.clip(
+            (bottom - np.arange(sb, dtype=np.float32)) / max(1.0, 0.3 * bottom), 0, 1
+        )
+        alpha *= (horizon_fade * horizon_fade * (3 - 2 * horizon_fade))[:, None]
+        used = np.nonzero(alpha.max(axis=1) > 1e-3)[0]
+        if used.size == 0:
+            return
+        sb = int(used[-1]) + 1
+        alpha, filled = alpha[:sb], filled[:sb]
+
+        speed = 30.0 * self.scale * self.intensity * self.style.speed * self.plan.sky_speed
+        direction = self.plan.sky_direction or (1 if self.rng.random() < 0.5 else -1)
+        self.sky_velocity = speed * direction
+        travel = abs(self.sky_velocity) * self.period
+        margin = math.ceil(travel) + 4
+        left, right = (margin, 1) if direction > 0 else (1, margin)
+        canvas = cv2.copyMakeBorder(filled, 0, 0, left, right, cv2.BORDER_REFLECT)
+        self.sky_origin = float(left)
+
+        canvas = self._paint_clouds(canvas, scene, sb)
+        canvas_u8 = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+        phases = SUBPIXEL_PHASES if w * h <= 1920 * 1080 else 4
+        self.sky_phases = [
+            cv2.warpAffine(
+                canvas_u8,
+                np.float32([[1, 0, -k / phases], [0, 1, 0]]),
+                (canvas_u8.shape[1], sb),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REFLECT,
+            )
+            for k in range(phases)
+        ]
+        self.sky_rows = sb
+        self.sky_alpha = alpha
+        self.sky_beta = np.ascontiguousarray(1.0 - alpha)
+        self.motions.append(
+            {
+                "region": "sky",
+                "kind": "drift",
+                "speed_px_s": round(self.sky_velocity, 2),
+                "clouds_added": round(self.cloud_opacity, 3),
+            }
+        )
+
+    def _paint_clouds(self, canvas: np.ndarray, scene: Scene, sky_rows: int) -> np.ndarray:
+        style = self.style
+        ch, cw = canvas.shape[:2]
+        opacity = style.cloud_opacity * (1.0 - 0.6 * scene.sky_texture) * self.plan.clouds
+        self.cloud_opacity = opacity
+        if opacity <= 0.01:
+            return canvas
+        cell = 150.0 * self.scale
+        noise = _smooth_noise(self.rng, ch, cw, cell, cell * 2.6, octaves=4)
+        threshold = 1.1 - 1.6 * style.cloud_coverage
+        density = np.clip((noise - threshold) / 1.2, 0.0, 1.0)
+        density = density * density * (3.0 - 2.0 * density)
+        # fade toward the horizon (perspective) so clouds do not end on a line
+        rows = np.arange(ch, dtype=np.float32) / max(sky_rows, 1)
+        fade = np.clip((1.0 - rows) / 0.25, 0.0, 1.0)[:, None]
+        density *= fade * opacity
+        target = 235.0 * float(np.clip(scene.sky_luma * 2.4, 0.3, 1.0))
+        tint = np.array([1.0, 0.97, 0.97], np.float32) if self.options.style == "dramatic" else 1.0
+        cloud = canvas + 0.8 * (target * tint - canvas)
+        return canvas + (cloud - canvas) * density[..., None]
+
+    def _region_basis(self, mask: np.ndarray) -> tuple[slice, slice] | None:
+        ys, xs = np.nonzero(mask > 1e-3)
+        if ys.size == 0:
+            return None
+        return slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1)
+
+    def _water(self, scene: Scene, still: np.ndarray | None) -> None:
+        if scene.fraction("water") < 0.01:
+            return
+        h, w = self.height, self.width
+        mask = scene.mask("water", w, h, feather_px=8 * self.scale, inset_px=4 * self.scale)
+        if still is not None:
+            mask *= 1.0 - still
+        box = self._region_basis(mask)
+        if box is None:
+            return
+        m = mask[box]
+        gy, gx = self.grid_y[box], self.grid_x[box]
+        top = box[0].start
+        depth = np.clip((gy - top) / max(1.0, h - top), 0.0, 1.0)
+        amplitude = (0.8 + 2.2 * depth) * self.scale * self.intensity * self.plan.water * m
+        wavelength = (14.0 + 30.0 * depth) * self.scale
+        warp = _smooth_noise(self.rng, m.shape[0], m.shape[1], 60 * self.scale, 120 * self.scale, 2)
+        phase = 2.0 * np.pi * (gy / wavelength) + 0.15 * gx / self.scale / 10.0 + 1.5 * warp
+        omega = 2.0 * np.pi * 0.45 * self.style.speed
+        for axis, share in ((self.local_y, 1.0), (self.local_x, 0.35)):
+            shift = 0.0 if share == 1.0 else 1.3
+            axis.append(
+                (
+                    box,
+                    (amplitude * share * np.sin(phase + shift)).astype(np.float32),
+                    (amplitude * share * np.cos(phase + shift)).astype(np.float32),
+                    omega,
+                    0.0,
+                )
+            )
+        self.motions.append(
+            {
+                "region": "water",
+                "kind": "ripple",
+                "frequency_hz": round(omega / 2 / np.pi, 3),
+                "amplitude_px": round(float(amplitude.max()), 2),
+            }
+        )
+
+    def _foliage(self, scene: Scene, still: np.ndarray | None) -> None:
+        if scene.fraction("foliage") < 0.005:
+            return
+        h, w = self.height, self.width
+        mask = scene.mask("foliage", w, h, feather_px=6 * self.scale, inset_px=2 * self.scale)
+        if still is not None:
+            mask *= 1.0 - still
+        box = self._region_basis(mask)
+        if box is None:
+            return
+        m = mask[box]
+        phase = (
+            2.0
+            * np.pi
+            * _smooth_noise(self.rng, m.shape[0], m.shape[1], 90 * self.scale, 90 * self.scale, 2)
+            * 0.35
+        )
+        amplitude = 1.6 * self.scale * self.intensity * self.plan.foliage * m
+        omega = 2.0 * np.pi * 0.6 * self.style.speed
+        self.local_x.append(
+            (
+                box,
+                (amplitude * np.sin(phase)).astype(np.float32),
+                (amplitude * np.cos(phase)).astype(np.float32),
+                omega,
+                0.0,
+            )
+        )
+        self.local_y.append(
+            (
+                box,
+                (0.3 * amplitude * np.sin(phase + 0.7)).astype(np.float32),
+                (0.3 * amplitude * np.cos(phase + 0.7)).astype(np.float32),
+                omega * 1.3,
+                0.0,
+            )
+        )
+        self.motions.append(
+            {"region": "foliage", "kind": "sway", "frequency_hz": round(omega / 2 / np.pi, 3)}
+        )
+
+    def _lights(self, scene: Scene) -> None:
+        self.lights: list[tuple[float, float, np.ndarray, float, float]] = []
+        for x, y, radius in scene.lights[:12]:
+            r = max(3, int(radius * 1.5))
+            yy, xx = np.mgrid[-r : r + 1, -r : r + 1].astype(np.float32)
+            d2 = (xx * xx + yy * yy) / (0.35 * r) ** 2
+            sprite = (
+                np.exp(-d2)
+                + 0.5 * np.exp(-(xx * xx) / 1.5 - (yy * yy) / (0.8 * r) ** 2)
+                + 0.5 * np.exp(-(yy * yy) / 1.5 - (xx * xx) / (0.8 * r) ** 2)
+            )
+            self.lights.append(
+                (
+                    float(x),
+                    float(y),
+                    (sprite[..., None] * 70.0).astype(np.float32),
+                    self.rng.uniform(1.5, 3.5),
+                    self.rng.uniform(0, 2 * np.pi),
+                )
+            )
+        if self.lights:
+            self.motions.append({"region": "lights", "kind": "twinkle", "count": len(self.lights)})
+
+    def _light_matrices(self) -> None:
+        """Per-frame colour matrices (3x4: gains and lift): exposure breathing and a warmth drift."""
+        style = self.style
+        phase = self.rng.uniform(0, 2 * np.pi)
+        amp = style.exposure * self.plan.light
+        cycles = max(1, round(self.period / 4.0)) if self.options.loop else self.period / 4.0
+        matrices = np.zeros((self.count, 3, 4), np.float32)
+        for i in range(self.count):
+            t = i / self.fps
+            exposure = 1.0 + amp * math.sin(2 * math.pi * cycles * t / self.period + phase)
+            warm = style.warmth * self.plan.light * (self._ease(t) - 0.5)
+            matrices[i, 0, 0] = exposure * (1 + warm)
+            matrices[i, 1, 1] = exposure
+            matrices[i, 2, 2] = exposure * (1 - warm)
+        self.light = matrices
+        self.motions.append(
+            {
+                "region": "all",
+                "kind": "light shift",
+                "exposure": round(amp, 3),
+                "warmth": round(style.warmth * self.plan.light, 3),
+            }
+        )
+
+    # ---- per frame ----------------------------------------------------------------------------
+
+    def _sky_offset(self, t: float) -> float:
+        return self.sky_origin - self.sky_velocity * t
+
+    def render(self, index: int, out: np.ndarray, work: dict[str, np.ndarray]) -> None:
+        t = index / self.fps
+        source = self.image
+        if self.sky_rows:
+            source = work["composite"]
+            sb = self.sky_rows
+            phases = len(self.sky_phases)
+            offset = self._sky_offset(t)
+            whole = math.floor(offset)
+            k = round((offset - whole) * phases)
+            if k == phases:
+                whole, k = whole + 1, 0
+            view = self.sky_phases[k][:, whole : whole + self.width]
+            cv2.blendLinear(self.image[:sb], view, self.sky_beta, self.sky_alpha, dst=source[:sb])
+        zoom = self.push * self._ease(t)
+        map_x, map_y = work["map_x"], work["map_y"]
+        cv2.scaleAdd(self.push_x, zoom, self.grid_x, dst=map_x)
+        cv2.scaleAdd(self.push_y, zoom, self.grid_y, dst=map_y)
+        for target, fields in ((map_x, self.local_x), (map_y, self.local_y)):
+            for box, sin_part, cos_part, omega, _ in fields:
+                c, s = math.cos(omega * t), math.sin(omega * t)
+                # amplitude * sin(phase - omega t) as a combination of two fixed fields
+                region = target[box]
+                region += sin_part * np.float32(c) - cos_part * np.float32(s)
+        cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, dst=out, borderMode=cv2.BORDER_REFLECT101)
+        cv2.transform(out, self.light[index], dst=out)
+        if self.lights:
+            self._twinkle(out, t, zoom)
+
+    def _twinkle(self, out: np.ndarray, t: float, zoom: float) -> None:
+        h, w = self.height, self.width
+        zx, zy = self.center
+        for x, y, sprite, freq, phase in self.lights:
+            gain = 0.5 + 0.5 * math.sin(2 * math.pi * freq * t + phase)
+            r = sprite.shape[0] // 2
+            # where the camera push has moved the light: the inverse of the frame's map
+            k = zoom * float(self.depth_weight[min(h - 1, max(0, int(y)))])
+            cx = round(zx + (x - zx) / (1.0 - k))
+            cy = round(zy + (y - zy) / (1.0 - k))
+            x0, y0, x1, y1 = max(0, cx - r), max(0, cy - r), min(w, cx + r + 1), min(h, cy + r + 1)
+            if x0 >= x1 or y0 >= y1:
+                continue
+            patch = out[y0:y1, x0:x1].astype(np.float32)
+            patch += sprite[y0 - cy + r : y1 - cy + r, x0 - cx + r : x1 - cx + r] * gain
+            out[y0:y1, x0:x1] = np.minimum(patch, 255.0).astype(np.uint8)
+
+    def render_all(self) -> np.ndarray:
+        frames = np.empty((self.count, self.height, self.width, 3), np.uint8)
+        workers = max(1, min(2, os.cpu_count() or 1, self.count))
+        chunks = [range(k, self.count, workers) for k in range(workers)]
+
+        def run(indices: range) -> None:
+            work = {
+                "composite": self.image.copy(),
+                "map_x": np.empty((self.height, self.width), np.float32),
+                "map_y": np.empty((self.height, self.width), np.float32),
+            }
+            for i in indices:
+                self.render(i, frames[i], work)
+
+        _run_parallel(run, chunks)
+        return frames
+
+
+def _run_parallel(fn: Callable[[range], None], chunks: list[range]) -> None:
+    if len(chunks) == 1:
+        fn(chunks[0])
+        return
+    with ThreadPoolExecutor(
+        max_workers=len(chunks), thread_name_prefix="stillguard-render"
+    ) as pool:
+        for future in [pool.submit(fn, chunk) for chunk in chunks]:
+            future.result()

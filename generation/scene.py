@@ -1,0 +1,300 @@
+"""Scene analysis from classical vision: sky, water, foliage, faces, bright lights and coarse depth.
+
+Everything is computed on a small copy of the photo (long side ANALYSIS_SIDE) and exposed as data,
+so the generator (which motions go where) and the safety layer (what was animated) can both use it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+ANALYSIS_SIDE = 384
+FACE_SIDE = 480
+
+
+@dataclass
+class Scene:
+    """Region masks (0/1 float32 at analysis size), faces in full-image pixels, and summary numbers."""
+
+    width: int
+    height: int
+    sky: np.ndarray
+    water: np.ndarray
+    foliage: np.ndarray
+    faces: list[tuple[int, int, int, int]] = field(default_factory=list)
+    lights: list[tuple[int, int, int]] = field(
+        default_factory=list
+    )  # (x, y, radius), full-image pixels
+    horizon: float = 0.45  # fraction of height where the sky meets the ground
+    luma: float = 0.5  # mean brightness in [0, 1]
+    sky_luma: float = 0.0
+    sky_texture: float = 0.0  # 0 clear sky .. 1 heavily textured (clouds)
+    sky_color: tuple[int, int, int] = (0, 0, 0)
+
+    @property
+    def analysis_shape(self) -> tuple[int, int]:
+        return self.sky.shape[0], self.sky.shape[1]
+
+    def fraction(self, name: str) -> float:
+        if name == "faces":
+            area = sum(w * h for _x, _y, w, h in self.faces)
+            return min(1.0, area / float(self.width * self.height))
+        return float(getattr(self, name).mean())
+
+    @property
+    def is_night(self) -> bool:
+        return self.luma < 0.18
+
+    def face_mask(self) -> np.ndarray:
+        """Faces as a 0/1 mask at analysis size (slightly enlarged boxes)."""
+        h, w = self.analysis_shape
+        mask = np.zeros((h, w), np.float32)
+        sx, sy = w / self.width, h / self.height
+        for x, y, fw, fh in self.faces:
+            pad_w, pad_h = 0.25 * fw, 0.35 * fh
+            x0, y0 = int((x - pad_w) * sx), int((y - pad_h) * sy)
+            x1, y1 = int(np.ceil((x + fw + pad_w) * sx)), int(np.ceil((y + fh + pad_h) * sy))
+            mask[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)] = 1.0
+        return mask
+
+    def mask(
+        self, name: str, width: int, height: int, *, feather_px: float, inset_px: float = 0.0
+    ) -> np.ndarray:
+        """A region as float32 alpha at (height, width), feathered; `inset_px` shrinks it first so the
+        feathered edge stays inside the region (the region's own border is never animated)."""
+        base = self.face_mask() if name == "faces" else getattr(self, name)
+        _h, w = base.shape
+        scale = width / w
+        m = base
+        inset = inset_px / scale
+        if inset > 0.25:
+            k = 2 * int(np.ceil(inset)) + 1
+            m = cv2.erode(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        sigma = feather_px / scale
+        if sigma > 0.2:
+            m = cv2.GaussianBlur(m, (0, 0), sigma)
+        out = cv2.resize(m, (width, height), interpolation=cv2.INTER_LINEAR)
+        return np.clip(out, 0.0, 1.0, out=out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "regions": {
+                name: round(self.fraction(name), 4) for name in ("sky", "water", "foliage", "faces")
+            },
+            "faces": len(self.faces),
+            "lights": len(self.lights),
+            "horizon": round(self.horizon, 4),
+            "depth": "vertical-position",
+            "luma": round(self.luma, 4),
+            "sky_texture": round(self.sky_texture, 4),
+            "night": self.is_night,
+        }
+
+
+def analyze_scene(
+    image: np.ndarray,
+    *,
+    detect_faces: bool = True,
+    faces: list[tuple[int, int, int, int]] | None = None,
+) -> Scene:
+    """Analyses an RGB uint8 (H, W, 3) image; cheap enough to run on every generation.
+
+    Faces come from `faces` (boxes found by the caller, e.g. the safety layer) or, where this OpenCV
+    build ships a Haar cascade, from that; otherwise none are known.
+    """
+    height, width = image.shape[:2]
+    scale = min(1.0, ANALYSIS_SIDE / max(height, width))
+    aw, ah = max(8, round(width * scale)), max(8, round(height * scale))
+    small = cv2.resize(image, (aw, ah), interpolation=cv2.INTER_AREA)
+    f = small.astype(np.float32)
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    vmax = f.max(axis=2)
+    vmin = f.min(axis=2)
+    sat = (vmax - vmin) / np.maximum(vmax, 1.0)
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    texture = _texture(gray, aw)
+    rows = (np.arange(ah, dtype=np.float32) / max(ah - 1, 1))[:, None]
+    luma = float(gray.mean() / 255.0)
+
+    sky = _sky(r, g, b, vmax, sat, texture, rows)
+    horizon = _horizon(sky)
+    water = _water(r, g, b, vmax, texture, rows, sky, horizon)
+    foliage = _foliage(small, vmax, sat, texture, sky, water)
+
+    sky_px = sky > 0.5
+    if sky_px.any():
+        sky_color = tuple(int(c) for c in np.median(small[sky_px], axis=0))
+        sky_luma = float(gray[sky_px].mean() / 255.0)
+        sky_texture = float(np.clip(np.median(texture[sky_px]) / 3.0, 0.0, 1.0))
+    else:
+        sky_color, sky_luma, sky_texture = (0, 0, 0), 0.0, 0.0
+    if faces is None:
+        faces = _faces(image) if detect_faces else []
+    lights = _lights(gray, sky, scale)
+    return Scene(
+        width=width,
+        height=height,
+        sky=sky,
+        water=water,
+        foliage=foliage,
+        faces=faces,
+        lights=lights,
+        horizon=horizon,
+        luma=luma,
+        sky_luma=sky_luma,
+        sky_texture=sky_texture,
+        sky_color=sky_color,  # type: ignore[arg-type]
+    )
+
+
+def _texture(gray: np.ndarray, width: int) -> np.ndarray:
+    """Local gradient magnitude in grey levels per pixel of a 384-wide image, smoothed."""
+    per_px = max(width, 1) / ANALYSIS_SIDE
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    mag = (np.abs(gx) + np.abs(gy)) * (0.125 * per_px)
+    return cv2.GaussianBlur(mag, (0, 0), 1.2)
+
+
+def _components(mask: np.ndarray, keep) -> np.ndarray:
+    """Keeps the connected components of a boolean mask for which keep(stats_row, label) is true."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=4
+    )
+    out = np.zeros(mask.shape, np.float32)
+    for label in range(1, count):
+        if keep(stats[label], labels == label):
+            out[labels == label] = 1.0
+    return out
+
+
+def _fill_small_holes(mask: np.ndarray, max_fraction: float) -> np.ndarray:
+    """Fills holes fully inside the region that are smaller than max_fraction of the image."""
+    h, w = mask.shape
+    limit = max_fraction * h * w
+    holes = (mask < 0.5).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    out = mask.copy()
+    for label in range(1, count):
+        x, y, cw, ch, area = stats[label]
+        inside = x > 0 and y > 0 and x + cw < w and y + ch < h
+        if inside and area <= limit:
+            out[labels == label] = 1.0
+    return out
+
+
+def _sky(r, g, b, vmax, sat, texture, rows) -> np.ndarray:
+    h, w = r.shape
+    blue = (b > r + 6) & (b > g - 12) & (vmax > 35)
+    overcast = (vmax > 150) & (sat < 0.22)
+    sunset = (vmax > 110) & (r > b + 10) & (sat > 0.2) & (rows < 0.55)
+    smooth = texture < 4.5
+    # clouds: white to grey, textured inside and at their edges
+    cloudlike = (vmax > 120) & (sat < 0.35) & (texture < 14.0) & (rows < 0.7)
+    cand = (((blue | overcast | sunset) & smooth) | cloudlike) & (rows < 0.85)
+    cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+    top_rows = max(1, int(0.06 * h))
+    min_area = 0.01 * h * w
+
+    def keep(stats, _region) -> bool:
+        _x, y, _cw, _ch, area = stats
+        return y < top_rows and area >= min_area
+
+    sky = _components(cand, keep)
+    if sky.mean() < 0.02:
+        return np.zeros_like(sky)
+    return _fill_small_holes(sky, 0.02)
+
+
+def _horizon(sky: np.ndarray) -> float:
+    h, w = sky.shape
+    has = sky.any(axis=0) if sky.dtype == bool else (sky > 0.5).any(axis=0)
+    if has.sum() < 0.2 * w:
+        return 0.45
+    lowest = h - np.argmax((sky > 0.5)[::-1, :], axis=0)
+    return float(np.clip(np.median(lowest[has]) / h, 0.05, 0.95))
+
+
+def _water(r, g, b, vmax, texture, rows, sky, horizon) -> np.ndarray:
+    h, w = r.shape
+    bluish = (b > r + 4) & (vmax > 45)
+    teal = (g > r + 8) & (b > r + 8) & (vmax > 45)
+    cand = (bluish | teal) & (texture < 9.0) & (rows > horizon - 0.02) & (sky < 0.5)
+    cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    min_area = 0.02 * h * w
+
+    def keep(stats, _region) -> bool:
+        _x, _y, cw, _ch, area = stats
+        return area >= min_area and cw >= 0.3 * w
+
+    water = _components(cand, keep)
+    return _fill_small_holes(water, 0.002) if water.any() else water
+
+
+def _foliage(small, vmax, sat, texture, sky, water) -> np.ndarray:
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    hue = hsv[..., 0].astype(np.float32)
+    f = small.astype(np.float32)
+    green = (hue >= 28) & (hue <= 95) & (sat > 0.18) & (vmax > 30) & (f[..., 1] >= f[..., 0])
+    cand = green & (texture > 2.0) & (sky < 0.5) & (water < 0.5)
+    cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
+    min_area = 0.003 * cand.size
+    return _components(cand, lambda stats, _r: stats[4] >= min_area)
+
+
+@functools.lru_cache(maxsize=1)
+def _face_cascade() -> Any | None:
+    """OpenCV's Haar face cascade where this OpenCV build still ships it (OpenCV 5 does not)."""
+    cascade_cls = getattr(cv2, "CascadeClassifier", None)
+    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+    if cascade_cls is None or not folder:
+        return None
+    cascade = cascade_cls(folder + "haarcascade_frontalface_default.xml")
+    return None if cascade.empty() else cascade
+
+
+def face_detector_available() -> bool:
+    return _face_cascade() is not None
+
+
+def _faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    cascade = _face_cascade()
+    if cascade is None:
+        return []
+    height, width = image.shape[:2]
+    scale = min(1.0, FACE_SIDE / max(height, width))
+    small = cv2.resize(
+        image,
+        (max(1, round(width * scale)), max(1, round(height * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
+    gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+    if min(gray.shape) < 24:
+        return []
+    found = cascade.detectMultiScale(gray, scaleFactor=1.15, minNeighbors=5, minSize=(20, 20))
+    return [
+        (int(x / scale), int(y / scale), int(w / scale), int(h / scale)) for x, y, w, h in found
+    ]
+
+
+def _lights(gray: np.ndarray, sky: np.ndarray, scale: float) -> list[tuple[int, int, int]]:
+    """Small, very bright spots outside the sky (lamps, sun glints): candidates for twinkling."""
+    bright = ((gray > 235) & (sky < 0.5)).astype(np.uint8)
+    count, _labels, stats, centroids = cv2.connectedComponentsWithStats(bright, connectivity=8)
+    h, w = gray.shape
+    max_area = 0.004 * h * w
+    lights = []
+    for label in range(1, count):
+        area = stats[label][4]
+        if 1 <= area <= max_area:
+            cx, cy = centroids[label]
+            radius = max(2.0, np.sqrt(area / np.pi) * 3.0)
+            lights.append((int(cx / scale), int(cy / scale), int(radius / scale)))
+    lights.sort(key=lambda light: -light[2])
+    return lights[:24]

@@ -1,0 +1,96 @@
+"""Encoding to MP4 (H.264 + AAC) and decoding back, including broken files."""
+
+import numpy as np
+import pytest
+
+from generation import GenerationOptions, MediaError, decode_mp4, encode_mp4, generate_clip
+from generation.synthetic import landscape_photo
+
+TINY = {"width": 160, "height": 90, "duration_s": 1.0, "fps": 8}
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return generate_clip(landscape_photo(320, 180, water=True), GenerationOptions(**TINY))
+
+
+def test_round_trip_keeps_frames_size_rate_and_audio(clip, tmp_path):
+    path = tmp_path / "clip.mp4"
+    encode_mp4(clip, path)
+    decoded = decode_mp4(path)
+    assert decoded.frames.shape == clip.frames.shape
+    assert decoded.fps == pytest.approx(8.0)
+    assert decoded.sample_rate == 48000
+    assert decoded.audio is not None and decoded.audio.shape[0] == 2
+    assert decoded.audio.shape[1] >= 48000
+    error = np.abs(decoded.frames.astype(np.int16) - clip.frames.astype(np.int16)).mean()
+    assert error < 6.0
+
+
+def test_no_audio_track_when_the_clip_has_none(clip, tmp_path):
+    silent = generate_clip(landscape_photo(320, 180), GenerationOptions(**TINY, audio=False))
+    path = tmp_path / "silent.mp4"
+    encode_mp4(silent, path)
+    decoded = decode_mp4(path)
+    assert decoded.audio is None and decoded.sample_rate is None
+    assert decoded.frames.shape[0] == 8
+
+
+def test_same_clip_encodes_to_identical_bytes(clip, tmp_path):
+    encode_mp4(clip, tmp_path / "a.mp4")
+    encode_mp4(clip, tmp_path / "b.mp4")
+    assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
+
+
+def test_same_options_give_identical_mp4_bytes(tmp_path):
+    photo = landscape_photo(320, 180)
+    for name in ("a", "b"):
+        encode_mp4(
+            generate_clip(photo, GenerationOptions(**TINY, seed=9)), tmp_path / f"{name}.mp4"
+        )
+    assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.9])
+def test_truncated_file_raises_media_error(clip, tmp_path, keep):
+    path = tmp_path / "clip.mp4"
+    encode_mp4(clip, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(MediaError):
+        decode_mp4(path)
+
+
+def test_truncated_faststart_file_raises_media_error(clip, tmp_path):
+    """A file with its index first (as many tools write) loses frames, not the index, when cut."""
+    import av
+
+    path, moved = tmp_path / "clip.mp4", tmp_path / "faststart.mp4"
+    encode_mp4(clip, path)
+    with (
+        av.open(str(path)) as source,
+        av.open(str(moved), "w", options={"movflags": "+faststart"}) as out,
+    ):
+        mapping = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        for packet in source.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = mapping[packet.stream.index]
+            out.mux(packet)
+    data = moved.read_bytes()
+    moved.write_bytes(data[: int(len(data) * 0.6)])
+    with pytest.raises(MediaError):
+        decode_mp4(moved)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a video at all" * 100])
+def test_empty_or_garbage_file_raises_media_error(tmp_path, content):
+    path = tmp_path / "bad.mp4"
+    path.write_bytes(content)
+    with pytest.raises(MediaError):
+        decode_mp4(path)
+
+
+def test_missing_file_raises_media_error(tmp_path):
+    with pytest.raises(MediaError, match="cannot read"):
+        decode_mp4(tmp_path / "missing.mp4")
