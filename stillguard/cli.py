@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -101,9 +102,8 @@ def _run_summary(report: dict[str, Any]) -> str:
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from provenance.verify import verify_file
-
     from provenance.errors import ProvenanceError
+    from provenance.verify import verify_file
 
     from .wiring import open_authority
 
@@ -201,6 +201,132 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+EXIT_FOR_ACTION = {
+    "allow": EXIT_OK,
+    "label": EXIT_OK,
+    "restrict": EXIT_OK,
+    "block": EXIT_REFUSED,
+    "review": EXIT_HELD,
+}
+
+
+def _local_deps(settings: Settings):  # type: ignore[no-untyped-def]
+    """Stage dependencies for a command that runs stages in this process (check, review)."""
+    from .pipeline import InProcessPipeline
+    from .wiring import build_deps, open_store
+
+    store = open_store(settings)
+    return InProcessPipeline(lambda publish: build_deps(settings, store, publish))
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from .moderation import check_content
+    from .wiring import BadRequest
+
+    content = None
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise UsageError(f"file {path} does not exist or is not a file")
+        content = path.read_bytes()
+    try:
+        report = check_content(
+            _local_deps(settings).deps, content=content, prompt=args.prompt, stage=args.stage
+        )
+    except BadRequest as exc:
+        raise UsageError(f"{exc.code}: {exc}") from exc
+    decision = report["decision"]
+    lines = [
+        f"{decision['stage']} decision: {decision['action']} (policy {decision['policy_version']})"
+    ]
+    lines += [f"  reason: {r}" for r in decision["reasons"]]
+    lines += [
+        f"  {s['category']:<22} {s['score']:.3f}  {s['model']}"
+        + (f"  {s['start_s']:.1f}-{s['end_s']:.1f} s" if s["start_s"] is not None else "")
+        for s in report["signals"]
+    ]
+    lines += [
+        f"  segment {g['category']} {g['start_s']:.1f}-{g['end_s']:.1f} s peak {g['peak']:.2f}"
+        for g in report["segments"]
+    ]
+    _emit(args, report, "\n".join(lines))
+    return EXIT_FOR_ACTION[decision["action"]]
+
+
+def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
+    from .review import held_jobs
+
+    queue = held_jobs(_local_deps(settings).deps, limit=args.limit)
+    human = "\n".join(f"{j['job_id']} {j['stage']:<6} {'; '.join(j['reasons'])}" for j in queue)
+    _emit(args, {"reviews": queue}, human or "review queue is empty")
+    return EXIT_OK
+
+
+def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
+    from .review import decide
+    from .wiring import BadRequest
+
+    pipeline = _local_deps(settings)
+    if settings.kafka_bootstrap:
+        from streams.kafka import KafkaBackend
+
+        pipeline.deps.publish = KafkaBackend(settings.kafka_bootstrap).publish
+    try:
+        job = decide(
+            pipeline.deps,
+            args.job_id,
+            action=args.action,
+            reason=args.reason,
+            reviewer=args.reviewer,
+        )
+    except BadRequest as exc:
+        raise UsageError(f"{exc.code}: {exc}") from exc
+    if not settings.kafka_bootstrap:
+        pipeline.drain()
+        job = pipeline.deps.store.get_job(job.id)
+    _emit(args, job.to_dict(), f"job {job.id}: {job.status}")
+    return EXIT_OK
+
+
+def cmd_authority(args: argparse.Namespace, settings: Settings) -> int:
+    from provenance.errors import ProvenanceError
+
+    from .wiring import open_authority
+
+    try:
+        authority = open_authority(settings)
+        if args.authority_command == "rotate":
+            new_id = authority.rotate(alg=args.alg)
+            authority = open_authority(settings)
+            report = {"rotated_to": new_id, **authority.describe()}
+        elif args.authority_command == "export-trust":
+            directory = Path(args.dir)
+            if not directory.is_dir():
+                raise UsageError(f"directory {directory} does not exist")
+            report = {k: str(v) for k, v in authority.export_trust(directory).items()}
+        else:
+            report = authority.describe()
+    except ProvenanceError as exc:
+        raise UsageError(str(exc)) from exc
+    _emit(args, report, json.dumps(report, indent=2, default=str))
+    return EXIT_OK
+
+
+def cmd_policy_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from policies.pack import PolicyError, PolicyPack
+
+    try:
+        pack = PolicyPack.load(Path(args.file))
+    except (PolicyError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
+    _emit(
+        args,
+        {"valid": True, "version": pack.version},
+        f"{args.file}: valid policy pack, version {pack.version}",
+    )
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stillguard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -257,12 +383,68 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["submitter", "reviewer", "admin"])
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=cmd_keys_create)
+
+    check = sub.add_parser("check", help="moderation only: a photo, a prompt or any clip")
+    check.add_argument("file", nargs="?", help="a photo or an MP4 clip")
+    check.add_argument("--prompt")
+    check.add_argument("--stage", choices=["input", "output"])
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=cmd_check)
+
+    review = sub.add_parser("review", help="the human review queue").add_subparsers(
+        dest="review_command", required=True
+    )
+    review_list = review.add_parser("list", help="jobs held for review")
+    review_list.add_argument("--limit", type=int, default=100)
+    review_list.add_argument("--json", action="store_true")
+    review_list.set_defaults(handler=cmd_review_list)
+    review_decide = review.add_parser("decide", help="approve (resume) or block a held job")
+    review_decide.add_argument("job_id")
+    review_decide.add_argument("--action", required=True, choices=["approve", "block"])
+    review_decide.add_argument("--reason", required=True)
+    review_decide.add_argument("--reviewer", default="cli")
+    review_decide.add_argument("--json", action="store_true")
+    review_decide.set_defaults(handler=cmd_review_decide)
+
+    authority = sub.add_parser("authority", help="the signing authority").add_subparsers(
+        dest="authority_command", required=True
+    )
+    for name, text in (
+        ("init", "create the keys and certificates (idempotent)"),
+        ("show", "certificates, algorithms and validity"),
+        ("rotate", "new signing certificate; old clips stay verifiable"),
+        ("export-trust", "write the PEM trust anchors a verifier needs"),
+    ):
+        command = authority.add_parser(name, help=text)
+        command.add_argument("--json", action="store_true")
+        if name == "rotate":
+            command.add_argument("--alg", choices=["es256", "es384", "ps256", "ed25519"])
+        if name == "export-trust":
+            command.add_argument("dir")
+        command.set_defaults(handler=cmd_authority)
+
+    policy = sub.add_parser("policy", help="policy packs").add_subparsers(
+        dest="policy_command", required=True
+    )
+    validate = policy.add_parser("validate", help="check a policy pack file")
+    validate.add_argument("file")
+    validate.add_argument("--json", action="store_true")
+    validate.set_defaults(handler=cmd_policy_validate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `stillguard` command."""
     args = build_parser().parse_args(argv)
+    # Models load from installed packages only; never reach for a hub, never draw progress bars.
+    for name, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("TQDM_DISABLE", "1"),
+    ):
+        os.environ.setdefault(name, value)
     try:
         return int(args.handler(args, Settings.from_env()))
     except UsageError as exc:

@@ -20,6 +20,7 @@ class Settings:
     kafka_bootstrap: str | None
     key_passphrase: str | None
     policy_path: Path | None
+    tsa_url: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
     @classmethod
@@ -35,6 +36,7 @@ class Settings:
             kafka_bootstrap=env.get("STILLGUARD_KAFKA_BOOTSTRAP") or None,
             key_passphrase=env.get("STILLGUARD_KEY_PASSPHRASE") or None,
             policy_path=Path(policy) if policy else None,
+            tsa_url=env.get("STILLGUARD_TSA_URL") or None,
             max_upload_bytes=int(env.get("STILLGUARD_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
         )
 
@@ -47,13 +49,13 @@ class Settings:
         """The authority key passphrase: from the environment, or a generated one for embedded mode.
 
         Embedded mode must work on a fresh machine with no set-up, so when no passphrase is
-        configured one is generated once and kept in HOME/authority/passphrase (mode 0600). That
+        configured one is generated once and kept in HOME/key-passphrase (mode 0600). That
         protects the keys against a copied key file but not against someone who can read HOME:
         production sets STILLGUARD_KEY_PASSPHRASE from a secret store.
         """
         if self.key_passphrase:
             return self.key_passphrase
-        path = self.home / "authority" / "passphrase"
+        path = self.home / "key-passphrase"
         if path.exists():
             return path.read_text().strip()
         path.parent.mkdir(parents=True, exist_ok=True)

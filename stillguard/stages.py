@@ -9,26 +9,26 @@ to re-run on a redelivered message: they look at what the store already holds fi
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generation.procedural import generate_clip
-from policies.pack import PolicyPack
-from provenance.label import burn_label
-from provenance.verify import verify_file
-from safety.video_checks import check_clip
-
 from audit.store import AuditStore, JobRecord
 from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, decode_mp4, encode_mp4
+from generation.procedural import generate_clip
 from policies.decision import Decision
+from policies.pack import PolicyPack
 from provenance.authority import Authority
+from provenance.label import burn_label
 from provenance.sign import GenerationClaims, sign_clip
 from provenance.trust import TrustAnchors
+from provenance.verify import verify_file
 from safety.image_classifier import ImageClassifier
 from safety.photo_intake import load_photo
 from safety.signals import Signal
+from safety.video_checks import check_clip
 from streams import topics
 
 from .blobs import BlobStore
@@ -57,11 +57,14 @@ class StageDeps:
     on_progress: Callable[[str, str], None] = lambda job_id, what: None
     _cache: dict[str, Any] = field(default_factory=dict)
 
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
     def cached(self, name: str, factory: Callable[[], Any]) -> Any:
         """Build an expensive dependency (a model, the authority) once, on first use."""
-        if name not in self._cache:
-            self._cache[name] = factory()
-        return self._cache[name]
+        with self._lock:
+            if name not in self._cache:
+                self._cache[name] = factory()
+            return self._cache[name]
 
     @property
     def image_classifier(self) -> ImageClassifier:
@@ -113,6 +116,11 @@ def _stop_unless_publishable(deps: StageDeps, job: JobRecord, decision: Decision
         return True
     status = STATUS_FOR_ACTION[decision.action]
     deps.store.update_job(job.id, status=status, error="; ".join(decision.reasons))
+    if status == "held":
+        deps.publish(
+            topics.REVIEWS,
+            {"job_id": job.id, "stage": decision.stage, "reasons": list(decision.reasons)},
+        )
     deps.publish(topics.JOBS_COMPLETED, {"job_id": job.id, "status": status})
     return False
 
@@ -186,6 +194,7 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
             "generator_version": GENERATOR_VERSION,
             "options": options.to_dict(),
             "scene": clip.scene,
+            "clip_blob": clip_ref,
             "frames": int(clip.frames.shape[0]),
             "timings_ms": timings,
         },

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
-
-from policies.pack import PolicyPack
-from safety.prompt_classifier import MAX_PROMPT_CHARS
 
 from audit.store import AuditStore, JobRecord
 from audit.store import IdempotencyConflict as StoreIdempotencyConflict
 from generation import GenerationOptions
+from policies.pack import PolicyPack
 from provenance.authority import Authority
 from safety.image_classifier import ImageClassifier
 from safety.photo_intake import BadImageError, load_photo
+from safety.prompt_classifier import MAX_PROMPT_CHARS
 from streams import topics
 
 from .blobs import BlobStore
@@ -57,14 +57,31 @@ def open_store(settings: Settings) -> AuditStore:
     return store
 
 
+def active_policy_path(settings: Settings) -> Path:
+    """Where an admin's uploaded policy pack is kept."""
+    return settings.home / "policies" / "active.yaml"
+
+
 def load_policy(settings: Settings) -> PolicyPack:
-    """The active policy pack: the configured file, or the default shipped with Stillguard."""
-    return PolicyPack.load(settings.policy_path) if settings.policy_path else PolicyPack.default()
+    """The active policy pack: STILLGUARD_POLICY_PATH, else an uploaded pack, else the default."""
+    if settings.policy_path:
+        return PolicyPack.load(settings.policy_path)
+    uploaded = active_policy_path(settings)
+    return PolicyPack.load(uploaded) if uploaded.exists() else PolicyPack.default()
+
+
+def save_active_policy(settings: Settings, text: bytes) -> None:
+    """Keep an uploaded pack (already validated) so restarts and other processes use it."""
+    path = active_policy_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(text)
+    tmp.replace(path)
 
 
 def open_authority(settings: Settings) -> Authority:
     """The signing authority under HOME, created on first use."""
-    return Authority.open(settings.home / "authority", settings.resolve_passphrase())
+    return Authority.open(settings.home, settings.resolve_passphrase(), tsa_url=settings.tsa_url)
 
 
 def _prompt_classifier() -> Any:

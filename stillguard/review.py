@@ -1,0 +1,103 @@
+"""The human review queue: held jobs, and a reviewer's decision that resumes or ends them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from audit.store import AuditQuery, JobRecord
+from policies.decision import Decision
+from streams import topics
+
+from .stages import StageDeps
+from .wiring import BadRequest
+
+REVIEW_ACTIONS = ("approve", "block")
+
+
+def held_jobs(deps: StageDeps, limit: int = 100) -> list[dict[str, Any]]:
+    """Jobs waiting for a reviewer, newest first, with the decision that held them."""
+    queue = []
+    for job in deps.store.list_jobs(status="held", limit=limit):
+        held = _held_decision(job)
+        queue.append(
+            {
+                "job_id": job.id,
+                "created_at": job.to_dict()["created_at"],
+                "stage": held.get("stage"),
+                "reasons": held.get("reasons", []),
+                "policy_version": held.get("policy_version"),
+                "prompt": job.prompt,
+            }
+        )
+    return queue
+
+
+def _held_decision(job: JobRecord) -> dict[str, Any]:
+    return next((d for d in reversed(job.decisions or []) if d.get("action") == "review"), {})
+
+
+def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: str) -> JobRecord:
+    """Record a reviewer's decision on a held job and resume it (approve) or refuse it (block).
+
+    The reviewer's decision is an audit event of the held stage, so the next stages (which look up
+    the latest decision of a stage) see it, and the audit log shows who decided what and why.
+    """
+    if action not in REVIEW_ACTIONS:
+        raise BadRequest("invalid_action", f"action must be one of {', '.join(REVIEW_ACTIONS)}")
+    if not reason.strip():
+        raise BadRequest("reason_required", "a reviewer decision needs a reason")
+    job = deps.store.get_job(job_id)
+    if job is None:
+        raise BadRequest("not_found", f"no job {job_id}", 404)
+    if job.status != "held":
+        raise BadRequest("not_held", f"job {job_id} is {job.status}, not held for review", 409)
+    held = _held_decision(job)
+    stage = held.get("stage", "input")
+    decision = Decision(
+        stage=stage,
+        action="label" if action == "approve" else "block",
+        reasons=(f"reviewer {reviewer}: {reason.strip()}",),
+        policy_version=held.get("policy_version") or deps.policy.version,
+        decision_id=uuid.uuid4().hex,
+    )
+    deps.store.append(
+        job_id=job.id,
+        stage=stage,
+        kind="decision",
+        action=decision.action,
+        policy_version=decision.policy_version,
+        decision_id=decision.decision_id,
+        reasons=list(decision.reasons),
+        payload={
+            "reviewer": reviewer,
+            "review_action": action,
+            "overrides_decision_id": held.get("decision_id"),
+        },
+    )
+    decisions = [*(job.decisions or []), {**decision.to_dict(), "reviewer": reviewer}]
+    if action == "block":
+        return deps.store.update_job(
+            job.id, status="refused", decisions=decisions, error="; ".join(decision.reasons)
+        )
+    job = deps.store.update_job(job.id, status="running", decisions=decisions, error=None)
+    deps.publish(*_resume_message(deps, job, stage, decision.decision_id))
+    return job
+
+
+def _resume_message(
+    deps: StageDeps, job: JobRecord, stage: str, decision_id: str
+) -> tuple[str, dict[str, Any]]:
+    if stage == "input":
+        return topics.JOBS_INPUT_CLEARED, {"job_id": job.id, "decision_id": decision_id}
+    generated = deps.store.events(AuditQuery(job_id=job.id, kind="clip.generated", limit=1))
+    if not generated:
+        raise BadRequest("cannot_resume", f"job {job.id} has no generated clip to resume", 409)
+    payload = generated[0].payload or {}
+    return topics.VIDEOS_CLEARED, {
+        "job_id": job.id,
+        "clip_blob": payload.get("clip_blob") or deps.blobs.ref("clips", job.id, "labelled.mp4"),
+        "backend": payload.get("backend"),
+        "backend_version": payload.get("backend_version"),
+        "decision_id": decision_id,
+    }
