@@ -100,15 +100,13 @@ def _shaped_noise(
     spread: float = 0.35,
 ) -> np.ndarray:
     """Noise with the given magnitude response (a function of Hz); circular, so it loops cleanly.
-    Channels share (1 - spread) of their signal, giving a wide but coherent stereo image."""
-    freqs = np.fft.rfftfreq(samples, 1.0 / SAMPLE_RATE)
-    shape = gain(freqs)
-    common = np.fft.irfft(np.fft.rfft(rng.standard_normal(samples)) * shape, samples)
-    out = np.empty((channels, samples))
-    for c in range(channels):
-        own = np.fft.irfft(np.fft.rfft(rng.standard_normal(samples)) * shape, samples)
-        out[c] = math.sqrt(1 - spread) * common + math.sqrt(spread) * own
-    return out / (np.sqrt(np.mean(out**2)) or 1.0)
+    The channels are correlated by 1 - spread: a wide but coherent stereo image."""
+    shape = gain(np.fft.rfftfreq(samples, 1.0 / SAMPLE_RATE)).astype(np.float32)
+    white = rng.standard_normal((channels, samples), dtype=np.float32)
+    shaped = np.fft.irfft(np.fft.rfft(white, axis=-1) * shape, samples, axis=-1)
+    if channels == 2:
+        shaped[1] = (1.0 - spread) * shaped[0] + math.sqrt(1.0 - (1.0 - spread) ** 2) * shaped[1]
+    return shaped / (np.sqrt(np.mean(shaped**2)) or 1.0)
 
 
 def _envelope(rng: np.random.Generator, samples: int, rate_hz: float) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # K-weighting at 48 kHz: a high shelf (head effects) then the RLB high-pass (BS.1770-4, table 1/2)
@@ -18,11 +20,16 @@ def _biquad_response(coeffs: tuple[tuple[float, ...], tuple[float, ...]], n: int
     return (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
 
 
+@functools.lru_cache(maxsize=8)
+def _k_response(padded: int) -> np.ndarray:
+    return _biquad_response(_SHELF, padded) * _biquad_response(_HIGHPASS, padded)
+
+
 def k_weight(audio: np.ndarray) -> np.ndarray:
     """K-weights (channels, samples) audio at 48 kHz (frequency-domain, zero-padded)."""
     n = audio.shape[-1]
     padded = 1 << int(np.ceil(np.log2(n + 8192)))
-    response = _biquad_response(_SHELF, padded) * _biquad_response(_HIGHPASS, padded)
+    response = _k_response(padded)
     return np.fft.irfft(np.fft.rfft(audio, padded, axis=-1) * response, padded, axis=-1)[..., :n]
 
 
@@ -30,7 +37,7 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int = 48000) -> float:
     """Gated integrated loudness in LUFS of (channels, samples) audio; -inf for silence."""
     if sample_rate != 48000:
         raise ValueError("integrated_loudness expects 48 kHz audio")
-    weighted = k_weight(np.asarray(audio, dtype=np.float64))
+    weighted = k_weight(np.asarray(audio, dtype=np.float32)).astype(np.float64)
     block, hop = int(0.4 * sample_rate), int(0.1 * sample_rate)
     n = weighted.shape[-1]
     if n < block:

@@ -36,7 +36,7 @@ from .scene import Scene, analyze_scene
 BACKEND = "procedural"
 BACKEND_VERSION = "1.0.0"
 
-SUBPIXEL_PHASES = 8
+SUBPIXEL_PHASES = 4  # the sky canvas is pre-shifted by quarter pixels
 SKY_COLOUR_TOLERANCE = 14.0  # grey levels darker than the sky around: a silhouette
 SKY_CHROMA_TOLERANCE = 0.035  # chromaticity off the sky-to-white line: another hue
 
@@ -189,10 +189,16 @@ def _off_sky_colour(photo: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _fill_from_mask(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Fills where weight is 0 with a smooth continuation of where it is 1 (pyramid push-pull)."""
+    """Keeps the image where weight is 1 and fills the rest with a smooth continuation of it
+    (pyramid push-pull, from half size up). Returns float32."""
+    height, width = weight.shape
+    small_w = cv2.resize(
+        weight, ((width + 1) // 2, (height + 1) // 2), interpolation=cv2.INTER_AREA
+    )
+    small = cv2.resize(image, (small_w.shape[1], small_w.shape[0]), interpolation=cv2.INTER_AREA)
     levels: list[tuple[np.ndarray, np.ndarray]] = []
-    premult = image * weight[..., None]
-    w = weight.copy()
+    premult = small.astype(np.float32) * small_w[..., None]
+    w = small_w
     while min(w.shape) > 4:
         levels.append((premult, w))
         premult, w = cv2.pyrDown(premult), cv2.pyrDown(w)
@@ -202,10 +208,11 @@ def _fill_from_mask(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
     for premult_l, w_l in reversed(levels):
         up = cv2.pyrUp(estimate, dstsize=(w_l.shape[1], w_l.shape[0]))
         confidence = np.clip(w_l * 2.0, 0.0, 1.0)[..., None]
-        estimate = (
-            confidence * (premult_l / np.maximum(w_l, 1e-4)[..., None]) + (1.0 - confidence) * up
-        )
-    return estimate
+        own = premult_l / np.maximum(w_l, 1e-4)[..., None]
+        estimate = confidence * own + (1.0 - confidence) * up
+    smooth = cv2.resize(estimate, (width, height), interpolation=cv2.INTER_LINEAR)
+    cv2.copyTo(image.astype(np.float32), (weight > 0.5).astype(np.uint8), smooth)
+    return smooth
 
 
 class _Renderer:
@@ -242,6 +249,10 @@ class _Renderer:
         self._foliage(scene, still if not options.face_motion else None)
         self._lights(scene)
         self._light_matrices()
+        # OpenCV's remap and blend have a much faster path for 4 channels than for 3 (measured
+        # 3.4 ms against 9.5 ms at 720p): frames are composed in RGBA, and the light matrix
+        # is applied to the RGB frame.
+        self.source = cv2.cvtColor(self.image, cv2.COLOR_RGB2RGBA)
 
     # ---- precomputation ---------------------------------------------------------------------
 
@@ -306,17 +317,20 @@ class _Renderer:
         sb = min(h, int(rows[-1]) + 1 + round(16 * self.scale))
         photo = self.image[:sb]
         sky = (coarse[:sb] > 0.5).astype(np.float32)
-        pixels = photo.astype(np.float32)
         # drop thin things standing in front of the sky that the small analysis image missed
-        # (cables, lattice beams): their colour is off the sky's, and an opening removes them
-        odd = _off_sky_colour(photo, self.scale)
-        k = 2 * max(1, round(5 * self.scale)) + 1
-        broad = cv2.morphologyEx(
-            odd, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        # (cables, lattice beams): their colour is off the sky's, and an opening removes them.
+        # Worked out at half size (a tenth of the cost), which still sees two-pixel cables.
+        small = cv2.resize(photo, ((w + 1) // 2, (sb + 1) // 2), interpolation=cv2.INTER_AREA)
+        odd = _off_sky_colour(small, self.scale / 2)
+        k = 2 * max(1, round(2.5 * self.scale)) + 1
+        ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        thin = odd & (1 - cv2.morphologyEx(odd, cv2.MORPH_OPEN, ellipse))
+        thin = cv2.dilate(
+            cv2.resize(thin, (w, sb), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8)
         )
-        sky *= (odd & (1 - broad)) == 0
+        sky *= thin == 0
         weight = _erode(sky, 3.0 * self.scale)
-        filled = _fill_from_mask(pixels, weight)
+        filled = _fill_from_mask(photo, weight)
         feather = 3.0 * self.scale
         # the blend weight: shrunk, then feathered inside the sky; the canvas is built only from
         # the solid interior, so nothing standing in front of the sky is ever carried by the drift.
@@ -343,17 +357,16 @@ class _Renderer:
         self.sky_origin = float(left)
 
         canvas = self._paint_clouds(canvas, scene, sb)
-        canvas_u8 = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
-        phases = SUBPIXEL_PHASES if w * h <= 1920 * 1080 else 4
+        canvas_u8 = cv2.cvtColor(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2RGBA)
         self.sky_phases = [
             cv2.warpAffine(
                 canvas_u8,
-                np.float32([[1, 0, -k / phases], [0, 1, 0]]),
+                np.float32([[1, 0, -k / SUBPIXEL_PHASES], [0, 1, 0]]),
                 (canvas_u8.shape[1], sb),
                 flags=cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_REFLECT,
             )
-            for k in range(phases)
+            for k in range(SUBPIXEL_PHASES)
         ]
         self.sky_rows = sb
         self.sky_alpha = alpha
@@ -374,19 +387,20 @@ class _Renderer:
         self.cloud_opacity = opacity
         if opacity <= 0.01:
             return canvas
-        cell = 150.0 * self.scale
-        noise = _smooth_noise(self.rng, ch, cw, cell, cell * 2.6, octaves=4)
+        # cloud density is soft: make it at quarter size and scale it up
+        qh, qw = max(2, ch // 4), max(2, cw // 4)
+        cell = 150.0 * self.scale / 4.0
+        noise = _smooth_noise(self.rng, qh, qw, cell, cell * 2.6, octaves=4)
         threshold = 1.1 - 1.6 * style.cloud_coverage
         density = np.clip((noise - threshold) / 1.2, 0.0, 1.0)
         density = density * density * (3.0 - 2.0 * density)
         # fade toward the horizon (perspective) so clouds do not end on a line
-        rows = np.arange(ch, dtype=np.float32) / max(sky_rows, 1)
-        fade = np.clip((1.0 - rows) / 0.25, 0.0, 1.0)[:, None]
-        density *= fade * opacity
+        rows = np.arange(qh, dtype=np.float32) / max(sky_rows / 4.0, 1.0)
+        density *= np.clip((1.0 - rows) / 0.25, 0.0, 1.0)[:, None] * (0.8 * opacity)
+        density = cv2.resize(density, (cw, ch), interpolation=cv2.INTER_LINEAR)[..., None]
         target = 235.0 * float(np.clip(scene.sky_luma * 2.4, 0.3, 1.0))
         tint = np.array([1.0, 0.97, 0.97], np.float32) if self.options.style == "dramatic" else 1.0
-        cloud = canvas + 0.8 * (target * tint - canvas)
-        return canvas + (cloud - canvas) * density[..., None]
+        return canvas * (1.0 - density) + (target * tint) * density
 
     def _region_basis(self, mask: np.ndarray) -> tuple[slice, slice] | None:
         ys, xs = np.nonzero(mask > 1e-3)
@@ -498,12 +512,12 @@ class _Renderer:
             self.motions.append({"region": "lights", "kind": "twinkle", "count": len(self.lights)})
 
     def _light_matrices(self) -> None:
-        """Per-frame colour matrices (3x4: gains and lift): exposure breathing and a warmth drift."""
+        """Per-frame colour matrices: exposure breathing and a warmth drift."""
         style = self.style
         phase = self.rng.uniform(0, 2 * np.pi)
         amp = style.exposure * self.plan.light
         cycles = max(1, round(self.period / 4.0)) if self.options.loop else self.period / 4.0
-        matrices = np.zeros((self.count, 3, 4), np.float32)
+        matrices = np.zeros((self.count, 3, 3), np.float32)
         for i in range(self.count):
             t = i / self.fps
             exposure = 1.0 + amp * math.sin(2 * math.pi * cycles * t / self.period + phase)
@@ -528,7 +542,7 @@ class _Renderer:
 
     def render(self, index: int, out: np.ndarray, work: dict[str, np.ndarray]) -> None:
         t = index / self.fps
-        source = self.image
+        source = self.source
         if self.sky_rows:
             source = work["composite"]
             sb = self.sky_rows
@@ -539,7 +553,7 @@ class _Renderer:
             if k == phases:
                 whole, k = whole + 1, 0
             view = self.sky_phases[k][:, whole : whole + self.width]
-            cv2.blendLinear(self.image[:sb], view, self.sky_beta, self.sky_alpha, dst=source[:sb])
+            cv2.blendLinear(self.source[:sb], view, self.sky_beta, self.sky_alpha, dst=source[:sb])
         zoom = self.push * self._ease(t)
         map_x, map_y = work["map_x"], work["map_y"]
         cv2.scaleAdd(self.push_x, zoom, self.grid_x, dst=map_x)
@@ -550,7 +564,11 @@ class _Renderer:
                 # amplitude * sin(phase - omega t) as a combination of two fixed fields
                 region = target[box]
                 region += sin_part * np.float32(c) - cos_part * np.float32(s)
-        cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, dst=out, borderMode=cv2.BORDER_REFLECT101)
+        warped = work["warped"]
+        cv2.remap(
+            source, map_x, map_y, cv2.INTER_LINEAR, dst=warped, borderMode=cv2.BORDER_REFLECT101
+        )
+        cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=out)
         cv2.transform(out, self.light[index], dst=out)
         if self.lights:
             self._twinkle(out, t, zoom)
@@ -579,7 +597,8 @@ class _Renderer:
 
         def run(indices: range) -> None:
             work = {
-                "composite": self.image.copy(),
+                "composite": self.source.copy(),
+                "warped": np.empty((self.height, self.width, 4), np.uint8),
                 "map_x": np.empty((self.height, self.width), np.float32),
                 "map_y": np.empty((self.height, self.width), np.float32),
             }
