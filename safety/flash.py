@@ -35,7 +35,7 @@ _SRGB_TO_LINEAR = np.where(
 ).astype(np.float32)
 
 
-def _downscale(frames: np.ndarray) -> np.ndarray:
+def linear_thumbnails(frames: np.ndarray) -> np.ndarray:
     """(T, H, W, 3) uint8 -> (T, gh, gw, 3) linear float32.
 
     Nearest-neighbour decimation to 4x the grid, then area averaging: flashing areas that matter
@@ -159,8 +159,14 @@ def flash_check(frames: np.ndarray, fps: float, *, area_fraction: float = 0.25) 
             Signal(c, 0.0, MODEL, evaluated=False, detail="no frames to check")
             for c in ("flash.general", "flash.red")
         ]
-    linear = _downscale(frames)
-    gh, gw = linear.shape[1:3]
+    return flash_check_thumbnails(linear_thumbnails(frames), fps, area_fraction=area_fraction)
+
+
+def flash_check_thumbnails(
+    linear: np.ndarray, fps: float, *, area_fraction: float = 0.25
+) -> list[Signal]:
+    """`flash_check` on thumbnails from `linear_thumbnails` (shared with other clip checks)."""
+    t, gh, gw = linear.shape[:3]
     r, g, b = linear[..., 0], linear[..., 1], linear[..., 2]
     luminance = (0.2126 * r + 0.7152 * g + 0.0722 * b).reshape(t, -1)
     total = r + g + b

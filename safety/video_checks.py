@@ -9,8 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 
-from safety.flash import flash_check
+from safety.audio_checks import audio_checks
+from safety.drift import drift_signal
+from safety.flash import flash_check, flash_check_thumbnails, linear_thumbnails
+from safety.hashes import HashMatcher
 from safety.image_classifier import NSFW, ImageClassifier
 from safety.signals import Segment, Signal
 
@@ -18,6 +22,7 @@ SEGMENT_THRESHOLD = 0.5  # frames at or above this (after smoothing) form segmen
 ESCALATION_MARGIN = 0.15  # the clip may score this much above the approved photo
 ESCALATION_FLOOR = 0.2  # Yahoo's "safe below 0.2": rises below it are not escalations
 ESCALATION = "escalation.nsfw"
+SCENE_CHANGE = 0.15  # mean change of linear luminance between frames that marks a cut
 
 
 @dataclass
@@ -38,6 +43,17 @@ def sample_times(n_frames: int, fps: float, sample_fps: float) -> tuple[np.ndarr
     times = np.arange(0.0, duration, step)
     indices = np.unique(np.minimum(np.round(times * fps).astype(np.int64), n_frames - 1))
     return indices, indices / fps
+
+
+def scene_changes(thumbnails: np.ndarray, threshold: float = SCENE_CHANGE, limit: int = 10
+                  ) -> np.ndarray:  # fmt: skip
+    """Indices of frames that differ sharply from the one before (cuts), largest first, capped."""
+    if len(thumbnails) < 2:
+        return np.empty(0, dtype=np.int64)
+    luminance = thumbnails @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+    change = np.abs(np.diff(luminance, axis=0)).mean(axis=(1, 2))
+    cuts = np.flatnonzero(change > threshold) + 1
+    return np.sort(cuts[np.argsort(-change[cuts - 1])][:limit])
 
 
 def smooth_scores(scores: np.ndarray, radius: int = 1) -> np.ndarray:
@@ -99,9 +115,17 @@ def check_clip(
     sample_fps: float = 2.0,
     input_signals: Sequence[Signal] = (),
     segment_threshold: float = SEGMENT_THRESHOLD,
+    input_photo: Image.Image | None = None,
+    hash_matcher: HashMatcher | None = None,
+    audio: np.ndarray | None = None,
+    sample_rate: int | None = None,
 ) -> ClipReport:
     """Score sampled frames in one batch, build segments, and add clip-level, flash and escalation
     signals; the clip-level `nsfw` score is the raw peak (a single bad frame is not smoothed away).
+
+    Frames are sampled at `sample_fps` plus at scene cuts. Optional checks: `input_photo` adds
+    `drift`; `hash_matcher` adds `hash.<bank>` for sampled frames; `sample_rate` (with `audio`,
+    (channels, samples) floats, or None for a clip without sound) adds the audio signals.
     """
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3:
@@ -116,8 +140,14 @@ def check_clip(
         ]
         return ClipReport(missing + flash_check(frames, fps), [], [])
 
+    thumbnails = linear_thumbnails(frames)
     indices, times = sample_times(n, fps, sample_fps)
-    frame_signals = classifier.score_frames(frames[indices], times)
+    cuts = scene_changes(thumbnails)
+    if len(cuts):
+        indices = np.union1d(indices, cuts)
+        times = indices / fps
+    sampled = frames[indices]
+    frame_signals = classifier.score_frames(sampled, times)
     raw = np.array([s.score for s in frame_signals])
     smoothed = smooth_scores(raw)
     step = 1.0 / sample_fps if sample_fps > 0 else clip_end
@@ -140,7 +170,13 @@ def check_clip(
         )
     ]
     signals.append(_escalation(input_signals, raw, times, step, clip_end, classifier.model))
-    signals.extend(flash_check(frames, fps))
+    signals.extend(flash_check_thumbnails(thumbnails, fps))
+    if input_photo is not None:
+        signals.append(drift_signal(input_photo, sampled, times))
+    if hash_matcher is not None:
+        signals.extend(hash_matcher.match_frames(sampled, times))
+    if sample_rate is not None:
+        signals.extend(audio_checks(audio, sample_rate))
     return ClipReport(signals, segments, frame_signals)
 
 
