@@ -36,6 +36,9 @@ from .scene import Scene, analyze_scene
 BACKEND = "procedural"
 BACKEND_VERSION = "1.0.0"
 
+MAX_RENDER_THREADS = 8
+PUSH_TIME_S = 8.0  # the camera push eases in with this time constant
+MAX_DURATION_S = 21.0
 SUBPIXEL_PHASES = 4  # the sky canvas is pre-shifted by quarter pixels
 SKY_COLOUR_TOLERANCE = 14.0  # grey levels darker than the sky around: a silhouette
 SKY_CHROMA_TOLERANCE = 0.035  # chromaticity off the sky-to-white line: another hue
@@ -91,7 +94,8 @@ def generate_clip(
 ) -> Clip:
     """Turns an RGB photo into a living clip. Same photo, options and seed give identical output.
 
-    `timings`, when given, receives seconds per stage (fit, analysis, motion, synthesis, audio);
+    `timings`, when given, receives seconds per stage (fit, analysis, motion, synthesis, audio;
+    audio runs beside motion and synthesis, and audio_wait is what was left to wait for it);
     `faces` are face boxes in the fitted frame's pixels if the caller already knows them.
     """
     options.validate()
@@ -101,17 +105,26 @@ def generate_clip(
     scene = analyze_scene(image, faces=faces)
     stage("analysis")
     plan = plan_motion(scene, options)
-    renderer = _Renderer(image, scene, options, plan)
-    stage("motion")
-    frames = renderer.render_all()
-    stage("synthesis")
-    audio = None
-    sound: dict[str, Any] = {"layers": []}
-    if options.audio:
-        audio, sound = synthesize_ambient(
-            scene, options, plan, samples=round(frames.shape[0] * SAMPLE_RATE / options.fps)
+    samples = round(options.frame_count * SAMPLE_RATE / options.fps)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stillguard-audio") as audio_pool:
+        # the sound is made beside the frames (numpy releases the GIL): it fills the single-
+        # threaded moments of the frame work instead of waiting for it
+        sound_job = (
+            audio_pool.submit(_timed, synthesize_ambient, scene, options, plan, samples=samples)
+            if options.audio
+            else None
         )
-    stage("audio")
+        renderer = _Renderer(image, scene, options, plan)
+        stage("motion")
+        frames = renderer.render_all()
+        stage("synthesis")
+        audio = None
+        sound: dict[str, Any] = {"layers": []}
+        if sound_job is not None:
+            (audio, sound), audio_seconds = sound_job.result()
+            stage("audio_wait")
+            if timings is not None:
+                timings["audio"] = audio_seconds
     description = {
         **scene.to_dict(),
         "motions": renderer.motions,
@@ -131,6 +144,12 @@ def generate_clip(
         backend_version=BACKEND_VERSION,
         scene=description,
     )
+
+
+def _timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start
 
 
 class _Stopwatch:
@@ -237,10 +256,14 @@ class _Renderer:
             np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)
         )
         self._camera(scene)
+        still = scene.mask("faces", w, h, feather_px=6 * self.scale) if scene.faces else None
+        if still is not None and not options.face_motion:
+            # faces held still: the camera's flow is pinned to zero on them (feathered around)
+            self.push_x *= 1.0 - still
+            self.push_y *= 1.0 - still
         self._sky(scene)
         self.local_x: list[tuple[tuple[slice, slice], np.ndarray, np.ndarray, float, float]] = []
         self.local_y: list[tuple[tuple[slice, slice], np.ndarray, np.ndarray, float, float]] = []
-        still = scene.mask("faces", w, h, feather_px=6 * self.scale) if scene.faces else None
         if still is not None and not options.face_motion:
             self.motions.append(
                 {"region": "faces", "kind": "held still", "count": len(scene.faces)}
@@ -272,11 +295,18 @@ class _Renderer:
         return np.ascontiguousarray((f * 255.0 + 0.5).astype(np.uint8))
 
     def _ease(self, t: float) -> float:
-        """0 -> 1 over the clip; a loop goes out and back so the last frame meets the first."""
-        u = t / self.period
+        """0 -> 1 with time. A loop goes out and back over the clip so its end meets its start;
+        otherwise motion depends only on time (not on the clip's length), so a longer clip with
+        the same seed continues a shorter one frame for frame."""
         if self.options.loop:
-            return 0.5 - 0.5 * math.cos(2.0 * math.pi * u)
-        return 0.5 - 0.5 * math.cos(math.pi * min(1.0, u))
+            return 0.5 - 0.5 * math.cos(2.0 * math.pi * t / self.period)
+        return 1.0 - math.exp(-t / PUSH_TIME_S)
+
+    def _frequency(self, hz: float) -> float:
+        """A loop's periodic motions complete whole cycles over the clip."""
+        if not self.options.loop:
+            return hz
+        return max(1, round(hz * self.period)) / self.period
 
     def _camera(self, scene: Scene) -> None:
         h, w = self.height, self.width
@@ -285,12 +315,9 @@ class _Renderer:
         depth_weight = (0.35 + 0.65 * near)[:, None]  # far (sky, horizon) 0.35 .. near (bottom) 1.0
         cx = w * (0.5 + self.rng.uniform(-0.2, 0.2))
         cy = h * (0.5 + self.rng.uniform(-0.1, 0.1))
-        # a slow push (0.5% a second, at most 4%) whatever the clip's length
-        self.push = (
-            min(0.005 * self.period, 0.04) * self.intensity * self.style.push * self.plan.camera
-        )
-        if not self.options.face_motion and scene.faces:
-            self.push *= 0.5
+        # a slow push that eases toward 4% (a loop pushes 2% in and back out)
+        reach = 0.02 if self.options.loop else 0.04
+        self.push = reach * self.intensity * self.style.push * self.plan.camera
         self.center = (cx, cy)
         self.depth_weight = depth_weight[:, 0]
         self.push_x = -(self.grid_x - cx) * depth_weight
@@ -348,15 +375,18 @@ class _Renderer:
         alpha, filled = alpha[:sb], filled[:sb]
 
         speed = 30.0 * self.scale * self.intensity * self.style.speed * self.plan.sky_speed
+        if self.options.loop:
+            speed *= 0.6  # a loop cross-fades two drifting copies: keep them close
         direction = self.plan.sky_direction or (1 if self.rng.random() < 0.5 else -1)
         self.sky_velocity = speed * direction
-        travel = abs(self.sky_velocity) * self.period
-        margin = math.ceil(travel) + 4
+        margin = math.ceil(abs(self.sky_velocity) * self.period) + 4
         left, right = (margin, 1) if direction > 0 else (1, margin)
         canvas = cv2.copyMakeBorder(filled, 0, 0, left, right, cv2.BORDER_REFLECT)
         self.sky_origin = float(left)
-
-        canvas = self._paint_clouds(canvas, scene, sb)
+        # clouds are drawn on a fixed stretch of sky (wide enough for the longest clip), so a
+        # clip's length does not change them
+        reach = 4 * math.ceil((speed * MAX_DURATION_S + 8) / 4)
+        canvas = self._paint_clouds(canvas, scene, sb, left, reach)
         canvas_u8 = cv2.cvtColor(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2RGBA)
         self.sky_phases = [
             cv2.warpAffine(
@@ -380,7 +410,11 @@ class _Renderer:
             }
         )
 
-    def _paint_clouds(self, canvas: np.ndarray, scene: Scene, sky_rows: int) -> np.ndarray:
+    def _paint_clouds(
+        self, canvas: np.ndarray, scene: Scene, sky_rows: int, left: int, reach: int
+    ) -> np.ndarray:
+        """Paints soft procedural clouds over the canvas, whose column `left` is the photo's
+        column 0; the clouds are drawn for photo columns -reach .. width + reach."""
         style = self.style
         ch, cw = canvas.shape[:2]
         opacity = style.cloud_opacity * (1.0 - 0.6 * scene.sky_texture) * self.plan.clouds
@@ -388,7 +422,7 @@ class _Renderer:
         if opacity <= 0.01:
             return canvas
         # cloud density is soft: make it at quarter size and scale it up
-        qh, qw = max(2, ch // 4), max(2, cw // 4)
+        qh, qw = max(2, math.ceil(ch / 4)), max(2, math.ceil((self.width + 2 * reach) / 4))
         cell = 150.0 * self.scale / 4.0
         noise = _smooth_noise(self.rng, qh, qw, cell, cell * 2.6, octaves=4)
         threshold = 1.1 - 1.6 * style.cloud_coverage
@@ -397,7 +431,8 @@ class _Renderer:
         # fade toward the horizon (perspective) so clouds do not end on a line
         rows = np.arange(qh, dtype=np.float32) / max(sky_rows / 4.0, 1.0)
         density *= np.clip((1.0 - rows) / 0.25, 0.0, 1.0)[:, None] * (0.8 * opacity)
-        density = cv2.resize(density, (cw, ch), interpolation=cv2.INTER_LINEAR)[..., None]
+        density = cv2.resize(density, (4 * qw, 4 * qh), interpolation=cv2.INTER_LINEAR)
+        density = density[:ch, reach - left : reach - left + cw, None]
         target = 235.0 * float(np.clip(scene.sky_luma * 2.4, 0.3, 1.0))
         tint = np.array([1.0, 0.97, 0.97], np.float32) if self.options.style == "dramatic" else 1.0
         return canvas * (1.0 - density) + (target * tint) * density
@@ -426,7 +461,7 @@ class _Renderer:
         wavelength = (14.0 + 30.0 * depth) * self.scale
         warp = _smooth_noise(self.rng, m.shape[0], m.shape[1], 60 * self.scale, 120 * self.scale, 2)
         phase = 2.0 * np.pi * (gy / wavelength) + 0.15 * gx / self.scale / 10.0 + 1.5 * warp
-        omega = 2.0 * np.pi * 0.45 * self.style.speed
+        omega = 2.0 * np.pi * self._frequency(0.45 * self.style.speed)
         for axis, share in ((self.local_y, 1.0), (self.local_x, 0.35)):
             shift = 0.0 if share == 1.0 else 1.3
             axis.append(
@@ -465,7 +500,7 @@ class _Renderer:
             * 0.35
         )
         amplitude = 1.6 * self.scale * self.intensity * self.plan.foliage * m
-        omega = 2.0 * np.pi * 0.6 * self.style.speed
+        omega = 2.0 * np.pi * self._frequency(0.6 * self.style.speed)
         self.local_x.append(
             (
                 box,
@@ -480,7 +515,7 @@ class _Renderer:
                 box,
                 (0.3 * amplitude * np.sin(phase + 0.7)).astype(np.float32),
                 (0.3 * amplitude * np.cos(phase + 0.7)).astype(np.float32),
-                omega * 1.3,
+                2.0 * np.pi * self._frequency(0.78 * self.style.speed),
                 0.0,
             )
         )
@@ -504,7 +539,7 @@ class _Renderer:
                     float(x),
                     float(y),
                     (sprite[..., None] * 70.0).astype(np.float32),
-                    self.rng.uniform(1.5, 3.5),
+                    self._frequency(self.rng.uniform(1.5, 3.5)),
                     self.rng.uniform(0, 2 * np.pi),
                 )
             )
@@ -516,11 +551,11 @@ class _Renderer:
         style = self.style
         phase = self.rng.uniform(0, 2 * np.pi)
         amp = style.exposure * self.plan.light
-        cycles = max(1, round(self.period / 4.0)) if self.options.loop else self.period / 4.0
+        breathing = self._frequency(0.25)
         matrices = np.zeros((self.count, 3, 3), np.float32)
         for i in range(self.count):
             t = i / self.fps
-            exposure = 1.0 + amp * math.sin(2 * math.pi * cycles * t / self.period + phase)
+            exposure = 1.0 + amp * math.sin(2 * math.pi * breathing * t + phase)
             warm = style.warmth * self.plan.light * (self._ease(t) - 0.5)
             matrices[i, 0, 0] = exposure * (1 + warm)
             matrices[i, 1, 1] = exposure
@@ -537,8 +572,13 @@ class _Renderer:
 
     # ---- per frame ----------------------------------------------------------------------------
 
-    def _sky_offset(self, t: float) -> float:
-        return self.sky_origin - self.sky_velocity * t
+    def _sky_view(self, offset: float) -> np.ndarray:
+        """The sky canvas seen from `offset` (canvas column at photo column 0), to a quarter pixel."""
+        whole = math.floor(offset)
+        k = round((offset - whole) * SUBPIXEL_PHASES)
+        if k == SUBPIXEL_PHASES:
+            whole, k = whole + 1, 0
+        return self.sky_phases[k][:, whole : whole + self.width]
 
     def render(self, index: int, out: np.ndarray, work: dict[str, np.ndarray]) -> None:
         t = index / self.fps
@@ -546,13 +586,17 @@ class _Renderer:
         if self.sky_rows:
             source = work["composite"]
             sb = self.sky_rows
-            phases = len(self.sky_phases)
-            offset = self._sky_offset(t)
-            whole = math.floor(offset)
-            k = round((offset - whole) * phases)
-            if k == phases:
-                whole, k = whole + 1, 0
-            view = self.sky_phases[k][:, whole : whole + self.width]
+            if self.options.loop:
+                # two copies drift over one period each, half a period apart; each is faded out
+                # as it jumps back, so the loop has no seam
+                cycle = self.sky_velocity * self.period
+                phase = (t / self.period) % 1.0
+                first = self._sky_view(self.sky_origin - cycle * phase)
+                second = self._sky_view(self.sky_origin - cycle * ((phase + 0.5) % 1.0))
+                weight = 1.0 - abs(2.0 * phase - 1.0)
+                view = cv2.addWeighted(first, weight, second, 1.0 - weight, 0.0, dst=work["sky"])
+            else:
+                view = self._sky_view(self.sky_origin - self.sky_velocity * t)
             cv2.blendLinear(self.source[:sb], view, self.sky_beta, self.sky_alpha, dst=source[:sb])
         zoom = self.push * self._ease(t)
         map_x, map_y = work["map_x"], work["map_y"]
@@ -592,13 +636,14 @@ class _Renderer:
 
     def render_all(self) -> np.ndarray:
         frames = np.empty((self.count, self.height, self.width, 3), np.uint8)
-        workers = max(1, min(2, os.cpu_count() or 1, self.count))
+        workers = max(1, min(MAX_RENDER_THREADS, _usable_cores(), self.count))
         chunks = [range(k, self.count, workers) for k in range(workers)]
 
         def run(indices: range) -> None:
             work = {
                 "composite": self.source.copy(),
                 "warped": np.empty((self.height, self.width, 4), np.uint8),
+                "sky": np.empty((max(1, self.sky_rows), self.width, 4), np.uint8),
                 "map_x": np.empty((self.height, self.width), np.float32),
                 "map_y": np.empty((self.height, self.width), np.float32),
             }
@@ -609,12 +654,27 @@ class _Renderer:
         return frames
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (respects taskset/cgroup affinity where the OS reports it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def _run_parallel(fn: Callable[[range], None], chunks: list[range]) -> None:
+    """Runs the chunks in threads, one per core. OpenCV's own thread pool is set to one thread
+    meanwhile: frame-level parallelism costs less CPU than splitting each call (measured)."""
     if len(chunks) == 1:
         fn(chunks[0])
         return
-    with ThreadPoolExecutor(
-        max_workers=len(chunks), thread_name_prefix="stillguard-render"
-    ) as pool:
-        for future in [pool.submit(fn, chunk) for chunk in chunks]:
-            future.result()
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        with ThreadPoolExecutor(
+            max_workers=len(chunks), thread_name_prefix="stillguard-render"
+        ) as pool:
+            for future in [pool.submit(fn, chunk) for chunk in chunks]:
+                future.result()
+    finally:
+        cv2.setNumThreads(previous)

@@ -1,0 +1,94 @@
+"""Generation figures: time per stage to generate and encode a 5 s clip, and the ratio to its length.
+
+    python bench/generation.py                      # 720p and 1080x1920, sample photo, 3 runs each
+    python bench/generation.py --repeat 5 --preset ultrafast --json
+
+Stages: fit (decode-side resize/crop), analysis (scene), motion (maps, sky layer, clouds),
+synthesis (all frames), audio, encode (H.264 + AAC to a temporary file). Wall and CPU seconds are
+both printed: on a shared machine CPU seconds show the work, wall seconds what a user waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PIL import Image  # noqa: E402
+
+from generation import GenerationOptions, encode_mp4, generate_clip  # noqa: E402
+from generation.synthetic import landscape_photo  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
+STAGES = ("fit", "analysis", "motion", "synthesis", "audio", "encode")
+
+
+def run_once(photo: Image.Image, options: GenerationOptions, preset: str, folder: Path) -> dict[str, float]:
+    timings: dict[str, float] = {}
+    wall, cpu = time.perf_counter(), time.process_time()
+    clip = generate_clip(photo, options, timings=timings)
+    start = time.perf_counter()
+    encode_mp4(clip, folder / "bench.mp4", preset=preset)
+    timings["encode"] = time.perf_counter() - start
+    timings["total"] = time.perf_counter() - wall
+    timings["total_cpu"] = time.process_time() - cpu
+    timings["generate"] = timings["total"] - timings["encode"]
+    return timings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photo", default="sample", help='"sample", "landscape" (synthetic) or a path')
+    parser.add_argument("--sizes", default="1280x720,1080x1920")
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--fps", type=int, default=24)
+    parser.add_argument("--preset", default="veryfast,ultrafast", help="x264 presets, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.photo == "sample":
+        photo = Image.open(SAMPLE).convert("RGB")
+    elif args.photo == "landscape":
+        photo = landscape_photo(1920, 1080, water=True, foliage=True)
+    else:
+        photo = Image.open(args.photo).convert("RGB")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes.split(","):
+            for preset in args.preset.split(","):
+                options = GenerationOptions.from_dict(
+                    {"size": size, "duration_s": args.duration, "fps": args.fps}
+                )
+                run_once(photo, options, preset, Path(tmp))  # warm-up (imports, caches)
+                runs = [run_once(photo, options, preset, Path(tmp)) for _ in range(args.repeat)]
+                median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+                results.append({
+                    "size": size, "preset": preset, "frames": options.frame_count,
+                    "duration_s": args.duration, "cores": cores, "runs": args.repeat,
+                    "median_s": {k: round(v, 3) for k, v in median.items()},
+                    "ratio_to_duration": round(median["total"] / args.duration, 3),
+                })
+    if args.json:
+        print(json.dumps({"photo": args.photo, "results": results}))
+        return 0
+    print(f"photo={args.photo} cores={cores} load={os.getloadavg()[0]:.2f} runs={args.repeat} (median)")
+    header = f"{'size':>10} {'preset':>9} " + " ".join(f"{s:>9}" for s in STAGES)
+    print(header + f" {'generate':>9} {'total':>7} {'cpu':>6} {'x dur':>6}")
+    for r in results:
+        m = r["median_s"]
+        print(f"{r['size']:>10} {r['preset']:>9} " + " ".join(f"{m[s]:>9.3f}" for s in STAGES)
+              + f" {m['generate']:>9.3f} {m['total']:>7.3f} {m['total_cpu']:>6.2f} {r['ratio_to_duration']:>6.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
