@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import logging
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 GENERATION_ASSERTION = "com.stillguard.generation"
+SOFT_BINDING_ASSERTION = "c2pa.soft-binding"
+_WATERMARK_ALG = "com.stillguard.watermark.v1"  # provenance.watermark.WATERMARK_ALG (no cv2 here)
 CLAIM_GENERATOR = {"name": "Stillguard", "version": "0.1.0"}
 _THUMBNAIL_ID = "clip-thumbnail.jpg"
 _PHOTO_THUMBNAIL_ID = "photo-thumbnail.jpg"
@@ -58,14 +61,38 @@ class GenerationClaims:
         return body
 
 
+def soft_bindings(
+    clip_id: int | None, fingerprint: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Bodies of `c2pa.soft-binding` assertions for the clip's watermark id and fingerprint.
+
+    Values are what a soft-binding resolver is asked for (`GET /v1/matches/byBinding?alg=&value=`):
+    the watermark's 32-bit clip id as base64 of its four big-endian bytes, each sampled frame's
+    PDQ hash as hex.
+    """
+    from provenance.fingerprint import FINGERPRINT_ALG
+    from provenance.watermark import WATERMARK_ALG
+
+    bodies: list[dict[str, Any]] = []
+    if clip_id is not None:
+        value = base64.b64encode(int(clip_id).to_bytes(4, "big")).decode("ascii")
+        bodies.append({"alg": WATERMARK_ALG, "blocks": [{"scope": {}, "value": value}]})
+    if fingerprint:
+        blocks = [{"scope": {}, "value": frame_hash} for frame_hash in fingerprint]
+        bodies.append({"alg": FINGERPRINT_ALG, "blocks": blocks})
+    return bodies
+
+
 def manifest_definition(
     claims: GenerationClaims,
     *,
     title: str,
     thumbnail: bool,
     extra_assertions: list[dict[str, Any]] | None = None,
+    soft_binding: dict[str, Any] | list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The manifest definition handed to c2pa's Builder (data, not code)."""
+    bindings = [soft_binding] if isinstance(soft_binding, dict) else list(soft_binding or [])
     definition: dict[str, Any] = {
         "claim_generator_info": [CLAIM_GENERATOR],
         "title": title,
@@ -88,9 +115,14 @@ def manifest_definition(
                 },
             },
             {"label": GENERATION_ASSERTION, "data": claims.assertion()},
+            *({"label": SOFT_BINDING_ASSERTION, "data": body} for body in bindings),
             *(extra_assertions or []),
         ],
     }
+    if any(body.get("alg") == _WATERMARK_ALG for body in bindings):
+        # C2PA's action for "an invisible watermark was inserted to create a soft binding".
+        actions = definition["assertions"][0]["data"]["actions"]
+        actions.append({"action": "c2pa.watermarked", "softwareAgent": CLAIM_GENERATOR})
     if thumbnail:
         definition["thumbnail"] = {"format": JPEG, "identifier": _THUMBNAIL_ID}
     return definition
@@ -105,10 +137,13 @@ def sign_clip(
     claims: GenerationClaims,
     thumbnail_jpeg: bytes | None = None,
     extra_assertions: list[dict[str, Any]] | None = None,
+    soft_binding: dict[str, Any] | list[dict[str, Any]] | None = None,
 ) -> str:
     """Write `src` with an embedded, signed C2PA manifest to `dst`; return the manifest label.
 
     `authority` is an Authority (its current signer) or any ClipSigner (e.g. a KMS callback).
+    `soft_binding`: one or more `c2pa.soft-binding` bodies (see `soft_bindings`) recording the
+    clip's watermark id and fingerprint.
     `dst` appears atomically: on any failure it does not exist. The clip is never re-encoded.
     """
     src, dst, photo = pathlib.Path(src), pathlib.Path(dst), pathlib.Path(photo)
@@ -128,6 +163,7 @@ def sign_clip(
         title=dst.name,
         thumbnail=thumbnail_jpeg is not None,
         extra_assertions=extra_assertions,
+        soft_binding=soft_binding,
     )
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
     tmp = pathlib.Path(tmp_name)

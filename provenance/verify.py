@@ -11,14 +11,18 @@ import io
 import json
 import pathlib
 from dataclasses import asdict, dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import c2pa  # type: ignore[import-untyped]
 
 from provenance.errors import CorruptMediaError, ProvenanceError
-from provenance.media import sniff_stream
+from provenance.media import MP4, sniff_stream
 from provenance.sign import GENERATION_ASSERTION
 from provenance.trust import TrustAnchors, claim_context, signer_context, tsa_context
+
+if TYPE_CHECKING:
+    from provenance.recovery import Recovery
+    from provenance.repository import ManifestRepository
 
 AI_SOURCE_TYPES = {
     "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
@@ -54,60 +58,133 @@ class VerifyReport:
     manifest_label: str | None = None
     signer_issuer: str | None = None
     time_stamped: bool = False
+    original_status: str | None = None  # recovered: the original manifest's own verdict
+    clip_id: int | None = None  # recovered: the registry's id of the original clip
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the body of `verify --json` and `POST /v1/verify`."""
         return asdict(self)
 
 
-def verify_file(path: pathlib.Path, trust_anchors_pem: str | TrustAnchors) -> VerifyReport:
-    """Verify the file at `path` against our trust anchors (a PEM bundle or TrustAnchors)."""
+def verify_file(
+    path: pathlib.Path,
+    trust_anchors_pem: str | TrustAnchors,
+    *,
+    repository: ManifestRepository | None = None,
+) -> VerifyReport:
+    """Verify the file at `path` against our trust anchors (a PEM bundle or TrustAnchors).
+
+    With a `repository`, a clip without a manifest is looked up by watermark and fingerprint.
+    """
     try:
         with open(path, "rb") as handle:
-            return verify_stream(handle, trust_anchors_pem)
+            return verify_stream(handle, trust_anchors_pem, repository=repository)
     except OSError as error:
         raise ProvenanceError(f"cannot read {path}: {error.strerror}") from error
 
 
-def verify_bytes(data: bytes, trust_anchors_pem: str | TrustAnchors) -> VerifyReport:
+def verify_bytes(
+    data: bytes,
+    trust_anchors_pem: str | TrustAnchors,
+    *,
+    repository: ManifestRepository | None = None,
+) -> VerifyReport:
     """Verify uploaded bytes (the HTTP API path)."""
-    return verify_stream(io.BytesIO(data), trust_anchors_pem)
+    return verify_stream(io.BytesIO(data), trust_anchors_pem, repository=repository)
 
 
-def verify_stream(stream: BinaryIO, trust_anchors_pem: str | TrustAnchors) -> VerifyReport:
+def verify_stream(
+    stream: BinaryIO,
+    trust_anchors_pem: str | TrustAnchors,
+    *,
+    repository: ManifestRepository | None = None,
+) -> VerifyReport:
     """Verify a seekable binary stream; the type comes from its magic bytes."""
     mime = sniff_stream(stream)
     anchors = TrustAnchors.coerce(trust_anchors_pem)
+    report = _validate(stream, mime, anchors)
+    if report is not None:
+        return report
+    if repository is None or mime != MP4:
+        return _no_manifest()
+    return _recover(stream, anchors, repository)
+
+
+def _validate(
+    stream: BinaryIO, mime: str, anchors: TrustAnchors, manifest_data: bytes | None = None
+) -> VerifyReport | None:
+    """Validate the embedded (or the given detached) manifest store; None when there is none."""
     time_stamp_codes: list[str] | None = None
     if anchors.tsa.strip():
-        probe = _read(stream, mime, tsa_context(anchors.tsa))
+        probe = _read(stream, mime, tsa_context(anchors.tsa), manifest_data)
         if probe is None:
-            return _no_manifest()
+            return None
         time_stamp_codes = [c for c in _codes(probe[1]) if c.startswith("timeStamp.")]
     # A stamp trusted under the TSA roots may carry the signer past its certificate's expiry;
     # otherwise the signer is judged at the current time, with stamps' trust checked (and failed).
     stamp_trusted = time_stamp_codes is not None and "timeStamp.trusted" in time_stamp_codes
     context = claim_context(anchors.signers) if stamp_trusted else signer_context(anchors.signers)
-    result = _read(stream, mime, context)
+    result = _read(stream, mime, context, manifest_data)
     if result is None:
-        return _no_manifest()
+        return None
     state, results, manifest, certificate = result
     codes = _codes(results)
+    failures = _failures(results)
     if time_stamp_codes is not None:
         codes = [c for c in codes if not c.startswith("timeStamp.")] + time_stamp_codes
+    if manifest_data is not None:
+        # A detached store is judged as the original: the copy it is read beside was altered,
+        # so its media-hash mismatch says nothing about the manifest's own validity.
+        codes = [c for c in codes if c not in _MEDIA_HASH_CODES]
+        failures = [c for c in failures if c not in _MEDIA_HASH_CODES]
+        if not failures and "signingCredential.trusted" in codes:
+            state = "Trusted"
     report = _describe(manifest, certificate)
     report.validation_codes = codes
     report.time_stamped = any(c == "timeStamp.validated" for c in codes)
-    _judge(report, state, _failures(results))
+    _judge(report, state, failures)
+    return report
+
+
+def _recover(
+    stream: BinaryIO, anchors: TrustAnchors, repository: ManifestRepository
+) -> VerifyReport:
+    """No manifest in the file: find the original through its watermark or fingerprint."""
+    from provenance.recovery import read_signals, recover  # decoding stack only when needed
+
+    found = recover(read_signals(stream), repository)
+    if found is None:
+        report = _no_manifest()
+        report.message += (
+            " Neither a watermark nor a fingerprint match was found in the manifest repository."
+        )
+        return report
+    original = _validate(stream, MP4, anchors, found.entry.manifest_store)
+    if original is None:
+        raise ProvenanceError(
+            f"the repository's manifest store for clip {found.entry.clip_id} cannot be read"
+        )
+    return _recovered(original, found)
+
+
+def _recovered(original: VerifyReport, found: Recovery) -> VerifyReport:
+    report = VerifyReport(**original.to_dict())
+    report.original_status = original.status
+    report.status, report.recovered_from = "recovered", found.source
+    report.clip_id = found.entry.clip_id
+    report.message = (
+        f"This file carries no C2PA manifest, but {found.detail}. Its original manifest, "
+        f"recovered from the repository, is {original.status}: {original.message}"
+    )
     return report
 
 
 def _read(
-    stream: BinaryIO, mime: str, context: c2pa.Context
+    stream: BinaryIO, mime: str, context: c2pa.Context, manifest_data: bytes | None = None
 ) -> tuple[str, dict, dict, dict] | None:
     stream.seek(0)
     try:
-        reader = c2pa.Reader.try_create(mime, stream, None, context)
+        reader = c2pa.Reader.try_create(mime, stream, manifest_data, context)
     except c2pa.C2paError as error:
         raise CorruptMediaError(
             f"the {mime} file is truncated or corrupt and cannot be verified ({error}); "
