@@ -108,6 +108,13 @@ class ManifestRepository:
                 continue  # the id was taken, or another worker allocated for this job: re-read
         raise ProvenanceError(f"could not allocate a clip id for job {job_id}")
 
+    def _clip_id_of(self, job_id: str) -> int | None:
+        with self._engine.connect() as connection:
+            found = connection.execute(
+                sa.select(manifests.c.clip_id).where(manifests.c.job_id == job_id)
+            ).scalar_one_or_none()
+        return None if found is None else int(found)
+
     def register(
         self,
         *,

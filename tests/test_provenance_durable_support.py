@@ -1,0 +1,120 @@
+"""Real clips for the durable-provenance tests: photo-like frames with gentle motion, H.264 via PyAV."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+from collections.abc import Iterator
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from audit.database import create_audit_engine, run_migration
+from provenance.repository import ManifestRepository
+
+WIDTH, HEIGHT, FPS, FRAMES = 480, 270, 24, 48  # 2 s
+SAMPLE_PHOTO = (
+    pathlib.Path(__file__).resolve().parent.parent / "samples" / "falcon9-dscovr-launch.jpg"
+)
+
+
+def photo(seed: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """A photo-like RGB image: the sample photo cropped (seed 0) or a synthetic scene."""
+    rng = np.random.default_rng(seed)
+    if seed % 3 == 0:
+        image = cv2.cvtColor(cv2.imread(str(SAMPLE_PHOTO)), cv2.COLOR_BGR2RGB)
+        h, w = image.shape[:2]
+        top, left = int(rng.integers(0, h // 4)), int(rng.integers(0, w // 4))
+        return cv2.resize(image[top:, left:], (width, height), interpolation=cv2.INTER_AREA)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = (ys / height)[..., None]
+    image = rng.uniform(0, 255, 3) * (1 - t) + rng.uniform(0, 255, 3) * t
+    for _ in range(int(rng.integers(3, 10))):
+        cx, cy, r = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(8, width / 4)
+        image[((xs - cx) ** 2 + (ys - cy) ** 2) < r * r] = rng.uniform(0, 255, 3)
+    texture = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0), 2)
+    image += (texture * rng.uniform(5, 30))[..., None]
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def animate(image: np.ndarray, count: int = FRAMES, motion: float = 0.04) -> np.ndarray:
+    """A slow zoom and pan over the photo, like the procedural generator's camera moves."""
+    height, width = image.shape[:2]
+    frames = np.empty((count, height, width, 3), np.uint8)
+    for i in range(count):
+        t = i / max(1, count - 1)
+        scale = 1.0 + motion * t
+        matrix = np.float32(
+            [[scale, 0, -t * motion * width / 2], [0, scale, -t * motion * height / 3]]
+        )
+        frames[i] = cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+    return frames
+
+
+def encode(frames: np.ndarray, *, crf: int = 18, size: tuple[int, int] | None = None) -> bytes:
+    """H.264 MP4 of `frames` (resized to `size` first), as a re-upload service would make it."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height = size or (frames.shape[2], frames.shape[1])
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        for frame in frames:
+            if size is not None:
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            for packet in stream.encode(picture):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def decode(data: bytes) -> np.ndarray:
+    with av.open(io.BytesIO(data)) as container:
+        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+
+
+def remux(data: bytes) -> bytes:
+    """Copy the video packets into a fresh MP4: the C2PA manifest (and all metadata) is gone."""
+    out = io.BytesIO()
+    with av.open(io.BytesIO(data)) as source, av.open(out, "w", format="mp4") as target:
+        video = source.streams.video[0]
+        copy = target.add_stream_from_template(video)
+        for packet in source.demux(video):
+            if packet.dts is None:
+                continue
+            packet.stream = copy
+            target.mux(packet)
+    return out.getvalue()
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
+    return 10 * np.log10(255.0**2 / mse)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+    """A migrated audit database (SQLite file, then a fresh PostgreSQL database)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'audit.db'}"
+    else:
+        url = str(request.getfixturevalue("pg_url"))
+    engine = create_audit_engine(url)
+    try:
+        run_migration(engine, "head")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def repository(registry_url: str) -> Iterator[ManifestRepository]:
+    repo = ManifestRepository(registry_url)
+    try:
+        yield repo
+    finally:
+        repo.close()
