@@ -32,8 +32,9 @@ def _k_filter(sample_rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
     vh = 10 ** (gain_db / 20)
     vb = vh**0.4996667741545416
     a0 = 1 + k / q + k * k
-    shelf_b = np.array([(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0,
-                        (vh - vb * k / q + k * k) / a0])  # fmt: skip
+    shelf_b = np.array(
+        [(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]
+    )
     shelf_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
     # RLB high-pass at ~38 Hz.
     q, fc = 0.5003270373238773, 38.13547087602444
@@ -81,8 +82,10 @@ def audio_checks(audio: np.ndarray | None, sample_rate: int) -> list[Signal]:
     """Loudness, peak and spike signals for (channels, samples) float audio in [-1, 1]."""
     categories = ("audio.loudness", "audio.peak", "audio.spike")
     if audio is None or np.asarray(audio).size == 0:
-        return [Signal(c, 0.0, MODEL, evaluated=False, detail="clip has no audio track")
-                for c in categories]  # fmt: skip
+        return [
+            Signal(c, 0.0, MODEL, evaluated=False, detail="clip has no audio track")
+            for c in categories
+        ]
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     if audio.shape[0] > audio.shape[1]:
         audio = audio.T  # accept (samples, channels)
@@ -106,14 +109,27 @@ def audio_checks(audio: np.ndarray | None, sample_rate: int) -> list[Signal]:
             rise, at = float(momentary[i] - floor), i
     spike_start = at * hop_s
     return [
-        Signal("audio.loudness", _clip01((lufs + 14) / 10), MODEL,
-               detail=f"integrated loudness {lufs:.1f} LUFS"),
-        Signal("audio.peak", _clip01((peak_db + 3) / 3), MODEL,
-               detail=f"{peak_kind} {peak_db:.1f} dBFS"),
-        Signal("audio.spike", _clip01((rise - 10) / 10), MODEL,
-               start_s=round(spike_start, 3), end_s=round(spike_start + 0.4, 3),
-               detail=f"largest momentary loudness jump {rise:.1f} LU at {spike_start:.1f} s"),
-    ]  # fmt: skip
+        Signal(
+            "audio.loudness",
+            _clip01((lufs + 14) / 10),
+            MODEL,
+            detail=f"integrated loudness {lufs:.1f} LUFS",
+        ),
+        Signal(
+            "audio.peak",
+            _clip01((peak_db + 3) / 3),
+            MODEL,
+            detail=f"{peak_kind} {peak_db:.1f} dBFS",
+        ),
+        Signal(
+            "audio.spike",
+            _clip01((rise - 10) / 10),
+            MODEL,
+            start_s=round(spike_start, 3),
+            end_s=round(spike_start + 0.4, 3),
+            detail=f"largest momentary loudness jump {rise:.1f} LU at {spike_start:.1f} s",
+        ),
+    ]
 
 
 def _clip01(value: float) -> float:

@@ -94,8 +94,9 @@ class HashBank:
         self._hashes = np.stack(rows) if rows else np.empty((0, 32), np.uint8)
         self.labels = list(labels) or [""] * len(self._hashes)
         if len(self.labels) != len(self._hashes):
-            raise HashBankError(f"bank {name!r}: {len(self.labels)} labels for "
-                                f"{len(self._hashes)} hashes")  # fmt: skip
+            raise HashBankError(
+                f"bank {name!r}: {len(self.labels)} labels for {len(self._hashes)} hashes"
+            )
         self._build_index()
 
     @classmethod
@@ -211,19 +212,31 @@ class HashMatcher:
         usable = [(h, t) for h, q, t in hashed if q >= self.quality_floor]
         if not usable:
             worst = max((q for _, q, _ in hashed), default=0)
-            return Signal(category, 0.0, MODEL, evaluated=False,
-                          detail=f"PDQ quality {worst} under the floor {self.quality_floor}: "
-                          "too flat to match")  # fmt: skip
+            return Signal(
+                category,
+                0.0,
+                MODEL,
+                evaluated=False,
+                detail=f"PDQ quality {worst} under the floor {self.quality_floor}: "
+                "too flat to match",
+            )
         matched = [(t, m) for h, t in usable for m in bank.lookup(h, self.max_distance)[:1]]
         if not matched:
-            return Signal(category, 0.0, MODEL,
-                          detail=f"no entry of {len(bank)} within {self.max_distance} bits")  # fmt: skip
+            return Signal(
+                category,
+                0.0,
+                MODEL,
+                detail=f"no entry of {len(bank)} within {self.max_distance} bits",
+            )
         times = [t for t, _ in matched if t is not None]
         best = min((m for _, m in matched), key=lambda m: m.distance)
         label = f" ({best.label})" if best.label else ""
         return Signal(
-            category, 1.0, MODEL,
-            start_s=min(times) if times else None, end_s=max(times) if times else None,
+            category,
+            1.0,
+            MODEL,
+            start_s=min(times) if times else None,
+            end_s=max(times) if times else None,
             detail=f"matches entry {best.index}{label} of bank {bank.name!r} at distance "
             f"{best.distance} (limit {self.max_distance})",
-        )  # fmt: skip
+        )

@@ -45,8 +45,9 @@ def sample_times(n_frames: int, fps: float, sample_fps: float) -> tuple[np.ndarr
     return indices, indices / fps
 
 
-def scene_changes(thumbnails: np.ndarray, threshold: float = SCENE_CHANGE, limit: int = 10
-                  ) -> np.ndarray:  # fmt: skip
+def scene_changes(
+    thumbnails: np.ndarray, threshold: float = SCENE_CHANGE, limit: int = 10
+) -> np.ndarray:
     """Indices of frames that differ sharply from the one before (cuts), largest first, capped."""
     if len(thumbnails) < 2:
         return np.empty(0, dtype=np.int64)
