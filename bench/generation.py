@@ -21,16 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from generation import GenerationOptions, encode_mp4, generate_clip  # noqa: E402
-from generation.synthetic import landscape_photo  # noqa: E402
+from generation import GenerationOptions, encode_mp4, generate_clip
+from generation.synthetic import landscape_photo
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
 STAGES = ("fit", "analysis", "motion", "synthesis", "audio", "encode")
 
 
-def run_once(photo: Image.Image, options: GenerationOptions, preset: str, folder: Path) -> dict[str, float]:
+def run_once(
+    photo: Image.Image, options: GenerationOptions, preset: str, folder: Path
+) -> dict[str, float]:
     timings: dict[str, float] = {}
     wall, cpu = time.perf_counter(), time.process_time()
     clip = generate_clip(photo, options, timings=timings)
@@ -45,11 +47,15 @@ def run_once(photo: Image.Image, options: GenerationOptions, preset: str, folder
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photo", default="sample", help='"sample", "landscape" (synthetic) or a path')
+    parser.add_argument(
+        "--photo", default="sample", help='"sample", "landscape" (synthetic) or a path'
+    )
     parser.add_argument("--sizes", default="1280x720,1080x1920")
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--fps", type=int, default=24)
-    parser.add_argument("--preset", default="veryfast,ultrafast", help="x264 presets, comma-separated")
+    parser.add_argument(
+        "--preset", default="veryfast,ultrafast", help="x264 presets, comma-separated"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -71,22 +77,33 @@ def main(argv: list[str] | None = None) -> int:
                 run_once(photo, options, preset, Path(tmp))  # warm-up (imports, caches)
                 runs = [run_once(photo, options, preset, Path(tmp)) for _ in range(args.repeat)]
                 median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-                results.append({
-                    "size": size, "preset": preset, "frames": options.frame_count,
-                    "duration_s": args.duration, "cores": cores, "runs": args.repeat,
-                    "median_s": {k: round(v, 3) for k, v in median.items()},
-                    "ratio_to_duration": round(median["total"] / args.duration, 3),
-                })
+                results.append(
+                    {
+                        "size": size,
+                        "preset": preset,
+                        "frames": options.frame_count,
+                        "duration_s": args.duration,
+                        "cores": cores,
+                        "runs": args.repeat,
+                        "median_s": {k: round(v, 3) for k, v in median.items()},
+                        "ratio_to_duration": round(median["total"] / args.duration, 3),
+                    }
+                )
     if args.json:
         print(json.dumps({"photo": args.photo, "results": results}))
         return 0
-    print(f"photo={args.photo} cores={cores} load={os.getloadavg()[0]:.2f} runs={args.repeat} (median)")
+    print(
+        f"photo={args.photo} cores={cores} load={os.getloadavg()[0]:.2f} runs={args.repeat} (median)"
+    )
     header = f"{'size':>10} {'preset':>9} " + " ".join(f"{s:>9}" for s in STAGES)
     print(header + f" {'generate':>9} {'total':>7} {'cpu':>6} {'x dur':>6}")
     for r in results:
         m = r["median_s"]
-        print(f"{r['size']:>10} {r['preset']:>9} " + " ".join(f"{m[s]:>9.3f}" for s in STAGES)
-              + f" {m['generate']:>9.3f} {m['total']:>7.3f} {m['total_cpu']:>6.2f} {r['ratio_to_duration']:>6.3f}")
+        print(
+            f"{r['size']:>10} {r['preset']:>9} "
+            + " ".join(f"{m[s]:>9.3f}" for s in STAGES)
+            + f" {m['generate']:>9.3f} {m['total']:>7.3f} {m['total_cpu']:>6.2f} {r['ratio_to_duration']:>6.3f}"
+        )
     return 0
 
 

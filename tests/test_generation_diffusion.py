@@ -1,0 +1,262 @@
+"""Diffusion backends: tiny random-weight pipelines, saved and loaded back from a local folder."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from generation import GenerationOptions
+from generation.synthetic import landscape_photo
+
+TINY = {"width": 96, "height": 64, "duration_s": 1.0, "fps": 8}
+
+
+def test_the_default_path_imports_neither_torch_nor_diffusers():
+    code = (
+        "import sys, generation, generation.procedural, generation.encode;"
+        "print('diffusers' in sys.modules, 'torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_a_folder_without_a_pipeline_is_refused_clearly(tmp_path):
+    from generation.diffusion import DiffusionBackend, DiffusionUnavailable
+
+    with pytest.raises(DiffusionUnavailable, match="no model_index.json"):
+        DiffusionBackend(tmp_path)
+    (tmp_path / "model_index.json").write_text(
+        json.dumps({"_class_name": "StableDiffusionPipeline"})
+    )
+    with pytest.raises(DiffusionUnavailable, match="supported: "):
+        DiffusionBackend(tmp_path)
+
+
+def _tiny_t5(torch):
+    """A T5 encoder and a word-level tokenizer built in memory (no downloads)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
+
+    words = [
+        "the",
+        "scene",
+        "comes",
+        "alive",
+        "clouds",
+        "drift",
+        "water",
+        "shimmers",
+        "leaves",
+        "sway",
+        "light",
+        "shifts",
+    ]
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(words)}}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Whitespace()
+    core.post_processor = processors.TemplateProcessing(
+        single="$A </s>", special_tokens=[("</s>", 1)]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token="<pad>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        model_max_length=64,
+    )
+    torch.manual_seed(0)
+    config = T5Config(
+        vocab_size=len(vocab) + 8,
+        d_model=32,
+        d_ff=37,
+        d_kv=8,
+        num_heads=4,
+        num_layers=2,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
+    return T5EncoderModel(config).eval(), tokenizer
+
+
+def _svd(torch, diffusers):
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    torch.manual_seed(0)
+    unet = diffusers.UNetSpatioTemporalConditionModel(
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        sample_size=32,
+        in_channels=8,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+        cross_attention_dim=32,
+        num_attention_heads=8,
+        projection_class_embeddings_input_dim=96,
+        addition_time_embed_dim=32,
+    ).eval()
+    scheduler = diffusers.EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        interpolation_type="linear",
+        num_train_timesteps=1000,
+        prediction_type="v_prediction",
+        sigma_max=700.0,
+        sigma_min=0.002,
+        steps_offset=1,
+        timestep_spacing="leading",
+        timestep_type="continuous",
+        use_karras_sigmas=True,
+    )
+    vae = diffusers.AutoencoderKLTemporalDecoder(
+        block_out_channels=[32, 64],
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        latent_channels=4,
+    ).eval()
+    encoder = CLIPVisionModelWithProjection(
+        CLIPVisionConfig(
+            hidden_size=32,
+            projection_dim=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=224,
+            intermediate_size=37,
+            patch_size=32,
+        )
+    ).eval()
+    return diffusers.StableVideoDiffusionPipeline(
+        unet=unet,
+        image_encoder=encoder,
+        scheduler=scheduler,
+        vae=vae,
+        feature_extractor=CLIPImageProcessor(crop_size=32, size=32),
+    )
+
+
+def _ltx(torch, diffusers):
+    torch.manual_seed(0)
+    transformer = diffusers.LTXVideoTransformer3DModel(
+        in_channels=8,
+        out_channels=8,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=4,
+        attention_head_dim=8,
+        cross_attention_dim=32,
+        num_layers=1,
+        caption_channels=32,
+    ).eval()
+    vae = diffusers.AutoencoderKLLTXVideo(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=8,
+        block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False, False, False, False, False),
+        upsample_residual=(False, False, False, False),
+        upsample_factor=(1, 1, 1, 1),
+        timestep_conditioning=False,
+        patch_size=1,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
+    ).eval()
+    vae.use_framewise_encoding = False
+    vae.use_framewise_decoding = False
+    text_encoder, tokenizer = _tiny_t5(torch)
+    return diffusers.LTXImageToVideoPipeline(
+        transformer=transformer,
+        vae=vae,
+        scheduler=diffusers.FlowMatchEulerDiscreteScheduler(),
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+    )
+
+
+def _wan(torch, diffusers):
+    torch.manual_seed(0)
+    vae = diffusers.AutoencoderKLWan(
+        base_dim=3,
+        z_dim=48,
+        in_channels=12,
+        out_channels=12,
+        is_residual=True,
+        patch_size=2,
+        latents_mean=[0.0] * 48,
+        latents_std=[1.0] * 48,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        scale_factor_spatial=16,
+        scale_factor_temporal=4,
+        temperal_downsample=[False, True, True],
+    ).eval()
+    transformer = diffusers.WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=48,
+        out_channels=48,
+        text_dim=32,
+        freq_dim=256,
+        ffn_dim=32,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    ).eval()
+    scheduler = diffusers.UniPCMultistepScheduler(
+        prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0
+    )
+    text_encoder, tokenizer = _tiny_t5(torch)
+    return diffusers.WanImageToVideoPipeline(
+        transformer=transformer,
+        vae=vae,
+        scheduler=scheduler,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        transformer_2=None,
+        image_encoder=None,
+        image_processor=None,
+        expand_timesteps=True,
+    )
+
+
+BUILDERS = {"svd": _svd, "ltx": _ltx, "wan": _wan}
+
+
+@pytest.fixture(scope="module", params=sorted(BUILDERS))
+def saved_pipeline(request, tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    diffusers = pytest.importorskip("diffusers")
+    folder = tmp_path_factory.mktemp(f"tiny-{request.param}")
+    BUILDERS[request.param](torch, diffusers).save_pretrained(folder)
+    return request.param, folder
+
+
+def test_tiny_pipeline_loads_from_its_folder_and_makes_a_clip(saved_pipeline):
+    from generation.diffusion import DiffusionBackend
+
+    kind, folder = saved_pipeline
+    frames = 3 if kind == "svd" else 9  # LTX needs 8k+1 frames, Wan 4k+1
+    backend = DiffusionBackend(folder, device="cpu", steps=2, model_frames=frames, max_side=64)
+    timings: dict[str, float] = {}
+    clip = backend.generate(landscape_photo(128, 96), GenerationOptions(**TINY), timings=timings)
+    assert clip.backend == f"diffusers-{kind}"
+    assert clip.backend_version.startswith("diffusers ")
+    assert clip.frames.shape == (8, 64, 96, 3) and clip.frames.dtype == np.uint8
+    assert clip.audio is not None and clip.audio.shape == (2, 48000)
+    assert {"analysis", "load", "diffusion", "resample", "audio"} <= set(timings)
+    again = backend.generate(landscape_photo(128, 96), GenerationOptions(**TINY))
+    assert np.array_equal(clip.frames, again.frames)
