@@ -30,25 +30,37 @@ MIN_MATCHING_FRAMES = 2  # a fingerprint match needs this many frames (fewer if 
 _MAX_CANDIDATES = 500
 _JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
-_metadata = sa.MetaData()
+# The registry's tables as migration 0002 builds them; Alembic's env and the schema test can
+# compare against this alongside the audit models (`target_metadata = [Base.metadata, ...]`).
+registry_metadata = sa.MetaData()
 manifests = sa.Table(
     "provenance_manifests",
-    _metadata,
+    registry_metadata,
     sa.Column("clip_id", sa.BigInteger(), primary_key=True, autoincrement=False),
-    sa.Column("job_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("job_id", sa.String(64), nullable=False),
     sa.Column("allocated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("registered_at", sa.DateTime(timezone=True)),
-    sa.Column("manifest_label", sa.String(255)),
-    sa.Column("manifest_store", sa.LargeBinary()),
-    sa.Column("fingerprint", _JSON),
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("manifest_label", sa.String(255), nullable=True),
+    sa.Column("manifest_store", sa.LargeBinary(), nullable=True),
+    sa.Column("fingerprint", _JSON, nullable=True),
+    sa.UniqueConstraint("job_id", name="uq_provenance_manifests_job_id"),
+    sa.CheckConstraint(
+        "clip_id >= 0 AND clip_id < 4294967296", name="ck_provenance_manifests_clip_id"
+    ),
 )
 fingerprint_bands = sa.Table(
     "provenance_fingerprint_bands",
-    _metadata,
-    sa.Column("clip_id", sa.BigInteger(), primary_key=True),
+    registry_metadata,
+    sa.Column(
+        "clip_id",
+        sa.BigInteger(),
+        sa.ForeignKey("provenance_manifests.clip_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     sa.Column("frame", sa.SmallInteger(), primary_key=True),
     sa.Column("band", sa.SmallInteger(), primary_key=True),
     sa.Column("value", sa.Integer(), nullable=False),
+    sa.Index("ix_provenance_fingerprint_bands_band_value", "band", "value"),
 )
 
 
