@@ -1,0 +1,71 @@
+"""The safety side of the input and output gates: every configured check, in one call each.
+
+The composition root owns the (lazily loaded) components and passes in the ones it has; a
+missing optional component simply adds no signals, and an unconfigured CLIP classifier adds
+"not evaluated" signals. Policies then decide over the combined list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from safety.clip_classifier import ClipClassifier
+from safety.faces import FaceDetector
+from safety.hashes import HashMatcher
+from safety.image_classifier import ImageClassifier
+from safety.prompt_classifier import PromptClassifier
+from safety.signals import Signal
+from safety.video_checks import ClipReport, check_clip
+
+
+def input_signals(
+    photo: Image.Image | None,
+    prompt: str | None,
+    *,
+    images: ImageClassifier,
+    prompts: PromptClassifier | None = None,
+    faces: FaceDetector | None = None,
+    hashes: HashMatcher | None = None,
+    clip: ClipClassifier | None = None,
+) -> list[Signal]:
+    """Signals for the input stage: photo (nsfw, faces, hash banks, CLIP) and prompt."""
+    signals: list[Signal] = []
+    if photo is not None:
+        signals += images.score_photo(photo)
+        if faces is not None:
+            signals += faces.detect(photo)
+        if hashes is not None:
+            signals += hashes.match_photo(photo)
+        if clip is not None:
+            signals += clip.score_photo(photo)
+    if prompt and prompts is not None:
+        signals += prompts.classify(prompt)
+    return signals
+
+
+def output_report(
+    frames: np.ndarray,
+    fps: float,
+    *,
+    images: ImageClassifier,
+    approved: Sequence[Signal] = (),
+    input_photo: Image.Image | None = None,
+    audio: np.ndarray | None = None,
+    sample_rate: int | None = None,
+    hashes: HashMatcher | None = None,
+    clip: ClipClassifier | None = None,
+    sample_fps: float = 2.0,
+) -> ClipReport:
+    """Temporal checks on a decoded clip, plus CLIP scores of the same sampled frames."""
+    report = check_clip(
+        frames, fps, classifier=images, sample_fps=sample_fps, input_signals=approved,
+        input_photo=input_photo, hash_matcher=hashes, audio=audio, sample_rate=sample_rate,
+    )  # fmt: skip
+    if clip is not None and len(frames):
+        times = np.array([s.start_s for s in report.frame_signals], dtype=np.float64)
+        indices = np.minimum(np.round(times * fps).astype(np.int64), len(frames) - 1)
+        report.signals.extend(clip.score_frames(np.asarray(frames)[indices], times))
+    return report

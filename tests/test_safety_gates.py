@@ -1,0 +1,82 @@
+"""Gate helpers: every configured check in one call, with real models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from policies.pack import PolicyPack
+from safety.clip_classifier import ClipClassifier
+from safety.faces import FaceDetector
+from safety.gates import input_signals, output_report
+from safety.hashes import HashBank, HashMatcher, pdq_hash
+from safety.image_classifier import ImageClassifier
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
+
+
+@pytest.fixture(scope="module")
+def images() -> ImageClassifier:
+    return ImageClassifier(threads=2)
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    return Image.open(SAMPLE).convert("RGB")
+
+
+def test_input_gate_signals_for_a_benign_photo_are_labelled(
+    images: ImageClassifier, photo: Image.Image
+) -> None:
+    bank = HashBank("known-bad", [pdq_hash(Image.new("RGB", (64, 64), "red"))[0]])
+    signals = input_signals(
+        photo,
+        None,
+        images=images,
+        faces=FaceDetector(),
+        hashes=HashMatcher([bank]),
+        clip=ClipClassifier(None),
+    )
+    categories = {s.category for s in signals}
+    assert {"nsfw", "faces.count", "hash.known-bad", "clip.weapons"} <= categories
+    assert PolicyPack.default().decide("input", signals, job_id="j").action == "label"
+
+
+def test_a_photo_in_a_bank_is_blocked(images: ImageClassifier, photo: Image.Image) -> None:
+    bank = HashBank("known-bad", [pdq_hash(photo)[0]])
+    signals = input_signals(photo, None, images=images, hashes=HashMatcher([bank]))
+    decision = PolicyPack.default().decide("input", signals, job_id="j")
+    assert decision.action == "block" and "input.hash.block" in decision.rules_fired
+
+
+def test_output_gate_report_for_a_still_clip_of_the_photo(
+    images: ImageClassifier, photo: Image.Image
+) -> None:
+    frames = np.repeat(np.asarray(photo.resize((256, 144)))[None], 48, axis=0)
+    approved = images.score_photo(photo)
+    audio = (0.02 * np.random.default_rng(0).standard_normal((2, 96_000))).astype(np.float32)
+    report = output_report(
+        frames,
+        24.0,
+        images=images,
+        approved=approved,
+        input_photo=photo,
+        audio=audio,
+        sample_rate=48_000,
+        clip=ClipClassifier(None),
+    )
+    categories = {s.category for s in report.signals}
+    assert {
+        "nsfw",
+        "escalation.nsfw",
+        "flash.general",
+        "flash.red",
+        "drift",
+        "audio.loudness",
+        "audio.spike",
+        "clip.violence",
+    } <= categories
+    assert PolicyPack.default().decide("output", report.signals, job_id="j").action == "label"
