@@ -146,13 +146,21 @@ def _signal(category: str, flashes: float, start: int, window: int, fps: float, 
     )
 
 
-def flash_check(frames: np.ndarray, fps: float, *, area_fraction: float = 0.25) -> list[Signal]:
-    """General and red flash counts in the worst 1 s window of an RGB uint8 clip (T, H, W, 3)."""
+def validated_frames(frames: np.ndarray, fps: float) -> np.ndarray:
+    """The frames as a (T, H, W, 3) uint8 array, or ValueError saying what is wrong."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"frames must be (T, H, W, 3) RGB, got shape {frames.shape}")
-    if fps <= 0:
+    if frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (0-255), got {frames.dtype}")
+    if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps}")
+    return frames
+
+
+def flash_check(frames: np.ndarray, fps: float, *, area_fraction: float = 0.25) -> list[Signal]:
+    """General and red flash counts in the worst 1 s window of an RGB uint8 clip (T, H, W, 3)."""
+    frames = validated_frames(frames, fps)
     t = len(frames)
     if t == 0:
         return [

@@ -13,7 +13,12 @@ from PIL import Image
 
 from safety.audio_checks import audio_checks
 from safety.drift import drift_signal
-from safety.flash import flash_check, flash_check_thumbnails, linear_thumbnails
+from safety.flash import (
+    flash_check,
+    flash_check_thumbnails,
+    linear_thumbnails,
+    validated_frames,
+)
 from safety.hashes import HashMatcher
 from safety.image_classifier import NSFW, ImageClassifier
 from safety.signals import Segment, Signal
@@ -128,11 +133,7 @@ def check_clip(
     `drift`; `hash_matcher` adds `hash.<bank>` for sampled frames; `sample_rate` (with `audio`,
     (channels, samples) floats, or None for a clip without sound) adds the audio signals.
     """
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"frames must be (T, H, W, 3) RGB, got shape {frames.shape}")
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+    frames = validated_frames(frames, fps)
     n = len(frames)
     clip_end = n / fps
     if n == 0:

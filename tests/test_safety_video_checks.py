@@ -119,3 +119,16 @@ def test_flashing_clip_is_reported_by_check_clip(classifier: ImageClassifier) ->
         frames, FPS, classifier=classifier, input_signals=[Signal("nsfw", 0.01, classifier.model)]
     )
     assert {s.category: s.score for s in report.signals}["flash.general"] == 1.0
+
+
+def test_odd_frame_sizes_are_checked(classifier: ImageClassifier) -> None:
+    frames = np.random.default_rng(0).integers(0, 255, (30, 7, 5, 3), dtype=np.uint8)
+    report = check_clip(frames, 29.97, classifier=classifier)
+    assert {s.category for s in report.signals} >= {"nsfw", "flash.general", "flash.red"}
+
+
+def test_float_or_grayscale_frames_are_refused(classifier: ImageClassifier) -> None:
+    with pytest.raises(ValueError, match="uint8"):
+        check_clip(np.zeros((4, 8, 8, 3), np.float32), 24.0, classifier=classifier)
+    with pytest.raises(ValueError, match="RGB"):
+        check_clip(np.zeros((4, 8, 8), np.uint8), 24.0, classifier=classifier)
