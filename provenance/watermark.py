@@ -35,7 +35,7 @@ WATERMARK_ALG = "com.stillguard.watermark.v1"
 GRID_W, GRID_H = 48, 27  # cells across and down, whatever the frame size
 CORNER_W, CORNER_H = 12, 5  # cells left unmarked in each corner
 SYNC_BITS = 24  # known bits spread like the coded ones: the detector's "is a mark here" test
-STEP = 4.0  # quantiser step of each bit's projection, in luma levels (QIM)
+STEP = 6.0  # quantiser step of each bit's projection, in luma levels (QIM)
 MAX_CELL_LEVELS = 6.0  # cap on any cell's change (host compensation can ask for more)
 WHITEN_SIGMA = 1.2  # cells: the detector's high-pass subtracts a blur of this width
 GROUP_FRAMES = 8  # frames that share one host compensation
@@ -156,7 +156,7 @@ def _parity(value: int) -> int:
 
 def _convolve(info: list[int]) -> np.ndarray:
     """Rate-1/3 convolutional encoding of `info` plus the zero tail that ends in state 0."""
-    state, out = 0, []
+    state, out = 0, list[int]()
     for bit in [*info, *([0] * TAIL_BITS)]:
         register = (bit << TAIL_BITS) | state
         out.extend(_parity(register & g) for g in _GENERATORS)
