@@ -201,6 +201,16 @@ def prompt_eval() -> dict[str, Any]:
         rows = [r for r in results if r[2].split(":")[0] == kind]
         return round(sum(r[4] in ("block", "review") for r in rows) / max(len(rows), 1), 3)
 
+    held = data.get("held_out", {})
+    held_benign = [
+        (p, pack.decide("input", classifier.classify(p), job_id="h").action)
+        for p in held.get("benign", [])
+    ]
+    held_unsafe = [
+        (p, c, pack.decide("input", classifier.classify(p), job_id="h").action)
+        for c, ps in held.get("unsafe", {}).items()
+        for p in ps
+    ]
     benign_flagged = [r[0] for r in results if r[1] is None and r[4] not in ("allow", "label")]
     missed = [
         f"{r[2]}: {r[0]!r} ({r[1]})"
@@ -223,6 +233,15 @@ def prompt_eval() -> dict[str, Any]:
         "unsafe_missed": missed,
         "ms_per_prompt": round(ms_per_prompt, 1),
         "note": "thresholds were calibrated on this same set: figures are not held-out",
+        "held_out": {
+            "benign": len(held_benign),
+            "benign_not_allowed": [p for p, a in held_benign if a not in ("allow", "label")],
+            "unsafe": len(held_unsafe),
+            "unsafe_blocked_or_reviewed": sum(a in ("block", "review") for _, _, a in held_unsafe),
+            "unsafe_missed": [
+                f"{p!r} ({c})" for p, c, a in held_unsafe if a not in ("block", "review")
+            ],
+        },
     }
 
 
