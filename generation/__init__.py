@@ -5,6 +5,7 @@ diffusion backends load from a local folder when torch and diffusers are install
 (`generation.diffusion`, imported only on demand).
 """
 
+from .backends import Backend, ProceduralBackend, generate_variations, load_backend
 from .clip import SAMPLE_RATE, Clip
 from .encode import DecodedClip, MediaError, decode_mp4, encode_mp4
 from .options import GenerationOptionError, GenerationOptions
@@ -17,12 +18,16 @@ __all__ = [
     "GENERATOR_NAME",
     "GENERATOR_VERSION",
     "SAMPLE_RATE",
+    "Backend",
     "Clip",
     "DecodedClip",
     "GenerationOptionError",
     "GenerationOptions",
     "MediaError",
+    "ProceduralBackend",
     "decode_mp4",
     "encode_mp4",
     "generate_clip",
+    "generate_variations",
+    "load_backend",
 ]

@@ -158,8 +158,8 @@ class DiffusionBackend:
         photo: Image.Image,
         options: GenerationOptions,
         *,
-        prompt: str = "",
         timings: dict[str, float] | None = None,
+        prompt: str = "",
     ) -> Clip:
         """Makes a clip like the procedural backend's: same size, rate, length and sound."""
         import torch

@@ -59,7 +59,7 @@ def encode_mp4(clip: Clip, path: pathlib.Path, *, preset: str = "veryfast", crf:
                 frame.pts = index
                 container.mux(video.encode(frame))
             container.mux(video.encode(None))
-            if audio_stream is not None:
+            if audio_stream is not None and clip.audio is not None:
                 _encode_audio(container, audio_stream, clip.audio, clip.sample_rate)
     except av.FFmpegError as exc:
         raise MediaError(f"could not encode {path}: {exc}") from exc
@@ -112,18 +112,14 @@ def decode_mp4(path: pathlib.Path) -> DecodedClip:
             sample_rate = int(audio.rate) if audio is not None else None
             streams = [video] + ([audio] if audio is not None else [])
             for packet in container.demux(*streams):
-                if packet.stream.type == "video":
-                    for frame in packet.decode():
+                for frame in packet.decode():
+                    if isinstance(frame, av.VideoFrame):
                         frames.append(frame.to_ndarray(format="rgb24"))
-                elif packet.stream.type == "audio":
-                    for frame in packet.decode():
-                        audio_parts.append(
-                            _planar(
-                                frame.to_ndarray(),
-                                frame.format.is_planar,
-                                len(frame.layout.channels),
-                            )
-                        )
+                    elif isinstance(frame, av.AudioFrame):
+                        samples = frame.to_ndarray()
+                        if not frame.format.is_planar:
+                            samples = samples.reshape(-1, len(frame.layout.channels)).T
+                        audio_parts.append(samples)
     except MediaError:
         raise
     except (av.FFmpegError, EOFError, ValueError) as exc:
@@ -139,9 +135,3 @@ def decode_mp4(path: pathlib.Path) -> DecodedClip:
         audio=audio_track,
         sample_rate=sample_rate if audio_track is not None else None,
     )
-
-
-def _planar(data: np.ndarray, planar: bool, channels: int) -> np.ndarray:
-    if planar:
-        return data
-    return data.reshape(-1, channels).T

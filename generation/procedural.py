@@ -216,8 +216,8 @@ def _fill_from_mask(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
     )
     small = cv2.resize(image, (small_w.shape[1], small_w.shape[0]), interpolation=cv2.INTER_AREA)
     levels: list[tuple[np.ndarray, np.ndarray]] = []
-    premult = small.astype(np.float32) * small_w[..., None]
-    w = small_w
+    premult: np.ndarray = small.astype(np.float32) * small_w[..., None]
+    w: np.ndarray = small_w
     while min(w.shape) > 4:
         levels.append((premult, w))
         premult, w = cv2.pyrDown(premult), cv2.pyrDown(w)
@@ -367,7 +367,7 @@ class _Renderer:
         horizon_fade = np.clip(
             (bottom - np.arange(sb, dtype=np.float32)) / max(1.0, 0.3 * bottom), 0, 1
         )
-        alpha *= (horizon_fade * horizon_fade * (3 - 2 * horizon_fade))[:, None]
+        alpha = alpha * (horizon_fade * horizon_fade * (3 - 2 * horizon_fade))[:, None]
         used = np.nonzero(alpha.max(axis=1) > 1e-3)[0]
         if used.size == 0:
             return
@@ -391,7 +391,7 @@ class _Renderer:
         self.sky_phases = [
             cv2.warpAffine(
                 canvas_u8,
-                np.float32([[1, 0, -k / SUBPIXEL_PHASES], [0, 1, 0]]),
+                np.array([[1, 0, -k / SUBPIXEL_PHASES], [0, 1, 0]], np.float32),
                 (canvas_u8.shape[1], sb),
                 flags=cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_REFLECT,
@@ -431,29 +431,39 @@ class _Renderer:
         # fade toward the horizon (perspective) so clouds do not end on a line
         rows = np.arange(qh, dtype=np.float32) / max(sky_rows / 4.0, 1.0)
         density *= np.clip((1.0 - rows) / 0.25, 0.0, 1.0)[:, None] * (0.8 * opacity)
-        density = cv2.resize(density, (4 * qw, 4 * qh), interpolation=cv2.INTER_LINEAR)
-        density = density[:ch, reach - left : reach - left + cw, None]
+        full = cv2.resize(density, (4 * qw, 4 * qh), interpolation=cv2.INTER_LINEAR)
+        cover = full[:ch, reach - left : reach - left + cw, None]
         target = 235.0 * float(np.clip(scene.sky_luma * 2.4, 0.3, 1.0))
         tint = np.array([1.0, 0.97, 0.97], np.float32) if self.options.style == "dramatic" else 1.0
-        return canvas * (1.0 - density) + (target * tint) * density
+        return canvas * (1.0 - cover) + (target * tint) * cover
 
-    def _region_basis(self, mask: np.ndarray) -> tuple[slice, slice] | None:
+    def _local_region(
+        self, scene: Scene, name: str, feather: float, inset: float, still: np.ndarray | None
+    ) -> tuple[tuple[slice, slice], np.ndarray] | None:
+        """A region's feathered mask (less any faces held still) cropped to its bounding box."""
+        mask = scene.mask(
+            name,
+            self.width,
+            self.height,
+            feather_px=feather * self.scale,
+            inset_px=inset * self.scale,
+        )
+        if still is not None:
+            mask *= 1.0 - still
         ys, xs = np.nonzero(mask > 1e-3)
         if ys.size == 0:
             return None
-        return slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1)
+        box = slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1)
+        return box, mask[box]
 
     def _water(self, scene: Scene, still: np.ndarray | None) -> None:
         if scene.fraction("water") < 0.01:
             return
-        h, w = self.height, self.width
-        mask = scene.mask("water", w, h, feather_px=8 * self.scale, inset_px=4 * self.scale)
-        if still is not None:
-            mask *= 1.0 - still
-        box = self._region_basis(mask)
-        if box is None:
+        region = self._local_region(scene, "water", 8.0, 4.0, still)
+        if region is None:
             return
-        m = mask[box]
+        box, m = region
+        h = self.height
         gy, gx = self.grid_y[box], self.grid_x[box]
         top = box[0].start
         depth = np.clip((gy - top) / max(1.0, h - top), 0.0, 1.0)
@@ -485,14 +495,10 @@ class _Renderer:
     def _foliage(self, scene: Scene, still: np.ndarray | None) -> None:
         if scene.fraction("foliage") < 0.005:
             return
-        h, w = self.height, self.width
-        mask = scene.mask("foliage", w, h, feather_px=6 * self.scale, inset_px=2 * self.scale)
-        if still is not None:
-            mask *= 1.0 - still
-        box = self._region_basis(mask)
-        if box is None:
+        region = self._local_region(scene, "foliage", 6.0, 2.0, still)
+        if region is None:
             return
-        m = mask[box]
+        box, m = region
         phase = (
             2.0
             * np.pi

@@ -25,7 +25,7 @@ def landscape_photo(
     top, low = np.array([40, 95, 200], np.float32), np.array([170, 200, 235], np.float32)
     sky = np.broadcast_to(top + (low - top) * rows, (h_line, width, 3)).copy()
     if clouds:
-        noise = cv2.resize(
+        noise: np.ndarray = cv2.resize(
             rng.standard_normal((6, 12)).astype(np.float32),
             (width, h_line),
             interpolation=cv2.INTER_CUBIC,
@@ -39,7 +39,7 @@ def landscape_photo(
         sky = sky + (240.0 - sky) * cover
     ground_h = height - h_line
     base = np.array([120, 100, 80], np.float32)
-    texture = rng.normal(0.0, 28.0, (ground_h, width, 1)).astype(np.float32)
+    texture: np.ndarray = rng.normal(0.0, 28.0, (ground_h, width, 1)).astype(np.float32)
     texture = cv2.GaussianBlur(texture, (0, 0), 0.8)[..., None]
     ground = np.clip(base + texture, 0, 255)
     if water:
@@ -52,7 +52,7 @@ def landscape_photo(
         ground[:band] = np.clip(water_rgb, 0, 255)
     if foliage:
         band = int(ground_h * 0.35)
-        leaves = rng.normal(0.0, 35.0, (band, width)).astype(np.float32)
+        leaves: np.ndarray = rng.normal(0.0, 35.0, (band, width)).astype(np.float32)
         leaves = cv2.GaussianBlur(leaves, (0, 0), 1.0)
         green = np.stack([50 + 0.4 * leaves, 120 + leaves, 45 + 0.3 * leaves], axis=-1)
         ground[ground_h - band :] = np.clip(green, 0, 255)

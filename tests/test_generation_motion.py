@@ -103,3 +103,33 @@ def test_faces_are_held_still_when_face_motion_is_off():
         held.frames[box], np.broadcast_to(held.frames[0][box[1:]], held.frames[box].shape)
     )
     assert not np.array_equal(free.frames[box][0], free.frames[box][-1])
+
+
+def test_variations_differ_and_each_is_reproducible():
+    from generation import generate_variations
+
+    photo = landscape_photo(320, 180)
+    options = GenerationOptions(**SMALL, duration_s=1.0, audio=False, seed=11)
+    clips = generate_variations(photo, options, 3)
+    assert len(clips) == 3
+    assert not np.array_equal(clips[0].frames, clips[1].frames)
+    again = generate_clip(photo, GenerationOptions(**SMALL, duration_s=1.0, audio=False, seed=12))
+    assert np.array_equal(clips[1].frames, again.frames)
+
+
+def test_too_many_variations_are_refused_by_name():
+    from generation import GenerationOptionError
+    from generation.backends import variation_options
+
+    with pytest.raises(GenerationOptionError, match="^variations:"):
+        variation_options(GenerationOptions(), 9)
+
+
+def test_no_flicker_in_regions_that_are_not_animated():
+    """Mean brightness of the ground changes by less than a grey level from frame to frame."""
+    photo = landscape_photo(320, 180)
+    clip = generate_clip(
+        photo, GenerationOptions(width=320, height=180, fps=24, duration_s=2.0, audio=False)
+    )
+    ground = clip.frames[:, 120:, :, :].astype(np.float32).mean(axis=(1, 2, 3))
+    assert np.abs(np.diff(ground)).max() < 1.0
