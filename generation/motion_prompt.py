@@ -80,6 +80,23 @@ SLOWER = {
 STILL = {"no", "without", "still", "static", "frozen", "stop", "none", "locked"}
 LEFT = {"left", "leftward", "leftwards", "west", "westward"}
 RIGHT = {"right", "rightward", "rightwards", "east", "eastward"}
+PARTICLES = {
+    "rain": "rain",
+    "raining": "rain",
+    "rainy": "rain",
+    "drizzle": "rain",
+    "shower": "rain",
+    "snow": "snow",
+    "snowing": "snow",
+    "snowfall": "snow",
+    "snowflakes": "snow",
+    "blizzard": "snow",
+    "dust": "dust",
+    "motes": "dust",
+    "pollen": "dust",
+    "sparkles": "dust",
+    "fireflies": "dust",
+}
 SOUNDS = {
     "birds": "birdsong",
     "bird": "birdsong",
@@ -122,6 +139,7 @@ class MotionPlan:
     camera: float = 1.0
     light: float = 1.0
     sounds: tuple[str, ...] = ()
+    particles: str = ""  # "", "rain", "snow" or "dust"
     understood: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +155,7 @@ def parse_motion_prompt(text: str) -> MotionPlan:
     plan = MotionPlan()
     understood: list[str] = []
     sounds: list[str] = []
+    particles = ""
     for clause in re.split(r"[,;.\n]|\band\b|\bwith\b", text.lower()):
         words = re.findall(r"[a-z]+", clause)
         if not words:
@@ -145,6 +164,9 @@ def parse_motion_prompt(text: str) -> MotionPlan:
             sound = SOUNDS.get(word)
             if sound and sound not in sounds:
                 sounds.append(sound)
+            if word in PARTICLES and not particles and not any(w in STILL for w in words):
+                particles = PARTICLES[word]
+                understood.append(clause.strip())
         targets = [SUBJECTS[w] for w in words if w in SUBJECTS]
         if not targets:
             continue
@@ -168,7 +190,7 @@ def parse_motion_prompt(text: str) -> MotionPlan:
         if changes:
             plan = replace(plan, **changes)
             understood.append(clause.strip())
-    return replace(plan, sounds=tuple(sounds), understood=tuple(understood))
+    return replace(plan, sounds=tuple(sounds), particles=particles, understood=tuple(understood))
 
 
 def plan_motion(scene: Scene, options: GenerationOptions) -> MotionPlan:

@@ -39,6 +39,7 @@ BACKEND_VERSION = "1.0.0"
 MAX_RENDER_THREADS = 8
 PUSH_TIME_S = 8.0  # the camera push eases in with this time constant
 MAX_DURATION_S = 21.0
+GLINTS = 40  # at most, on water
 SUBPIXEL_PHASES = 4  # the sky canvas is pre-shifted by quarter pixels
 SKY_COLOUR_TOLERANCE = 14.0  # grey levels darker than the sky around: a silhouette
 SKY_CHROMA_TOLERANCE = 0.035  # chromaticity off the sky-to-white line: another hue
@@ -268,9 +269,11 @@ class _Renderer:
             self.motions.append(
                 {"region": "faces", "kind": "held still", "count": len(scene.faces)}
             )
+        self.lights: list[tuple[float, float, np.ndarray, float, float, float]] = []
         self._water(scene, still if not options.face_motion else None)
         self._foliage(scene, still if not options.face_motion else None)
         self._lights(scene)
+        self._particles()
         self._light_matrices()
         # OpenCV's remap and blend have a much faster path for 4 channels than for 3 (measured
         # 3.4 ms against 9.5 ms at 720p): frames are composed in RGBA, and the light matrix
@@ -491,6 +494,44 @@ class _Renderer:
                 "amplitude_px": round(float(amplitude.max()), 2),
             }
         )
+        self._glints(scene, box, m, phase, omega)
+
+    def _glints(
+        self,
+        scene: Scene,
+        box: tuple[slice, slice],
+        mask: np.ndarray,
+        phase: np.ndarray,
+        omega: float,
+    ) -> None:
+        """Sun glints: small sparkles on the water that flash as a ripple's crest passes them."""
+        if scene.is_night or self.plan.water == 0.0:
+            return
+        inside = np.argwhere(mask > 0.8)
+        if inside.size == 0:
+            return
+        rng = np.random.default_rng([self.options.seed, 0x6171])  # its own stream
+        count = min(GLINTS, max(4, inside.shape[0] // 4000))
+        picks = inside[rng.choice(inside.shape[0], size=count, replace=False)]
+        r = max(2, round(3 * self.scale))
+        yy, xx = np.mgrid[-r : r + 1, -r : r + 1].astype(np.float32)
+        star = np.exp(-(xx * xx + yy * yy) / (0.3 * r * r)) + 0.4 * np.exp(
+            -(yy * yy) / 0.6 - (xx * xx) / (r * r)
+        )
+        sprite = (star[..., None] * np.array([90.0, 90.0, 80.0], np.float32)).astype(np.float32)
+        for py, px in picks:
+            # sin(phase - omega t) peaks when omega t = phase - pi/2: a twinkle with that phase
+            self.lights.append(
+                (
+                    float(px + box[1].start),
+                    float(py + box[0].start),
+                    sprite,
+                    omega / (2 * np.pi),
+                    -float(phase[py, px]) + np.pi,
+                    12.0,
+                )
+            )
+        self.motions.append({"region": "water", "kind": "glints", "count": int(count)})
 
     def _foliage(self, scene: Scene, still: np.ndarray | None) -> None:
         if scene.fraction("foliage") < 0.005:
@@ -530,7 +571,6 @@ class _Renderer:
         )
 
     def _lights(self, scene: Scene) -> None:
-        self.lights: list[tuple[float, float, np.ndarray, float, float]] = []
         for x, y, radius in scene.lights[:12]:
             r = max(3, int(radius * 1.5))
             yy, xx = np.mgrid[-r : r + 1, -r : r + 1].astype(np.float32)
@@ -547,10 +587,80 @@ class _Renderer:
                     (sprite[..., None] * 70.0).astype(np.float32),
                     self._frequency(self.rng.uniform(1.5, 3.5)),
                     self.rng.uniform(0, 2 * np.pi),
+                    1.0,
                 )
             )
-        if self.lights:
-            self.motions.append({"region": "lights", "kind": "twinkle", "count": len(self.lights)})
+        if scene.lights:
+            self.motions.append(
+                {"region": "lights", "kind": "twinkle", "count": len(scene.lights[:12])}
+            )
+
+    def _particles(self) -> None:
+        """Rain, snow or dust (asked for in the motion prompt): a tileable layer of particles,
+        twice the frame in each direction, scrolled and added to each frame."""
+        self.particle_layer: np.ndarray | None = None
+        kind = self.plan.particles
+        if not kind:
+            return
+        h, w = self.height, self.width
+        layer = np.zeros((h, w), np.float32)
+        area = h * w / (1280 * 720)
+        if kind == "rain":
+            count, length, level, velocity = (
+                int(900 * area),
+                max(4, round(18 * self.scale)),
+                55.0,
+                (-0.15, 1.0),
+            )
+        elif kind == "snow":
+            count, length, level, velocity = int(700 * area), 1, 200.0, (0.12, 0.25)
+        else:
+            count, length, level, velocity = int(250 * area), 1, 160.0, (0.05, -0.03)
+        rng = np.random.default_rng([self.options.seed, 0x9A27])  # its own stream
+        xs = rng.integers(0, w, count)
+        ys = rng.integers(0, h, count)
+        sizes = rng.uniform(0.6, 1.8, count) * max(1.0, 2.0 * self.scale)
+        for x, y, size in zip(xs, ys, sizes, strict=True):
+            if kind == "rain":
+                end = (int(x + velocity[0] * length), int(y + length))
+                cv2.line(layer, (int(x), int(y)), end, 1.0, 1, cv2.LINE_AA)
+            else:
+                cv2.circle(layer, (int(x), int(y)), max(1, round(size)), 1.0, -1, cv2.LINE_AA)
+        layer = cv2.GaussianBlur(layer, (0, 0), 0.6 if kind == "rain" else 0.9 * self.scale + 0.3)
+        tint = {"rain": (0.9, 0.95, 1.0), "snow": (1.0, 1.0, 1.0), "dust": (1.0, 0.85, 0.55)}[kind]
+        single = np.clip(layer[..., None] * np.array(tint, np.float32) * level, 0, 255).astype(
+            np.uint8
+        )
+        self.particle_layer = np.tile(single, (2, 2, 1))  # scroll without wrapping
+        speed = (
+            {"rain": 0.9, "snow": 0.08, "dust": 0.03}[kind] * h * self.intensity
+        )  # px per second
+        vx, vy = (
+            velocity[0] / max(abs(velocity[1]), 1e-6) * speed,
+            math.copysign(speed, velocity[1]),
+        )
+        if self.options.loop:  # whole tiles per loop so the layer meets itself
+            vx = round(vx * self.period / w) * w / self.period
+            vy = (max(1, round(abs(vy) * self.period / h)) * h / self.period) * (
+                1 if vy > 0 else -1
+            )
+        self.particle_velocity = (vx, vy)
+        self.motions.append(
+            {
+                "region": "all",
+                "kind": f"particles: {kind}",
+                "velocity_px_s": [round(vx, 1), round(vy, 1)],
+            }
+        )
+
+    def _add_particles(self, out: np.ndarray, t: float) -> None:
+        assert self.particle_layer is not None
+        h, w = self.height, self.width
+        vx, vy = self.particle_velocity
+        # the layer moves by (vx, vy) t: the window into it moves the other way
+        x0 = round(-vx * t) % w
+        y0 = round(-vy * t) % h
+        cv2.add(out, self.particle_layer[y0 : y0 + h, x0 : x0 + w], dst=out)
 
     def _light_matrices(self) -> None:
         """Per-frame colour matrices: exposure breathing and a warmth drift."""
@@ -622,12 +732,14 @@ class _Renderer:
         cv2.transform(out, self.light[index], dst=out)
         if self.lights:
             self._twinkle(out, t, zoom)
+        if self.particle_layer is not None:
+            self._add_particles(out, t)
 
     def _twinkle(self, out: np.ndarray, t: float, zoom: float) -> None:
         h, w = self.height, self.width
         zx, zy = self.center
-        for x, y, sprite, freq, phase in self.lights:
-            gain = 0.5 + 0.5 * math.sin(2 * math.pi * freq * t + phase)
+        for x, y, sprite, freq, phase, sharpness in self.lights:
+            gain = (0.5 + 0.5 * math.sin(2 * math.pi * freq * t + phase)) ** sharpness
             r = sprite.shape[0] // 2
             # where the camera push has moved the light: the inverse of the frame's map
             k = zoom * float(self.depth_weight[min(h - 1, max(0, int(y)))])

@@ -133,3 +133,16 @@ def test_no_flicker_in_regions_that_are_not_animated():
     )
     ground = clip.frames[:, 120:, :, :].astype(np.float32).mean(axis=(1, 2, 3))
     assert np.abs(np.diff(ground)).max() < 1.0
+
+
+@pytest.mark.parametrize("kind", ["rain", "snow", "dust"])
+def test_particles_asked_for_in_the_prompt_fall_across_the_frame(kind):
+    photo = landscape_photo(320, 180)
+    plain = generate_clip(photo, GenerationOptions(**SMALL, duration_s=1.0, audio=False))
+    clip = generate_clip(
+        photo,
+        GenerationOptions(**SMALL, duration_s=1.0, audio=False, motion_prompt=f"gentle {kind}"),
+    )
+    assert any(m["kind"] == f"particles: {kind}" for m in clip.scene["motions"])
+    assert clip.frames.astype(np.int16).sum() > plain.frames.astype(np.int16).sum()
+    assert not np.array_equal(clip.frames[0] - plain.frames[0], clip.frames[-1] - plain.frames[-1])
