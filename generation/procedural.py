@@ -603,7 +603,7 @@ class _Renderer:
         if not kind:
             return
         h, w = self.height, self.width
-        layer = np.zeros((h, w), np.float32)
+        layer: np.ndarray = np.zeros((h, w), np.float32)
         area = h * w / (1280 * 720)
         if kind == "rain":
             count, length, level, velocity = (
