@@ -15,7 +15,6 @@ from generation import MediaError, decode_mp4
 from safety.photo_intake import BadImageError, load_photo
 from safety.prompt_classifier import MAX_PROMPT_CHARS
 from safety.signals import Signal
-from safety.video_checks import check_clip
 
 from .stages import StageDeps
 from .wiring import BadRequest
@@ -52,13 +51,15 @@ def check_content(
     segments: list[dict[str, Any]] = []
     if content and is_clip:
         signals, segments = _check_clip_bytes(deps, content)
-    elif content:
-        try:
-            photo, _mime = load_photo(content)
-        except BadImageError as exc:
-            raise BadRequest(exc.code, str(exc), exc.http_status) from exc
-        signals += deps.image_classifier.score_photo(photo)
-    if prompt:
+    else:
+        photo = None
+        if content:
+            try:
+                photo, _mime = load_photo(content)
+            except BadImageError as exc:
+                raise BadRequest(exc.code, str(exc), exc.http_status) from exc
+        signals = deps.input_signals(photo, prompt)
+    if is_clip and prompt:
         signals += deps.prompt_classifier.classify(prompt)
     decision = deps.policy.decide(stage, signals, job_id=f"check-{uuid.uuid4().hex}")
     return {
@@ -76,7 +77,7 @@ def _check_clip_bytes(deps: StageDeps, content: bytes) -> tuple[list[Signal], li
             decoded = decode_mp4(path)
         except MediaError as exc:
             raise BadRequest("corrupt_media", str(exc), 422) from exc
-    report = check_clip(decoded.frames, decoded.fps, classifier=deps.image_classifier)
+    report = deps.output_report(decoded, [], None)
     return report.signals, [s.to_dict() for s in report.segments]
 
 

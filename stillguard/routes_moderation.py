@@ -11,7 +11,7 @@ from policies.pack import PolicyError, PolicyPack
 
 from .api_deps import ApiError, Caller, Services, require, services
 from .moderation import check_content
-from .wiring import BadRequest, save_active_policy
+from .wiring import BadRequest, load_hash_matcher, save_active_policy, save_hash_bank
 
 router = APIRouter(prefix="/v1", tags=["moderation"])
 MAX_POLICY_BYTES = 256 * 1024
@@ -69,3 +69,41 @@ async def put_policy(
         payload={"previous_version": previous, "admin": who.key_id},
     )
     return {"version": pack.version, "previous_version": previous}
+
+
+MAX_BANK_BYTES = 80 * 1024 * 1024  # ~1M hashes with labels
+
+
+@router.get("/hash-banks")
+def list_hash_banks(
+    _: Annotated[Caller, Depends(require("admin"))], svc: Annotated[Services, Depends(services)]
+) -> dict[str, Any]:
+    matcher = load_hash_matcher(svc.settings)
+    banks = matcher.banks if matcher else []
+    return {"banks": [{"name": bank.name, "hashes": len(bank)} for bank in banks]}
+
+
+@router.put("/hash-banks/{name}")
+async def put_hash_bank(
+    name: str,
+    request: Request,
+    who: Annotated[Caller, Depends(require("admin"))],
+    svc: Annotated[Services, Depends(services)],
+) -> dict[str, Any]:
+    """Replace a bank of known-bad PDQ hashes (`HEX[,label]` lines); used from the next job on."""
+    body = await request.body()
+    if len(body) > MAX_BANK_BYTES:
+        raise ApiError(413, "payload_too_large", f"a hash bank is at most {MAX_BANK_BYTES} bytes")
+    try:
+        bank = save_hash_bank(svc.settings, name, body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_hash_bank", "a hash bank is UTF-8 text") from exc
+    except BadRequest as exc:
+        raise ApiError(exc.http_status, exc.code, str(exc)) from exc
+    svc.deps.forget("hashes")
+    svc.store.append(
+        job_id=None, stage="policy", kind="hash_bank.loaded", action="load",
+        reasons=[f"admin {who.key_id} loaded bank {bank.name} ({len(bank)} hashes)"],
+        payload={"bank": bank.name, "hashes": len(bank), "admin": who.key_id},
+    )  # fmt: skip
+    return {"name": bank.name, "hashes": len(bank)}

@@ -21,6 +21,8 @@ class Settings:
     key_passphrase: str | None
     policy_path: Path | None
     tsa_url: str | None = None
+    clip_checkpoint: Path | None = None
+    hash_banks_dir: Path | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
     @classmethod
@@ -37,8 +39,15 @@ class Settings:
             key_passphrase=env.get("STILLGUARD_KEY_PASSPHRASE") or None,
             policy_path=Path(policy) if policy else None,
             tsa_url=env.get("STILLGUARD_TSA_URL") or None,
+            clip_checkpoint=Path(clip) if (clip := env.get("STILLGUARD_CLIP_CHECKPOINT")) else None,
+            hash_banks_dir=Path(banks) if (banks := env.get("STILLGUARD_HASH_BANKS")) else None,
             max_upload_bytes=int(env.get("STILLGUARD_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
         )
+
+    @property
+    def hash_banks(self) -> Path:
+        """Folder of PDQ hash bank files (`NAME.txt`, one `HEX[,label]` per line)."""
+        return self.hash_banks_dir or self.home / "hash-banks"
 
     def with_home(self, home: Path) -> Settings:
         """Same settings rooted at another home (tests and benchmarks use throwaway homes)."""

@@ -15,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from PIL import Image
+
 from audit.store import AuditStore, JobRecord
 from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, decode_mp4, encode_mp4
+from generation.encode import DecodedClip
 from generation.procedural import generate_clip
 from policies.decision import Decision
 from policies.pack import PolicyPack
@@ -25,10 +28,14 @@ from provenance.label import burn_label
 from provenance.sign import GenerationClaims, sign_clip
 from provenance.trust import TrustAnchors
 from provenance.verify import verify_file
+from safety import gates
+from safety.clip_classifier import ClipClassifier
+from safety.faces import FaceDetector
+from safety.hashes import HashMatcher
 from safety.image_classifier import ImageClassifier
 from safety.photo_intake import load_photo
 from safety.signals import Signal
-from safety.video_checks import check_clip
+from safety.video_checks import ClipReport
 from streams import topics
 
 from .blobs import BlobStore
@@ -52,6 +59,9 @@ class StageDeps:
     authority_factory: Callable[[], Authority]
     image_classifier_factory: Callable[[], ImageClassifier]
     prompt_classifier_factory: Callable[[], Any]
+    face_detector_factory: Callable[[], FaceDetector | None]
+    hash_matcher_factory: Callable[[], HashMatcher | None]
+    clip_classifier_factory: Callable[[], ClipClassifier | None]
     trust_anchors: Callable[[], TrustAnchors]
     publish: Publish
     on_progress: Callable[[str, str], None] = lambda job_id, what: None
@@ -66,6 +76,11 @@ class StageDeps:
                 self._cache[name] = factory()
             return self._cache[name]
 
+    def forget(self, name: str) -> None:
+        """Drop a cached dependency so the next use rebuilds it (e.g. after a bank upload)."""
+        with self._lock:
+            self._cache.pop(name, None)
+
     @property
     def image_classifier(self) -> ImageClassifier:
         return self.cached("image", self.image_classifier_factory)
@@ -73,6 +88,34 @@ class StageDeps:
     @property
     def prompt_classifier(self) -> Any:
         return self.cached("prompt", self.prompt_classifier_factory)
+
+    def input_signals(self, photo: Image.Image | None, prompt: str | None) -> list[Signal]:
+        """Every configured input check on a photo and a prompt (the prompt model loads lazily)."""
+        return gates.input_signals(
+            photo,
+            prompt,
+            images=self.image_classifier,
+            prompts=self.prompt_classifier if prompt else None,
+            faces=self.cached("faces", self.face_detector_factory),
+            hashes=self.cached("hashes", self.hash_matcher_factory),
+            clip=self.cached("clip", self.clip_classifier_factory),
+        )
+
+    def output_report(
+        self, decoded: DecodedClip, approved: list[Signal], photo: Image.Image | None
+    ) -> ClipReport:
+        """Every configured temporal check on a decoded clip, against the approved input."""
+        return gates.output_report(
+            decoded.frames,
+            decoded.fps,
+            images=self.image_classifier,
+            approved=approved,
+            input_photo=photo,
+            audio=decoded.audio,
+            sample_rate=decoded.sample_rate,
+            hashes=self.cached("hashes", self.hash_matcher_factory),
+            clip=self.cached("clip", self.clip_classifier_factory),
+        )
 
     @property
     def authority(self) -> Authority:
@@ -149,9 +192,7 @@ def input_gate(message: dict[str, Any], deps: StageDeps) -> None:
     if decision is None:
         start = time.perf_counter()
         photo, _mime = load_photo(deps.blobs.read(job.input_blob))
-        signals = deps.image_classifier.score_photo(photo)
-        if job.prompt:
-            signals += deps.prompt_classifier.classify(job.prompt)
+        signals = deps.input_signals(photo, job.prompt)
         decision = deps.policy.decide("input", signals, job_id=job.id)
         _record_decision(deps, job, decision, signals, {"timings_ms": {"input_gate": _ms(start)}})
         deps.store.update_job(job.id, status="running")
@@ -226,15 +267,12 @@ def output_gate(message: dict[str, Any], deps: StageDeps) -> None:
     if decision is None:
         start = time.perf_counter()
         decoded = decode_mp4(deps.blobs.path(message["clip_blob"]))
-        report = check_clip(
-            decoded.frames,
-            decoded.fps,
-            classifier=deps.image_classifier,
-            input_signals=_input_signals(deps, job.id),
-        )
+        photo, _mime = load_photo(deps.blobs.read(job.input_blob))
+        report = deps.output_report(decoded, _input_signals(deps, job.id), photo)
         decision = deps.policy.decide("output", report.signals, job_id=job.id)
         payload = {
             "segments": [s.to_dict() for s in report.segments],
+            "frame_signals": [s.to_dict() for s in report.frame_signals],
             "timings_ms": {"output_gate": _ms(start)},
         }
         _record_decision(deps, job, decision, report.signals, payload)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ from audit.store import IdempotencyConflict as StoreIdempotencyConflict
 from generation import GenerationOptions
 from policies.pack import PolicyPack
 from provenance.authority import Authority
+from safety.clip_classifier import ClipClassifier
+from safety.faces import FaceDetector
+from safety.hashes import HashBank, HashBankError, HashMatcher
 from safety.image_classifier import ImageClassifier
 from safety.photo_intake import BadImageError, load_photo
 from safety.prompt_classifier import MAX_PROMPT_CHARS
@@ -91,6 +95,33 @@ def _prompt_classifier() -> Any:
     return PromptClassifier()
 
 
+BANK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def load_hash_matcher(settings: Settings) -> HashMatcher | None:
+    """Hash banks from the banks folder; None when there are none (no signals, not a failure)."""
+    folder = settings.hash_banks
+    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
+    banks = [HashBank.load(path) for path in files if BANK_NAME.match(path.stem)]
+    return HashMatcher(banks) if banks else None
+
+
+def save_hash_bank(settings: Settings, name: str, text: str) -> HashBank:
+    """Validate and store a bank uploaded through the API; the name becomes the file name."""
+    if not BANK_NAME.match(name):
+        raise BadRequest("invalid_bank_name", "bank names are 1-64 of a-z, 0-9, '_' and '-'")
+    try:
+        bank = HashBank.from_lines(name, text.splitlines(), source=f"uploaded bank {name}")
+    except HashBankError as exc:
+        raise BadRequest("invalid_hash_bank", str(exc)) from exc
+    folder = settings.hash_banks
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(folder / f"{name}.txt")
+    return bank
+
+
 def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> StageDeps:
     """Stage dependencies for this process; models and keys load lazily on first use."""
     deps = StageDeps(
@@ -100,6 +131,9 @@ def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> Stage
         authority_factory=lambda: open_authority(settings),
         image_classifier_factory=lambda: ImageClassifier(threads=2),
         prompt_classifier_factory=_prompt_classifier,
+        face_detector_factory=FaceDetector,
+        hash_matcher_factory=lambda: load_hash_matcher(settings),
+        clip_classifier_factory=lambda: ClipClassifier(settings.clip_checkpoint),
         trust_anchors=lambda: deps.authority.trust_anchors(),
         publish=publish,
     )
