@@ -61,7 +61,7 @@ def warm_runs(runs: int, home: Path) -> list[dict[str, float]]:
             JobRequest(**{**request.__dict__, "options": {**request.options, "seed": i}}), None
         )
         assert outcome.job.status == "published", outcome.to_dict()
-        results.append(outcome.timings_ms)
+        results.append(outcome.trail.timings_ms)
     return results
 
 

@@ -44,12 +44,34 @@ class TimedStore:
 
 
 @dataclass
+class JobTrail:
+    """What a job's audit events say: per-stage timings, the signals and the clip's segments."""
+
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    segments: list[dict[str, Any]] = field(default_factory=list)
+
+
+def job_trail(store: AuditStore, job_id: str) -> JobTrail:
+    """Read back a job's audit events into the figures and signals `run --json` reports."""
+    trail = JobTrail()
+    for event in store.events(AuditQuery(job_id=job_id, limit=1000)):
+        payload = event.payload or {}
+        for name, value in payload.get("timings_ms", {}).items():
+            trail.timings_ms[name] = trail.timings_ms.get(name, 0.0) + float(value)
+        if event.kind == "decision":
+            trail.signals += [{"stage": event.stage, **signal} for signal in event.signals]
+            trail.segments += payload.get("segments", [])
+    return trail
+
+
+@dataclass
 class JobOutcome:
     """What `run` reports for one job."""
 
     job: JobRecord
     output: Path | None
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    trail: JobTrail = field(default_factory=JobTrail)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,17 +86,10 @@ class JobOutcome:
             ],
             "output": str(self.output) if self.output else None,
             "error": self.job.error,
-            "timings_ms": self.timings_ms,
+            "timings_ms": self.trail.timings_ms,
+            "signals": self.trail.signals,
+            "segments": self.trail.segments,
         }
-
-
-def stage_timings(store: AuditStore, job_id: str) -> dict[str, float]:
-    """Per-stage timings the stages recorded in their audit events."""
-    timings: dict[str, float] = {}
-    for event in store.events(AuditQuery(job_id=job_id, limit=1000)):
-        for name, value in (event.payload or {}).get("timings_ms", {}).items():
-            timings[name] = timings.get(name, 0.0) + float(value)
-    return timings
 
 
 def copy_output(source: Path, destination: Path) -> None:
@@ -114,7 +129,7 @@ class LocalRunner:
         if job.status == "published" and out is not None:
             copy_output(self.pipeline.deps.blobs.path(job.output_blob), out)
             output = out
-        timings = stage_timings(self.store, job.id)
-        timings["audit"] = round(self.store.write_ms, 1)
-        timings["total"] = round((time.perf_counter() - started) * 1000, 1)
-        return JobOutcome(job=job, output=output, timings_ms=timings)
+        trail = job_trail(self.store, job.id)
+        trail.timings_ms["audit"] = round(self.store.write_ms, 1)
+        trail.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
+        return JobOutcome(job=job, output=output, trail=trail)

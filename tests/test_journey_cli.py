@@ -76,6 +76,11 @@ def test_run_publishes_a_signed_labelled_clip_with_both_decisions(published: dic
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert len(frames) == 8 and frames[0].shape == (108, 192, 3)
     assert not np.array_equal(frames[0], frames[-1]), "the photo moves"
+    stages_with_signals = {s["stage"] for s in published["signals"]}
+    assert stages_with_signals == {"input", "output"}
+    categories = {s["category"] for s in published["signals"]}
+    assert {"nsfw", "prompt.sexual", "flash.general", "flash.red"} <= categories
+    assert isinstance(published["segments"], list)
     for stage in ("generation", "encode", "input_gate", "output_gate", "sign", "audit"):
         assert published["timings_ms"][stage] > 0
 
