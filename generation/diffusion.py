@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from .audio import synthesize_ambient
+from .buffers import frame_buffer
 from .clip import SAMPLE_RATE, Clip
 from .motion_prompt import plan_motion
 from .options import GenerationOptions
@@ -243,7 +244,7 @@ def _to_clip_frames(made: np.ndarray, options: GenerationOptions) -> np.ndarray:
         model = model[None]
     n = model.shape[0]
     total = options.frame_count
-    frames = np.empty((total, options.height, options.width, 3), np.uint8)
+    frames = frame_buffer(total, options.height, options.width)
     for i in range(total):
         u = i / max(1, total - 1)
         if options.loop:

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 from av.codec.context import Flags
 
+from .buffers import frame_buffer
 from .clip import Clip
 
 AUDIO_FRAME = 1024
@@ -99,6 +100,7 @@ def decode_mp4(path: pathlib.Path) -> DecodedClip:
     if size == 0:
         raise MediaError(f"{path} is empty")
     frames: list[np.ndarray] = []
+    buffer: np.ndarray | None = None
     audio_parts: list[np.ndarray] = []
     try:
         with av.open(str(path), mode="r") as container:
@@ -114,7 +116,13 @@ def decode_mp4(path: pathlib.Path) -> DecodedClip:
             for packet in container.demux(*streams):
                 for frame in packet.decode():
                     if isinstance(frame, av.VideoFrame):
-                        frames.append(frame.to_ndarray(format="rgb24"))
+                        pixels = frame.to_ndarray(format="rgb24")
+                        if buffer is None and declared:
+                            buffer = frame_buffer(declared, *pixels.shape[:2])
+                        if buffer is not None and len(frames) < buffer.shape[0]:
+                            buffer[len(frames)] = pixels  # straight into the clip's array
+                            pixels = buffer[len(frames)]
+                        frames.append(pixels)
                     elif isinstance(frame, av.AudioFrame):
                         samples = frame.to_ndarray()
                         if not frame.format.is_planar:
@@ -129,8 +137,12 @@ def decode_mp4(path: pathlib.Path) -> DecodedClip:
     if declared and len(frames) < declared:
         raise MediaError(f"{path} is truncated: decoded {len(frames)} of {declared} frames")
     audio_track = np.concatenate(audio_parts, axis=1).astype(np.float32) if audio_parts else None
+    if buffer is not None and len(frames) == buffer.shape[0]:
+        stacked = buffer
+    else:
+        stacked = np.stack(frames)
     return DecodedClip(
-        frames=np.stack(frames),
+        frames=stacked,
         fps=fps,
         audio=audio_track,
         sample_rate=sample_rate if audio_track is not None else None,

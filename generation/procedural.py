@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from .audio import synthesize_ambient
+from .buffers import frame_buffer
 from .clip import SAMPLE_RATE, Clip
 from .motion_prompt import MotionPlan, plan_motion
 from .options import GenerationOptions
@@ -753,7 +754,7 @@ class _Renderer:
             out[y0:y1, x0:x1] = np.minimum(patch, 255.0).astype(np.uint8)
 
     def render_all(self) -> np.ndarray:
-        frames = np.empty((self.count, self.height, self.width, 3), np.uint8)
+        frames = frame_buffer(self.count, self.height, self.width)
         workers = max(1, min(MAX_RENDER_THREADS, _usable_cores(), self.count))
         chunks = [range(k, self.count, workers) for k in range(workers)]
 
