@@ -16,9 +16,11 @@ from sqlalchemy.engine import Connection
 
 from audit.database import create_audit_engine
 from audit.models import Base
+from provenance.repository import registry_metadata
 
 config = context.config
-target_metadata = Base.metadata
+# The audit store's tables and the provenance manifest registry share one database.
+target_metadata = [Base.metadata, registry_metadata]
 
 if config.config_file_name is not None and config.attributes.get("connection") is None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)

@@ -14,9 +14,17 @@ from sqlalchemy import create_engine, inspect
 from audit import AuditQuery, AuditStore
 from audit.database import create_audit_engine, run_migration
 from audit.models import Base
+from provenance.repository import registry_metadata
 
 REPO = Path(__file__).resolve().parent.parent
-TABLES = {"jobs", "audit_events", "api_keys"}
+TABLES = {
+    "jobs",
+    "audit_events",
+    "api_keys",
+    "provenance_manifests",
+    "provenance_fingerprint_bands",
+}
+SCHEMA = [Base.metadata, registry_metadata]
 
 
 def _tables(url: str) -> set[str]:
@@ -45,7 +53,7 @@ def test_models_match_what_the_migrations_build(audit_store: AuditStore, audit_u
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert compare_metadata(context, Base.metadata) == []
+            assert compare_metadata(context, SCHEMA) == []
     finally:
         engine.dispose()
 
