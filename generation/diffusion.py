@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from .buffers import frame_buffer
 from .clip import SAMPLE_RATE, Clip
 from .motion_prompt import plan_motion
 from .options import GenerationOptions
-from .procedural import fit_photo
+from .procedural import Stopwatch, fit_photo
 from .scene import analyze_scene
 
 
@@ -166,7 +165,7 @@ class DiffusionBackend:
         import torch
 
         options.validate()
-        marks = _Marks(timings)
+        marks = Stopwatch(timings)
         image = fit_photo(photo, options.width, options.height)
         scene = analyze_scene(image)
         marks("analysis")
@@ -272,14 +271,3 @@ def _import_diffusers() -> Any:
             "the diffusion backends need torch and diffusers (pip install diffusers)"
         ) from exc
     return diffusers
-
-
-class _Marks:
-    def __init__(self, sink: dict[str, float] | None) -> None:
-        self.sink, self.last = sink, time.perf_counter()
-
-    def __call__(self, name: str) -> None:
-        now = time.perf_counter()
-        if self.sink is not None:
-            self.sink[name] = now - self.last
-        self.last = now

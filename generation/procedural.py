@@ -101,7 +101,7 @@ def generate_clip(
     `faces` are face boxes in the fitted frame's pixels if the caller already knows them.
     """
     options.validate()
-    stage = _Stopwatch(timings)
+    stage = Stopwatch(timings)
     image = fit_photo(photo, options.width, options.height)
     stage("fit")
     scene = analyze_scene(image, faces=faces)
@@ -154,7 +154,9 @@ def _timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, floa
     return result, time.perf_counter() - start
 
 
-class _Stopwatch:
+class Stopwatch:
+    """Adds the seconds since the last mark to a named stage of a timings dict (if one is given)."""
+
     def __init__(self, sink: dict[str, float] | None) -> None:
         self.sink = sink
         self.last = time.perf_counter()

@@ -64,6 +64,21 @@ def test_sky_moves_at_least_three_times_more_than_the_ground():
     assert sky_flow > 0.15  # pixels per frame at 320x180: visible
 
 
+def test_water_moves_at_least_three_times_more_than_the_ground():
+    photo = landscape_photo(320, 180, water=True)
+    clip = generate_clip(
+        photo, GenerationOptions(width=320, height=180, duration_s=2.0, fps=8, audio=False)
+    )
+    scene = analyze_scene(clip.frames[0])
+    water = cv2.resize(scene.water, (320, 180)) > 0.5
+    water = cv2.erode(water.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert water.sum() > 2000
+    ground = np.zeros_like(water)
+    ground[150:] = True  # below the water band: animated by nothing but the camera
+    water_flow, ground_flow = mean_flow(clip.frames, water), mean_flow(clip.frames, ground)
+    assert water_flow >= 3.0 * ground_flow, (water_flow, ground_flow)
+
+
 def test_same_photo_options_and_seed_give_identical_frames_and_audio():
     photo = landscape_photo(320, 180, water=True)
     first = generate_clip(photo, GenerationOptions(**TINY, seed=3))
