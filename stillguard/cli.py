@@ -103,15 +103,19 @@ def _run_summary(report: dict[str, Any]) -> str:
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from provenance.errors import ProvenanceError
+    from provenance.repository import ManifestRepository
     from provenance.verify import verify_file
 
-    from .wiring import open_authority
+    from .wiring import open_authority, open_store
 
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"file {path} does not exist or is not a file")
+    open_store(settings)  # the manifest repository lives in the migrated audit database
+    repository = ManifestRepository(settings.database_url)
     try:
-        report = verify_file(path, open_authority(settings).trust_anchors()).to_dict()
+        anchors = open_authority(settings).trust_anchors()
+        report = verify_file(path, anchors, repository=repository).to_dict()
     except ProvenanceError as exc:
         report = {"status": "error", "error": str(exc), "ai_generated": False}
     human = "\n".join(f"{k}: {v}" for k, v in report.items())

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from provenance.errors import ProvenanceError
+from provenance.fingerprint import FINGERPRINT_ALG
+from provenance.recovery import read_signals, recover
+from provenance.repository import RegistryEntry
+from provenance.watermark import WATERMARK_ALG
 
 from .api_deps import ApiError, Services, services
 
@@ -26,13 +36,78 @@ async def verify(
         path = Path(tmp) / "upload"
         path.write_bytes(await file.read())
         try:
-            return verify_file(path, svc.deps.authority.trust_anchors()).to_dict()
+            report = verify_file(
+                path, svc.deps.authority.trust_anchors(), repository=svc.deps.repository
+            )
+            return report.to_dict()
         except UnsupportedMediaError as exc:
             raise ApiError(415, "unsupported_media_type", str(exc)) from exc
         except CorruptMediaError as exc:
             raise ApiError(422, "corrupt_media", str(exc)) from exc
         except ProvenanceError as exc:
             raise ApiError(400, "unreadable_media", str(exc)) from exc
+
+
+def _match(entry: RegistryEntry, source: str, detail: str = "") -> dict[str, Any]:
+    """One match in the shape of the C2PA soft-binding resolution API, plus our own fields."""
+    return {
+        "manifestId": entry.manifest_label,
+        "clip_id": entry.clip_id,
+        "job_id": entry.job_id,
+        "matched_by": source,
+        "detail": detail,
+    }
+
+
+@router.get("/matches/byBinding")
+def matches_by_binding(
+    alg: str, value: str, svc: Annotated[Services, Depends(services)]
+) -> dict[str, Any]:
+    """Resolve a soft binding (watermark id or fingerprint hash) to the manifest it came from."""
+    if alg == WATERMARK_ALG:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ApiError(400, "invalid_value", "a watermark value is base64") from exc
+        if len(raw) != 4:
+            raise ApiError(400, "invalid_value", "a watermark value is 4 bytes, base64-encoded")
+        entry = svc.deps.repository.by_clip_id(int.from_bytes(raw, "big"))
+    elif alg == FINGERPRINT_ALG:
+        hashes = [h.strip() for h in value.split(",") if h.strip()]
+        if not hashes or any(len(h) != 64 or not _is_hex(h) for h in hashes):
+            raise ApiError(
+                400, "invalid_value", "a fingerprint value is 64-hex PDQ hashes, comma-separated"
+            )
+        entry = svc.deps.repository.by_fingerprint(hashes)
+    else:
+        raise ApiError(400, "unknown_alg", f"alg must be {WATERMARK_ALG} or {FINGERPRINT_ALG}")
+    return {
+        "matches": [_match(entry, "watermark" if alg == WATERMARK_ALG else "fingerprint")]
+        if entry
+        else []
+    }
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        int(text, 16)
+    except ValueError:
+        return False
+    return True
+
+
+@router.post("/matches/byContent")
+async def matches_by_content(
+    svc: Annotated[Services, Depends(services)], file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    """Find the manifest of an uploaded copy by its watermark, then its fingerprint."""
+    data = await file.read()
+    try:
+        signals = await run_in_threadpool(read_signals, io.BytesIO(data))
+    except ProvenanceError as exc:
+        raise ApiError(422, "corrupt_media", str(exc)) from exc
+    found = recover(signals, svc.deps.repository)
+    return {"matches": [_match(found.entry, found.source, found.detail)] if found else []}
 
 
 pages = APIRouter(tags=["pages"])

@@ -17,17 +17,20 @@ from typing import Any
 
 from PIL import Image
 
-from audit.store import AuditStore, JobRecord
+from audit.store import AuditQuery, AuditStore, JobRecord
 from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, decode_mp4, encode_mp4
 from generation.encode import DecodedClip
 from generation.procedural import generate_clip
 from policies.decision import Decision
 from policies.pack import PolicyPack
 from provenance.authority import Authority
+from provenance.fingerprint import clip_fingerprint
 from provenance.label import burn_label
-from provenance.sign import GenerationClaims, sign_clip
+from provenance.repository import ManifestRepository
+from provenance.sign import GenerationClaims, sign_clip, soft_bindings
 from provenance.trust import TrustAnchors
 from provenance.verify import verify_file
+from provenance.watermark import embed_watermark
 from safety import gates
 from safety.clip_classifier import ClipClassifier
 from safety.faces import FaceDetector
@@ -62,6 +65,7 @@ class StageDeps:
     face_detector_factory: Callable[[], FaceDetector | None]
     hash_matcher_factory: Callable[[], HashMatcher | None]
     clip_classifier_factory: Callable[[], ClipClassifier | None]
+    repository_factory: Callable[[], ManifestRepository]
     trust_anchors: Callable[[], TrustAnchors]
     publish: Publish
     on_progress: Callable[[str, str], None] = lambda job_id, what: None
@@ -116,6 +120,10 @@ class StageDeps:
             hashes=self.cached("hashes", self.hash_matcher_factory),
             clip=self.cached("clip", self.clip_classifier_factory),
         )
+
+    @property
+    def repository(self) -> ManifestRepository:
+        return self.cached("repository", self.repository_factory)
 
     @property
     def authority(self) -> Authority:
@@ -219,6 +227,15 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
     start = time.perf_counter()
     burn_label(clip.frames)
     timings["label"] = _ms(start)
+    # The durable marks go on before the single encode: the watermark carries the clip id the
+    # repository allocated, the fingerprint is what a stripped copy will be matched against.
+    start = time.perf_counter()
+    clip_id = deps.repository.allocate_clip_id(job.id)
+    embed_watermark(clip.frames, clip_id)
+    timings["watermark"] = _ms(start)
+    start = time.perf_counter()
+    fingerprint = clip_fingerprint(clip.frames, clip.fps)
+    timings["fingerprint"] = _ms(start)
     deps.on_progress(job.id, "encoding")
     start = time.perf_counter()
     clip_ref = deps.blobs.ref("clips", job.id, "labelled.mp4")
@@ -236,6 +253,8 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
             "options": options.to_dict(),
             "scene": clip.scene,
             "clip_blob": clip_ref,
+            "clip_id": clip_id,
+            "fingerprint": fingerprint,
             "frames": int(clip.frames.shape[0]),
             "timings_ms": timings,
         },
@@ -319,6 +338,10 @@ def provenance(message: dict[str, Any], deps: StageDeps) -> None:
         backend=f"{message.get('backend', 'unknown')}@{message.get('backend_version', '?')}",
         parameters=options.to_dict(),
     )
+    generated = _generated_event_payload(deps, job.id)
+    clip_id, fingerprint = generated.get("clip_id"), generated.get("fingerprint") or []
+    if clip_id is None:
+        raise StageError("refusing to sign: the clip has no registered watermark id")
     first_frame = decode_first_frame(labelled)
     label = sign_clip(
         deps.authority,
@@ -327,6 +350,7 @@ def provenance(message: dict[str, Any], deps: StageDeps) -> None:
         photo=deps.blobs.path(job.input_blob),
         claims=claims,
         thumbnail_jpeg=_thumbnail_jpeg(first_frame),
+        soft_binding=soft_bindings(clip_id, fingerprint),
     )
     sign_ms = _ms(start)
     start = time.perf_counter()
@@ -334,6 +358,9 @@ def provenance(message: dict[str, Any], deps: StageDeps) -> None:
     if report.status != "valid":
         signed.unlink(missing_ok=True)
         raise StageError(f"signed clip did not verify ({report.status}: {report.message})")
+    deps.repository.register(
+        clip_id=clip_id, job_id=job.id, fingerprint=fingerprint, signed_clip=signed
+    )
     deps.store.append(
         job_id=job.id,
         stage="provenance",
@@ -343,6 +370,7 @@ def provenance(message: dict[str, Any], deps: StageDeps) -> None:
         decision_id=output_decision.decision_id,
         payload={
             "manifest_label": label,
+            "clip_id": clip_id,
             "output_blob": signed_ref,
             "input_decision_id": input_decision.decision_id if input_decision else None,
             "verify_status": report.status,
@@ -354,6 +382,13 @@ def provenance(message: dict[str, Any], deps: StageDeps) -> None:
     deps.publish(
         topics.JOBS_COMPLETED, {"job_id": job.id, "status": "published", "output_blob": signed_ref}
     )
+
+
+def _generated_event_payload(deps: StageDeps, job_id: str) -> dict[str, Any]:
+    events = deps.store.events(AuditQuery(job_id=job_id, kind="clip.generated", limit=1))
+    if not events:
+        raise StageError("refusing to sign: no generated clip is recorded for this job")
+    return events[0].payload or {}
 
 
 def decode_first_frame(path: Any) -> Any:

@@ -13,6 +13,7 @@ from audit.store import IdempotencyConflict as StoreIdempotencyConflict
 from generation import GenerationOptions
 from policies.pack import PolicyPack
 from provenance.authority import Authority
+from provenance.repository import ManifestRepository
 from safety.clip_classifier import ClipClassifier
 from safety.faces import FaceDetector
 from safety.hashes import HashBank, HashBankError, HashMatcher
@@ -134,6 +135,7 @@ def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> Stage
         face_detector_factory=FaceDetector,
         hash_matcher_factory=lambda: load_hash_matcher(settings),
         clip_classifier_factory=lambda: ClipClassifier(settings.clip_checkpoint),
+        repository_factory=lambda: ManifestRepository(settings.database_url),
         trust_anchors=lambda: deps.authority.trust_anchors(),
         publish=publish,
     )

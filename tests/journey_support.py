@@ -11,8 +11,8 @@ from stillguard.settings import Settings
 
 SAMPLE_PHOTO = Path(__file__).resolve().parent.parent / "samples" / "falcon9-dscovr-launch.jpg"
 # Small enough to keep the suite fast, large enough for every stage to do real work.
-SMALL_CLIP = {"duration_s": 1.0, "fps": 8, "size": "192x108", "seed": 7}
-SMALL_CLIP_ARGS = ["--duration", "1", "--fps", "8", "--size", "192x108", "--seed", "7"]
+SMALL_CLIP = {"duration_s": 2.0, "fps": 8, "size": "192x108", "seed": 7}
+SMALL_CLIP_ARGS = ["--duration", "2", "--fps", "8", "--size", "192x108", "--seed", "7"]
 
 
 def settings_for(home: Path, **overrides: str) -> Settings:

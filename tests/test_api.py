@@ -146,3 +146,50 @@ def test_video_of_an_unpublished_or_unknown_job_is_refused(api) -> None:
     client, keys = api
     assert client.get("/v1/jobs/" + "0" * 32 + "/video", headers=keys["admin"]).status_code == 404
     assert client.get("/v1/jobs/../../etc/passwd", headers=keys["admin"]).status_code == 404
+
+
+def _remux_without_metadata(data: bytes) -> bytes:
+    """Copy the streams into a fresh MP4: the C2PA manifest does not survive, the pixels do."""
+    import io
+
+    import av
+
+    out = io.BytesIO()
+    with av.open(io.BytesIO(data)) as src, av.open(out, "w", format="mp4") as dst:
+        streams = {
+            s.index: dst.add_stream_from_template(s) for s in src.streams if s.type == "video"
+        }
+        for packet in src.demux(*[s for s in src.streams if s.type == "video"]):
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            dst.mux(packet)
+    return out.getvalue()
+
+
+def test_stripped_copy_is_recovered_and_soft_bindings_resolve(api, published_job) -> None:
+    client, keys = api
+    job_id = published_job["job_id"]
+    video = client.get(f"/v1/jobs/{job_id}/video", headers=keys["submitter"]).content
+    stripped = _remux_without_metadata(video)
+    report = client.post("/v1/verify", files={"file": ("s.mp4", stripped, "video/mp4")}).json()
+    assert report["status"] == "recovered" and report["recovered_from"] == "watermark"
+    assert report["job_id"] == job_id and report["original_status"] == "valid"
+
+    by_content = client.post("/v1/matches/byContent", files={"file": ("s.mp4", stripped)}).json()
+    assert [m["job_id"] for m in by_content["matches"]] == [job_id]
+    audit = client.get("/v1/audit", params={"job": job_id}, headers=keys["reviewer"]).json()
+    clip_id = next(e["payload"]["clip_id"] for e in audit["events"] if e["kind"] == "published")
+    import base64
+
+    value = base64.b64encode(clip_id.to_bytes(4, "big")).decode()
+    by_binding = client.get(
+        "/v1/matches/byBinding", params={"alg": "com.stillguard.watermark.v1", "value": value}
+    ).json()
+    assert by_binding["matches"][0]["job_id"] == job_id
+    unknown = client.get(
+        "/v1/matches/byBinding", params={"alg": "com.stillguard.watermark.v1", "value": "AAAAAQ=="}
+    ).json()
+    assert unknown == {"matches": []}
+    bad = client.get("/v1/matches/byBinding", params={"alg": "md5", "value": "x"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "unknown_alg"

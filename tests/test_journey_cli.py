@@ -74,7 +74,7 @@ def test_run_publishes_a_signed_labelled_clip_with_both_decisions(published: dic
         assert container.streams.video[0].codec_context.name == "h264"
         assert container.streams.audio, "the clip carries an ambient soundtrack"
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    assert len(frames) == 8 and frames[0].shape == (108, 192, 3)
+    assert len(frames) == 16 and frames[0].shape == (108, 192, 3)
     assert not np.array_equal(frames[0], frames[-1]), "the photo moves"
     stages_with_signals = {s["stage"] for s in published["signals"]}
     assert stages_with_signals == {"input", "output"}
@@ -106,9 +106,8 @@ def test_verify_reports_tampered_after_one_media_byte_changes(
     assert code == 1 and report["status"] == "tampered"
 
 
-def test_verify_reports_no_manifest_for_a_reencoded_copy(published: dict, tmp_path, capsys) -> None:
-    copy = tmp_path / "reencoded.mp4"
-    with av.open(published["output"]) as src, av.open(str(copy), "w") as dst:
+def _reencode(source: str, copy: Path) -> None:
+    with av.open(source) as src, av.open(str(copy), "w") as dst:
         stream = dst.add_stream("libx264", rate=8)
         stream.width, stream.height, stream.pix_fmt = 192, 108, "yuv420p"
         for frame in src.decode(video=0):
@@ -116,8 +115,24 @@ def test_verify_reports_no_manifest_for_a_reencoded_copy(published: dict, tmp_pa
                 dst.mux(packet)
         for packet in stream.encode():
             dst.mux(packet)
+
+
+def test_reencoded_copy_has_no_manifest_and_our_registry_recovers_it(
+    published: dict, home: Path, tmp_path, capsys, monkeypatch
+) -> None:
+    copy = tmp_path / "reencoded.mp4"
+    _reencode(published["output"], copy)
+    # Anyone without our manifest registry sees a file with no manifest at all.
+    monkeypatch.setenv("STILLGUARD_HOME", str(tmp_path / "stranger"))
     code, report = run_json(capsys, "verify", str(copy), "--json")
     assert code == 1 and report["status"] == "no_manifest" and report["ai_generated"] is False
+    # The authority that made it recovers the original manifest from its registry.
+    monkeypatch.setenv("STILLGUARD_HOME", str(home))
+    code, report = run_json(capsys, "verify", str(copy), "--json")
+    assert code == 1 and report["status"] == "recovered"
+    assert report["recovered_from"] in ("watermark", "fingerprint")
+    assert report["original_status"] == "valid" and report["ai_generated"] is True
+    assert report["job_id"] == published["job_id"]
 
 
 def test_audit_query_returns_one_event_per_stage_decision_in_a_linked_chain(
