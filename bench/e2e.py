@@ -28,6 +28,8 @@ STAGES = [
     "input_gate",
     "generation",
     "label",
+    "watermark",
+    "fingerprint",
     "encode",
     "output_gate",
     "sign",

@@ -12,7 +12,7 @@ import io
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image
@@ -215,10 +215,14 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
     job = _active_job(deps, message)
     if job is None:
         return
-    if deps.store.decision_for(job.id, "input") is None:
-        raise StageError("refusing to generate: no input decision is recorded for this job")
     deps.on_progress(job.id, "generating")
     options = GenerationOptions.from_dict(job.options)
+    input_decision = deps.store.decision_for(job.id, "input")
+    if input_decision is None:
+        raise StageError("refusing to generate: no input decision is recorded for this job")
+    if input_decision.action == "restrict":
+        # A `restrict` decision (e.g. real people in the photo) keeps faces still.
+        options = replace(options, face_motion=False)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     photo, _mime = load_photo(deps.blobs.read(job.input_blob))

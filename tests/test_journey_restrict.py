@@ -1,0 +1,29 @@
+"""Real people in the photo: the default policy restricts the job and faces stay still."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from audit.store import AuditQuery
+from stillguard.jobs import LocalRunner
+from stillguard.wiring import JobRequest, open_store
+from tests.journey_support import SMALL_CLIP, settings_for
+
+PORTRAIT = Path(__file__).resolve().parent.parent / "samples" / "astronaut-eileen-collins.png"
+
+
+def test_photo_with_a_face_is_restricted_and_generated_without_face_motion(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    store = open_store(settings)
+    request = JobRequest(
+        photo=PORTRAIT.read_bytes(), prompt=None, options=SMALL_CLIP, submitter="cli"
+    )
+    outcome = LocalRunner(settings, store).run(request, tmp_path / "portrait.mp4")
+    assert outcome.job.status == "published"
+    input_decision = outcome.job.decisions[0]
+    assert input_decision["action"] == "restrict"
+    assert any("faces.count" in reason for reason in input_decision["reasons"])
+    faces = next(s for s in outcome.trail.signals if s["category"] == "faces.count")
+    assert faces["evaluated"] and '"count": 1' in faces["detail"]
+    generated = store.events(AuditQuery(job_id=outcome.job.id, kind="clip.generated"))[0]
+    assert generated.payload["options"]["face_motion"] is False
