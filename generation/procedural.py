@@ -352,15 +352,12 @@ class _Renderer:
         sky = (coarse[:sb] > 0.5).astype(np.float32)
         # drop thin things standing in front of the sky that the small analysis image missed
         # (cables, lattice beams): their colour is off the sky's, and an opening removes them.
-        # Worked out at half size (a tenth of the cost), which still sees two-pixel cables.
-        small = cv2.resize(photo, ((w + 1) // 2, (sb + 1) // 2), interpolation=cv2.INTER_AREA)
-        odd = _off_sky_colour(small, self.scale / 2)
-        k = 2 * max(1, round(2.5 * self.scale)) + 1
+        # Full resolution: at half size faint lattice beams blend into the sky and get carried.
+        odd = _off_sky_colour(photo, self.scale)
+        k = 2 * max(1, round(5 * self.scale)) + 1
         ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
         thin = odd & (1 - cv2.morphologyEx(odd, cv2.MORPH_OPEN, ellipse))
-        thin = cv2.dilate(
-            cv2.resize(thin, (w, sb), interpolation=cv2.INTER_NEAREST), np.ones((3, 3), np.uint8)
-        )
+        thin = cv2.dilate(thin, np.ones((3, 3), np.uint8))
         sky *= thin == 0
         weight = _erode(sky, 3.0 * self.scale)
         filled = _fill_from_mask(photo, weight)

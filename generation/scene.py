@@ -227,10 +227,13 @@ def _water(r, g, b, vmax, texture, rows, sky, horizon) -> np.ndarray:
     cand = (bluish | teal) & (texture < 9.0) & (rows > horizon - 0.02) & (sky < 0.5)
     cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
     min_area = 0.02 * h * w
+    # water mirrors the sky: it is rarely much darker than the sky just above the horizon
+    sky_rows = (sky > 0.5) & (rows > horizon - 0.2)
+    floor = 0.6 * float(vmax[sky_rows].mean()) if sky_rows.any() else 0.0
 
-    def keep(stats, _region) -> bool:
+    def keep(stats, region) -> bool:
         _x, _y, cw, _ch, area = stats
-        return area >= min_area and cw >= 0.3 * w
+        return area >= min_area and cw >= 0.3 * w and float(vmax[region].mean()) >= floor
 
     water = _components(cand, keep)
     return _fill_small_holes(water, 0.002) if water.any() else water

@@ -133,3 +133,23 @@ def test_huge_photos_are_downscaled_first():
 def test_all_black_photo_stays_black_enough():
     clip = generate_clip(flat_photo(320, 180, 0), GenerationOptions(**TINY))
     assert clip.frames.max() < 40
+
+
+def test_structures_in_front_of_the_sky_stay_put_while_it_drifts():
+    """On the sample launch photo the sky drifts behind lattice towers: no piece of a tower may
+    travel with it (warm lattice colour appearing in open sky next to a tower)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    sample = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
+    photo = Image.open(sample).convert("RGB")
+    clip = generate_clip(photo, GenerationOptions(duration_s=3.0, fps=8, audio=False))
+    window = (slice(380, 600), slice(700, 850))  # open sky left of the right-hand tower
+
+    def warm(frame: np.ndarray) -> int:
+        rgb = frame[window].astype(np.int16)
+        return int(((rgb[..., 0] - rgb[..., 2]) > 10).sum())
+
+    assert warm(clip.frames[0]) < 20
+    assert warm(clip.frames[-1]) < 20
