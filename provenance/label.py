@@ -91,3 +91,31 @@ def burn_label(
         region = frame[patch.top : bottom, patch.left : right]
         cv2.multiply(region, patch.keep, dst=region, scale=1.0 / 255.0)
         cv2.add(region, patch.color, dst=region)
+
+
+def corner_clear_of(
+    boxes_xywh: list[list[float]], *, patch_fraction: tuple[float, float] = (0.3, 0.12)
+) -> Corner:
+    """The corner whose label area overlaps the given face boxes least (ties: CORNERS order).
+
+    Boxes are (x, y, w, h) as fractions of the frame, as the face signal reports them; the label
+    area is approximated by `patch_fraction` (width, height) of the frame at each corner.
+    """
+    pw, ph = patch_fraction
+    areas = {
+        "bottom-right": (1 - pw, 1 - ph, 1.0, 1.0),
+        "bottom-left": (0.0, 1 - ph, pw, 1.0),
+        "top-right": (1 - pw, 0.0, 1.0, ph),
+        "top-left": (0.0, 0.0, pw, ph),
+    }
+
+    def overlap(corner: Corner) -> float:
+        x0, y0, x1, y1 = areas[corner]
+        total = 0.0
+        for x, y, w, h in boxes_xywh:
+            dx = max(0.0, min(x1, x + w) - max(x0, x))
+            dy = max(0.0, min(y1, y + h) - max(y0, y))
+            total += dx * dy
+        return total
+
+    return min(CORNERS, key=lambda corner: (overlap(corner), CORNERS.index(corner)))

@@ -331,6 +331,46 @@ def cmd_policy_validate(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _recorded_decisions(store, since):  # type: ignore[no-untyped-def]
+    """Every policy decision in the audit log (reviewers' overrides left out), page by page."""
+    from audit.store import AuditQuery
+
+    after = None
+    while True:
+        page = store.events(AuditQuery(kind="decision", since=since, limit=1000, after_seq=after))
+        yield from (e for e in page if not (e.payload or {}).get("reviewer"))
+        if len(page) < 1000:
+            return
+        after = page[-1].seq
+
+
+def cmd_policy_backtest(args: argparse.Namespace, settings: Settings) -> int:
+    from policies.backtest import backtest
+    from policies.pack import PolicyError, PolicyPack
+
+    from .wiring import open_store
+
+    try:
+        pack = PolicyPack.load(Path(args.file))
+    except (PolicyError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
+    report = backtest(pack, _recorded_decisions(open_store(settings), _parse_time(args.since)))
+    data = report.to_dict()
+    human = [
+        (
+            f"policy {data['policy_version']}: {data['replayed']} decisions replayed, "
+            f"{data['changed']} would change"
+        )
+    ]
+    human += [
+        f"  {t['from']} -> {t['to']}: {t['count']}"
+        for t in data["transitions"]
+        if t["from"] != t["to"]
+    ]
+    _emit(args, data, "\n".join(human))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stillguard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -434,6 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file")
     validate.add_argument("--json", action="store_true")
     validate.set_defaults(handler=cmd_policy_validate)
+    backtest = policy.add_parser("backtest", help="replay recorded signals through a pack")
+    backtest.add_argument("file")
+    backtest.add_argument("--since")
+    backtest.add_argument("--json", action="store_true")
+    backtest.set_defaults(handler=cmd_policy_backtest)
     return parser
 
 

@@ -9,6 +9,7 @@ to re-run on a redelivered message: they look at what the store already holds fi
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from policies.decision import Decision
 from policies.pack import PolicyPack
 from provenance.authority import Authority
 from provenance.fingerprint import clip_fingerprint
-from provenance.label import burn_label
+from provenance.label import burn_label, corner_clear_of
 from provenance.repository import ManifestRepository
 from provenance.sign import GenerationClaims, sign_clip, soft_bindings
 from provenance.trust import TrustAnchors
@@ -229,7 +230,8 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
     clip = generate_clip(photo, options)
     timings["generation"] = _ms(start)
     start = time.perf_counter()
-    burn_label(clip.frames)
+    corner = corner_clear_of(_face_boxes(input_decision.signals))
+    burn_label(clip.frames, corner=corner)
     timings["label"] = _ms(start)
     # The durable marks go on before the single encode: the watermark carries the clip id the
     # repository allocated, the fingerprint is what a stripped copy will be matched against.
@@ -256,6 +258,7 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
             "generator_version": GENERATOR_VERSION,
             "options": options.to_dict(),
             "scene": clip.scene,
+            "label_corner": corner,
             "clip_blob": clip_ref,
             "clip_id": clip_id,
             "fingerprint": fingerprint,
@@ -273,6 +276,17 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
             "backend_version": clip.backend_version,
         },
     )
+
+
+def _face_boxes(signals: list[dict[str, Any]]) -> list[list[float]]:
+    """Face boxes (fractions of the photo) from the input gate's `faces.count` signal."""
+    for signal in signals:
+        if signal.get("category") == "faces.count" and signal.get("evaluated"):
+            try:
+                return list(json.loads(signal.get("detail") or "{}").get("boxes_xywh", []))
+            except json.JSONDecodeError:
+                return []
+    return []
 
 
 def _input_signals(deps: StageDeps, job_id: str) -> list[Signal]:

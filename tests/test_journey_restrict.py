@@ -27,3 +27,13 @@ def test_photo_with_a_face_is_restricted_and_generated_without_face_motion(tmp_p
     assert faces["evaluated"] and '"count": 1' in faces["detail"]
     generated = store.events(AuditQuery(job_id=outcome.job.id, kind="clip.generated"))[0]
     assert generated.payload["options"]["face_motion"] is False
+    # The face sits in the upper middle of this portrait: the label keeps clear of it.
+    assert generated.payload["label_corner"] == "bottom-right"
+
+
+def test_label_goes_to_the_corner_that_covers_no_face() -> None:
+    from provenance.label import corner_clear_of
+
+    assert corner_clear_of([]) == "bottom-right"
+    assert corner_clear_of([[0.75, 0.8, 0.2, 0.2]]) == "bottom-left"
+    assert corner_clear_of([[0.0, 0.8, 1.0, 0.2]]) == "top-right"

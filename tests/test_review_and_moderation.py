@@ -193,3 +193,45 @@ def test_cli_check_exit_codes(tmp_path: Path, monkeypatch, capsys) -> None:
     assert report["decision"]["stage"] == "input"
     assert any(s["category"] == "nsfw" for s in report["signals"])
     assert main(["check", str(tmp_path / "missing.jpg")]) == 2
+
+
+def test_cli_authority_and_policy_commands(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("STILLGUARD_HOME", str(tmp_path))
+    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "x")
+    assert main(["authority", "init", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main(["authority", "rotate", "--json"]) == 0
+    rotated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rotated["signing_id"] != first["signing_id"]
+    trust = tmp_path / "trust"
+    trust.mkdir()
+    assert main(["authority", "export-trust", str(trust), "--json"]) == 0
+    assert "BEGIN CERTIFICATE" in (trust / "signers.pem").read_text()
+    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "wrong")
+    assert main(["authority", "show"]) == 2
+    assert "passphrase" in capsys.readouterr().err
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(REVIEW_EVERY_OUTPUT)
+    assert main(["policy", "validate", str(pack)]) == 0
+    pack.write_text("version: 1\nstages: {input: {rules: [{id: broken}]}}")
+    assert main(["policy", "validate", str(pack)]) == 2
+    assert "broken" in capsys.readouterr().err
+
+
+def test_policy_backtest_replays_recorded_decisions(api, capsys, monkeypatch) -> None:
+    client, keys, home = api
+    monkeypatch.setenv("STILLGUARD_HOME", str(home))
+    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "test-passphrase")
+    job_id = _submit(client, keys["submitter"])
+    _wait(client, keys["submitter"], job_id, {"held", "published", "refused", "failed"})
+    strict = home / "strict.yaml"
+    strict.write_text(
+        REVIEW_EVERY_OUTPUT.replace("default_action: label", "default_action: review")
+    )
+    capsys.readouterr()
+    assert main(["policy", "backtest", str(strict), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["replayed"] >= 1
+    assert {"from": "label", "to": "review"} in [
+        {k: t[k] for k in ("from", "to")} for t in report["transitions"]
+    ]
