@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from generation import GenerationOptionError, MediaError
+from generation.diffusion import DiffusionUnavailable
 from safety.photo_intake import BadImageError
 from streams import topics
 from streams.backend import DeadLetter
@@ -21,6 +22,7 @@ log = logging.getLogger("stillguard.pipeline")
 
 # Errors that a retry cannot fix: the job fails at once with the reason instead of being retried.
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (
+    DiffusionUnavailable,
     StageError,
     BadImageError,
     GenerationOptionError,
@@ -83,11 +85,12 @@ class InProcessPipeline:
     def drain(self) -> int:
         """Run every queued message through the stages until nothing is left."""
         delivered = 0
-        while not self._inbox.empty():
+        while True:
             while not self._inbox.empty():
                 self.backend.publish(*self._inbox.get())
+            if self.backend.pending() == 0:
+                return delivered
             delivered += self.backend.run_until_idle()
-        return delivered
 
 
 class BackgroundRunner:

@@ -22,6 +22,7 @@ class Settings:
     policy_path: Path | None
     tsa_url: str | None = None
     clip_checkpoint: Path | None = None
+    diffusers_model: Path | None = None
     hash_banks_dir: Path | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
@@ -40,6 +41,9 @@ class Settings:
             policy_path=Path(policy) if policy else None,
             tsa_url=env.get("STILLGUARD_TSA_URL") or None,
             clip_checkpoint=Path(clip) if (clip := env.get("STILLGUARD_CLIP_CHECKPOINT")) else None,
+            diffusers_model=Path(model)
+            if (model := env.get("STILLGUARD_DIFFUSERS_MODEL"))
+            else None,
             hash_banks_dir=Path(banks) if (banks := env.get("STILLGUARD_HASH_BANKS")) else None,
             max_upload_bytes=int(env.get("STILLGUARD_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
         )

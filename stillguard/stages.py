@@ -19,9 +19,15 @@ from typing import Any
 from PIL import Image
 
 from audit.store import AuditQuery, AuditStore, JobRecord
-from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, decode_mp4, encode_mp4
+from generation import (
+    GENERATOR_NAME,
+    GENERATOR_VERSION,
+    Backend,
+    GenerationOptions,
+    decode_mp4,
+    encode_mp4,
+)
 from generation.encode import DecodedClip
-from generation.procedural import generate_clip
 from policies.decision import Decision
 from policies.pack import PolicyPack
 from provenance.authority import Authority
@@ -67,6 +73,7 @@ class StageDeps:
     hash_matcher_factory: Callable[[], HashMatcher | None]
     clip_classifier_factory: Callable[[], ClipClassifier | None]
     repository_factory: Callable[[], ManifestRepository]
+    backend_factory: Callable[[], Backend]
     trust_anchors: Callable[[], TrustAnchors]
     publish: Publish
     on_progress: Callable[[str, str], None] = lambda job_id, what: None
@@ -227,7 +234,8 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
     timings: dict[str, float] = {}
     start = time.perf_counter()
     photo, _mime = load_photo(deps.blobs.read(job.input_blob))
-    clip = generate_clip(photo, options)
+    breakdown: dict[str, float] = {}
+    clip = deps.cached("backend", deps.backend_factory).generate(photo, options, timings=breakdown)
     timings["generation"] = _ms(start)
     start = time.perf_counter()
     corner = corner_clear_of(_face_boxes(input_decision.signals))
@@ -259,6 +267,7 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
             "options": options.to_dict(),
             "scene": clip.scene,
             "label_corner": corner,
+            "generation_breakdown_ms": breakdown,
             "clip_blob": clip_ref,
             "clip_id": clip_id,
             "fingerprint": fingerprint,

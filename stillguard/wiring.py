@@ -10,7 +10,7 @@ from typing import Any
 
 from audit.store import AuditStore, JobRecord
 from audit.store import IdempotencyConflict as StoreIdempotencyConflict
-from generation import GenerationOptions
+from generation import GenerationOptions, load_backend
 from policies.pack import PolicyPack
 from provenance.authority import Authority
 from provenance.repository import ManifestRepository
@@ -136,6 +136,7 @@ def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> Stage
         hash_matcher_factory=lambda: load_hash_matcher(settings),
         clip_classifier_factory=lambda: ClipClassifier(settings.clip_checkpoint),
         repository_factory=lambda: ManifestRepository(settings.database_url),
+        backend_factory=lambda: load_backend(settings.diffusers_model),
         trust_anchors=lambda: deps.authority.trust_anchors(),
         publish=publish,
     )
