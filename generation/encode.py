@@ -137,6 +137,9 @@ def decode_mp4(path: pathlib.Path) -> DecodedClip:
     if declared and len(frames) < declared:
         raise MediaError(f"{path} is truncated: decoded {len(frames)} of {declared} frames")
     audio_track = np.concatenate(audio_parts, axis=1).astype(np.float32) if audio_parts else None
+    if audio_track is not None and sample_rate and fps > 0:
+        # AAC pads its last frame: keep the sound as long as the pictures
+        audio_track = audio_track[:, : max(1, round(len(frames) / fps * sample_rate))]
     if buffer is not None and len(frames) == buffer.shape[0]:
         stacked = buffer
     else:
