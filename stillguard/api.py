@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
@@ -24,6 +25,9 @@ from .body_limit import BodySizeLimit
 from .pipeline import BackgroundRunner, InProcessPipeline
 from .settings import Settings
 from .wiring import build_deps, open_store
+
+
+log = logging.getLogger("stillguard.api")
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -63,6 +67,13 @@ def create_app(settings: Settings) -> FastAPI:
             else {"code": "http_error", "message": str(exc.detail)}
         )
         return JSONResponse({"error": detail}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback for operators; the caller gets the error shape, no internals.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        message = "internal error; the request was not completed"
+        return JSONResponse({"error": {"code": "internal_error", "message": message}}, 500)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

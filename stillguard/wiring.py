@@ -96,6 +96,9 @@ def _prompt_classifier() -> Any:
     return PromptClassifier()
 
 
+# C0 controls other than tab, newline and carriage return, and DEL: never meaningful in a prompt,
+# and NUL cannot be stored in PostgreSQL text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 BANK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -188,6 +191,8 @@ def validate_request(request: JobRequest) -> tuple[str, GenerationOptions]:
             "prompt_too_long",
             f"prompt has {len(request.prompt)} characters; the limit is {MAX_PROMPT_CHARS}",
         )
+    if request.prompt is not None and CONTROL_CHARACTERS.search(request.prompt):
+        raise BadRequest("invalid_prompt", "prompt contains control characters (e.g. NUL)")
     try:
         options = GenerationOptions.from_dict(request.options)
         options.validate()

@@ -193,3 +193,19 @@ def test_stripped_copy_is_recovered_and_soft_bindings_resolve(api, published_job
     assert unknown == {"matches": []}
     bad = client.get("/v1/matches/byBinding", params={"alg": "md5", "value": "x"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "unknown_alg"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["null\x00byte", "\x1b[31mred\x1b[0m", "'; DROP TABLE jobs; --", "\u202egnp.exe", "🌊" * 500],
+)
+def test_hostile_prompts_are_refused_or_stored_verbatim(api, prompt: str) -> None:
+    client, keys = api
+    response = submit(client, keys["submitter"], png_bytes(), data={"prompt": prompt})
+    if any(ord(c) < 32 or ord(c) == 127 for c in prompt):
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_prompt"
+    else:
+        assert response.status_code == 202
+        job = client.get(f"/v1/jobs/{response.json()['job_id']}", headers=keys["submitter"])
+        assert job.status_code == 200
