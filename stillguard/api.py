@@ -26,7 +26,6 @@ from .pipeline import BackgroundRunner, InProcessPipeline
 from .settings import Settings
 from .wiring import build_deps, open_store
 
-
 log = logging.getLogger("stillguard.api")
 
 
