@@ -1,25 +1,27 @@
-"""An invisible watermark that carries a 32-bit clip id through re-encoding, downscaling and trims.
+"""An invisible watermark that carries a 32-bit clip id through re-encoding, resizing and edits.
 
 Why this design (the off-the-shelf watermarks lose their bits to one H.264 encode, see
-DEPENDENCIES.md): the mark lives where a video codec and a resize cannot remove it without
-visibly changing the picture, at very low spatial frequencies. Each frame is split into a fixed
-grid of cells in normalised coordinates (so any resolution and aspect maps onto it); every cell
-is raised or lowered by ~1-2 luma levels, smoothly interpolated; the same pattern is in every
-frame, so the detector averages all frames and compression noise averages out.
+DEPENDENCIES.md): the mark lives at very low spatial frequencies, where a codec or a resize
+cannot remove it without visibly changing the picture. Each frame is split into a fixed grid of
+cells in normalised coordinates (any resolution and aspect maps onto it); every cell is raised
+or lowered by a few luma levels, smoothly interpolated; the same pattern is in every frame, so
+the detector averages all frames and compression noise averages out.
 
-- Code: 32-bit id + CRC-16 -> rate-1/3 convolutional code (K=7) -> 162 coded bits, each spread
-  over several cells with pseudo-random signs; a further set of cells carries a known sync
-  pattern. Soft-decision Viterbi decoding corrects errors; the CRC, the sync correlation and a
-  cap on corrected errors reject unmarked clips (no false ids).
-- Host interference is what defeats blind low-frequency watermarks: a photo's own low frequencies
-  are tens of levels, the mark one or two. The detector high-passes the cell grid (subtracting a
-  blurred copy), and the embedder, which knows the host, cancels the host's own projection onto
-  every coded bit (improved spread spectrum, Malvar & Florencio 2003), so on an unedited copy
-  the detector sees the mark alone.
+- Code: 32-bit id + CRC-16 -> rate-1/3 convolutional code (K=7) -> 162 coded bits, plus 24 known
+  sync bits. Each bit is repeated on ~6 cells scattered over the frame.
+- Every cell is its own quantisation-index-modulation (QIM) carrier: the detector's high-passed
+  value of the cell is moved to the nearest point of its bit's lattice (dithered per cell). A
+  photo's own low frequencies are tens of levels, the mark a few; QIM makes the host irrelevant.
+  Because cells vote independently, a crop or an overlay costs only the cells it hides.
+- Colour edits: the high-pass removes brightness offsets; a contrast change scales every value,
+  so the detector searches the gain at which the cell values sit best on the lattice.
+- Geometry: when the fit is poor, the detector nudges scale and offset by fractions of a cell
+  (a resize with odd rounding). Crops beyond that are not found yet: a 1-D template (a +-1
+  pattern per column and row, correlated with the copy's column and row means) was tried and
+  lost to the host's own column means; crops are left to the fingerprint.
+- The CRC, the sync bits and a cap on corrected errors reject unmarked clips (no false ids).
 - The four corners are left unmarked: the visible label sits in one, and platform logos and
   overlays usually land there.
-- Crops: when the uncropped reading fails, the detector searches crop hypotheses (scale and
-  offset) on the sync pattern, then decodes the best few.
 """
 
 from __future__ import annotations
@@ -29,25 +31,32 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import scipy.linalg
 
 WATERMARK_ALG = "com.stillguard.watermark.v1"
 
 GRID_W, GRID_H = 48, 27  # cells across and down, whatever the frame size
 CORNER_W, CORNER_H = 12, 5  # cells left unmarked in each corner
-SYNC_BITS = 24  # known bits spread like the coded ones: the detector's "is a mark here" test
-STEP = 6.0  # quantiser step of each bit's projection, in luma levels (QIM)
-MAX_CELL_LEVELS = 6.0  # cap on any cell's change (host compensation can ask for more)
+SYNC_BITS = 24  # known bits: the detector's "is a mark here" test
+STEP = 3.0  # QIM step of each cell, in luma levels: a bit's lattices are 2 * STEP apart
+RIDGE = 0.05  # regularises the embedder's inverse of the detector's response
+MAX_CELL_LEVELS = 8.0  # cap on any cell's change
 WHITEN_SIGMA = 1.2  # cells: the detector's high-pass subtracts a blur of this width
 GROUP_FRAMES = 8  # frames that share one host compensation
-SEED = 0x5347_574D  # fixes the cell layout and chip signs: part of the algorithm's identity
+SEED = 0x5347_574D  # fixes the cell layout and dither: part of the algorithm's identity
 
 ID_BITS, CRC_BITS, TAIL_BITS = 32, 16, 6
 _GENERATORS = (0o133, 0o171, 0o165)  # the K=7, rate-1/3 code of many standards
 _INFO_BITS = ID_BITS + CRC_BITS
 CODED_BITS = (_INFO_BITS + TAIL_BITS) * len(_GENERATORS)
-MAX_ERROR_SHARE = 0.2  # more hard-decision errors than this and the reading is refused
-MIN_SYNC = 0.5  # least mean sync agreement (-1..1) of a reading
-_SUPER_SIZE = (GRID_W * 4, GRID_H * 4)  # averaged luma keeps 4 x 4 pixels per cell
+BITS = CODED_BITS + SYNC_BITS
+MAX_ERROR_SHARE = 0.2  # more hard-decision errors (of the bits seen) and the reading is refused
+MIN_SYNC = 0.25  # least mean sync agreement (-1..1) of a reading
+MIN_SEEN = 0.5  # least share of coded bits with a visible cell
+GAINS = np.geomspace(0.5, 2.0, 140).astype(np.float32)  # contrast changes searched
+_PER_CELL = 4  # averaged luma keeps 4 x 4 pixels per cell
+_SUPER_SIZE = (GRID_W * _PER_CELL, GRID_H * _PER_CELL)
+_FIT_STOP = 0.35  # lattice fit above which a geometry is taken as found
 
 
 @dataclass
@@ -63,11 +72,11 @@ class WatermarkReading:
 class _Layout:
     """Which cell carries what: a fixed, seeded layout of the grid."""
 
-    basis: np.ndarray  # (BITS, cells) float32: each bit's +-1 chips on its cells, unit norm
-    solve: np.ndarray  # (BITS, BITS): inverse of the embed -> detect response between bits
-
-
-BITS = CODED_BITS + SYNC_BITS
+    cells: np.ndarray  # (C,) flat indices of the marked cells
+    owner: np.ndarray  # (C,) the bit each marked cell carries
+    dither: np.ndarray  # (C,) float32 lattice offset of each cell, in levels
+    solve: np.ndarray  # (C, C): cell changes that produce a wanted change of the detector's view
+    response: np.ndarray  # (cells, cells): the detector's view of a unit change of each cell
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,15 +88,47 @@ def _layout() -> _Layout:
             marked[rows, cols] = False
     cells = np.flatnonzero(marked.ravel())
     cells = cells[rng.permutation(cells.size)]
-    owner = np.arange(cells.size) % BITS  # bit carried by each marked cell
-    chips = rng.choice(np.array([-1.0, 1.0], np.float32), cells.size)
-    basis = np.zeros((BITS, GRID_H * GRID_W), np.float32)
-    basis[owner, cells] = chips
-    basis /= np.linalg.norm(basis, axis=1, keepdims=True)
-    # How the detector's projections respond to each bit's pattern after the embedder's
-    # upsampling and the detector's downsampling and high-pass: S[k, j] = <q_k, W D U q_j>.
-    response = np.stack([basis @ _detector_view(_upsampled(row)) for row in basis], axis=1)
-    return _Layout(basis=basis, solve=np.linalg.inv(response).astype(np.float32))
+    owner = np.arange(cells.size) % BITS
+    dither = rng.uniform(0, 2 * STEP, cells.size).astype(np.float32)
+    response = _response()
+    # Ridge least squares on the marked cells: the view's low frequencies (which the high-pass
+    # hardly passes) are left alone rather than bought with large, visible changes.
+    sub = response[np.ix_(cells, cells)]
+    normal = (sub.T @ sub).astype(np.float64) + RIDGE * np.eye(cells.size)
+    solve = scipy.linalg.cho_solve(scipy.linalg.cho_factor(normal), sub.T.astype(np.float64))
+    return _Layout(
+        cells=cells,
+        owner=owner,
+        dither=dither,
+        solve=solve.astype(np.float32),
+        response=response,
+    )
+
+
+def _response() -> np.ndarray:
+    """R[:, j]: the detector's view of a unit change of cell j (upsample, shrink, high-pass).
+
+    Every step is separable, so R = Ay (x) Ax - ByAy (x) BxAx, built from 1-D responses.
+    """
+    ax = np.stack([_detector_grid(np.tile(e, (GRID_H, 1)))[0] for e in np.eye(GRID_W)], axis=1)
+    ay = np.stack(
+        [_detector_grid(np.tile(e[:, None], (1, GRID_W)))[:, 0] for e in np.eye(GRID_H)], axis=1
+    )
+    bx = np.stack([_blur(np.tile(e, (GRID_H, 1)))[0] for e in np.eye(GRID_W)], axis=1)
+    by = np.stack([_blur(np.tile(e[:, None], (1, GRID_W)))[:, 0] for e in np.eye(GRID_H)], axis=1)
+    return (np.kron(ay, ax) - np.kron(by @ ay, bx @ ax)).astype(np.float32)
+
+
+def _detector_grid(cells: np.ndarray) -> np.ndarray:
+    """Per-cell values as the detector's cell grid sees them before the high-pass."""
+    upsampled = _upsampled(cells.astype(np.float32))
+    return _shrink(_shrink(upsampled, *_SUPER_SIZE), GRID_W, GRID_H)
+
+
+def _blur(grid: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(
+        grid.astype(np.float32), (0, 0), WHITEN_SIGMA, borderType=cv2.BORDER_REFLECT
+    )
 
 
 def _upsampled(
@@ -115,15 +156,13 @@ def _shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
 def _whiten(grid: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
     """High-pass the cell grid: subtract a (weighted) blur, which holds most of the host image."""
     if weight is None:
-        blur = cv2.GaussianBlur(grid, (0, 0), WHITEN_SIGMA, borderType=cv2.BORDER_REFLECT)
-        return (grid - blur).ravel()
-    num = cv2.GaussianBlur(grid * weight, (0, 0), WHITEN_SIGMA, borderType=cv2.BORDER_REFLECT)
-    den = cv2.GaussianBlur(weight, (0, 0), WHITEN_SIGMA, borderType=cv2.BORDER_REFLECT)
-    return ((grid - num / np.maximum(den, 1e-3)) * weight).ravel()
+        return (grid - _blur(grid)).ravel()
+    num, den = _blur(grid * weight), _blur(weight)
+    return (grid - num / np.maximum(den, 1e-3)).ravel()
 
 
 def _detector_view(luma: np.ndarray) -> np.ndarray:
-    """The flattened, high-passed cell grid the detector correlates with: luma in, cells out."""
+    """The flattened, high-passed cell grid the detector reads: luma in, cells out."""
     return _whiten(_shrink(_shrink(luma.astype(np.float32), *_SUPER_SIZE), GRID_W, GRID_H))
 
 
@@ -222,24 +261,23 @@ def embed_watermark(frames: np.ndarray, clip_id: int) -> None:
     layout = _layout()
     height, width = frames.shape[1:3]
     starts = range(0, frames.shape[0], GROUP_FRAMES)
-    # One host view per group of frames (its middle frame): the clip's average host is theirs.
-    hosts = [
-        layout.basis
-        @ _grid_view(
+    # One host view per group of frames (its middle frame).
+    views = [
+        _grid_view(
             _luma(_shrink(frames[min(s + GROUP_FRAMES // 2, len(frames) - 1)], *_SUPER_SIZE))
-        )
+        )[layout.cells]
         for s in starts
     ]
-    # Quantisation index modulation: each bit's projection of the clip's average host is moved
-    # to the nearest point of that bit's lattice (bit b: b * STEP + 2 * STEP * k), so the mark
-    # costs at most one STEP whatever the photo, and the photo itself never masks it.
-    host = np.mean(hosts, axis=0)
-    bits = np.append(_codeword(clip_id), _sync_bits()).astype(np.float32)
-    target = (np.round((host - bits * STEP) / (2 * STEP)) * 2 + bits) * STEP
-    for start, group_host in zip(starts, hosts, strict=True):
+    # QIM: each cell's value in the clip's average view moves to the nearest point of its bit's
+    # lattice (bit b: dither + b * STEP + 2 * STEP * k), at most one STEP whatever the photo.
+    bits = np.append(_codeword(clip_id), _sync_bits())[layout.owner].astype(np.float32)
+    offset = layout.dither + bits * STEP
+    target = np.round((np.mean(views, axis=0) - offset) / (2 * STEP)) * 2 * STEP + offset
+    for start, view in zip(starts, views, strict=True):
         # Every group hits the same target, so any run of frames (a trimmed copy) reads it.
-        amplitudes = layout.solve @ (target - group_host)
-        cells = np.clip(amplitudes @ layout.basis, -MAX_CELL_LEVELS, MAX_CELL_LEVELS)
+        cells = np.zeros(GRID_W * GRID_H, np.float32)
+        cells[layout.cells] = layout.solve @ (target - view)
+        cells = np.clip(cells, -MAX_CELL_LEVELS, MAX_CELL_LEVELS)
         # Upsampling is linear, so raising by the positive part and lowering by the negative
         # part adds the smooth pattern with two saturating uint8 operations per frame.
         raise_by = _full_frame(np.maximum(cells, 0), width, height)
@@ -262,6 +300,11 @@ def _sync_bits() -> np.ndarray:
 
 # -- detection ---------------------------------------------------------------------------------
 
+# Where a copy sits in the original frame, in normalised original coordinates: the copy shows
+# x in [left, left + width) and y in [top, top + height).
+_Geometry = tuple[float, float, float, float]  # left, width, top, height
+_WHOLE: _Geometry = (0.0, 1.0, 0.0, 1.0)
+
 
 def mean_luma(frames: np.ndarray) -> np.ndarray:
     """Average luma of all frames at a few pixels per cell: what detection works from."""
@@ -275,23 +318,6 @@ def _grid_view(luma: np.ndarray) -> np.ndarray:
     return _whiten(_shrink(luma, GRID_W, GRID_H))
 
 
-def _read(view: np.ndarray) -> WatermarkReading:
-    """Decode the high-passed cell grid; a reading only when sync, CRC and error count agree."""
-    layout = _layout()
-    phase = np.pi * (layout.basis @ view) / STEP
-    soft = -np.cos(phase)  # +1 on bit 1's lattice, -1 on bit 0's
-    sync = float(np.mean(soft[CODED_BITS:] * (2 * _sync_bits() - 1)))
-    coded = soft[:CODED_BITS]
-    info = _viterbi(coded)
-    clip_id = int("".join(map(str, info[:ID_BITS])), 2)
-    crc = int("".join(map(str, info[ID_BITS:])), 2)
-    errors = int(np.count_nonzero((coded > 0) != _codeword(clip_id).astype(bool)))
-    if crc != _crc16(clip_id) or errors > MAX_ERROR_SHARE * CODED_BITS or sync < MIN_SYNC:
-        return WatermarkReading(None, round(max(0.0, sync), 3), errors)
-    confidence = min(1.0, max(0.0, sync)) * (1 - errors / CODED_BITS)
-    return WatermarkReading(clip_id, round(confidence, 3), errors)
-
-
 def detect_watermark(frames: np.ndarray) -> WatermarkReading:
     """Read the clip id from decoded frames ((N, H, W, 3) uint8 RGB); clip_id None when absent."""
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] == 0:
@@ -300,5 +326,105 @@ def detect_watermark(frames: np.ndarray) -> WatermarkReading:
 
 
 def detect_in_luma(luma: np.ndarray) -> WatermarkReading:
-    """Read the clip id from `mean_luma`'s average of a clip's frames."""
-    return _read(_grid_view(luma))
+    """Read the clip id from `mean_luma`'s average of a clip's frames, cropped or not."""
+    luma = luma.astype(np.float32)
+    values, weight = _aligned(luma, _WHOLE)
+    fit, gain = _best_gain(values, weight, GAINS)
+    reading = _read(values, weight, gain)
+    if reading.clip_id is None and fit < _FIT_STOP:
+        _, values, weight, gain = _refine(luma, _WHOLE, gain)
+        reading = _read(values, weight, gain)
+    return reading
+
+
+def _aligned(luma: np.ndarray, geometry: _Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """The marked cells' high-passed values if the copy sits at `geometry`, and which are seen."""
+    layout = _layout()
+    if geometry == _WHOLE:
+        return _grid_view(luma)[layout.cells], np.ones(layout.cells.size, np.float32)
+    left, width, top, height = geometry
+    w0, h0 = _SUPER_SIZE
+    # Original-frame sample X shows copy sample (X + 0.5 - left * w0) / width - 0.5.
+    inverse = np.float32(
+        [
+            [1 / width, 0, (0.5 - left * w0) / width - 0.5],
+            [0, 1 / height, (0.5 - top * h0) / height - 0.5],
+        ]
+    )
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    canvas = cv2.warpAffine(luma, inverse, (w0, h0), flags=flags, borderValue=0)
+    seen = cv2.warpAffine(np.ones_like(luma), inverse, (w0, h0), flags=flags, borderValue=0)
+    grid = cv2.resize(canvas, (GRID_W, GRID_H), interpolation=cv2.INTER_AREA)
+    cover = cv2.resize(seen, (GRID_W, GRID_H), interpolation=cv2.INTER_AREA)
+    weight = (cover > 0.999).astype(np.float32)  # cells cut by the crop edge read garbage
+    values = _whiten(grid, weight)
+    return values[layout.cells], weight.ravel()[layout.cells]
+
+
+def _fit(values: np.ndarray, weight: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """How well the values sit on the cells' lattices at each gain (1: exactly, 0: chance)."""
+    phase = (values[None, :] / gains[:, None] - _layout().dither) * (2 * np.pi / STEP)
+    return np.cos(phase) @ weight / max(float(weight.sum()), 1.0)
+
+
+def _best_gain(values: np.ndarray, weight: np.ndarray, gains: np.ndarray) -> tuple[float, float]:
+    scores = _fit(values, weight, gains)
+    index = int(np.argmax(scores))
+    return float(scores[index]), float(gains[index])
+
+
+def _refine(
+    luma: np.ndarray, geometry: _Geometry, gain: float
+) -> tuple[_Geometry, np.ndarray, np.ndarray, float]:
+    """Coordinate ascent of the lattice fit over the geometry (and gain) near a first guess."""
+    w0, h0 = _SUPER_SIZE
+    near = gain * np.geomspace(0.9, 1.1, 15).astype(np.float32)
+    values, weight = _aligned(luma, geometry)
+    fit, gain = _best_gain(values, weight, near)
+    for step in (0.5, 0.25):  # in super-sampled pixels (a quarter of a cell)
+        moves = (step / w0, step / w0, step / h0, step / h0)
+        for axis in range(4):
+            for sign in (1, -1):
+                trial = list(geometry)
+                trial[axis] += sign * moves[axis]
+                if axis in (1, 3):  # a scale change pivots on the copy's centre
+                    trial[axis - 1] -= sign * moves[axis] / 2
+                candidate = (trial[0], trial[1], trial[2], trial[3])
+                trial_values, trial_weight = _aligned(luma, candidate)
+                trial_fit, trial_gain = _best_gain(trial_values, trial_weight, near)
+                if trial_fit > fit:
+                    geometry, values, weight = candidate, trial_values, trial_weight
+                    fit, gain = trial_fit, trial_gain
+                    break
+    return geometry, values, weight, gain
+
+
+def _read(values: np.ndarray, weight: np.ndarray, gain: float) -> WatermarkReading:
+    """Decode the cells' values at `gain`; a reading only when sync, CRC and error count agree."""
+    layout = _layout()
+    phase = (values / gain - layout.dither) * (np.pi / STEP)
+    votes = np.bincount(layout.owner, -np.cos(phase) * weight, BITS)
+    seen = np.bincount(layout.owner, weight, BITS)
+    soft = votes / np.maximum(seen, 1.0)  # +1 on bit 1's lattice, -1 on bit 0's, 0 unseen
+    sync_seen = seen[CODED_BITS:] > 0
+    sync = (
+        float(np.mean((soft[CODED_BITS:] * (2 * _sync_bits() - 1))[sync_seen]))
+        if sync_seen.any()
+        else 0.0
+    )
+    coded, visible = soft[:CODED_BITS], seen[:CODED_BITS] > 0
+    info = _viterbi(coded)
+    clip_id = int("".join(map(str, info[:ID_BITS])), 2)
+    crc = int("".join(map(str, info[ID_BITS:])), 2)
+    wrong = (coded > 0) != _codeword(clip_id).astype(bool)
+    errors = int(np.count_nonzero(wrong & visible))
+    shown = int(np.count_nonzero(visible))
+    if (
+        crc != _crc16(clip_id)
+        or shown < MIN_SEEN * CODED_BITS
+        or errors > MAX_ERROR_SHARE * shown
+        or sync < MIN_SYNC
+    ):
+        return WatermarkReading(None, round(max(0.0, sync), 3), errors)
+    confidence = min(1.0, max(0.0, sync)) * (1 - errors / shown)
+    return WatermarkReading(clip_id, round(confidence, 3), errors)
