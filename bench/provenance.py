@@ -21,6 +21,8 @@ import tempfile
 import time
 
 import c2pa
+import cv2
+import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -159,6 +161,33 @@ def costs(authority, repo, photo_path, folder) -> None:
     )
 
 
+def cropped(frames, share: float):
+    """Cut `share` off every side and scale back to the original size."""
+    height, width = frames.shape[1:3]
+    dy, dx = int(share * height), int(share * width)
+    return np.stack(
+        [cv2.resize(f[dy : height - dy, dx : width - dx], (width, height)) for f in frames]
+    )
+
+
+def contrast(frames, gain: float):
+    return np.clip((frames.astype(np.float32) - 128) * gain + 128, 0, 255).astype(np.uint8)
+
+
+def overlaid(frames):
+    """A light logo box with text over ~10 % of the frame, away from the corners."""
+    out = frames.copy()
+    height, width = frames.shape[1:3]
+    top, left = int(0.55 * height), int(0.35 * width)
+    bottom, right = top + int(0.3 * height), left + int(0.33 * width)
+    out[:, top:bottom, left:right] = (240, 240, 240)
+    for frame in out:
+        cv2.putText(
+            frame, "LOGO", (left + 16, bottom - 16), cv2.FONT_HERSHEY_SIMPLEX, 3, (20, 20, 200), 6
+        )
+    return out
+
+
 def robustness(authority, repo, photo_path, folder, clips: int, seconds: float) -> None:
     anchors = authority.trust_anchors()
     attacks = {
@@ -166,7 +195,12 @@ def robustness(authority, repo, photo_path, folder, clips: int, seconds: float) 
         "(b) CRF 23": lambda data, f: encode(f, crf=23),
         "(b) CRF 28": lambda data, f: encode(f, crf=28),
         "(c) 480p CRF 23": lambda data, f: encode(f, crf=23, size=(854, 480)),
+        "(c) 480p CRF 28": lambda data, f: encode(f, crf=28, size=(854, 480)),
         "(d) trim 1st s, CRF 23": lambda data, f: encode(f[FPS:], crf=23),
+        "(e) crop 5 %/side, CRF 23": lambda data, f: encode(cropped(f, 0.05), crf=23),
+        "(e) crop 10 %/side, CRF 23": lambda data, f: encode(cropped(f, 0.10), crf=23),
+        "(e) contrast x1.4, CRF 23": lambda data, f: encode(contrast(f, 1.4), crf=23),
+        "(e) logo overlay, CRF 23": lambda data, f: encode(overlaid(f), crf=23),
     }
     tally = {name: {"watermark": 0, "fingerprint": 0, "wrong": 0, "missed": 0} for name in attacks}
     psnrs = []
@@ -191,12 +225,12 @@ def robustness(authority, repo, photo_path, folder, clips: int, seconds: float) 
     )
     print(f"watermark PSNR: min {min(psnrs):.1f} dB, median {statistics.median(psnrs):.1f} dB")
     print(
-        f"{'copy':26} {'recovered':>9} {'by watermark':>13} {'by fingerprint':>15} {'wrong clip':>11}"
+        f"{'copy':28} {'recovered':>9} {'by watermark':>13} {'by fingerprint':>15} {'wrong clip':>11}"
     )
     for name, row in tally.items():
         total = row["watermark"] + row["fingerprint"]
         print(
-            f"{name:26} {100 * total / clips:8.0f}% {row['watermark']:13d} {row['fingerprint']:15d} {row['wrong']:11d}"
+            f"{name:28} {100 * total / clips:8.0f}% {row['watermark']:13d} {row['fingerprint']:15d} {row['wrong']:11d}"
         )
 
 
