@@ -1,0 +1,231 @@
+"""Quality checks of the procedural backend on real photos (issue "Generation core", Quality checks).
+
+    python bench/generation_eval.py                       # every photo in samples/eval and samples/
+    python bench/generation_eval.py --size 1280x720 --photos samples/eval/storm.jpg
+    python bench/generation_eval.py --frames /tmp/eval    # also save frames to look at
+    python bench/generation_eval.py --json
+
+Per photo, a clip (5 s at 640x360 and 24 fps unless told) is generated and measured:
+- motion goes where it belongs: mean optical-flow magnitude (Farneback, grey consecutive frames)
+  inside the detected sky, and inside the water, over that in the regions nothing animates
+  (target >= 3x; the still regions move only with the camera push);
+- flicker: frame-to-frame change of the still regions' mean luminance (mean and max, grey levels);
+- loop seam: with loop=True, the last-to-first frame step over the median ordinary step;
+- audio: integrated loudness against the target (within 1 LU), samples at full scale, and the
+  jump at the loop point over the 99.9th percentile of ordinary sample steps (a click above 1);
+- determinism: the same photo, options and seed, generated twice and encoded, give the same bytes.
+Exit status 1 when any check fails on any photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+from PIL import Image
+
+from generation import GenerationOptions, encode_mp4, generate_clip
+from generation.audio import TARGET_LUFS
+from generation.procedural import fit_photo
+from generation.quality import (
+    clipped_samples,
+    frame_steps,
+    loop_click,
+    loop_seam,
+    loudness_error,
+    luminance_steps,
+    mean_flow,
+    region_masks,
+)
+from generation.scene import analyze_scene
+
+ROOT = Path(__file__).resolve().parents[1]
+MOTION_RATIO = 3.0  # animated region over still regions
+FLICKER_BOUND = 1.0  # grey levels of mean-luminance change per frame in the still regions
+SEAM_BOUND = 1.5  # loop seam over the median ordinary frame step
+LOUDNESS_BOUND = 1.0  # LU from the target
+CLICK_BOUND = 1.0  # loop-point jump over the 99.9th percentile of sample steps
+
+
+def default_photos() -> list[Path]:
+    eval_dir = ROOT / "samples" / "eval"
+    extras = sorted(p for p in (ROOT / "samples").glob("*") if p.suffix in (".jpg", ".png"))
+    return sorted(eval_dir.glob("*.jpg")) + extras
+
+
+def _digest(clip: Any, folder: Path, name: str) -> str:
+    path = folder / f"{name}.mp4"
+    encode_mp4(clip, path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def evaluate_photo(
+    photo: Image.Image, options: GenerationOptions, *, determinism: bool = True
+) -> dict[str, Any]:
+    """Generates the clips for one photo and returns every measure (None where not applicable)."""
+    start = time.perf_counter()
+    clip = generate_clip(photo, options)
+    scene = analyze_scene(fit_photo(photo, options.width, options.height))
+    masks = region_masks(scene, options.width, options.height)
+    measured = {
+        name: getattr(masks, name)
+        for name in ("sky", "water", "foliage", "still")
+        if masks.measurable(name)
+    }
+    flow = mean_flow(clip.frames, measured)
+    still = flow.get("still")
+
+    def ratio(name: str) -> float | None:
+        if name not in flow or still is None:
+            return None
+        return flow[name] / max(still, 1e-6)
+
+    flicker = luminance_steps(clip.frames, masks.still) if "still" in measured else None
+    looped = generate_clip(photo, dataclasses.replace(options, loop=True))
+    result: dict[str, Any] = {
+        "regions": clip.scene["regions"],
+        "faces": clip.scene["faces"],
+        "motions": sorted({f"{m['region']}:{m['kind']}" for m in clip.scene["motions"]}),
+        "audio_layers": clip.scene["audio_layers"],
+        "flow_px": {name: round(value, 4) for name, value in flow.items()},
+        "sky_ratio": ratio("sky"),
+        "water_ratio": ratio("water"),
+        "foliage_ratio": ratio("foliage"),
+        "flicker_mean": None if flicker is None else float(flicker.mean()),
+        "flicker_max": None if flicker is None else float(flicker.max()),
+        "seam_ratio": loop_seam(looped.frames) / max(float(np.median(frame_steps(looped.frames))), 1e-6),
+        "loudness_error_lu": None,
+        "clipped": None,
+        "click": None,
+        "deterministic": None,
+    }
+    if clip.audio is not None and looped.audio is not None:
+        result["loudness_error_lu"] = loudness_error(clip.audio, TARGET_LUFS)
+        result["clipped"] = clipped_samples(clip.audio) + clipped_samples(looped.audio)
+        result["click"] = loop_click(looped.audio)
+    if determinism:
+        again = generate_clip(photo, options)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            result["deterministic"] = _digest(clip, folder, "a") == _digest(again, folder, "b")
+    result["seconds"] = time.perf_counter() - start
+    result["clip"] = clip
+    return result
+
+
+CHECKS: list[tuple[str, str, Any]] = [
+    ("sky motion", f"sky flow >= {MOTION_RATIO:g}x still", lambda r: _at_least(r["sky_ratio"], MOTION_RATIO)),
+    ("water motion", f"water flow >= {MOTION_RATIO:g}x still", lambda r: _at_least(r["water_ratio"], MOTION_RATIO)),
+    ("flicker", f"max luminance step in still regions < {FLICKER_BOUND:g}", lambda r: _below(r["flicker_max"], FLICKER_BOUND)),
+    ("loop seam", f"seam <= {SEAM_BOUND:g}x median frame step", lambda r: _below(r["seam_ratio"], SEAM_BOUND, inclusive=True)),
+    ("loudness", f"|loudness - {TARGET_LUFS:g} LUFS| <= {LOUDNESS_BOUND:g} LU", lambda r: None if r["loudness_error_lu"] is None else abs(r["loudness_error_lu"]) <= LOUDNESS_BOUND),
+    ("clipping", "no sample at full scale", lambda r: None if r["clipped"] is None else r["clipped"] == 0),
+    ("loop click", f"loop jump <= {CLICK_BOUND:g}x p99.9 sample step", lambda r: _below(r["click"], CLICK_BOUND, inclusive=True)),
+    ("determinism", "same seed, same bytes", lambda r: r["deterministic"]),
+]  # fmt: skip
+
+
+def _at_least(value: float | None, bound: float) -> bool | None:
+    return None if value is None else value >= bound
+
+
+def _below(value: float | None, bound: float, *, inclusive: bool = False) -> bool | None:
+    if value is None:
+        return None
+    return value <= bound if inclusive else value < bound
+
+
+def save_frames(clip: Any, folder: Path, name: str) -> None:
+    """First, middle and last frame, and the first-to-middle change amplified (what moved)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = clip.frames
+    middle = frames.shape[0] // 2
+    for label, index in (("first", 0), ("middle", middle), ("last", -1)):
+        Image.fromarray(frames[index]).save(folder / f"{name}-{label}.png")
+    change = np.abs(frames[middle].astype(np.int16) - frames[0].astype(np.int16)).max(axis=2)
+    Image.fromarray(np.clip(change * 6, 0, 255).astype(np.uint8)).save(folder / f"{name}-change.png")
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    return format(value, fmt)
+
+
+def print_report(rows: list[tuple[str, dict[str, Any]]], options: GenerationOptions) -> bool:
+    print(
+        f"size={options.size} duration={options.duration_s:g}s fps={options.fps} "
+        f"seed={options.seed} photos={len(rows)}"
+    )
+    print(
+        f"{'photo':<22} {'sky%':>5} {'wat%':>5} {'fol%':>5} {'face':>4} {'sky px':>6} "
+        f"{'still':>6} {'sky x':>6} {'wat x':>6} {'flick':>5} {'fl max':>6} {'seam':>5} "
+        f"{'dLU':>5} {'clip':>4} {'click':>5} {'same':>4} {'s':>5}"
+    )
+    for name, r in rows:
+        regions, flow = r["regions"], r["flow_px"]
+        print(
+            f"{name[:22]:<22} {regions['sky'] * 100:>5.1f} {regions['water'] * 100:>5.1f} "
+            f"{regions['foliage'] * 100:>5.1f} {r['faces']:>4} {_cell(flow.get('sky'), '.3f'):>6} "
+            f"{_cell(flow.get('still'), '.3f'):>6} {_cell(r['sky_ratio'], '.1f'):>6} "
+            f"{_cell(r['water_ratio'], '.1f'):>6} {_cell(r['flicker_mean'], '.2f'):>5} "
+            f"{_cell(r['flicker_max'], '.2f'):>6} {_cell(r['seam_ratio'], '.2f'):>5} "
+            f"{_cell(r['loudness_error_lu'], '+.2f'):>5} {_cell(r['clipped'], 'd'):>4} "
+            f"{_cell(r['click'], '.2f'):>5} {_cell(r['deterministic'], ''):>4} {r['seconds']:>5.1f}"
+        )
+    all_pass = True
+    for check, rule, verdict in CHECKS:
+        outcomes = [(name, verdict(r)) for name, r in rows]
+        judged = [(name, ok) for name, ok in outcomes if ok is not None]
+        failed = [name for name, ok in judged if not ok]
+        status = "PASS" if judged and not failed else ("n/a" if not judged else "FAIL")
+        all_pass &= not failed
+        tail = f" failed: {', '.join(failed)}" if failed else ""
+        print(f"{status:<4} {check:<12} {rule}: {len(judged) - len(failed)}/{len(judged)} photos{tail}")
+    return all_pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", nargs="*", type=Path, help="photo files (default: the set)")
+    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--fps", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-determinism", action="store_true", help="skip the second run")
+    parser.add_argument("--frames", type=Path, help="folder to save frames of each clip to")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    options = GenerationOptions.from_dict(
+        {"size": args.size, "duration_s": args.duration, "fps": args.fps, "seed": args.seed}
+    )
+    rows = []
+    for path in args.photos or default_photos():
+        photo = Image.open(path).convert("RGB")
+        result = evaluate_photo(photo, options, determinism=not args.no_determinism)
+        clip = result.pop("clip")
+        if args.frames:
+            save_frames(clip, args.frames, path.stem)
+        rows.append((path.stem, result))
+    if args.json:
+        print(json.dumps({"options": options.to_dict(), "photos": dict(rows)}, indent=1))
+        return 0 if all(v is not False for _, r in rows for _, _, c in CHECKS for v in [c(r)]) else 1
+    return 0 if print_report(rows, options) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
