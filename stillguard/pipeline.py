@@ -108,19 +108,29 @@ class BackgroundRunner:
         self._wake.set()
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while True:
             self._wake.wait(timeout=0.5)
             self._wake.clear()
+            stopping = self._stop.is_set()
             try:
                 self.pipeline.drain()
             except Exception:  # a bug in a stage must not kill the API's only worker
                 log.exception("in-process pipeline drain failed")
                 time.sleep(0.5)
+            if stopping:
+                return
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 300.0) -> None:
+        """Finish the jobs already accepted, then stop.
+
+        The in-process queue is not durable, so shutting down mid-queue would strand accepted
+        jobs; and a thread killed inside native model code at interpreter exit aborts the process.
+        """
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=timeout_s)
+        if self._thread.is_alive():
+            log.error("in-process pipeline still busy after %.0f s; exiting anyway", timeout_s)
 
 
 __all__ = ["BackgroundRunner", "InProcessPipeline", "dead_letter_handler", "guarded", "topics"]
