@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import scipy.linalg
+import scipy.linalg  # type: ignore[import-untyped]
 
 WATERMARK_ALG = "com.stillguard.watermark.v1"
 
@@ -345,11 +345,12 @@ def _aligned(luma: np.ndarray, geometry: _Geometry) -> tuple[np.ndarray, np.ndar
     left, width, top, height = geometry
     w0, h0 = _SUPER_SIZE
     # Original-frame sample X shows copy sample (X + 0.5 - left * w0) / width - 0.5.
-    inverse = np.float32(
+    inverse = np.array(
         [
             [1 / width, 0, (0.5 - left * w0) / width - 0.5],
             [0, 1 / height, (0.5 - top * h0) / height - 0.5],
-        ]
+        ],
+        np.float32,
     )
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     canvas = cv2.warpAffine(luma, inverse, (w0, h0), flags=flags, borderValue=0)
