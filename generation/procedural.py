@@ -44,6 +44,8 @@ GLINTS = 40  # at most, on water
 SUBPIXEL_PHASES = 4  # the sky canvas is pre-shifted by quarter pixels
 SKY_COLOUR_TOLERANCE = 14.0  # grey levels darker than the sky around: a silhouette
 SKY_CHROMA_TOLERANCE = 0.035  # chromaticity off the sky-to-white line: another hue
+CLOUD_EDGE = 0.5  # noise deviations from clear sky to full cloud: lower gives crisper edges
+CLOUD_SHADING = 0.12  # brightness varies this much inside a cloud (lit puffs, shaded hollows)
 
 
 @dataclass(frozen=True)
@@ -435,16 +437,24 @@ class _Renderer:
         cell = 150.0 * self.scale / 4.0
         noise = _smooth_noise(self.rng, qh, qw, cell, cell * 2.6, octaves=4)
         threshold = 1.1 - 1.6 * style.cloud_coverage
-        density = np.clip((noise - threshold) / 1.2, 0.0, 1.0)
+        density = np.clip((noise - threshold) / CLOUD_EDGE, 0.0, 1.0)
         density = density * density * (3.0 - 2.0 * density)
+        # puffs and shading inside each cloud: real clouds are not flat, and a drift is seen by
+        # texture (a flat blob shows its motion only at its edge). Own stream: the rest of the
+        # clip's randomness stays as it was.
+        detail_rng = np.random.default_rng([self.options.seed, 0xC10D])
+        detail = _smooth_noise(detail_rng, qh, qw, cell / 5.0, cell / 3.0, octaves=2)
+        density *= np.clip(0.7 + 0.3 * detail, 0.0, 1.0)
         # fade toward the horizon (perspective) so clouds do not end on a line
         rows = np.arange(qh, dtype=np.float32) / max(sky_rows / 4.0, 1.0)
         density *= np.clip((1.0 - rows) / 0.25, 0.0, 1.0)[:, None] * (0.8 * opacity)
         full = cv2.resize(density, (4 * qw, 4 * qh), interpolation=cv2.INTER_LINEAR)
         cover = full[:ch, reach - left : reach - left + cw, None]
+        shading = cv2.resize(detail, (4 * qw, 4 * qh), interpolation=cv2.INTER_LINEAR)
+        shade = 1.0 + CLOUD_SHADING * shading[:ch, reach - left : reach - left + cw, None]
         target = 235.0 * float(np.clip(scene.sky_luma * 2.4, 0.3, 1.0))
         tint = np.array([1.0, 0.97, 0.97], np.float32) if self.options.style == "dramatic" else 1.0
-        return canvas * (1.0 - cover) + (target * tint) * cover
+        return canvas * (1.0 - cover) + (target * tint) * shade * cover
 
     def _local_region(
         self, scene: Scene, name: str, feather: float, inset: float, still: np.ndarray | None
