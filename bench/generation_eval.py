@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -104,7 +103,8 @@ def evaluate_photo(
         "foliage_ratio": ratio("foliage"),
         "flicker_mean": None if flicker is None else float(flicker.mean()),
         "flicker_max": None if flicker is None else float(flicker.max()),
-        "seam_ratio": loop_seam(looped.frames) / max(float(np.median(frame_steps(looped.frames))), 1e-6),
+        "seam_ratio": loop_seam(looped.frames)
+        / max(float(np.median(frame_steps(looped.frames))), 1e-6),
         "loudness_error_lu": None,
         "clipped": None,
         "click": None,
@@ -154,7 +154,9 @@ def save_frames(clip: Any, folder: Path, name: str) -> None:
     for label, index in (("first", 0), ("middle", middle), ("last", -1)):
         Image.fromarray(frames[index]).save(folder / f"{name}-{label}.png")
     change = np.abs(frames[middle].astype(np.int16) - frames[0].astype(np.int16)).max(axis=2)
-    Image.fromarray(np.clip(change * 6, 0, 255).astype(np.uint8)).save(folder / f"{name}-change.png")
+    Image.fromarray(np.clip(change * 6, 0, 255).astype(np.uint8)).save(
+        folder / f"{name}-change.png"
+    )
 
 
 def _cell(value: Any, fmt: str) -> str:
@@ -194,7 +196,9 @@ def print_report(rows: list[tuple[str, dict[str, Any]]], options: GenerationOpti
         status = "PASS" if judged and not failed else ("n/a" if not judged else "FAIL")
         all_pass &= not failed
         tail = f" failed: {', '.join(failed)}" if failed else ""
-        print(f"{status:<4} {check:<12} {rule}: {len(judged) - len(failed)}/{len(judged)} photos{tail}")
+        print(
+            f"{status:<4} {check:<12} {rule}: {len(judged) - len(failed)}/{len(judged)} photos{tail}"
+        )
     return all_pass
 
 
@@ -223,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((path.stem, result))
     if args.json:
         print(json.dumps({"options": options.to_dict(), "photos": dict(rows)}, indent=1))
-        return 0 if all(v is not False for _, r in rows for _, _, c in CHECKS for v in [c(r)]) else 1
+        return (
+            0 if all(v is not False for _, r in rows for _, _, c in CHECKS for v in [c(r)]) else 1
+        )
     return 0 if print_report(rows, options) else 1
 
 
