@@ -63,8 +63,9 @@ def mean_flow(frames: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, flo
     inside each named boolean mask, over all frame pairs; one flow field serves every mask."""
     totals = dict.fromkeys(masks, 0.0)
     grey = _grey(frames)
+    flow = np.zeros((*frames.shape[1:3], 2), np.float32)  # written over for each pair
     for a, b in itertools.pairwise(grey):
-        flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+        flow = cv2.calcOpticalFlowFarneback(a, b, flow, 0.5, 3, 15, 3, 5, 1.2, 0)
         magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
         for name, mask in masks.items():
             totals[name] += float(magnitude[mask].mean()) if mask.any() else 0.0
