@@ -1,8 +1,9 @@
 """The safety side of the input and output gates: every configured check, in one call each.
 
 The composition root owns the (lazily loaded) components and passes in the ones it has; a
-missing optional component simply adds no signals, and an unconfigured CLIP classifier adds
-"not evaluated" signals. Policies then decide over the combined list.
+missing optional component simply adds no signals, and an unconfigured CLIP classifier (or a
+NudeNet detector without its optional extra) adds "not evaluated" signals. Policies then decide
+over the combined list.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from safety.clip_classifier import ClipClassifier
 from safety.faces import FaceDetector
 from safety.hashes import HashMatcher
 from safety.image_classifier import ImageClassifier
+from safety.nudenet_detector import NudeNetDetector
 from safety.prompt_classifier import PromptClassifier
 from safety.signals import Signal
 from safety.video_checks import ClipReport, check_clip
@@ -30,8 +32,9 @@ def input_signals(
     faces: FaceDetector | None = None,
     hashes: HashMatcher | None = None,
     clip: ClipClassifier | None = None,
+    nudenet: NudeNetDetector | None = None,
 ) -> list[Signal]:
-    """Signals for the input stage: photo (nsfw, faces, hash banks, CLIP) and prompt."""
+    """Signals for the input stage: photo (nsfw, faces, hash banks, CLIP, NudeNet) and prompt."""
     signals: list[Signal] = []
     if photo is not None:
         signals += images.score_photo(photo)
@@ -41,6 +44,8 @@ def input_signals(
             signals += hashes.match_photo(photo)
         if clip is not None:
             signals += clip.score_photo(photo)
+        if nudenet is not None:
+            signals += nudenet.score_photo(photo)
     if prompt and prompts is not None:
         signals += prompts.classify(prompt)
     return signals
@@ -57,15 +62,20 @@ def output_report(
     sample_rate: int | None = None,
     hashes: HashMatcher | None = None,
     clip: ClipClassifier | None = None,
+    nudenet: NudeNetDetector | None = None,
     sample_fps: float = 2.0,
 ) -> ClipReport:
-    """Temporal checks on a decoded clip, plus CLIP scores of the same sampled frames."""
+    """Temporal checks on a decoded clip, plus CLIP and NudeNet scores of its sampled frames."""
     report = check_clip(
         frames, fps, classifier=images, sample_fps=sample_fps, input_signals=approved,
         input_photo=input_photo, hash_matcher=hashes, audio=audio, sample_rate=sample_rate,
     )  # fmt: skip
-    if clip is not None and len(frames):
+    extra: list[ClipClassifier | NudeNetDetector] = [c for c in (clip, nudenet) if c is not None]
+    if extra and len(frames):
+        # The frames check_clip sampled (its per-frame signals carry their times): no resampling.
         times = np.array([s.start_s for s in report.frame_signals], dtype=np.float64)
         indices = np.minimum(np.round(times * fps).astype(np.int64), len(frames) - 1)
-        report.signals.extend(clip.score_frames(np.asarray(frames)[indices], times))
+        sampled = np.asarray(frames)[indices]
+        for classifier in extra:
+            report.signals.extend(classifier.score_frames(sampled, times))
     return report
