@@ -43,6 +43,7 @@ from safety.clip_classifier import ClipClassifier
 from safety.faces import FaceDetector
 from safety.hashes import HashMatcher
 from safety.image_classifier import ImageClassifier
+from safety.nudenet_detector import NudeNetDetector
 from safety.photo_intake import load_photo
 from safety.signals import Signal
 from safety.video_checks import ClipReport
@@ -75,6 +76,7 @@ class StageDeps:
     face_detector_factory: Callable[[], FaceDetector | None]
     hash_matcher_factory: Callable[[], HashMatcher | None]
     clip_classifier_factory: Callable[[], ClipClassifier | None]
+    nudenet_factory: Callable[[], NudeNetDetector | None]
     repository_factory: Callable[[], ManifestRepository]
     backend_factory: Callable[[], Backend]
     trust_anchors: Callable[[], TrustAnchors]
@@ -114,6 +116,7 @@ class StageDeps:
             faces=self.cached("faces", self.face_detector_factory),
             hashes=self.cached("hashes", self.hash_matcher_factory),
             clip=self.cached("clip", self.clip_classifier_factory),
+            nudenet=self.cached("nudenet", self.nudenet_factory),
         )
 
     def output_report(
@@ -130,6 +133,7 @@ class StageDeps:
             sample_rate=decoded.sample_rate,
             hashes=self.cached("hashes", self.hash_matcher_factory),
             clip=self.cached("clip", self.clip_classifier_factory),
+            nudenet=self.cached("nudenet", self.nudenet_factory),
         )
 
     @property

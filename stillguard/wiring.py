@@ -18,6 +18,7 @@ from safety.clip_classifier import ClipClassifier
 from safety.faces import FaceDetector
 from safety.hashes import HashBank, HashBankError, HashMatcher
 from safety.image_classifier import ImageClassifier
+from safety.nudenet_detector import NudeNetDetector
 from safety.photo_intake import BadImageError, load_photo
 from safety.prompt_classifier import MAX_PROMPT_CHARS
 from streams import topics
@@ -139,6 +140,7 @@ def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> Stage
         hash_matcher_factory=lambda: load_hash_matcher(settings),
         clip_classifier_factory=lambda: ClipClassifier(settings.clip_checkpoint),
         repository_factory=lambda: ManifestRepository(settings.database_url),
+        nudenet_factory=NudeNetDetector,
         backend_factory=lambda: load_backend(settings.diffusers_model),
         trust_anchors=lambda: deps.authority.trust_anchors(),
         publish=publish,
