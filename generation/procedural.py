@@ -246,6 +246,29 @@ def _fill_from_mask(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return smooth
 
 
+def _extend_sky(sky: np.ndarray, left: int, right: int) -> np.ndarray:
+    """Widens a filled sky by `left` and `right` columns for the drift. Each new column eases from
+    the sky's edge column to the row's mean colour near that edge: the vertical gradient goes on,
+    and no mirrored copy of the photo's clouds (a seam that drifts in) is made."""
+    width = sky.shape[1]
+    near = max(1, min(width, 48))
+    edge_blur = cv2.GaussianBlur(sky, (0, 0), 0.1, 2.0)  # the edge column, softened along it
+    parts = []
+    for count, edge, profile_cols, side in (
+        (left, edge_blur[:, :1], sky[:, :near], "left"),
+        (right, edge_blur[:, -1:], sky[:, -near:], "right"),
+    ):
+        if count <= 0:
+            parts.append(None)
+            continue
+        profile = profile_cols.mean(axis=1, keepdims=True)
+        distance = np.arange(count, 0, -1) if side == "left" else np.arange(1, count + 1)
+        ease = np.exp(-distance.astype(np.float32) / 24.0)[None, :, None]
+        parts.append(profile + (edge - profile) * ease)
+    pieces = [p for p in (parts[0], sky, parts[1]) if p is not None]
+    return np.ascontiguousarray(np.concatenate(pieces, axis=1), dtype=np.float32)
+
+
 class _Renderer:
     """Precomputes everything a frame needs, then renders frames independently (in threads)."""
 
@@ -392,7 +415,7 @@ class _Renderer:
         self.sky_velocity = speed * direction
         margin = math.ceil(abs(self.sky_velocity) * self.period) + 4
         left, right = (margin, 1) if direction > 0 else (1, margin)
-        canvas = cv2.copyMakeBorder(filled, 0, 0, left, right, cv2.BORDER_REFLECT)
+        canvas = _extend_sky(filled, left, right)
         self.sky_origin = float(left)
         # clouds are drawn on a fixed stretch of sky (wide enough for the longest clip), so a
         # clip's length does not change them
