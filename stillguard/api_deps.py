@@ -10,9 +10,9 @@ from fastapi import Depends, Header, HTTPException, Request
 from audit.store import AuditStore
 
 from .blobs import BlobStore
+from .deps import StageDeps
 from .pipeline import BackgroundRunner
 from .settings import Settings
-from .stages import StageDeps
 
 ROLE_RANK = {"submitter": 0, "reviewer": 1, "admin": 2}
 

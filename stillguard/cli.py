@@ -6,27 +6,30 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .cli_operators import (
+    cmd_audit_query,
+    cmd_audit_verify,
+    cmd_authority,
+    cmd_keys_create,
+    cmd_policy_backtest,
+    cmd_policy_validate,
+    cmd_review_decide,
+    cmd_review_list,
+)
+from .cli_support import (
+    EXIT_BAD_INPUT,
+    EXIT_FOR_ACTION,
+    EXIT_FOR_STATUS,
+    EXIT_OK,
+    EXIT_OTHER,
+    UsageError,
+    emit,
+    local_pipeline,
+)
 from .settings import Settings
-
-EXIT_OK, EXIT_OTHER, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_HELD = 0, 1, 2, 3, 4
-EXIT_FOR_STATUS = {
-    "published": EXIT_OK,
-    "refused": EXIT_REFUSED,
-    "held": EXIT_HELD,
-    "failed": EXIT_OTHER,
-}
-
-
-class UsageError(Exception):
-    """Bad input on the command line: printed as one line, exit status 2."""
-
-
-def _emit(args: argparse.Namespace, report: dict[str, Any], human: str) -> None:
-    print(json.dumps(report, default=str) if args.json else human)
 
 
 def _progress(job_id: str, what: str) -> None:
@@ -119,72 +122,8 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     except ProvenanceError as exc:
         report = {"status": "error", "error": str(exc), "ai_generated": False}
     human = "\n".join(f"{k}: {v}" for k, v in report.items())
-    _emit(args, report, human)
+    emit(args, report, human)
     return EXIT_OK if report["status"] == "valid" else EXIT_OTHER
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise UsageError(f"not an ISO 8601 time: {value!r}") from exc
-
-
-def cmd_audit_query(args: argparse.Namespace, settings: Settings) -> int:
-    from audit.store import AuditQuery
-
-    from .wiring import open_store
-
-    query = AuditQuery(
-        job_id=args.job,
-        stage=args.stage,
-        action=args.action,
-        since=_parse_time(args.since),
-        until=_parse_time(args.until),
-        policy_version=args.policy,
-        limit=args.limit,
-        after_seq=args.after,
-    )
-    events = [e.to_dict() for e in open_store(settings).events(query)]
-    next_after = events[-1]["seq"] if len(events) == args.limit else None
-    human = (
-        "\n".join(
-            f"{e['seq']:>6} {e['created_at']} {e['job_id'] or '-':<32} {e['stage']:<10} "
-            f"{e['kind']:<16} {e['action'] or '':<8} {'; '.join(e['reasons'])}"
-            for e in events
-        )
-        or "no events"
-    )
-    _emit(args, {"events": events, "next_after_seq": next_after}, human)
-    return EXIT_OK
-
-
-def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from .wiring import open_store
-
-    report = open_store(settings).verify_chain()
-    data = report.to_dict() if hasattr(report, "to_dict") else vars(report)
-    human = (
-        f"audit chain intact: {data['checked']} events checked"
-        if data["intact"]
-        else f"audit chain BROKEN at event {data['first_broken_seq']}: {data.get('reason')}"
-    )
-    _emit(args, data, human)
-    return EXIT_OK if data["intact"] else EXIT_OTHER
-
-
-def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
-    from .wiring import open_store
-
-    key_id, secret = open_store(settings).create_api_key(args.role)
-    _emit(
-        args,
-        {"key_id": key_id, "role": args.role, "secret": secret},
-        f"created {args.role} key {key_id}\nsecret (shown once): {secret}",
-    )
-    return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -205,24 +144,6 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-EXIT_FOR_ACTION = {
-    "allow": EXIT_OK,
-    "label": EXIT_OK,
-    "restrict": EXIT_OK,
-    "block": EXIT_REFUSED,
-    "review": EXIT_HELD,
-}
-
-
-def _local_deps(settings: Settings):  # type: ignore[no-untyped-def]
-    """Stage dependencies for a command that runs stages in this process (check, review)."""
-    from .pipeline import InProcessPipeline
-    from .wiring import build_deps, open_store
-
-    store = open_store(settings)
-    return InProcessPipeline(lambda publish: build_deps(settings, store, publish))
-
-
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from .moderation import check_content
     from .wiring import BadRequest
@@ -235,7 +156,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         content = path.read_bytes()
     try:
         report = check_content(
-            _local_deps(settings).deps, content=content, prompt=args.prompt, stage=args.stage
+            local_pipeline(settings).deps, content=content, prompt=args.prompt, stage=args.stage
         )
     except BadRequest as exc:
         raise UsageError(f"{exc.code}: {exc}") from exc
@@ -253,122 +174,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         f"  segment {g['category']} {g['start_s']:.1f}-{g['end_s']:.1f} s peak {g['peak']:.2f}"
         for g in report["segments"]
     ]
-    _emit(args, report, "\n".join(lines))
+    emit(args, report, "\n".join(lines))
     return EXIT_FOR_ACTION[decision["action"]]
-
-
-def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
-    from .review import held_jobs
-
-    queue = held_jobs(_local_deps(settings).deps, limit=args.limit)
-    human = "\n".join(f"{j['job_id']} {j['stage']:<6} {'; '.join(j['reasons'])}" for j in queue)
-    _emit(args, {"reviews": queue}, human or "review queue is empty")
-    return EXIT_OK
-
-
-def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
-    from .review import decide
-    from .wiring import BadRequest
-
-    pipeline = _local_deps(settings)
-    if settings.kafka_bootstrap:
-        from streams.kafka import KafkaBackend
-
-        pipeline.deps.publish = KafkaBackend(settings.kafka_bootstrap).publish
-    try:
-        job = decide(
-            pipeline.deps,
-            args.job_id,
-            action=args.action,
-            reason=args.reason,
-            reviewer=args.reviewer,
-        )
-    except BadRequest as exc:
-        raise UsageError(f"{exc.code}: {exc}") from exc
-    if not settings.kafka_bootstrap:
-        pipeline.drain()
-        job = pipeline.deps.store.get_job(job.id)
-    _emit(args, job.to_dict(), f"job {job.id}: {job.status}")
-    return EXIT_OK
-
-
-def cmd_authority(args: argparse.Namespace, settings: Settings) -> int:
-    from provenance.errors import ProvenanceError
-
-    from .wiring import open_authority
-
-    try:
-        authority = open_authority(settings)
-        if args.authority_command == "rotate":
-            new_id = authority.rotate(alg=args.alg)
-            authority = open_authority(settings)
-            report = {"rotated_to": new_id, **authority.describe()}
-        elif args.authority_command == "export-trust":
-            directory = Path(args.dir)
-            if not directory.is_dir():
-                raise UsageError(f"directory {directory} does not exist")
-            report = {k: str(v) for k, v in authority.export_trust(directory).items()}
-        else:
-            report = authority.describe()
-    except ProvenanceError as exc:
-        raise UsageError(str(exc)) from exc
-    _emit(args, report, json.dumps(report, indent=2, default=str))
-    return EXIT_OK
-
-
-def cmd_policy_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from policies.pack import PolicyError, PolicyPack
-
-    try:
-        pack = PolicyPack.load(Path(args.file))
-    except (PolicyError, OSError) as exc:
-        raise UsageError(str(exc)) from exc
-    _emit(
-        args,
-        {"valid": True, "version": pack.version},
-        f"{args.file}: valid policy pack, version {pack.version}",
-    )
-    return EXIT_OK
-
-
-def _recorded_decisions(store, since):  # type: ignore[no-untyped-def]
-    """Every policy decision in the audit log (reviewers' overrides left out), page by page."""
-    from audit.store import AuditQuery
-
-    after = None
-    while True:
-        page = store.events(AuditQuery(kind="decision", since=since, limit=1000, after_seq=after))
-        yield from (e for e in page if not (e.payload or {}).get("reviewer"))
-        if len(page) < 1000:
-            return
-        after = page[-1].seq
-
-
-def cmd_policy_backtest(args: argparse.Namespace, settings: Settings) -> int:
-    from policies.backtest import backtest
-    from policies.pack import PolicyError, PolicyPack
-
-    from .wiring import open_store
-
-    try:
-        pack = PolicyPack.load(Path(args.file))
-    except (PolicyError, OSError) as exc:
-        raise UsageError(str(exc)) from exc
-    report = backtest(pack, _recorded_decisions(open_store(settings), _parse_time(args.since)))
-    data = report.to_dict()
-    human = [
-        (
-            f"policy {data['policy_version']}: {data['replayed']} decisions replayed, "
-            f"{data['changed']} would change"
-        )
-    ]
-    human += [
-        f"  {t['from']} -> {t['to']}: {t['count']}"
-        for t in data["transitions"]
-        if t["from"] != t["to"]
-    ]
-    _emit(args, data, "\n".join(human))
-    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ from safety.photo_intake import BadImageError, load_photo
 from safety.prompt_classifier import MAX_PROMPT_CHARS
 from safety.signals import Signal
 
-from .stages import StageDeps
+from .deps import StageDeps
 from .wiring import BadRequest
 
 STAGES = ("input", "output")

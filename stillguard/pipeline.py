@@ -16,7 +16,8 @@ from streams import topics
 from streams.backend import DeadLetter
 from streams.inprocess import InProcessBackend
 
-from .stages import STAGES, StageDeps, StageError, fail_job
+from .deps import StageDeps
+from .stages import STAGES, StageError, fail_job
 
 log = logging.getLogger("stillguard.pipeline")
 

@@ -9,7 +9,7 @@ from audit.store import AuditQuery, JobRecord
 from policies.decision import Decision
 from streams import topics
 
-from .stages import StageDeps
+from .deps import StageDeps
 from .wiring import BadRequest
 
 REVIEW_ACTIONS = ("approve", "block")

@@ -24,8 +24,8 @@ from safety.prompt_classifier import MAX_PROMPT_CHARS
 from streams import topics
 
 from .blobs import BlobStore
+from .deps import Publish, StageDeps
 from .settings import Settings
-from .stages import Publish, StageDeps
 
 EXTENSION_FOR_MIME = {
     "image/jpeg": "jpg",

@@ -10,9 +10,10 @@ from typing import Any
 from streams import topics
 from streams.kafka import KafkaBackend
 
+from .deps import StageDeps
 from .pipeline import dead_letter_handler, guarded
 from .settings import Settings
-from .stages import STAGES, StageDeps, fail_job
+from .stages import STAGES, fail_job
 from .wiring import build_deps, open_store
 
 log = logging.getLogger("stillguard.worker")

@@ -1,0 +1,55 @@
+"""What the CLI's commands share: exit statuses, the usage error, output and time parsing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from typing import Any
+
+from .pipeline import InProcessPipeline
+from .settings import Settings
+
+EXIT_OK, EXIT_OTHER, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_HELD = 0, 1, 2, 3, 4
+EXIT_FOR_STATUS = {
+    "published": EXIT_OK,
+    "refused": EXIT_REFUSED,
+    "held": EXIT_HELD,
+    "failed": EXIT_OTHER,
+}
+
+
+class UsageError(Exception):
+    """Bad input on the command line: printed as one line, exit status 2."""
+
+
+def emit(args: argparse.Namespace, report: dict[str, Any], human: str) -> None:
+    """Exactly one JSON object with `--json`, else the human-readable text."""
+    print(json.dumps(report, default=str) if args.json else human)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 time from a flag, or a usage error naming the bad value."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(f"not an ISO 8601 time: {value!r}") from exc
+
+
+EXIT_FOR_ACTION = {
+    "allow": EXIT_OK,
+    "label": EXIT_OK,
+    "restrict": EXIT_OK,
+    "block": EXIT_REFUSED,
+    "review": EXIT_HELD,
+}
+
+
+def local_pipeline(settings: Settings) -> InProcessPipeline:
+    """The stages in this process, for commands that moderate or resume jobs (check, review)."""
+    from .wiring import build_deps, open_store
+
+    store = open_store(settings)
+    return InProcessPipeline(lambda publish: build_deps(settings, store, publish))

@@ -1,0 +1,117 @@
+"""What a stage needs, built once per process: the store, blobs, policy, models and keys.
+
+Models and keys are expensive, so they are built lazily on first use and cached; the safety
+checks are called through this object so the input gate, the output gate and `check` run the
+same set of classifiers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from audit.store import AuditStore
+from generation import Backend
+from generation.encode import DecodedClip
+from policies.pack import PolicyPack
+from provenance.authority import Authority
+from provenance.repository import ManifestRepository
+from provenance.trust import TrustAnchors
+from safety import gates
+from safety.clip_classifier import ClipClassifier
+from safety.faces import FaceDetector
+from safety.hashes import HashMatcher
+from safety.image_classifier import ImageClassifier
+from safety.nudenet_detector import NudeNetDetector
+from safety.signals import Signal
+from safety.video_checks import ClipReport
+
+from .blobs import BlobStore
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class StageDeps:
+    """Everything a stage needs, built once per process by `stillguard.wiring`."""
+
+    store: AuditStore
+    blobs: BlobStore
+    policy: PolicyPack
+    authority_factory: Callable[[], Authority]
+    image_classifier_factory: Callable[[], ImageClassifier]
+    prompt_classifier_factory: Callable[[], Any]
+    face_detector_factory: Callable[[], FaceDetector | None]
+    hash_matcher_factory: Callable[[], HashMatcher | None]
+    clip_classifier_factory: Callable[[], ClipClassifier | None]
+    nudenet_factory: Callable[[], NudeNetDetector | None]
+    repository_factory: Callable[[], ManifestRepository]
+    backend_factory: Callable[[], Backend]
+    trust_anchors: Callable[[], TrustAnchors]
+    publish: Publish
+    on_progress: Callable[[str, str], None] = lambda job_id, what: None
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def cached(self, name: str, factory: Callable[[], Any]) -> Any:
+        """Build an expensive dependency (a model, the authority) once, on first use."""
+        with self._lock:
+            if name not in self._cache:
+                self._cache[name] = factory()
+            return self._cache[name]
+
+    def forget(self, name: str) -> None:
+        """Drop a cached dependency so the next use rebuilds it (e.g. after a bank upload)."""
+        with self._lock:
+            self._cache.pop(name, None)
+
+    @property
+    def image_classifier(self) -> ImageClassifier:
+        return self.cached("image", self.image_classifier_factory)
+
+    @property
+    def prompt_classifier(self) -> Any:
+        return self.cached("prompt", self.prompt_classifier_factory)
+
+    def input_signals(self, photo: Image.Image | None, prompt: str | None) -> list[Signal]:
+        """Every configured input check on a photo and a prompt (the prompt model loads lazily)."""
+        return gates.input_signals(
+            photo,
+            prompt,
+            images=self.image_classifier,
+            prompts=self.prompt_classifier if prompt else None,
+            faces=self.cached("faces", self.face_detector_factory),
+            hashes=self.cached("hashes", self.hash_matcher_factory),
+            clip=self.cached("clip", self.clip_classifier_factory),
+            nudenet=self.cached("nudenet", self.nudenet_factory),
+        )
+
+    def output_report(
+        self, decoded: DecodedClip, approved: list[Signal], photo: Image.Image | None
+    ) -> ClipReport:
+        """Every configured temporal check on a decoded clip, against the approved input."""
+        return gates.output_report(
+            decoded.frames,
+            decoded.fps,
+            images=self.image_classifier,
+            approved=approved,
+            input_photo=photo,
+            audio=decoded.audio,
+            sample_rate=decoded.sample_rate,
+            hashes=self.cached("hashes", self.hash_matcher_factory),
+            clip=self.cached("clip", self.clip_classifier_factory),
+            nudenet=self.cached("nudenet", self.nudenet_factory),
+        )
+
+    @property
+    def repository(self) -> ManifestRepository:
+        return self.cached("repository", self.repository_factory)
+
+    @property
+    def authority(self) -> Authority:
+        return self.cached("authority", self.authority_factory)
