@@ -36,7 +36,7 @@ from PIL import Image
 
 from generation import GenerationOptions, encode_mp4, generate_clip
 from generation.audio import TARGET_LUFS
-from generation.procedural import fit_photo
+from generation.procedural import analyze_photo
 from generation.quality import (
     clipped_samples,
     frame_steps,
@@ -47,7 +47,6 @@ from generation.quality import (
     mean_flow,
     region_masks,
 )
-from generation.scene import analyze_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 MOTION_RATIO = 3.0  # animated region over still regions
@@ -75,7 +74,7 @@ def evaluate_photo(
     """Generates the clips for one photo and returns every measure (None where not applicable)."""
     start = time.perf_counter()
     clip = generate_clip(photo, options)
-    scene = analyze_scene(fit_photo(photo, options.width, options.height))
+    _image, scene = analyze_photo(photo, options.width, options.height)
     masks = region_masks(scene, options.width, options.height)
     measured = {
         name: getattr(masks, name)

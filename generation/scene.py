@@ -15,6 +15,14 @@ import numpy as np
 
 ANALYSIS_SIDE = 384
 FACE_SIDE = 480
+FACE_MIN_WEIGHT = 2.5  # the cascade's confidence below which a detection is dropped
+PORTRAIT_FACE = 0.1  # a face taller than this share of the frame: a portrait, close to the camera
+LIGHT_LEVEL = 245  # grey level of a point light's core
+LIGHT_MAX_AREA = 0.0003  # share of the frame: larger bright spots are highlights, not points
+LIGHT_CONTRAST = 90  # a point light is this much brighter than the mean around it
+# lamps read as lights at dusk and at night; in daylight a bright point on land is nearly always a
+# highlight on a thing (chrome, a glove, a medal), where a twinkle looks like a fault
+LIGHTS_MAX_LUMA = 0.3
 
 
 @dataclass
@@ -99,7 +107,7 @@ class Scene:
 def analyze_scene(
     image: np.ndarray,
     *,
-    detect_faces: bool = True,
+    find_faces: bool = True,
     faces: list[tuple[int, int, int, int]] | None = None,
 ) -> Scene:
     """Analyses an RGB uint8 (H, W, 3) image; cheap enough to run on every generation.
@@ -121,7 +129,10 @@ def analyze_scene(
     rows = (np.arange(ah, dtype=np.float32) / max(ah - 1, 1))[:, None]
     luma = float(gray.mean() / 255.0)
 
+    if faces is None:
+        faces = detect_faces(image) if find_faces else []
     sky = _sky(r, g, b, vmax, sat, texture, rows)
+    sky = _without_backdrop(sky, faces, width / aw, height / ah)
     horizon = _horizon(sky)
     water = _water(r, g, b, vmax, texture, rows, sky, horizon)
     foliage = _foliage(small, vmax, sat, texture, sky, water)
@@ -133,9 +144,11 @@ def analyze_scene(
         sky_texture = float(np.clip(np.median(texture[sky_px]) / 3.0, 0.0, 1.0))
     else:
         sky_color, sky_luma, sky_texture = (0, 0, 0), 0.0, 0.0
-    if faces is None:
-        faces = _faces(image) if detect_faces else []
-    lights = _lights(gray, sky, scale)
+    lights = (
+        _lights(gray, sky, _people_mask(faces, aw, ah, width / aw, height / ah), scale)
+        if luma <= LIGHTS_MAX_LUMA
+        else []
+    )
     return Scene(
         width=width,
         height=height,
@@ -211,6 +224,54 @@ def _sky(r, g, b, vmax, sat, texture, rows) -> np.ndarray:
     return _fill_small_holes(sky, 0.02)
 
 
+def _face_boxes(
+    faces: list[tuple[int, int, int, int]], sx: float, sy: float
+) -> list[tuple[float, float, float, float]]:
+    """Face boxes at analysis size (x, y, w, h)."""
+    return [(x / sx, y / sy, w / sx, h / sy) for x, y, w, h in faces]
+
+
+def _people_mask(
+    faces: list[tuple[int, int, int, int]], width: int, height: int, sx: float, sy: float
+) -> np.ndarray:
+    """Where people are likely, at analysis size: each face box widened, and the body below it."""
+    mask = np.zeros((height, width), np.uint8)
+    for x, y, w, h in _face_boxes(faces, sx, sy):
+        x0, x1 = int(x - 1.0 * w), int(np.ceil(x + 2.0 * w))
+        y0, y1 = int(y - 0.6 * h), int(np.ceil(y + 5.0 * h))
+        mask[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 1
+    return mask
+
+
+def _without_backdrop(
+    sky: np.ndarray, faces: list[tuple[int, int, int, int]], sx: float, sy: float
+) -> np.ndarray:
+    """Drops sky that may be a backdrop behind a person: a blue or grey studio wall looks like clear
+    sky, and clouds drifting behind a person read as a fake. A close-up portrait (a face taller
+    than PORTRAIT_FACE of the frame) keeps no sky; a half-size face drops the sky components that
+    touch the band around it; behind smaller faces (people in a landscape) only the face itself is
+    taken out."""
+    if not faces or not sky.any():
+        return sky
+    h, w = sky.shape
+    _count, labels = cv2.connectedComponents((sky > 0.5).astype(np.uint8), connectivity=4)
+    out = sky.copy()
+    for x, y, fw, fh in _face_boxes(faces, sx, sy):
+        if fh >= PORTRAIT_FACE * h:
+            return np.zeros_like(sky)
+        x0, y0 = max(0, int(x - 0.8 * fw)), max(0, int(y - 0.5 * fh))
+        x1, y1 = min(w, int(np.ceil(x + 1.8 * fw))), min(h, int(np.ceil(y + 1.5 * fh)))
+        if fh >= 0.5 * PORTRAIT_FACE * h:
+            for label in np.unique(labels[y0:y1, x0:x1]):
+                if label:
+                    out[labels == label] = 0.0
+        else:
+            x0, y0 = max(0, int(x - 0.25 * fw)), max(0, int(y - 0.35 * fh))
+            x1, y1 = min(w, int(np.ceil(x + 1.25 * fw))), min(h, int(np.ceil(y + 1.35 * fh)))
+            out[y0:y1, x0:x1] = 0.0
+    return out if out.mean() >= 0.02 else np.zeros_like(out)
+
+
 def _horizon(sky: np.ndarray) -> float:
     h, w = sky.shape
     has = sky.any(axis=0) if sky.dtype == bool else (sky > 0.5).any(axis=0)
@@ -266,7 +327,8 @@ def face_detector_available() -> bool:
     return _face_cascade() is not None
 
 
-def _faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+def detect_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Frontal faces in an RGB image as (x, y, w, h) in its pixels (none where no detector ships)."""
     cascade = _face_cascade()
     if cascade is None:
         return []
@@ -280,24 +342,43 @@ def _faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
     if min(gray.shape) < 24:
         return []
-    found = cascade.detectMultiScale(gray, scaleFactor=1.15, minNeighbors=5, minSize=(20, 20))
+    found, _levels, weights = cascade.detectMultiScale3(
+        gray, scaleFactor=1.15, minNeighbors=5, minSize=(20, 20), outputRejectLevels=True
+    )
+    # a weak final stage is how the cascade's false faces look (foliage, rock: weights 1.2-1.5 on
+    # the evaluation photos, real faces 5 and more)
     return [
-        (int(x / scale), int(y / scale), int(w / scale), int(h / scale)) for x, y, w, h in found
+        (int(x / scale), int(y / scale), int(w / scale), int(h / scale))
+        for (x, y, w, h), weight in zip(found, np.ravel(weights), strict=True)
+        if weight >= FACE_MIN_WEIGHT
     ]
 
 
-def _lights(gray: np.ndarray, sky: np.ndarray, scale: float) -> list[tuple[int, int, int]]:
-    """Small, very bright spots outside the sky (lamps, sun glints): candidates for twinkling."""
-    bright = ((gray > 235) & (sky < 0.5)).astype(np.uint8)
-    count, _labels, stats, centroids = cv2.connectedComponentsWithStats(bright, connectivity=8)
+def _lights(
+    gray: np.ndarray, sky: np.ndarray, people: np.ndarray, scale: float
+) -> list[tuple[int, int, int]]:
+    """Point lights outside the sky (lamps, sun glints): candidates for twinkling. Only small, very
+    bright, compact spots much brighter than what is around them; never the sun's disc or a large
+    highlight, and never on or near people (a twinkle on a camera, a glove or a medal looks like a
+    fault)."""
     h, w = gray.shape
-    max_area = 0.004 * h * w
+    bright = ((gray >= LIGHT_LEVEL) & (sky < 0.5) & (people == 0)).astype(np.uint8)
+    count, _labels, stats, centroids = cv2.connectedComponentsWithStats(bright, connectivity=8)
+    if count <= 1:
+        return []
+    # what is around a spot: the mean of a window a few spot sizes across (the spot itself is a
+    # small part of it)
+    around = cv2.blur(gray, (15, 15))
+    max_area = max(2.0, LIGHT_MAX_AREA * h * w)
     lights = []
     for label in range(1, count):
-        area = stats[label][4]
-        if 1 <= area <= max_area:
-            cx, cy = centroids[label]
-            radius = max(2.0, np.sqrt(area / np.pi) * 3.0)
-            lights.append((int(cx / scale), int(cy / scale), int(radius / scale)))
+        _x, _y, bw, bh, area = stats[label]
+        if area > max_area or max(bw, bh) > 3 * min(bw, bh) or area < 0.35 * bw * bh:
+            continue
+        cx, cy = centroids[label]
+        if float(around[int(cy), int(cx)]) > LIGHT_LEVEL - LIGHT_CONTRAST:
+            continue
+        radius = max(2.0, np.sqrt(area / np.pi) * 3.0)
+        lights.append((int(cx / scale), int(cy / scale), int(radius / scale)))
     lights.sort(key=lambda light: -light[2])
     return lights[:24]

@@ -7,9 +7,8 @@ import pytest
 from PIL import Image
 
 from generation import GenerationOptions, generate_clip
-from generation.procedural import fit_photo
+from generation.procedural import analyze_photo
 from generation.quality import mean_flow, region_masks
-from generation.scene import analyze_scene
 
 EVAL = Path(__file__).resolve().parents[1] / "samples" / "eval"
 SMALL = GenerationOptions(width=320, height=180, duration_s=2.0, fps=12, audio=False)
@@ -26,7 +25,7 @@ SMALL = GenerationOptions(width=320, height=180, duration_s=2.0, fps=12, audio=F
 def test_sky_of_a_real_photo_moves_at_least_three_times_more_than_its_still_regions(photo_name):
     photo = Image.open(EVAL / photo_name).convert("RGB")
     clip = generate_clip(photo, SMALL)
-    scene = analyze_scene(fit_photo(photo, SMALL.width, SMALL.height))
+    _image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
     masks = region_masks(scene, SMALL.width, SMALL.height)
     assert masks.measurable("sky") and masks.measurable("still")
     flow = mean_flow(clip.frames, {"sky": masks.sky, "still": masks.still})
