@@ -16,6 +16,10 @@ import numpy as np
 ANALYSIS_SIDE = 384
 FACE_SIDE = 480
 FACE_MIN_WEIGHT = 2.5  # the cascade's confidence below which a detection is dropped
+WATERLINE_STEP = 12.0  # summed RGB change over four rows at a waterline
+WATERLINE_ACROSS = 0.6  # share of the frame's width the waterline crosses inside the sky
+WATER_MIN_HEIGHT = 0.05  # share of the frame's height: thinner bands are distant land
+WATER_TOP_SPREAD = 0.04  # interquartile spread of a water region's top edge, share of the height
 PORTRAIT_FACE = 0.1  # a face taller than this share of the frame: a portrait, close to the camera
 LIGHT_LEVEL = 245  # grey level of a point light's core
 LIGHT_MAX_AREA = 0.0003  # share of the frame: larger bright spots are highlights, not points
@@ -133,8 +137,9 @@ def analyze_scene(
         faces = detect_faces(image) if find_faces else []
     sky = _sky(r, g, b, vmax, sat, texture, rows)
     sky = _without_backdrop(sky, faces, width / aw, height / ah)
+    sky, below_line = _split_at_waterline(small, sky)
     horizon = _horizon(sky)
-    water = _water(r, g, b, vmax, texture, rows, sky, horizon)
+    water = _water(r, g, b, vmax, texture, rows, sky, horizon, below_line)
     foliage = _foliage(small, vmax, sat, texture, sky, water)
 
     sky_px = sky > 0.5
@@ -209,7 +214,9 @@ def _sky(r, g, b, vmax, sat, texture, rows) -> np.ndarray:
     smooth = texture < 4.5
     # clouds: white to grey, textured inside and at their edges
     cloudlike = (vmax > 120) & (sat < 0.35) & (texture < 14.0) & (rows < 0.7)
-    cand = (((blue | overcast | sunset) & smooth) | cloudlike) & (rows < 0.85)
+    # smooth sky may reach the frame's bottom (an all-sky photo); a lake or sea that joins it is
+    # cut off again at the waterline
+    cand = ((blue | overcast | sunset) & smooth) | cloudlike
     cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
     top_rows = max(1, int(0.06 * h))
     min_area = 0.01 * h * w
@@ -281,22 +288,65 @@ def _horizon(sky: np.ndarray) -> float:
     return float(np.clip(np.median(lowest[has]) / h, 0.05, 0.95))
 
 
-def _water(r, g, b, vmax, texture, rows, sky, horizon) -> np.ndarray:
+def _split_at_waterline(small: np.ndarray, sky: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Finds a waterline inside the sky region: a straight, sharp horizontal edge across most of
+    the frame with sky-coloured smooth area on both sides (a sea horizon, a far shore over a lake
+    that mirrors the sky). Returns the sky above it and the part below it (a water candidate)."""
+    h, w = sky.shape
+    inside = sky > 0.5
+    if not inside.any():
+        return sky, np.zeros_like(sky)
+    smooth = cv2.GaussianBlur(small.astype(np.float32), (0, 0), 2.0, 0.5)
+    jump = np.abs(smooth[4:] - smooth[:-4]).sum(axis=2)  # row y + 2 against row y - 2
+    across = ((jump > WATERLINE_STEP) & inside[4:] & inside[:-4]).sum(axis=1) / float(w)
+    rows = np.arange(across.size) + 2
+    across[(rows < 0.3 * h) | (rows > 0.92 * h)] = 0.0
+    best = int(np.argmax(across))
+    if across[best] < WATERLINE_ACROSS:
+        return sky, np.zeros_like(sky)
+    line = best + 2
+    below = np.zeros_like(sky)
+    below[line:] = sky[line:]
+    above = sky.copy()
+    above[line:] = 0.0
+    return above, below
+
+
+def _water(r, g, b, vmax, texture, rows, sky, horizon, below_line) -> np.ndarray:
     h, w = r.shape
     bluish = (b > r + 4) & (vmax > 45)
     teal = (g > r + 8) & (b > r + 8) & (vmax > 45)
     cand = (bluish | teal) & (texture < 9.0) & (rows > horizon - 0.02) & (sky < 0.5)
-    cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    cand = cand | (below_line > 0.5)
+    if not (sky > 0.5).any():
+        # water is found by what it mirrors and where it lies under the sky: with no sky seen, a
+        # smooth blue area is a wall or a backdrop far more often than a lake
+        return np.zeros_like(sky)
+    cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    # grass stems and posts in front of the water cut it into pieces: join them along rows for
+    # judging the region, and keep only the water pixels themselves
+    joined = cv2.morphologyEx(
+        cand, cv2.MORPH_CLOSE, np.ones((1, 2 * round(0.02 * w) + 1), np.uint8)
+    )
     min_area = 0.02 * h * w
     # water mirrors the sky: it is rarely much darker than the sky just above the horizon
     sky_rows = (sky > 0.5) & (rows > horizon - 0.2)
     floor = 0.6 * float(vmax[sky_rows].mean()) if sky_rows.any() else 0.0
 
     def keep(stats, region) -> bool:
-        _x, _y, cw, _ch, area = stats
-        return area >= min_area and cw >= 0.3 * w and float(vmax[region].mean()) >= floor
+        _x, _y, cw, ch, area = stats
+        if area < min_area or cw < 0.3 * w or ch < WATER_MIN_HEIGHT * h:
+            return False
+        if float(vmax[region].mean()) < floor:
+            return False
+        # water lies flat: its top edge is a level line (a far shore, the sea's horizon), where
+        # hills and mountains have ragged tops
+        columns = np.nonzero(region.any(axis=0))[0]
+        tops = np.argmax(region[:, columns], axis=0)
+        spread = float(np.percentile(tops, 75) - np.percentile(tops, 25))
+        return spread <= WATER_TOP_SPREAD * h
 
-    water = _components(cand, keep)
+    water = _components(joined > 0, keep) * cand
     return _fill_small_holes(water, 0.002) if water.any() else water
 
 
