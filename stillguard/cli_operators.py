@@ -95,7 +95,7 @@ def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"{exc.code}: {exc}") from exc
     if not settings.kafka_bootstrap:
         pipeline.drain()
-        job = pipeline.deps.store.get_job(job.id)
+        job = pipeline.deps.store.get_job(job.id) or job
     emit(args, job.to_dict(), f"job {job.id}: {job.status}")
     return EXIT_OK
 

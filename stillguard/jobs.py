@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from audit.store import AuditQuery, AuditStore, JobRecord
 
@@ -113,23 +113,25 @@ class LocalRunner:
         store: AuditStore,
         on_progress: Callable[[str, str], None] | None = None,
     ) -> None:
-        self.store = TimedStore(store)
+        self._timed = TimedStore(store)
+        # Typed as the store it stands in for: it delegates every call.
+        self.store = cast(AuditStore, self._timed)
         self.pipeline = InProcessPipeline(lambda publish: build_deps(settings, self.store, publish))
         if on_progress is not None:
             self.pipeline.deps.on_progress = on_progress
 
     def run(self, request: JobRequest, out: Path | None) -> JobOutcome:
         """Submit, run every stage, and copy the signed clip to `out` if it was published."""
-        self.store.write_ms = 0.0
+        self._timed.write_ms = 0.0
         started = time.perf_counter()
         job = submit_job(self.store, self.pipeline.deps.blobs, self.pipeline.publish, request)
         self.pipeline.drain()
-        job = self.store.get_job(job.id)
+        job = self.store.get_job(job.id) or job
         output = None
-        if job.status == "published" and out is not None:
+        if job.status == "published" and job.output_blob and out is not None:
             copy_output(self.pipeline.deps.blobs.path(job.output_blob), out)
             output = out
         trail = job_trail(self.store, job.id)
-        trail.timings_ms["audit"] = round(self.store.write_ms, 1)
+        trail.timings_ms["audit"] = round(self._timed.write_ms, 1)
         trail.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
         return JobOutcome(job=job, output=output, trail=trail)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image
 
@@ -25,7 +25,7 @@ from generation import (
     decode_mp4,
     encode_mp4,
 )
-from policies.decision import Decision
+from policies.decision import Action, Decision
 from provenance.fingerprint import clip_fingerprint
 from provenance.label import burn_label, corner_clear_of
 from provenance.sign import GenerationClaims, sign_clip, soft_bindings
@@ -101,10 +101,10 @@ def _existing_decision(deps: StageDeps, job: JobRecord, stage: str) -> Decision 
         return None
     return Decision(
         stage=stage,
-        action=event.action,
+        action=cast(Action, event.action),
         reasons=tuple(event.reasons),
-        policy_version=event.policy_version,
-        decision_id=event.decision_id,
+        policy_version=event.policy_version or "",
+        decision_id=event.decision_id or "",
     )
 
 
@@ -197,7 +197,7 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
     )
 
 
-def _face_boxes(signals: list[dict[str, Any]]) -> list[list[float]]:
+def _face_boxes(signals: Sequence[dict[str, Any]]) -> list[list[float]]:
     """Face boxes (fractions of the photo) from the input gate's `faces.count` signal."""
     for signal in signals:
         if signal.get("category") == "faces.count" and signal.get("evaluated"):
@@ -267,8 +267,8 @@ def provenance(message: dict[str, Any], deps: StageDeps) -> None:
     options = GenerationOptions.from_dict(job.options)
     claims = GenerationClaims(
         job_id=job.id,
-        decision_id=output_decision.decision_id,
-        policy_version=output_decision.policy_version,
+        decision_id=str(output_decision.decision_id),
+        policy_version=str(output_decision.policy_version),
         generator=GENERATOR_NAME,
         generator_version=GENERATOR_VERSION,
         backend=f"{message.get('backend', 'unknown')}@{message.get('backend_version', '?')}",
