@@ -41,6 +41,8 @@ MAX_RENDER_THREADS = 8
 PUSH_TIME_S = 8.0  # the camera push eases in with this time constant
 MAX_DURATION_S = 21.0
 GLINTS = 40  # at most, on water
+# sky drift at 720p, px per second: 1.4 px a frame at 24 fps reads as moving, not as hurrying
+SKY_SPEED = 34.0
 SUBPIXEL_PHASES = 4  # the sky canvas is pre-shifted by quarter pixels
 SKY_COLOUR_TOLERANCE = 14.0  # grey levels darker than the sky around: a silhouette
 SKY_CHROMA_TOLERANCE = 0.035  # chromaticity off the sky-to-white line: another hue
@@ -447,7 +449,7 @@ class _Renderer:
         sb = int(used[-1]) + 1
         alpha, filled = alpha[:sb], filled[:sb]
 
-        speed = 30.0 * self.scale * self.intensity * self.style.speed * self.plan.sky_speed
+        speed = SKY_SPEED * self.scale * self.intensity * self.style.speed * self.plan.sky_speed
         if self.options.loop:
             speed *= 0.6  # a loop cross-fades two drifting copies: keep them close
         direction = self.plan.sky_direction or (1 if self.rng.random() < 0.5 else -1)
@@ -548,7 +550,7 @@ class _Renderer:
         gy, gx = self.grid_y[box], self.grid_x[box]
         top = box[0].start
         depth = np.clip((gy - top) / max(1.0, h - top), 0.0, 1.0)
-        amplitude = (0.8 + 2.2 * depth) * self.scale * self.intensity * self.plan.water * m
+        amplitude = (1.0 + 2.6 * depth) * self.scale * self.intensity * self.plan.water * m
         wavelength = (14.0 + 30.0 * depth) * self.scale
         warp = _smooth_noise(self.rng, m.shape[0], m.shape[1], 60 * self.scale, 120 * self.scale, 2)
         phase = 2.0 * np.pi * (gy / wavelength) + 0.15 * gx / self.scale / 10.0 + 1.5 * warp
