@@ -451,7 +451,8 @@ class _Renderer:
 
         speed = SKY_SPEED * self.scale * self.intensity * self.style.speed * self.plan.sky_speed
         if self.options.loop:
-            speed *= 0.53  # a loop cross-fades two drifting copies: keep them close (18 px/s at 720p)
+            # a loop cross-fades two drifting copies: keep them close (18 px/s at 720p)
+            speed *= 0.53
         direction = self.plan.sky_direction or (1 if self.rng.random() < 0.5 else -1)
         self.sky_velocity = speed * direction
         margin = math.ceil(abs(self.sky_velocity) * self.period) + 4
