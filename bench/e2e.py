@@ -72,7 +72,9 @@ def cold_run(home: Path) -> float:
     start = time.perf_counter()
     subprocess.run(
         [
-            str(ROOT / ".venv" / "bin" / "stillguard"),
+            sys.executable,
+            "-m",
+            "stillguard",
             "run",
             str(PHOTO),
             "--out",
@@ -86,6 +88,7 @@ def cold_run(home: Path) -> float:
             "STILLGUARD_KEY_PASSPHRASE": "bench",
             "PATH": "/usr/bin:/bin",
         },
+        cwd=ROOT,
     )
     return (time.perf_counter() - start) * 1000
 
