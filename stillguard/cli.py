@@ -90,6 +90,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return max(EXIT_FOR_STATUS[r["status"]] for r in reports)
 
 
+# Timings print in the order the job went through the stages.
+STAGE_TIMING_ORDER = ("input_gate", "generation", "label", "watermark", "fingerprint", "encode",
+                      "output_gate", "sign", "verify", "audit", "total")  # fmt: skip
+
+
 def _run_summary(report: dict[str, Any]) -> str:
     lines = [f"job {report['job_id']}: {report['status']}"]
     for decision in report["decisions"]:
@@ -99,7 +104,9 @@ def _run_summary(report: dict[str, Any]) -> str:
         lines.append(f"  reason: {report['error']}")
     if report["output"]:
         lines.append(f"  output: {report['output']}")
-    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in report["timings_ms"].items())
+    order = {name: i for i, name in enumerate(STAGE_TIMING_ORDER)}
+    ordered = sorted(report["timings_ms"].items(), key=lambda item: order.get(item[0], 99))
+    timings = ", ".join(f"{k} {v:.0f} ms" for k, v in ordered)
     lines.append(f"  timings: {timings}")
     return "\n".join(lines)
 
