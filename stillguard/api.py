@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from provenance.errors import ProvenanceError
@@ -22,6 +23,7 @@ from . import (
 )
 from .api_deps import Services
 from .body_limit import BodySizeLimit
+from .metrics import RequestMetrics, exposition
 from .pipeline import BackgroundRunner, InProcessPipeline
 from .settings import Settings
 from .wiring import build_deps, open_store
@@ -57,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="Stillguard", version=__version__, lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestMetrics)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -84,6 +87,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics (stage latencies, job outcomes, HTTP answers)."""
+        return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/readyz")
     def readyz(request: Request) -> JSONResponse:

@@ -17,6 +17,7 @@ from streams.backend import DeadLetter
 from streams.inprocess import InProcessBackend
 
 from .deps import StageDeps
+from .metrics import STAGE_SECONDS
 from .stages import STAGES, StageError, fail_job
 
 log = logging.getLogger("stillguard.pipeline")
@@ -37,11 +38,21 @@ def guarded(stage: str, fn: StageFn, deps: StageDeps) -> Callable[[str, dict[str
     """A backend handler for one stage: permanent errors fail the job, others are retried."""
 
     def handle(topic: str, message: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        outcome = "ok"
         try:
             fn(message, deps)
         except PERMANENT_ERRORS as exc:
+            outcome = "failed"
             log.warning("stage=%s job=%s failed: %s", stage, message.get("job_id"), exc)
             fail_job(deps, message["job_id"], stage, f"{stage}: {exc}")
+        except Exception:
+            outcome = "retry"
+            raise
+        finally:
+            STAGE_SECONDS.labels(stage=stage, outcome=outcome).observe(
+                time.perf_counter() - started
+            )
 
     return handle
 

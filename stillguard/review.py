@@ -10,6 +10,7 @@ from policies.decision import Decision
 from streams import topics
 
 from .deps import StageDeps
+from .metrics import JOBS_ENDED
 from .wiring import BadRequest
 
 REVIEW_ACTIONS = ("approve", "block")
@@ -77,6 +78,7 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
     )
     decisions = [*(job.decisions or []), {**decision.to_dict(), "reviewer": reviewer}]
     if action == "block":
+        JOBS_ENDED.labels(status="refused").inc()
         return deps.store.update_job(
             job.id, status="refused", decisions=decisions, error="; ".join(decision.reasons)
         )

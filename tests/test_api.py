@@ -209,3 +209,13 @@ def test_hostile_prompts_are_refused_or_stored_verbatim(api, prompt: str) -> Non
         assert response.status_code == 202
         job = client.get(f"/v1/jobs/{response.json()['job_id']}", headers=keys["submitter"])
         assert job.status_code == 200
+
+
+def test_metrics_report_stage_latencies_job_outcomes_and_http_answers(api, published_job) -> None:
+    client, keys = api
+    client.get(f"/v1/jobs/{published_job['job_id']}", headers=keys["other"])  # a 404
+    text = client.get("/metrics").text
+    assert 'stillguard_stage_seconds_count{outcome="ok",stage="provenance"}' in text
+    assert 'stillguard_jobs_ended_total{status="published"}' in text
+    assert 'stillguard_http_requests_total{code="404",route="/v1/jobs/{job_id}"}' in text
+    assert published_job["job_id"] not in text  # labels are route templates, never ids
