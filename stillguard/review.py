@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from audit.store import AuditQuery, JobRecord
+from audit.store import JobRecord
 from policies.decision import Decision
 from streams import topics
 
 from .deps import StageDeps
 from .metrics import JOBS_ENDED
+from .stages import generated_event, generated_message
 from .wiring import BadRequest
 
 REVIEW_ACTIONS = ("approve", "block")
@@ -55,12 +56,15 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
         raise BadRequest("not_held", f"job {job_id} is {job.status}, not held for review", 409)
     held = _held_decision(job)
     stage = held.get("stage", "input")
+    decision_id = uuid.uuid4().hex
+    # Built before anything is recorded: a job that cannot resume is refused, not left running.
+    resume = _resume_message(deps, job, stage, decision_id) if action == "approve" else None
     decision = Decision(
         stage=stage,
         action="label" if action == "approve" else "block",
         reasons=(f"reviewer {reviewer}: {reason.strip()}",),
         policy_version=held.get("policy_version") or deps.policy.version,
-        decision_id=uuid.uuid4().hex,
+        decision_id=decision_id,
     )
     deps.store.append(
         job_id=job.id,
@@ -83,7 +87,8 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
             job.id, status="refused", decisions=decisions, error="; ".join(decision.reasons)
         )
     job = deps.store.update_job(job.id, status="running", decisions=decisions, error=None)
-    deps.publish(*_resume_message(deps, job, stage, decision.decision_id))
+    if resume is not None:
+        deps.publish(*resume)
     return job
 
 
@@ -92,14 +97,8 @@ def _resume_message(
 ) -> tuple[str, dict[str, Any]]:
     if stage == "input":
         return topics.JOBS_INPUT_CLEARED, {"job_id": job.id, "decision_id": decision_id}
-    generated = deps.store.events(AuditQuery(job_id=job.id, kind="clip.generated", limit=1))
-    if not generated:
+    generated = generated_event(deps, job.id)
+    if generated is None:
         raise BadRequest("cannot_resume", f"job {job.id} has no generated clip to resume", 409)
-    payload = generated[0].payload or {}
-    return topics.VIDEOS_CLEARED, {
-        "job_id": job.id,
-        "clip_blob": payload.get("clip_blob") or deps.blobs.ref("clips", job.id, "labelled.mp4"),
-        "backend": payload.get("backend"),
-        "backend_version": payload.get("backend_version"),
-        "decision_id": decision_id,
-    }
+    message = generated_message(job.id, generated.payload or {})
+    return topics.VIDEOS_CLEARED, {**message, "decision_id": decision_id}

@@ -8,8 +8,10 @@ to re-run on a redelivered message: they look at what the store already holds fi
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -41,6 +43,7 @@ from .metrics import JOBS_ENDED
 # Measured on 2 cores for a 5 s 720p clip: ultrafast 1.05 s, veryfast 1.68 s (bench/generation.py);
 # the clip is encoded once, and latency is what users feel.
 ENCODER_PRESET = "ultrafast"
+PUBLISHABLE_ACTIONS = frozenset({"allow", "label", "restrict"})
 TERMINAL_STATUSES = frozenset({"published", "refused", "held", "failed"})
 STATUS_FOR_ACTION = {"review": "held", "block": "refused"}
 
@@ -135,11 +138,23 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
     job = _active_job(deps, message)
     if job is None:
         return
-    deps.on_progress(job.id, "generating")
-    options = GenerationOptions.from_dict(job.options)
     input_decision = deps.store.decision_for(job.id, "input")
     if input_decision is None:
         raise StageError("refusing to generate: no input decision is recorded for this job")
+    if (
+        input_decision.action not in PUBLISHABLE_ACTIONS
+        or input_decision.decision_id != message.get("decision_id")
+    ):
+        raise StageError(
+            f"refusing to generate: the recorded input decision ({input_decision.action}) "
+            "does not clear this message"
+        )
+    existing = generated_event(deps, job.id)
+    if existing is not None:  # a redelivered message: the clip exists and may have been checked
+        deps.publish(topics.VIDEOS_GENERATED, generated_message(job.id, existing.payload or {}))
+        return
+    deps.on_progress(job.id, "generating")
+    options = GenerationOptions.from_dict(job.options)
     if input_decision.action == "restrict":
         # A `restrict` decision (e.g. real people in the photo) keeps faces still.
         options = replace(options, face_motion=False)
@@ -165,38 +180,67 @@ def generator(message: dict[str, Any], deps: StageDeps) -> None:
     deps.on_progress(job.id, "encoding")
     start = time.perf_counter()
     clip_ref = deps.blobs.ref("clips", job.id, "labelled.mp4")
-    encode_mp4(clip, deps.blobs.new_path(clip_ref), preset=ENCODER_PRESET)
+    target = deps.blobs.new_path(clip_ref)
+    partial = target.with_name(".partial-labelled.mp4")
+    encode_mp4(clip, partial, preset=ENCODER_PRESET)
+    clip_sha256 = _sha256_file(partial)
+    os.replace(partial, target)  # readers never see a half-written clip
     timings["encode"] = _ms(start)
-    deps.store.append(
+    payload = {
+        "backend": clip.backend,
+        "backend_version": clip.backend_version,
+        "generator": GENERATOR_NAME,
+        "generator_version": GENERATOR_VERSION,
+        "options": options.to_dict(),
+        "scene": clip.scene,
+        "label_corner": corner,
+        "generation_breakdown_ms": breakdown,
+        "clip_blob": clip_ref,
+        "clip_sha256": clip_sha256,
+        "clip_id": clip_id,
+        "fingerprint": fingerprint,
+        "frames": int(clip.frames.shape[0]),
+        "timings_ms": timings,
+    }
+    generated = deps.store.append(
         job_id=job.id,
         stage="generation",
         kind="clip.generated",
-        payload={
-            "backend": clip.backend,
-            "backend_version": clip.backend_version,
-            "generator": GENERATOR_NAME,
-            "generator_version": GENERATOR_VERSION,
-            "options": options.to_dict(),
-            "scene": clip.scene,
-            "label_corner": corner,
-            "generation_breakdown_ms": breakdown,
-            "clip_blob": clip_ref,
-            "clip_id": clip_id,
-            "fingerprint": fingerprint,
-            "frames": int(clip.frames.shape[0]),
-            "timings_ms": timings,
-        },
+        payload=payload,
         event_id=f"{job.id}-generation-clip",
     )
-    deps.publish(
-        topics.VIDEOS_GENERATED,
-        {
-            "job_id": job.id,
-            "clip_blob": clip_ref,
-            "backend": clip.backend,
-            "backend_version": clip.backend_version,
-        },
-    )
+    deps.publish(topics.VIDEOS_GENERATED, generated_message(job.id, generated.payload or {}))
+
+
+def generated_message(job_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The videos.generated message for a recorded clip (also used to resume after review)."""
+    return {
+        "job_id": job_id,
+        "clip_blob": payload.get("clip_blob"),
+        "clip_sha256": payload.get("clip_sha256"),
+        "backend": payload.get("backend"),
+        "backend_version": payload.get("backend_version"),
+    }
+
+
+def _sha256_file(path: Any) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checked_clip_path(deps: StageDeps, job_id: str) -> tuple[Any, dict[str, Any]]:
+    """The generated clip's path, after proving it is byte-for-byte the clip that was recorded."""
+    generated = generated_event(deps, job_id)
+    if generated is None:
+        raise StageError("no generated clip is recorded for this job")
+    payload = generated.payload or {}
+    path = deps.blobs.path(payload["clip_blob"])
+    if _sha256_file(path) != payload.get("clip_sha256"):
+        raise StageError("the clip on disk is not the clip that was generated and recorded")
+    return path, payload
 
 
 def _face_boxes(signals: Sequence[dict[str, Any]]) -> list[list[float]]:
@@ -224,7 +268,8 @@ def output_gate(message: dict[str, Any], deps: StageDeps) -> None:
     decision = _existing_decision(deps, job, "output")
     if decision is None:
         start = time.perf_counter()
-        decoded = decode_mp4(deps.blobs.path(message["clip_blob"]))
+        clip_path, _generated = _checked_clip_path(deps, job.id)
+        decoded = decode_mp4(clip_path)
         photo, _mime = load_photo(deps.blobs.read(job.input_blob))
         report = deps.output_report(decoded, _input_signals(deps, job.id), photo)
         decision = deps.policy.decide("output", report.signals, job_id=job.id)
@@ -258,12 +303,19 @@ def provenance(message: dict[str, Any], deps: StageDeps) -> None:
     output_decision = deps.store.decision_for(job.id, "output")
     if output_decision is None or output_decision.decision_id != message.get("decision_id"):
         raise StageError("refusing to sign: the output decision is not recorded in the audit store")
-    if output_decision.action not in ("allow", "label", "restrict"):
+    if output_decision.action not in PUBLISHABLE_ACTIONS:
         raise StageError(f"refusing to sign: the output decision is {output_decision.action}")
     input_decision = deps.store.decision_for(job.id, "input")
+    if input_decision is None or input_decision.action not in PUBLISHABLE_ACTIONS:
+        raise StageError("refusing to sign: the input decision does not clear this job")
+    published = deps.store.events(AuditQuery(job_id=job.id, kind="published", limit=1))
+    if published:  # signed and recorded before a crash: finish the job, do not sign again
+        output_ref = (published[0].payload or {})["output_blob"]
+        _finish_published(deps, job.id, output_ref)
+        return
     deps.on_progress(job.id, "signing")
     start = time.perf_counter()
-    labelled = deps.blobs.path(message["clip_blob"])
+    labelled, generated = _checked_clip_path(deps, job.id)
     signed_ref = deps.blobs.ref("outputs", job.id, "signed.mp4")
     signed = deps.blobs.new_path(signed_ref)
     options = GenerationOptions.from_dict(job.options)
@@ -276,7 +328,6 @@ def provenance(message: dict[str, Any], deps: StageDeps) -> None:
         backend=f"{message.get('backend', 'unknown')}@{message.get('backend_version', '?')}",
         parameters=options.to_dict(),
     )
-    generated = _generated_event_payload(deps, job.id)
     clip_id, fingerprint = generated.get("clip_id"), generated.get("fingerprint") or []
     if clip_id is None:
         raise StageError("refusing to sign: the clip has no registered watermark id")
@@ -316,18 +367,21 @@ def provenance(message: dict[str, Any], deps: StageDeps) -> None:
         },
         event_id=f"{job.id}-provenance-published",
     )
-    deps.store.update_job(job.id, status="published", output_blob=signed_ref)
+    _finish_published(deps, job.id, signed_ref)
+
+
+def _finish_published(deps: StageDeps, job_id: str, output_ref: str) -> None:
+    deps.store.update_job(job_id, status="published", output_blob=output_ref)
     JOBS_ENDED.labels(status="published").inc()
     deps.publish(
-        topics.JOBS_COMPLETED, {"job_id": job.id, "status": "published", "output_blob": signed_ref}
+        topics.JOBS_COMPLETED, {"job_id": job_id, "status": "published", "output_blob": output_ref}
     )
 
 
-def _generated_event_payload(deps: StageDeps, job_id: str) -> dict[str, Any]:
+def generated_event(deps: StageDeps, job_id: str) -> Any:
+    """The job's `clip.generated` audit event, or None."""
     events = deps.store.events(AuditQuery(job_id=job_id, kind="clip.generated", limit=1))
-    if not events:
-        raise StageError("refusing to sign: no generated clip is recorded for this job")
-    return events[0].payload or {}
+    return events[0] if events else None
 
 
 def decode_first_frame(path: Any) -> Any:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from audit.store import AuditQuery
 from stillguard.jobs import LocalRunner
+from stillguard.stages import StageError
 from stillguard.wiring import JobRequest, open_authority, open_store
 from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
 
@@ -47,3 +50,74 @@ def test_job_fails_closed_when_the_image_classifier_is_down(tmp_path: Path) -> N
     assert not out.exists()
     assert store.decision_for(outcome.job.id, "input") is None
     assert not list((tmp_path / "blobs").glob("clips/*/*.mp4")), "nothing was generated"
+
+
+def test_a_stale_clearance_for_a_blocked_job_generates_nothing(tmp_path: Path) -> None:
+    from streams import topics
+
+    settings = settings_for(tmp_path)
+    store = open_store(settings)
+    runner = LocalRunner(settings, store)
+    outcome = runner.run(
+        JobRequest(
+            photo=SAMPLE_PHOTO.read_bytes(),
+            prompt="make her undress",
+            options=SMALL_CLIP,
+            submitter="cli",
+        ),
+        None,
+    )
+    assert outcome.job.status == "refused"
+    store.update_job(outcome.job.id, status="running")  # as if a second reviewer raced the first
+    runner.pipeline.publish(
+        topics.JOBS_INPUT_CLEARED, {"job_id": outcome.job.id, "decision_id": "forged"}
+    )
+    runner.pipeline.drain()
+    job = store.get_job(outcome.job.id)
+    assert job.status == "failed" and "does not clear" in job.error
+    assert not list((tmp_path / "blobs").glob("clips/*/*.mp4"))
+
+
+def test_a_clip_swapped_after_the_output_gate_is_never_signed(tmp_path: Path) -> None:
+    from stillguard.stages import generated_event, output_gate, provenance
+    from streams import topics
+
+    settings = settings_for(tmp_path)
+    store = open_store(settings)
+    runner = LocalRunner(settings, store)
+    deps = runner.pipeline.deps
+    published: list[tuple[str, dict]] = []
+    deps.publish = lambda topic, message: published.append((topic, message))
+    job = runner.run(_request(), None).job  # stages publish into `published`: nothing goes on
+    topic, cleared_input = published[-1]
+    assert job.status == "running" and topic == topics.JOBS_INPUT_CLEARED
+    from stillguard.stages import generator
+
+    generator(cleared_input, deps)
+    output_gate(published[-1][1], deps)
+    topic, cleared = published[-1]
+    assert topic == topics.VIDEOS_CLEARED
+    clip = deps.blobs.path(generated_event(deps, job.id).payload["clip_blob"])
+    data = bytearray(clip.read_bytes())
+    data[-100] ^= 0xFF
+    clip.write_bytes(bytes(data))
+    with pytest.raises(StageError, match="not the clip that was generated"):
+        provenance(cleared, deps)
+    assert not list((tmp_path / "blobs").glob("outputs/*/*.mp4"))
+
+
+def test_a_redelivered_generation_message_does_not_generate_again(tmp_path: Path) -> None:
+    from stillguard.stages import generator
+
+    settings = settings_for(tmp_path)
+    store = open_store(settings)
+    runner = LocalRunner(settings, store)
+    outcome = runner.run(_request(), None)
+    assert outcome.job.status == "published"
+    clip = next((tmp_path / "blobs").glob("clips/*/labelled.mp4"))
+    before = clip.stat().st_mtime_ns
+    store.update_job(outcome.job.id, status="running")
+    decision_id = store.decision_for(outcome.job.id, "input").decision_id
+    generator({"job_id": outcome.job.id, "decision_id": decision_id}, runner.pipeline.deps)
+    assert clip.stat().st_mtime_ns == before
+    assert len(store.events(AuditQuery(job_id=outcome.job.id, kind="clip.generated"))) == 1
