@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException  # FastAPI's is a subclass: one handler
 
 from provenance.errors import ProvenanceError
 
@@ -100,12 +101,14 @@ def create_app(settings: Settings) -> FastAPI:
         problems = {}
         try:
             svc.store.get_job("0" * 32)
-        except SQLAlchemyError as exc:
-            problems["audit_store"] = str(exc)
+        except SQLAlchemyError:
+            log.exception("readiness: the audit store does not answer")
+            problems["audit_store"] = "the audit store does not answer"
         try:
             svc.deps.authority.trust_anchors()
-        except (ProvenanceError, OSError) as exc:
-            problems["authority"] = str(exc)
+        except (ProvenanceError, OSError):
+            log.exception("readiness: the signing keys cannot be opened")
+            problems["authority"] = "the signing keys cannot be opened"
         status = 503 if problems else 200
         return JSONResponse({"ready": not problems, "problems": problems}, status_code=status)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -38,8 +39,14 @@ class BodySizeLimit:
             await _too_large(send, self.max_bytes)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    """Raised mid-body; an HTTPException so form parsing lets it through as a 413."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status_code=413,
+            detail={"code": "payload_too_large", "message": "request body too large"},
+        )
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -57,10 +57,18 @@ class StageDeps:
     _cache: dict[str, Any] = field(default_factory=dict)
 
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
 
     def cached(self, name: str, factory: Callable[[], Any]) -> Any:
-        """Build an expensive dependency (a model, the authority) once, on first use."""
+        """Build an expensive dependency (a model, the authority) once, on first use.
+
+        One lock per name: loading a slow model never blocks a request that needs another one.
+        """
+        if name in self._cache:
+            return self._cache[name]
         with self._lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
             if name not in self._cache:
                 self._cache[name] = factory()
             return self._cache[name]

@@ -57,7 +57,7 @@ async def put_policy(
     except (PolicyError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_policy", str(exc)) from exc
     previous = svc.deps.policy.version
-    save_active_policy(svc.settings, body)
+    await run_in_threadpool(save_active_policy, svc.settings, body)
     svc.deps.policy = pack
     svc.store.append(
         job_id=None,
@@ -95,7 +95,7 @@ async def put_hash_bank(
     if len(body) > MAX_BANK_BYTES:
         raise ApiError(413, "payload_too_large", f"a hash bank is at most {MAX_BANK_BYTES} bytes")
     try:
-        bank = save_hash_bank(svc.settings, name, body.decode("utf-8"))
+        bank = await run_in_threadpool(save_hash_bank, svc.settings, name, body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ApiError(400, "invalid_hash_bank", "a hash bank is UTF-8 text") from exc
     except BadRequest as exc:

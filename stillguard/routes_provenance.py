@@ -17,6 +17,7 @@ from provenance.errors import ProvenanceError
 from provenance.fingerprint import FINGERPRINT_ALG
 from provenance.recovery import read_signals, recover
 from provenance.repository import RegistryEntry
+from provenance.verify import verify_file
 from provenance.watermark import WATERMARK_ALG
 
 from .api_deps import ApiError, Services, services
@@ -25,20 +26,21 @@ router = APIRouter(prefix="/v1", tags=["provenance"])
 TSA_QUERY = "application/timestamp-query"
 
 
+def _verify_path(svc: Services, path: Path) -> Any:
+    return verify_file(path, svc.deps.authority.trust_anchors(), repository=svc.deps.repository)
+
+
 @router.post("/verify")
 async def verify(
     svc: Annotated[Services, Depends(services)], file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
     from provenance.errors import CorruptMediaError, ProvenanceError, UnsupportedMediaError
-    from provenance.verify import verify_file
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload"
         path.write_bytes(await file.read())
         try:
-            report = verify_file(
-                path, svc.deps.authority.trust_anchors(), repository=svc.deps.repository
-            )
+            report = await run_in_threadpool(_verify_path, svc, path)
             return report.to_dict()
         except UnsupportedMediaError as exc:
             raise ApiError(415, "unsupported_media_type", str(exc)) from exc
@@ -106,7 +108,7 @@ async def matches_by_content(
         signals = await run_in_threadpool(read_signals, io.BytesIO(data))
     except ProvenanceError as exc:
         raise ApiError(422, "corrupt_media", str(exc)) from exc
-    found = recover(signals, svc.deps.repository)
+    found = await run_in_threadpool(recover, signals, svc.deps.repository)
     return {"matches": [_match(found.entry, found.source, found.detail)] if found else []}
 
 
@@ -129,5 +131,5 @@ async def time_stamp(request: Request, svc: Annotated[Services, Depends(services
     body = await request.body()
     if len(body) > 64 * 1024:
         raise ApiError(413, "payload_too_large", "a time-stamp request is at most 64 KiB")
-    reply = svc.deps.authority.time_stamp_authority().respond(body)
+    reply = await run_in_threadpool(svc.deps.authority.time_stamp_authority().respond, body)
     return Response(reply, media_type="application/timestamp-reply")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from dataclasses import dataclass, replace
+import tempfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -16,9 +17,9 @@ class Settings:
     """Where Stillguard keeps its state and which services it talks to."""
 
     home: Path
-    database_url: str
+    database_url: str = field(repr=False)  # may carry a password
     kafka_bootstrap: str | None
-    key_passphrase: str | None
+    key_passphrase: str | None = field(repr=False)
     policy_path: Path | None
     tsa_url: str | None = None
     clip_checkpoint: Path | None = None
@@ -70,15 +71,30 @@ class Settings:
             return self.key_passphrase
         path = self.home / "key-passphrase"
         if path.exists():
-            return path.read_text().strip()
+            return _read_passphrase(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value)
+        # Written whole to a private temp file, then linked into place: a process racing this
+        # one either wins the link or reads the complete winner, never an empty file.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-passphrase-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(value)
+            os.link(tmp, path)
+        except FileExistsError:
+            return _read_passphrase(path)
+        finally:
+            os.unlink(tmp)
         print(
             "stillguard: no STILLGUARD_KEY_PASSPHRASE set; generated one for embedded mode "
             f"in {path} (set the variable in production)",
             file=sys.stderr,
         )
         return value
+
+
+def _read_passphrase(path: Path) -> str:
+    value = path.read_text().strip()
+    if not value:
+        raise RuntimeError(f"{path} is empty: delete it or set STILLGUARD_KEY_PASSPHRASE")
+    return value

@@ -161,7 +161,7 @@ class JobRequest:
     def sha256(self) -> str:
         digest = hashlib.sha256()
         digest.update(hashlib.sha256(self.photo).digest())
-        digest.update((self.prompt or "").encode())
+        digest.update(b"\x00" if self.prompt is None else b"\x01" + self.prompt.encode())
         digest.update(repr(sorted(self.options.items())).encode())
         return digest.hexdigest()
 
@@ -235,6 +235,10 @@ def submit_job(
             request_sha256=request.sha256(),
         )
     except StoreIdempotencyConflict as exc:
+        # A concurrent request with the same key won the race: same body, same job.
+        winner = store.find_job_by_idempotency(request.submitter, request.idempotency_key or "")
+        if winner is not None and winner.request_sha256 == request.sha256():
+            return winner
         raise BadRequest("idempotency_conflict", str(exc), 409) from exc
     store.append(
         job_id=job.id,

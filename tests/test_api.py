@@ -219,3 +219,18 @@ def test_metrics_report_stage_latencies_job_outcomes_and_http_answers(api, publi
     assert 'stillguard_jobs_ended_total{status="published"}' in text
     assert 'stillguard_http_requests_total{code="404",route="/v1/jobs/{job_id}"}' in text
     assert published_job["job_id"] not in text  # labels are route templates, never ids
+
+
+def test_a_chunked_upload_without_length_is_cut_off_at_the_limit_with_413(api) -> None:
+    client, keys = api
+
+    def body():
+        yield b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n'
+        for _ in range(40):  # 40 x 128 KiB = 5 MiB against a 2 MiB limit, never all read
+            yield b"\0" * (128 * 1024)
+
+    response = client.post(
+        "/v1/verify", content=body(), headers={"content-type": "multipart/form-data; boundary=x"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
