@@ -39,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         store = open_store(settings)
         runner = None
+        backend = None
         if settings.kafka_bootstrap:
             from streams.kafka import KafkaBackend
 
@@ -57,6 +58,9 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             if runner is not None:
                 runner.close()
+            if backend is not None:
+                backend.close()
+            store.close()
 
     app = FastAPI(title="Stillguard", version=__version__, lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)

@@ -29,13 +29,13 @@ class BlobStore:
     def ref(kind: str, job_id: str, name: str) -> str:
         """Build a reference; raises BlobError if it would not be a valid one."""
         ref = f"{kind}/{job_id}/{name}"
-        if not _REF_PATTERN.match(ref):
+        if not _REF_PATTERN.fullmatch(ref):
             raise BlobError(f"invalid blob reference {ref!r}")
         return ref
 
     def path(self, ref: str) -> Path:
         """Filesystem path of a reference, after checking it cannot escape the store."""
-        if not _REF_PATTERN.match(ref):
+        if not _REF_PATTERN.fullmatch(ref):
             raise BlobError(f"invalid blob reference {ref!r}")
         return self.root / ref
 

@@ -47,6 +47,12 @@ async def put_policy(
     who: Annotated[Caller, Depends(require("admin"))],
     svc: Annotated[Services, Depends(services)],
 ) -> dict[str, Any]:
+    if svc.settings.policy_path:
+        raise ApiError(
+            409,
+            "policy_pinned",
+            "STILLGUARD_POLICY_PATH pins the policy pack; change that file instead",
+        )
     body = await request.body()
     if len(body) > MAX_POLICY_BYTES:
         raise ApiError(
