@@ -203,3 +203,20 @@ def test_overlong_prompt_and_missing_output_directory_exit_2(tmp_path: Path, cap
         capsys, "run", str(SAMPLE_PHOTO), "--out", str(tmp_path / "missing" / "clip.mp4"), "--json"
     )
     assert code == 2 and "does not exist" in report["error"]["message"]
+
+
+def test_variations_are_separate_moderated_jobs_with_their_own_clips(
+    tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "alive.mp4"
+    code, report = run_json(
+        capsys, "run", str(SAMPLE_PHOTO), "--out", str(out), "--variations", "2", *SMALL_CLIP_ARGS,
+        "--json",
+    )  # fmt: skip
+    assert code == 0
+    variations = report["variations"]
+    assert [v["status"] for v in variations] == ["published", "published"]
+    assert len({v["job_id"] for v in variations}) == 2
+    first, second = (Path(v["output"]) for v in variations)
+    assert first.name == "alive-1.mp4" and second.name == "alive-2.mp4"
+    assert first.read_bytes() != second.read_bytes()  # seeds 7 and 8

@@ -235,3 +235,17 @@ def test_policy_backtest_replays_recorded_decisions(api, capsys, monkeypatch) ->
     assert {"from": "label", "to": "review"} in [
         {k: t[k] for k in ("from", "to")} for t in report["transitions"]
     ]
+
+
+def test_policy_upload_is_refused_when_the_environment_pins_the_pack(tmp_path: Path) -> None:
+    pinned = tmp_path / "pinned.yaml"
+    pinned.write_text(REVIEW_EVERY_OUTPUT)
+    settings = settings_for(tmp_path, STILLGUARD_POLICY_PATH=str(pinned))
+    admin = open_store(settings).create_api_key("admin")[1]
+    with TestClient(create_app(settings)) as client:
+        response = client.put(
+            "/v1/policies",
+            content=REVIEW_EVERY_OUTPUT.encode(),
+            headers={"Authorization": f"Bearer {admin}"},
+        )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "policy_pinned"
