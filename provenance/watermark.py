@@ -33,6 +33,8 @@ import cv2
 import numpy as np
 import scipy.linalg  # type: ignore[import-untyped]
 
+from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
+
 WATERMARK_ALG = "com.stillguard.watermark.v1"
 
 GRID_W, GRID_H = 48, 27  # cells across and down, whatever the frame size
@@ -45,10 +47,6 @@ WHITEN_SIGMA = 1.2  # cells: the detector's high-pass subtracts a blur of this w
 GROUP_FRAMES = 8  # frames that share one host compensation
 SEED = 0x5347_574D  # fixes the cell layout and dither: part of the algorithm's identity
 
-ID_BITS, CRC_BITS, TAIL_BITS = 32, 16, 6
-_GENERATORS = (0o133, 0o171, 0o165)  # the K=7, rate-1/3 code of many standards
-_INFO_BITS = ID_BITS + CRC_BITS
-CODED_BITS = (_INFO_BITS + TAIL_BITS) * len(_GENERATORS)
 BITS = CODED_BITS + SYNC_BITS
 MAX_ERROR_SHARE = 0.2  # more hard-decision errors (of the bits seen) and the reading is refused
 MIN_SYNC = 0.25  # least mean sync agreement (-1..1) of a reading
@@ -171,82 +169,6 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
     return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
 
 
-# -- the payload code --------------------------------------------------------------------------
-
-
-def _crc16(value: int) -> int:
-    """CRC-16/CCITT-FALSE of the id's four big-endian bytes."""
-    crc = 0xFFFF
-    for byte in value.to_bytes(4, "big"):
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
-
-
-def _bits(value: int, count: int) -> list[int]:
-    return [(value >> (count - 1 - i)) & 1 for i in range(count)]
-
-
-def _parity(value: int) -> int:
-    return value.bit_count() & 1
-
-
-def _convolve(info: list[int]) -> np.ndarray:
-    """Rate-1/3 convolutional encoding of `info` plus the zero tail that ends in state 0."""
-    state, out = 0, list[int]()
-    for bit in [*info, *([0] * TAIL_BITS)]:
-        register = (bit << TAIL_BITS) | state
-        out.extend(_parity(register & g) for g in _GENERATORS)
-        state = register >> 1
-    return np.array(out, np.int8)
-
-
-@functools.lru_cache(maxsize=1)
-def _trellis() -> tuple[np.ndarray, np.ndarray]:
-    """For each (state, input bit): the next state and the three output symbols as +-1."""
-    states = 1 << TAIL_BITS
-    nxt = np.zeros((states, 2), np.int64)
-    sym = np.zeros((states, 2, len(_GENERATORS)), np.float32)
-    for state in range(states):
-        for bit in (0, 1):
-            register = (bit << TAIL_BITS) | state
-            nxt[state, bit] = register >> 1
-            sym[state, bit] = [2 * _parity(register & g) - 1 for g in _GENERATORS]
-    return nxt, sym
-
-
-def _viterbi(soft: np.ndarray) -> list[int]:
-    """Most likely info bits for soft coded values (positive means 1), ending in state 0."""
-    nxt, sym = _trellis()
-    states, n = nxt.shape[0], len(_GENERATORS)
-    # Into new state s the input bit is s's top bit and the old state is (s << 1 | b) & mask.
-    new_states = np.arange(states)
-    bit_in = new_states >> (TAIL_BITS - 1)
-    previous = ((new_states[:, None] << 1) | np.array([0, 1])) & (states - 1)  # (states, 2)
-    metric = np.full(states, -np.inf, np.float32)
-    metric[0] = 0.0
-    history = []
-    for step in range(soft.size // n):
-        gains = sym[previous, bit_in[:, None]] @ soft[step * n : (step + 1) * n]  # (states, 2)
-        candidates = metric[previous] + gains
-        choice = np.argmax(candidates, axis=1)
-        metric = candidates[new_states, choice]
-        history.append(previous[new_states, choice])
-    state, bits = 0, []
-    for back in reversed(history):
-        bits.append(int(state >> (TAIL_BITS - 1)))
-        state = int(back[state])
-    bits.reverse()
-    return bits[: soft.size // n - TAIL_BITS]
-
-
-def _codeword(clip_id: int) -> np.ndarray:
-    info = _bits(clip_id, ID_BITS) + _bits(_crc16(clip_id), CRC_BITS)
-    return _convolve(info)
-
-
 # -- embedding ---------------------------------------------------------------------------------
 
 
@@ -270,7 +192,7 @@ def embed_watermark(frames: np.ndarray, clip_id: int) -> None:
     ]
     # QIM: each cell's value in the clip's average view moves to the nearest point of its bit's
     # lattice (bit b: dither + b * STEP + 2 * STEP * k), at most one STEP whatever the photo.
-    bits = np.append(_codeword(clip_id), _sync_bits())[layout.owner].astype(np.float32)
+    bits = np.append(codeword(clip_id), _sync_bits())[layout.owner].astype(np.float32)
     offset = layout.dither + bits * STEP
     target = np.round((np.mean(views, axis=0) - offset) / (2 * STEP)) * 2 * STEP + offset
     for start, view in zip(starts, views, strict=True):
@@ -414,14 +336,14 @@ def _read(values: np.ndarray, weight: np.ndarray, gain: float) -> WatermarkReadi
         else 0.0
     )
     coded, visible = soft[:CODED_BITS], seen[:CODED_BITS] > 0
-    info = _viterbi(coded)
+    info = viterbi(coded)
     clip_id = int("".join(map(str, info[:ID_BITS])), 2)
     crc = int("".join(map(str, info[ID_BITS:])), 2)
-    wrong = (coded > 0) != _codeword(clip_id).astype(bool)
+    wrong = (coded > 0) != codeword(clip_id).astype(bool)
     errors = int(np.count_nonzero(wrong & visible))
     shown = int(np.count_nonzero(visible))
     if (
-        crc != _crc16(clip_id)
+        crc != crc16(clip_id)
         or shown < MIN_SEEN * CODED_BITS
         or errors > MAX_ERROR_SHARE * shown
         or sync < MIN_SYNC
