@@ -5,7 +5,8 @@
 Prints, for a 5 s 720p clip: sign (label + watermark + manifest), verify, watermark decode,
 fingerprint and size overhead, beside the floor (plain c2pa-python sign and read of the same
 clip); then the share of >= 20 published clips recovered after a metadata strip (remux), H.264
-re-encodes at CRF 23 and 28, a 480p downscale and trimming the first second; then false matches
+re-encodes at CRF 23 and 28, a 480p downscale, trimming the first second, crops (every side scaled
+back, or a few sides kept at their own size), a contrast change and a logo; then false matches
 over unrelated clips and crops against the registry. Everything runs through `verify_bytes` with
 a SQLite registry, as a verifier would.
 """
@@ -22,7 +23,6 @@ import time
 
 import c2pa
 import cv2
-import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,6 +38,7 @@ from provenance.sign import sign_clip, soft_bindings
 from provenance.verify import verify_bytes, verify_file
 from provenance.watermark import detect_watermark, embed_watermark
 from tests.test_provenance_durable_support import animate, decode, encode, photo, psnr, remux
+from tests.test_provenance_hardening_watermark import contrast, crop_every_side, cut_sides
 from tests.test_provenance_support import CLAIMS, jpeg_bytes
 
 FPS = 24
@@ -161,19 +162,6 @@ def costs(authority, repo, photo_path, folder) -> None:
     )
 
 
-def cropped(frames, share: float):
-    """Cut `share` off every side and scale back to the original size."""
-    height, width = frames.shape[1:3]
-    dy, dx = int(share * height), int(share * width)
-    return np.stack(
-        [cv2.resize(f[dy : height - dy, dx : width - dx], (width, height)) for f in frames]
-    )
-
-
-def contrast(frames, gain: float):
-    return np.clip((frames.astype(np.float32) - 128) * gain + 128, 0, 255).astype(np.uint8)
-
-
 def overlaid(frames):
     """A light logo box with text over ~10 % of the frame, away from the corners."""
     out = frames.copy()
@@ -197,8 +185,15 @@ def robustness(authority, repo, photo_path, folder, clips: int, seconds: float) 
         "(c) 480p CRF 23": lambda data, f: encode(f, crf=23, size=(854, 480)),
         "(c) 480p CRF 28": lambda data, f: encode(f, crf=28, size=(854, 480)),
         "(d) trim 1st s, CRF 23": lambda data, f: encode(f[FPS:], crf=23),
-        "(e) crop 5 %/side, CRF 23": lambda data, f: encode(cropped(f, 0.05), crf=23),
-        "(e) crop 10 %/side, CRF 23": lambda data, f: encode(cropped(f, 0.10), crf=23),
+        "(e) crop 5 %/side, CRF 23": lambda data, f: encode(crop_every_side(f, 0.05), crf=23),
+        "(e) crop 10 %/side, CRF 23": lambda data, f: encode(crop_every_side(f, 0.10), crf=23),
+        "(e) crop 10 %/side, 480p CRF 28": lambda data, f: encode(
+            crop_every_side(f, 0.10), crf=28, size=(854, 480)
+        ),
+        "(e) crop left+top 10 %, own size": lambda data, f: encode(cut_sides(f, 0.1, 0.1), crf=23),
+        "(e) crop right 15 %, own size": lambda data, f: encode(
+            cut_sides(f, 0, 0, right=0.15), crf=23
+        ),
         "(e) contrast x1.4, CRF 23": lambda data, f: encode(contrast(f, 1.4), crf=23),
         "(e) logo overlay, CRF 23": lambda data, f: encode(overlaid(f), crf=23),
     }

@@ -47,6 +47,7 @@ def read_signals(stream: BinaryIO) -> ClipSignals:
     luma_sum: np.ndarray | None = None
     hashes: list[str] = []
     count = 0
+    aspect: float | None = None  # width / height of the copy's frames
     try:
         with av.open(stream, mode="r") as container:
             if not container.streams.video:
@@ -56,6 +57,7 @@ def read_signals(stream: BinaryIO) -> ClipSignals:
             fps = float(video.average_rate or video.guessed_rate or 24)
             for frame in container.decode(video):
                 rgb = frame.to_ndarray(format="rgb24")
+                aspect = rgb.shape[1] / rgb.shape[0]
                 luma = mean_luma(rgb[None])
                 luma_sum = luma if luma_sum is None else luma_sum + luma
                 if is_sampled(count, fps):
@@ -69,7 +71,7 @@ def read_signals(stream: BinaryIO) -> ClipSignals:
         raise CorruptMediaError(f"the video cannot be decoded ({error})") from error
     if luma_sum is None:
         return ClipSignals(WatermarkReading(None, 0.0, 0), [], 0)
-    return ClipSignals(detect_in_luma(luma_sum / count), hashes, count)
+    return ClipSignals(detect_in_luma(luma_sum / count, aspect), hashes, count)
 
 
 def recover(signals: ClipSignals, repository: ManifestRepository) -> Recovery | None:

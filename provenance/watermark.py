@@ -15,10 +15,11 @@ the detector averages all frames and compression noise averages out.
   Because cells vote independently, a crop or an overlay costs only the cells it hides.
 - Colour edits: the high-pass removes brightness offsets; a contrast change scales every value,
   so the detector searches the gain at which the cell values sit best on the lattice.
-- Geometry: when the fit is poor, the detector nudges scale and offset by fractions of a cell
-  (a resize with odd rounding). Crops beyond that are not found yet: a 1-D template (a +-1
-  pattern per column and row, correlated with the copy's column and row means) was tried and
-  lost to the host's own column means; crops are left to the fingerprint.
+- Geometry: when the whole frame does not read, `watermark_search` finds where a cropped (or
+  oddly resized) copy sits: per scale pair one FFT cross-correlation of the copy's QIM phases
+  with the cells' dithers scores every offset. The best few placements are polished by
+  coordinate ascent of the lattice fit and decoded. (A 1-D template, a +-1 pattern per column
+  and row, was tried first and lost to the host's own column means.)
 - The CRC, the sync bits and a cap on corrected errors reject unmarked clips (no false ids).
 - The four corners are left unmarked: the visible label sits in one, and platform logos and
   overlays usually land there.
@@ -34,6 +35,7 @@ import numpy as np
 import scipy.linalg  # type: ignore[import-untyped]
 
 from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
+from provenance.watermark_search import CellTemplate, placements
 
 WATERMARK_ALG = "com.stillguard.watermark.v1"
 
@@ -54,7 +56,8 @@ MIN_SEEN = 0.5  # least share of coded bits with a visible cell
 GAINS = np.geomspace(0.5, 2.0, 140).astype(np.float32)  # contrast changes searched
 _PER_CELL = 4  # averaged luma keeps 4 x 4 pixels per cell
 _SUPER_SIZE = (GRID_W * _PER_CELL, GRID_H * _PER_CELL)
-_FIT_STOP = 0.35  # lattice fit above which a geometry is taken as found
+CANDIDATES = 3  # placements of a copy that the detector polishes and tries to decode
+_REFINE_ROUNDS = 4  # passes over the four geometry axes per step size
 
 
 @dataclass
@@ -244,19 +247,35 @@ def detect_watermark(frames: np.ndarray) -> WatermarkReading:
     """Read the clip id from decoded frames ((N, H, W, 3) uint8 RGB); clip_id None when absent."""
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] == 0:
         raise ValueError(f"frames must be (N, H, W, 3) RGB, got {frames.shape}")
-    return detect_in_luma(mean_luma(frames))
+    return detect_in_luma(mean_luma(frames), aspect=frames.shape[2] / frames.shape[1])
 
 
-def detect_in_luma(luma: np.ndarray) -> WatermarkReading:
-    """Read the clip id from `mean_luma`'s average of a clip's frames, cropped or not."""
+def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkReading:
+    """Read the clip id from `mean_luma`'s average of a clip's frames, cropped or not.
+
+    `aspect` (the copy's width / height in pixels) narrows the crops searched when the whole
+    frame does not read; without it only crops of equal share per axis or of one axis are tried.
+    """
     luma = luma.astype(np.float32)
     values, weight = _aligned(luma, _WHOLE)
-    fit, gain = _best_gain(values, weight, GAINS)
+    _, gain = _best_gain(values, weight, GAINS)
     reading = _read(values, weight, gain)
-    if reading.clip_id is None and fit < _FIT_STOP:
-        _, values, weight, gain = _refine(luma, _WHOLE, gain)
-        reading = _read(values, weight, gain)
+    if reading.clip_id is not None:
+        return reading
+    for placement in placements(luma, _search_template(), aspect, CANDIDATES):
+        values, weight, gain = _refine(luma, placement.geometry)
+        found = _read(values, weight, gain)
+        if found.clip_id is not None:
+            return found
     return reading
+
+
+@functools.lru_cache(maxsize=1)
+def _search_template() -> CellTemplate:
+    layout = _layout()
+    return CellTemplate(
+        layout.cells, layout.dither, (GRID_W, GRID_H), _PER_CELL, STEP, WHITEN_SIGMA
+    )
 
 
 def _aligned(luma: np.ndarray, geometry: _Geometry) -> tuple[np.ndarray, np.ndarray]:
@@ -296,18 +315,18 @@ def _best_gain(values: np.ndarray, weight: np.ndarray, gains: np.ndarray) -> tup
     return float(scores[index]), float(gains[index])
 
 
-def _refine(
-    luma: np.ndarray, geometry: _Geometry, gain: float
-) -> tuple[_Geometry, np.ndarray, np.ndarray, float]:
+def _refine(luma: np.ndarray, geometry: _Geometry) -> tuple[np.ndarray, np.ndarray, float]:
     """Coordinate ascent of the lattice fit over the geometry (and gain) near a first guess."""
     w0, h0 = _SUPER_SIZE
-    near = gain * np.geomspace(0.9, 1.1, 15).astype(np.float32)
     values, weight = _aligned(luma, geometry)
-    fit, gain = _best_gain(values, weight, near)
-    for step in (0.5, 0.25):  # in super-sampled pixels (a quarter of a cell)
+    fit, gain = _best_gain(values, weight, GAINS)
+    for step in (0.5, 0.25):  # in super-sampled pixels (an eighth and a sixteenth of a cell)
+        near = gain * np.geomspace(0.95, 1.05, 7).astype(np.float32)
         moves = (step / w0, step / w0, step / h0, step / h0)
-        for axis in range(4):
-            for sign in (1, -1):
+        improved, rounds = True, 0
+        while improved and rounds < _REFINE_ROUNDS:
+            improved, rounds = False, rounds + 1
+            for axis, sign in ((a, s) for a in range(4) for s in (1, -1)):
                 trial = list(geometry)
                 trial[axis] += sign * moves[axis]
                 if axis in (1, 3):  # a scale change pivots on the copy's centre
@@ -317,9 +336,8 @@ def _refine(
                 trial_fit, trial_gain = _best_gain(trial_values, trial_weight, near)
                 if trial_fit > fit:
                     geometry, values, weight = candidate, trial_values, trial_weight
-                    fit, gain = trial_fit, trial_gain
-                    break
-    return geometry, values, weight, gain
+                    fit, gain, improved = trial_fit, trial_gain, True
+    return values, weight, gain
 
 
 def _read(values: np.ndarray, weight: np.ndarray, gain: float) -> WatermarkReading:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import cv2
 import numpy as np
 import pytest
@@ -20,7 +23,7 @@ def published() -> np.ndarray:
     return decode(encode(frames, crf=18))
 
 
-def _contrast(frames: np.ndarray, gain: float) -> np.ndarray:
+def contrast(frames: np.ndarray, gain: float) -> np.ndarray:
     return np.clip((frames.astype(np.float32) - 128) * gain + 128, 0, 255).astype(np.uint8)
 
 
@@ -42,7 +45,7 @@ def _overlay(frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def _crop(frames: np.ndarray, share: float) -> np.ndarray:
+def crop_every_side(frames: np.ndarray, share: float) -> np.ndarray:
     """Cut `share` off every side, then scale back to the original size."""
     height, width = frames.shape[1:3]
     dy, dx = int(share * height), int(share * width)
@@ -51,30 +54,51 @@ def _crop(frames: np.ndarray, share: float) -> np.ndarray:
     )
 
 
-@pytest.mark.parametrize("levels", [40, -40])
-def test_watermark_survives_a_brightness_shift_then_crf_28(
-    published: np.ndarray, levels: int
-) -> None:
-    copy = decode(encode(_brightness(published, levels), crf=28))
-    assert detect_watermark(copy).clip_id == CLIP_ID
+def cut_sides(
+    frames: np.ndarray, left: float, top: float, right: float = 0, bottom: float = 0
+) -> np.ndarray:
+    """Cut shares off the given sides and keep the copy at its own, smaller (even) size."""
+    height, width = frames.shape[1:3]
+    top_row, left_col = int(top * height), int(left * width)
+    rows = (height - int(bottom * height) - top_row) // 2 * 2  # H.264 wants even sizes
+    cols = (width - int(right * width) - left_col) // 2 * 2
+    return np.ascontiguousarray(frames[:, top_row : top_row + rows, left_col : left_col + cols])
 
 
-@pytest.mark.parametrize("gain", [0.6, 1.4, 1.6])
-def test_watermark_survives_a_contrast_change_then_crf_28(
-    published: np.ndarray, gain: float
-) -> None:
-    copy = decode(encode(_contrast(published, gain), crf=28))
-    assert detect_watermark(copy).clip_id == CLIP_ID
+_Edit = tuple[Callable[[np.ndarray], np.ndarray], dict[str, Any]]
+EDITS: dict[str, _Edit] = {
+    "brightness +40, CRF 28": (lambda f: _brightness(f, 40), {"crf": 28}),
+    "brightness -40, CRF 28": (lambda f: _brightness(f, -40), {"crf": 28}),
+    "contrast x0.6, CRF 28": (lambda f: contrast(f, 0.6), {"crf": 28}),
+    "contrast x1.4, CRF 28": (lambda f: contrast(f, 1.4), {"crf": 28}),
+    "contrast x1.6, CRF 28": (lambda f: contrast(f, 1.6), {"crf": 28}),
+    "logo overlay, CRF 28": (_overlay, {"crf": 28}),
+    "crop 5 %/side, CRF 23": (lambda f: crop_every_side(f, 0.05), {"crf": 23}),
+    "crop 10 %/side, CRF 23": (lambda f: crop_every_side(f, 0.10), {"crf": 23}),
+    "crop 14 %/side, CRF 23": (lambda f: crop_every_side(f, 0.14), {"crf": 23}),
+    # At CRF 28 this small (480 x 270, 2 s) clip's cropped mark is at the search's noise floor.
+    "crop 8 %/side, 320x180 CRF 23": (
+        lambda f: crop_every_side(f, 0.08),
+        {"crf": 23, "size": (320, 180)},
+    ),
+    # Kept at their own size: the copy's aspect tells the search which scales to try.
+    "cut left 12 %, CRF 23": (lambda f: cut_sides(f, 0.12, 0), {"crf": 23}),
+    "cut left and top 10 %, CRF 23": (lambda f: cut_sides(f, 0.1, 0.1), {"crf": 23}),
+    "cut right 6 % and bottom 15 %, CRF 23": (
+        lambda f: cut_sides(f, 0, 0, right=0.06, bottom=0.15),
+        {"crf": 23},
+    ),
+    "cut 2/8/10/0 % (left/top/right/bottom), CRF 23": (
+        lambda f: cut_sides(f, 0.02, 0.08, right=0.1),
+        {"crf": 23},
+    ),
+}
 
 
-def test_watermark_survives_a_logo_overlay_then_crf_28(published: np.ndarray) -> None:
-    copy = decode(encode(_overlay(published), crf=28))
-    assert detect_watermark(copy).clip_id == CLIP_ID
-
-
-@pytest.mark.xfail(strict=True, reason="crops are not searched yet; the fingerprint covers them")
-def test_watermark_survives_a_5_percent_crop(published: np.ndarray) -> None:
-    copy = decode(encode(_crop(published, 0.05), crf=23))
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_watermark_survives_the_edit_then_a_reencode(published: np.ndarray, edit: _Edit) -> None:
+    change, options = edit
+    copy = decode(encode(change(published), **options))
     assert detect_watermark(copy).clip_id == CLIP_ID
 
 
@@ -82,5 +106,12 @@ def test_edited_unmarked_clips_never_decode_to_an_id() -> None:
     # The gain and geometry searches try many readings: CRC, sync and the error cap still hold.
     for seed in (4, 5):
         frames = decode(encode(animate(photo(seed), count=24), crf=23))
-        for edited in (frames, _contrast(frames, 1.5), _overlay(_brightness(frames, -30))):
+        edits = (
+            frames,
+            contrast(frames, 1.5),
+            _overlay(_brightness(frames, -30)),
+            crop_every_side(frames, 0.1),
+            cut_sides(frames, 0.1, 0.06),
+        )
+        for edited in edits:
             assert detect_watermark(edited).clip_id is None
