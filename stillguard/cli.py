@@ -90,6 +90,28 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return max(EXIT_FOR_STATUS[r["status"]] for r in reports)
 
 
+def cmd_extend(args: argparse.Namespace, settings: Settings) -> int:
+    from .jobs import LocalRunner
+    from .wiring import BadRequest, extension_request, open_store
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(f"output directory {out.parent} does not exist")
+    store = open_store(settings)
+    runner = LocalRunner(
+        settings, store, _progress if not args.json and sys.stderr.isatty() else None
+    )
+    try:
+        request = extension_request(
+            store, runner.pipeline.deps.blobs, args.job_id, args.duration, submitter="cli"
+        )
+        report = runner.run(request, out).to_dict() | {"extends": args.job_id}
+    except BadRequest as exc:
+        raise UsageError(f"{exc.code}: {exc}") from exc
+    print(json.dumps(report) if args.json else _run_summary(report))
+    return EXIT_FOR_STATUS[report["status"]]
+
+
 # Timings print in the order the job went through the stages.
 STAGE_TIMING_ORDER = ("input_gate", "generation", "label", "watermark", "fingerprint", "encode",
                       "output_gate", "sign", "verify", "audit", "total")  # fmt: skip
@@ -203,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--json", action="store_true")
     run.set_defaults(handler=cmd_run)
+
+    extend = sub.add_parser("extend", help="a longer clip that continues a published job's motion")
+    extend.add_argument("job_id")
+    extend.add_argument("--duration", type=float, required=True, help="new length, seconds")
+    extend.add_argument("--out", required=True)
+    extend.add_argument("--json", action="store_true")
+    extend.set_defaults(handler=cmd_extend)
 
     verify = sub.add_parser("verify", help="provenance report for any file")
     verify.add_argument("file")

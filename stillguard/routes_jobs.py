@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Header, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Header, UploadFile
 from fastapi.responses import FileResponse
 
 from .api_deps import ApiError, Caller, Services, require, services
-from .wiring import BadRequest, JobRequest, submit_job
+from .wiring import BadRequest, JobRequest, extension_request, submit_job
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
@@ -58,6 +58,34 @@ async def create_job(
     except BadRequest as exc:
         raise ApiError(exc.http_status, exc.code, str(exc)) from exc
     return _job_view(job)
+
+
+@router.post("/jobs/{job_id}/extend", status_code=202)
+def extend_job(
+    job_id: str,
+    who: Annotated[Caller, Depends(require("submitter"))],
+    svc: Annotated[Services, Depends(services)],
+    body: Annotated[dict[str, Any], Body()],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
+    """A new job whose clip starts as this published one and runs on to `duration_s`."""
+    job = _own_job(svc, job_id, who)
+    unknown = sorted(set(body) - {"duration_s"})
+    if unknown:
+        raise ApiError(400, "invalid_option", f"unknown field(s) {unknown}; send duration_s")
+    try:
+        request = extension_request(
+            svc.store,
+            svc.blobs,
+            job.id,
+            body.get("duration_s"),
+            submitter=who.key_id,
+            idempotency_key=idempotency_key,
+        )
+        extended = submit_job(svc.store, svc.blobs, svc.publish, request)
+    except BadRequest as exc:
+        raise ApiError(exc.http_status, exc.code, str(exc)) from exc
+    return _job_view(extended) | {"extends": job.id}
 
 
 @router.get("/jobs/{job_id}")

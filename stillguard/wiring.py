@@ -11,6 +11,7 @@ from typing import Any
 from audit.store import AuditStore, JobRecord
 from audit.store import IdempotencyConflict as StoreIdempotencyConflict
 from generation import GenerationOptions, load_backend
+from generation.options import DURATION_RANGE
 from policies.pack import PolicyPack
 from provenance.authority import Authority
 from provenance.repository import ManifestRepository
@@ -157,13 +158,65 @@ class JobRequest:
     options: dict[str, Any]
     submitter: str
     idempotency_key: str | None = None
+    extends: str | None = None  # the published job whose clip this one continues
 
     def sha256(self) -> str:
         digest = hashlib.sha256()
         digest.update(hashlib.sha256(self.photo).digest())
         digest.update(b"\x00" if self.prompt is None else b"\x01" + self.prompt.encode())
         digest.update(repr(sorted(self.options.items())).encode())
+        if self.extends:
+            digest.update(b"extends:" + self.extends.encode())
         return digest.hexdigest()
+
+
+def extension_request(
+    store: AuditStore,
+    blobs: BlobStore,
+    job_id: str,
+    duration_s: Any,
+    *,
+    submitter: str,
+    idempotency_key: str | None = None,
+) -> JobRequest:
+    """A request for a longer clip that continues a published job's motion.
+
+    The same photo, prompt, options and seed make the same frames (motion depends on time, not on
+    the clip's length), so the longer clip starts exactly as the published one and carries on.
+    It is a new job: every gate, the audit and the signature run again.
+    """
+    job = store.get_job(job_id)
+    if job is None:
+        raise BadRequest("not_found", f"no job {job_id}", 404)
+    if job.status != "published":
+        raise BadRequest(
+            "not_published", f"job {job_id} is {job.status}; only a published clip extends", 409
+        )
+    options = dict(job.options)
+    if options.get("loop"):
+        raise BadRequest(
+            "invalid_option", "a looping clip cannot be extended: its motion returns to its start"
+        )
+    current = float(options.get("duration_s", GenerationOptions().duration_s))
+    if (
+        isinstance(duration_s, bool)
+        or not isinstance(duration_s, int | float)
+        or not current < duration_s <= DURATION_RANGE[1]
+    ):
+        raise BadRequest(
+            "invalid_option",
+            f"duration_s must be a number over the clip's {current:g} s and at most "
+            f"{DURATION_RANGE[1]:g} s, got {duration_s!r}",
+        )
+    options["duration_s"] = float(duration_s)
+    return JobRequest(
+        photo=blobs.read(job.input_blob),
+        prompt=job.prompt,
+        options=options,
+        submitter=submitter,
+        idempotency_key=idempotency_key,
+        extends=job.id,
+    )
 
 
 def _reject(store: AuditStore, request: JobRequest, error: BadRequest) -> BadRequest:
@@ -250,7 +303,8 @@ def submit_job(
             "mime": mime,
             "options": options.to_dict(),
             "prompt_chars": len(request.prompt or ""),
-        },
+        }
+        | ({"extends": request.extends} if request.extends else {}),
         event_id=f"{job.id}-intake-created",
     )
     publish(topics.JOBS_SUBMITTED, {"job_id": job.id})

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from generation import decode_mp4
 from stillguard.api import create_app
 from stillguard.wiring import open_store
 from tests.journey_support import (
@@ -142,6 +144,58 @@ def test_overlong_prompt_bad_options_and_oversized_body_are_refused(api) -> None
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "payload_too_large"
 
 
+def _frames(client: TestClient, headers: dict, job_id: str, folder) -> np.ndarray:
+    video = client.get(f"/v1/jobs/{job_id}/video", headers=headers)
+    assert video.status_code == 200
+    path = folder / f"{job_id}.mp4"
+    path.write_bytes(video.content)
+    return decode_mp4(path).frames.astype(np.int16)
+
+
+def test_an_extended_clip_starts_as_the_published_one_and_runs_on(
+    api, published_job, tmp_path
+) -> None:
+    client, keys = api
+    job_id = published_job["job_id"]
+    answer = client.post(
+        f"/v1/jobs/{job_id}/extend", json={"duration_s": 3.0}, headers=keys["submitter"]
+    )
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["extends"] == job_id
+    extended = wait_for(client, keys["submitter"], answer.json()["job_id"])
+    assert extended["status"] == "published"
+    assert extended["options"]["duration_s"] == 3.0
+    assert extended["options"]["seed"] == published_job["options"]["seed"]
+    original = _frames(client, keys["submitter"], job_id, tmp_path)
+    longer = _frames(client, keys["submitter"], extended["job_id"], tmp_path)
+    assert (original.shape[0], longer.shape[0]) == (16, 24)
+    audit = client.get("/v1/audit", params={"job": extended["job_id"]}, headers=keys["reviewer"])
+    created = [e for e in audit.json()["events"] if e["kind"] == "job.created"]
+    assert created[0]["payload"]["extends"] == job_id
+    first = client.get("/v1/audit", params={"job": job_id}, headers=keys["reviewer"]).json()
+    photo = [e["payload"]["input_blob"] for e in first["events"] if e["kind"] == "job.created"]
+    assert created[0]["payload"]["input_blob"] == photo[0]  # the same photo, not a new upload
+    # Same photo, options and seed continue the motion frame for frame: that is the generator's
+    # contract, tested in test_generation_motion (the watermarks here carry different clip ids).
+
+
+def test_extensions_that_cannot_be_made_are_refused_with_a_reason(api, published_job) -> None:
+    client, keys = api
+    job_id = published_job["job_id"]
+
+    def extend(body: dict, who: str = "submitter", target: str = job_id):
+        return client.post(f"/v1/jobs/{target}/extend", json=body, headers=keys[who])
+
+    for body in ({"duration_s": 2.0}, {"duration_s": 30}, {"duration_s": "long"}, {}):
+        answer = extend(body)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (400, "invalid_option")
+    assert "over the clip's 2 s" in extend({"duration_s": 1.5}).json()["error"]["message"]
+    assert extend({"duration_s": 3, "seed": 9}).status_code == 400
+    assert extend({"duration_s": 3}, who="other").status_code == 404
+    assert extend({"duration_s": 3}, target="0" * 32).status_code == 404
+    assert client.post(f"/v1/jobs/{job_id}/extend", json={"duration_s": 3}).status_code == 401
+
+
 def test_video_of_an_unpublished_or_unknown_job_is_refused(api) -> None:
     client, keys = api
     assert client.get("/v1/jobs/" + "0" * 32 + "/video", headers=keys["admin"]).status_code == 404
@@ -222,7 +276,7 @@ def test_metrics_report_stage_latencies_job_outcomes_and_http_answers(api, publi
 
 
 def test_a_chunked_upload_without_length_is_cut_off_at_the_limit_with_413(api) -> None:
-    client, keys = api
+    client, _keys = api
 
     def body():
         yield b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\n'

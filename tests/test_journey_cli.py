@@ -220,3 +220,21 @@ def test_variations_are_separate_moderated_jobs_with_their_own_clips(
     first, second = (Path(v["output"]) for v in variations)
     assert first.name == "alive-1.mp4" and second.name == "alive-2.mp4"
     assert first.read_bytes() != second.read_bytes()  # seeds 7 and 8
+
+
+def test_extend_makes_a_longer_signed_clip_of_a_published_job(
+    published: dict, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "longer.mp4"
+    code, report = run_json(
+        capsys, "extend", published["job_id"], "--duration", "3", "--out", str(out), "--json"
+    )
+    assert code == 0 and report["status"] == "published"
+    assert report["extends"] == published["job_id"] and report["job_id"] != published["job_id"]
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 24  # 3 s at 8 fps
+    code, verified = run_json(capsys, "verify", str(out), "--json")
+    assert code == 0 and verified["status"] == "valid"
+    capsys.readouterr()
+    assert main(["extend", published["job_id"], "--duration", "1", "--out", str(out)]) == 2
+    assert "over the clip's 2 s" in capsys.readouterr().err
