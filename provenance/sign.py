@@ -35,6 +35,7 @@ _PHOTO_THUMBNAIL_ID = "photo-thumbnail.jpg"
 _THUMBNAIL_EDGE = 256
 # c2pa-rs makes ingredient thumbnails itself, slowly (35-65 ms a photo); we make our own (~3 ms).
 _BUILDER_CONTEXT_SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
+_READ_BACK_SETTINGS = {"verify": {"verify_after_reading": False}}
 
 
 @dataclass(frozen=True)
@@ -211,13 +212,22 @@ def _builder_context() -> c2pa.Context:
     return c2pa.Context.from_dict(_BUILDER_CONTEXT_SETTINGS)
 
 
+@functools.lru_cache(maxsize=1)
+def _read_back_context() -> c2pa.Context:
+    return c2pa.Context.from_dict(_READ_BACK_SETTINGS)
+
+
 def photo_thumbnail(image: BinaryIO) -> bytes:
     """A small JPEG of the source photo for its ingredient entry (longest edge 256 px)."""
     try:
         with Image.open(image) as photo:
-            photo.draft("RGB", (_THUMBNAIL_EDGE, _THUMBNAIL_EDGE))  # JPEG: decode at reduced size
+            target = _thumbnail_size(photo.size)
+            # JPEG: let the decoder scale by 1/2..1/8 down to no less than the target, then one
+            # bilinear step (a 640x360 photo: ~1.7 ms, against ~6 ms for a full decode + Lanczos).
+            photo.draft("RGB", target)
             small = photo.convert("RGB")
-            small.thumbnail((_THUMBNAIL_EDGE, _THUMBNAIL_EDGE))
+            if small.size != target:
+                small = small.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
             out = io.BytesIO()
             small.save(out, format="JPEG", quality=80)
             return out.getvalue()
@@ -225,10 +235,18 @@ def photo_thumbnail(image: BinaryIO) -> bytes:
         raise UnsupportedMediaError(f"the source photo cannot be decoded: {error}") from error
 
 
+def _thumbnail_size(size: tuple[int, int]) -> tuple[int, int]:
+    """`size` scaled to fit a _THUMBNAIL_EDGE square, never enlarged."""
+    width, height = size
+    scale = min(1.0, _THUMBNAIL_EDGE / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def _active_label(path: pathlib.Path) -> str:
-    # Read back what we wrote: proves the manifest is embedded and gives its label.
+    # Read back what we wrote: proves the manifest is embedded and gives its label. Parsing is
+    # enough here (validating it again would double the cost); verify.py judges the file.
     with open(path, "rb") as handle:
-        reader = c2pa.Reader.try_create(MP4, handle)
+        reader = c2pa.Reader.try_create(MP4, handle, None, _read_back_context())
         if reader is None:
             raise ProvenanceError("the signed file has no manifest; refusing to publish it")
         with reader:
