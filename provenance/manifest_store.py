@@ -5,6 +5,9 @@ to get the embedded one out, so the one top-level box that holds it is located h
 `uuid` box with C2PA's user type, whose payload is version/flags, the purpose "manifest", an
 8-byte offset, then the JUMBF manifest store (C2PA 2.x, "Embedding manifests into BMFF").
 The result is read back through c2pa before it is trusted, so a parsing slip cannot go unseen.
+
+`time_stamp_tokens` goes one level deeper, for the verifier: the RFC 3161 tokens in the
+unprotected header of a manifest's COSE claim signature, which c2pa-python does not expose.
 """
 
 from __future__ import annotations
@@ -12,20 +15,29 @@ from __future__ import annotations
 import io
 import json
 import pathlib
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import c2pa  # type: ignore[import-untyped]
 
-from provenance.errors import ProvenanceError
-from provenance.media import MP4
+from provenance.errors import CorruptMediaError, ProvenanceError
+from provenance.media import MP4, top_level_boxes
 
 C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
 _PURPOSE = b"manifest\x00"
+_MAX_STORE_BYTES = 64 << 20
+_SCAN_CHUNK = 1 << 20
+_COSE_SIGN1_TAG = 18
+_MAX_CBOR_DEPTH = 16
 
 
 def extract_manifest_store(path: pathlib.Path) -> tuple[bytes, str]:
     """The signed MP4's manifest store (JUMBF bytes) and its active manifest's label."""
-    store = _find_store(path)
     with open(path, "rb") as handle:
+        store = _first_store(handle)
+        if store is None:
+            raise ProvenanceError(f"{path.name} has no embedded C2PA manifest store")
+        handle.seek(0)
         reader = c2pa.Reader.try_create(MP4, handle, store)
         if reader is None:
             raise ProvenanceError(f"{path.name}: its manifest store cannot be read back")
@@ -36,27 +48,190 @@ def extract_manifest_store(path: pathlib.Path) -> tuple[bytes, str]:
     return store, str(label)
 
 
-def _find_store(path: pathlib.Path) -> bytes:
-    size = path.stat().st_size
-    offset = 0
-    with open(path, "rb") as handle:
-        while offset + 8 <= size:
-            handle.seek(offset)
-            header = handle.read(16)
-            box_size, kind, head = int.from_bytes(header[:4], "big"), header[4:8], 8
-            if box_size == 1:
-                box_size, head = int.from_bytes(header[8:16], "big"), 16
-            elif box_size == 0:
-                box_size = size - offset
-            if box_size < head:
-                break
-            if kind == b"uuid":
-                handle.seek(offset + head)
-                payload = handle.read(min(box_size - head, 64 << 20))
-                if payload[:16] == C2PA_UUID:
-                    body = io.BytesIO(payload[16 + 4 :])  # user type, then version and flags
-                    if body.read(len(_PURPOSE)) == _PURPOSE:
-                        body.read(8)  # offset of the Merkle data, unused for a plain store
-                        return body.read()
-            offset += box_size
-    raise ProvenanceError(f"{path.name} has no embedded C2PA manifest store")
+def sole_embedded_store(stream: BinaryIO) -> bytes | None:
+    """The MP4's manifest store when C2PA's box type occurs nowhere outside its box; else None.
+
+    Checked across the whole file, not just its top-level boxes, so that what is parsed here is
+    certainly the store a C2PA reader validated: a second, hidden store cannot be. (The store
+    itself names the type too, in its BMFF hash exclusions.)
+    """
+    try:
+        found = _first_store_box(stream)
+    except CorruptMediaError:
+        return None
+    if found is None:
+        return None
+    store, start, end = found
+    stream.seek(0)
+    if any(not start <= at < end for at in _positions(stream, C2PA_UUID)):
+        return None
+    return store
+
+
+def _positions(stream: BinaryIO, needle: bytes) -> Iterator[int]:
+    """Offsets of `needle` in the stream, read from its current position in large chunks."""
+    base, tail = stream.tell(), b""
+    while chunk := stream.read(_SCAN_CHUNK):
+        window = tail + chunk
+        at = window.find(needle)
+        while at >= 0:
+            yield base + at
+            at = window.find(needle, at + 1)
+        # Carry fewer bytes than the needle: a match straddling chunks is found exactly once.
+        keep = min(len(needle) - 1, len(window))
+        base, tail = base + len(window) - keep, window[-keep:]
+
+
+def _first_store(handle: BinaryIO) -> bytes | None:
+    found = _first_store_box(handle)
+    return None if found is None else found[0]
+
+
+def _first_store_box(handle: BinaryIO) -> tuple[bytes, int, int] | None:
+    """The first top-level C2PA manifest box: its store and where the box's payload lies."""
+    for kind, start, end in top_level_boxes(handle):
+        if kind != b"uuid":
+            continue
+        handle.seek(start)
+        payload = handle.read(min(end - start, _MAX_STORE_BYTES))
+        if payload[:16] == C2PA_UUID:
+            body = io.BytesIO(payload[16 + 4 :])  # user type, then version and flags
+            if body.read(len(_PURPOSE)) == _PURPOSE:
+                body.read(8)  # offset of the Merkle data, unused for a plain store
+                return body.read(), start, end
+    return None
+
+
+def time_stamp_tokens(store: bytes, label: str) -> list[bytes]:
+    """DER RFC 3161 tokens on manifest `label`'s claim signature (sigTst2, else sigTst).
+
+    Raises ValueError or TypeError when the store is not shaped as C2PA says (the caller then
+    falls back to the library's own judgement).
+    """
+    manifests = [box for box in _children(store, 0, len(store)) if box[0] == b"jumb"]
+    if len(manifests) != 1:
+        raise ValueError("expected one top-level manifest store box")
+    _, start, end = manifests[0]
+    matches = [m for m in _superboxes(store, start, end) if m[0] == label]
+    if len(matches) != 1:
+        raise ValueError(f"manifest {label!r} found {len(matches)} times")
+    _, m_start, m_end = matches[0]
+    signatures = [s for s in _superboxes(store, m_start, m_end) if s[0] == "c2pa.signature"]
+    if len(signatures) != 1:
+        raise ValueError("expected one claim signature")
+    _, s_start, s_end = signatures[0]
+    cbor = [box for box in _children(store, s_start, s_end) if box[0] == b"cbor"]
+    if len(cbor) != 1:
+        raise ValueError("the claim signature has no CBOR body")
+    _, c_start, c_end = cbor[0]
+    cose, used = _cbor(store[c_start:c_end], 0, 0)
+    if used != c_end - c_start:
+        raise ValueError("trailing bytes after the COSE_Sign1")
+    if not (
+        isinstance(cose, _Tagged)
+        and cose.tag == _COSE_SIGN1_TAG
+        and isinstance(cose.value, list)
+        and len(cose.value) == 4
+        and isinstance(cose.value[1], dict)
+    ):
+        raise TypeError("the claim signature is not a tagged COSE_Sign1 with a header map")
+    unprotected = cose.value[1]
+    stamps = unprotected.get("sigTst2", unprotected.get("sigTst"))
+    if stamps is None:
+        return []
+    tokens = stamps.get("tstTokens") if isinstance(stamps, dict) else None
+    if not isinstance(tokens, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("val"), bytes) for t in tokens
+    ):
+        raise TypeError("malformed tstTokens")
+    return [t["val"] for t in tokens]
+
+
+def _children(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the JUMBF boxes in data[start:end]."""
+    offset = start
+    while offset < end:
+        if offset + 8 > end:
+            raise ValueError("truncated JUMBF box header")
+        size, kind, head = (
+            int.from_bytes(data[offset : offset + 4], "big"),
+            data[offset + 4 : offset + 8],
+            8,
+        )
+        if size == 1:
+            size, head = int.from_bytes(data[offset + 8 : offset + 16], "big"), 16
+        elif size == 0:
+            size = end - offset
+        if size < head or offset + size > end:
+            raise ValueError("JUMBF box overruns its parent")
+        yield kind, offset + head, offset + size
+        offset += size
+
+
+def _superboxes(data: bytes, start: int, end: int) -> Iterator[tuple[str, int, int]]:
+    """(label, start, end) of the JUMBF superboxes directly inside data[start:end]."""
+    for kind, s_start, s_end in _children(data, start, end):
+        if kind != b"jumb":
+            continue
+        first = next(_children(data, s_start, s_end), None)
+        if first is None or first[0] != b"jumd":
+            raise ValueError("JUMBF superbox without a description box")
+        _, d_start, d_end = first
+        toggles = data[d_start + 16] if d_start + 16 < d_end else 0
+        label = ""
+        if toggles & 0x02:  # the label is present, null-terminated after the type and toggles
+            terminator = data.find(b"\x00", d_start + 17, d_end)
+            if terminator < 0:
+                raise ValueError("unterminated JUMBF label")
+            label = data[d_start + 17 : terminator].decode("utf-8")
+        yield label, s_start, s_end
+
+
+class _Tagged:
+    """A CBOR tagged item."""
+
+    def __init__(self, tag: int, value: Any) -> None:
+        self.tag, self.value = tag, value
+
+
+def _cbor(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
+    """Decode one definite-length CBOR item (RFC 8949) at `pos`: enough for COSE headers."""
+    if depth > _MAX_CBOR_DEPTH or pos >= len(data):
+        raise ValueError("CBOR too deep or truncated")
+    major, info = data[pos] >> 5, data[pos] & 0x1F
+    pos += 1
+    if info < 24:
+        arg = info
+    elif info <= 27:
+        width = 1 << (info - 24)
+        if pos + width > len(data):
+            raise ValueError("truncated CBOR argument")
+        arg, pos = int.from_bytes(data[pos : pos + width], "big"), pos + width
+    else:
+        raise ValueError("indefinite-length or reserved CBOR item")
+    if major == 0:
+        return arg, pos
+    if major == 1:
+        return -1 - arg, pos
+    if major in (2, 3):
+        if pos + arg > len(data):
+            raise ValueError("truncated CBOR string")
+        chunk = data[pos : pos + arg]
+        return (bytes(chunk) if major == 2 else chunk.decode("utf-8")), pos + arg
+    if major in (4, 5):
+        if arg > len(data) - pos:
+            raise ValueError("CBOR container longer than its data")
+        items = []
+        for _ in range(arg * (2 if major == 5 else 1)):
+            item, pos = _cbor(data, pos, depth + 1)
+            items.append(item)
+        if major == 4:
+            return items, pos
+        return dict(zip(items[::2], items[1::2], strict=True)), pos
+    if major == 6:
+        value, pos = _cbor(data, pos, depth + 1)
+        return _Tagged(arg, value), pos
+    simple = {20: False, 21: True, 22: None}
+    if info in simple:
+        return simple[info], pos
+    raise ValueError("unsupported CBOR simple value or float")

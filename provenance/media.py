@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from provenance.errors import CorruptMediaError, UnsupportedMediaError
@@ -44,29 +45,39 @@ def sniff_path(path: pathlib.Path) -> str:
         return sniff_bytes(handle.read(_SNIFF_BYTES))
 
 
+def top_level_boxes(handle: BinaryIO) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, end) of each top-level ISO BMFF box in a seekable binary file.
+
+    Raises CorruptMediaError when a box header is cut short or a box overruns the file.
+    """
+    size = handle.seek(0, 2)
+    offset = 0
+    while offset < size:
+        handle.seek(offset)
+        header = handle.read(16)
+        if len(header) < 8:
+            raise CorruptMediaError("the file ends inside an MP4 box header (truncated?)")
+        box_size, kind, head = int.from_bytes(header[:4], "big"), header[4:8], 8
+        if box_size == 1 and len(header) == 16:
+            box_size, head = int.from_bytes(header[8:16], "big"), 16
+        elif box_size == 0:
+            box_size = size - offset  # the last box runs to the end of the file
+        if box_size < head or offset + box_size > size:
+            raise CorruptMediaError(
+                f"the file is truncated or corrupt: its {kind.decode('latin-1')!r} box "
+                f"overruns the file ({offset + box_size} > {size} bytes)"
+            )
+        yield kind, offset + head, offset + box_size
+        offset += box_size
+
+
 def check_mp4_structure(path: pathlib.Path) -> None:
     """Refuse an MP4 whose top-level boxes overrun the file or lack moov/mdat (e.g. truncated)."""
-    size = path.stat().st_size
-    seen: set[bytes] = set()
-    offset = 0
     with open(path, "rb") as handle:
-        while offset < size:
-            handle.seek(offset)
-            header = handle.read(16)
-            if len(header) < 8:
-                raise CorruptMediaError(f"{path.name} ends inside an MP4 box header (truncated?)")
-            box_size, kind = int.from_bytes(header[:4], "big"), header[4:8]
-            if box_size == 1 and len(header) == 16:
-                box_size = int.from_bytes(header[8:16], "big")
-            elif box_size == 0:
-                box_size = size - offset  # the last box runs to the end of the file
-            if box_size < 8 or offset + box_size > size:
-                raise CorruptMediaError(
-                    f"{path.name} is truncated or corrupt: its {kind.decode('latin-1')!r} box "
-                    f"overruns the file ({offset + box_size} > {size} bytes)"
-                )
-            seen.add(kind)
-            offset += box_size
+        try:
+            seen = {kind for kind, _, _ in top_level_boxes(handle)}
+        except CorruptMediaError as error:
+            raise CorruptMediaError(f"{path.name}: {error}") from error
     missing = {b"moov", b"mdat"} - seen
     if missing:
         names = ", ".join(sorted(m.decode() for m in missing))

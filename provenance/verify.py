@@ -1,12 +1,14 @@
 """Verify a file's C2PA provenance and explain the answer to a person.
 
 Trust is decided by us: `valid` only when c2pa-rs says `Trusted` under the caller's claim-signer
-roots. Time-stamp roots are judged in a separate validation context (see trust.py): a trusted
-stamp lets a clip outlive its signing certificate, and a TSA root can never vouch for a signer.
+roots. Time-stamp roots never enter that context: the stamp's chain is checked against them alone
+(trust.py), so a trusted stamp lets a clip outlive its signing certificate and a TSA root can
+never vouch for a signer.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import pathlib
@@ -16,9 +18,17 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import c2pa  # type: ignore[import-untyped]
 
 from provenance.errors import CorruptMediaError, ProvenanceError
+from provenance.manifest_store import sole_embedded_store, time_stamp_tokens
 from provenance.media import MP4, sniff_stream
 from provenance.sign import GENERATION_ASSERTION
-from provenance.trust import TrustAnchors, claim_context, signer_context, tsa_context
+from provenance.trust import (
+    TrustAnchors,
+    TrustedStamp,
+    claim_context,
+    signer_context,
+    trusted_time_stamp,
+    tsa_context,
+)
 
 if TYPE_CHECKING:
     from provenance.recovery import Recovery
@@ -37,6 +47,7 @@ _MEDIA_HASH_CODES = {
     "assertion.collectionHash.mismatch",
 }
 _SIGNATURE_CODES = {"claimSignature.mismatch", "claimSignature.missing"}
+_STAMP_TRUST_CODES = {"timeStamp.trusted", "timeStamp.untrusted"}
 _CREDENTIAL_PREFIXES = ("signingCredential.", "timeStamp.", "claimSignature.outsideValidity")
 
 
@@ -114,24 +125,11 @@ def _validate(
     stream: BinaryIO, mime: str, anchors: TrustAnchors, manifest_data: bytes | None = None
 ) -> VerifyReport | None:
     """Validate the embedded (or the given detached) manifest store; None when there is none."""
-    time_stamp_codes: list[str] | None = None
-    if anchors.tsa.strip():
-        probe = _read(stream, mime, tsa_context(anchors.tsa), manifest_data)
-        if probe is None:
-            return None
-        time_stamp_codes = [c for c in _codes(probe[1]) if c.startswith("timeStamp.")]
-    # A stamp trusted under the TSA roots may carry the signer past its certificate's expiry;
-    # otherwise the signer is judged at the current time, with stamps' trust checked (and failed).
-    stamp_trusted = time_stamp_codes is not None and "timeStamp.trusted" in time_stamp_codes
-    context = claim_context(anchors.signers) if stamp_trusted else signer_context(anchors.signers)
-    result = _read(stream, mime, context, manifest_data)
-    if result is None:
+    judged = _judged_reading(stream, mime, anchors, manifest_data)
+    if judged is None:
         return None
-    state, results, manifest, certificate = result
-    codes = _codes(results)
-    failures = _failures(results)
-    if time_stamp_codes is not None:
-        codes = [c for c in codes if not c.startswith("timeStamp.")] + time_stamp_codes
+    reading, codes = judged
+    state, failures = reading.state, _failures(reading.results)
     if manifest_data is not None:
         # A detached store is judged as the original: the copy it is read beside was altered,
         # so its media-hash mismatch says nothing about the manifest's own validity.
@@ -139,11 +137,93 @@ def _validate(
         failures = [c for c in failures if c not in _MEDIA_HASH_CODES]
         if not failures and "signingCredential.trusted" in codes:
             state = "Trusted"
-    report = _describe(manifest, certificate)
+    report = _describe(reading.manifest, reading.signature.get("certificateInfo") or {})
     report.validation_codes = codes
     report.time_stamped = any(c == "timeStamp.validated" for c in codes)
     _judge(report, state, failures)
     return report
+
+
+def _judged_reading(
+    stream: BinaryIO, mime: str, anchors: TrustAnchors, manifest_data: bytes | None
+) -> tuple[_Reading, list[str]] | None:
+    """c2pa's reading under the claim-signer roots, and its codes with the stamp's trust decided.
+
+    A stamp trusted under the TSA roots may carry the signer past its certificate's expiry;
+    otherwise the signer is judged at the current time. Trust kinds never share a c2pa context:
+    one read trusts only claim signers (stamps checked for integrity, not trust) and the stamp's
+    chain is checked here against the TSA roots alone. Only when that check cannot vouch for the
+    stamp is the file read again, first in a TSA-only context, as c2pa's own judgement.
+    """
+    if not anchors.tsa.strip():
+        reading = _read(stream, mime, signer_context(anchors.signers), manifest_data)
+        return None if reading is None else (reading, _codes(reading.results))
+    reading = _read(stream, mime, claim_context(anchors.signers), manifest_data)
+    if reading is None:
+        return None
+    codes = _codes(reading.results)
+    if _stamp_trusted(stream, mime, reading, codes, anchors.tsa, manifest_data):
+        stamp = [c for c in codes if c.startswith("timeStamp.") and c not in _STAMP_TRUST_CODES]
+        return reading, [c for c in codes if not c.startswith("timeStamp.")] + [
+            *stamp,
+            "timeStamp.trusted",
+        ]
+    probe = _read(stream, mime, tsa_context(anchors.tsa), manifest_data)
+    if probe is None:
+        return None
+    stamp = [c for c in _codes(probe.results) if c.startswith("timeStamp.")]
+    if "timeStamp.trusted" not in stamp:
+        reading = _read(stream, mime, signer_context(anchors.signers), manifest_data)
+        if reading is None:
+            return None
+        codes = _codes(reading.results)
+    return reading, [c for c in codes if not c.startswith("timeStamp.")] + stamp
+
+
+def _stamp_trusted(
+    stream: BinaryIO,
+    mime: str,
+    reading: _Reading,
+    codes: list[str],
+    tsa_roots: str,
+    manifest_data: bytes | None,
+) -> bool:
+    """Whether the stamp c2pa validated (imprint and signature) chains to a TSA root.
+
+    The token is taken from the very store c2pa read (the detached one, or the MP4's only C2PA
+    box) and must name the same TSA certificate and time as c2pa's own account of it.
+    """
+    if "timeStamp.validated" not in codes or any(
+        c.startswith("timeStamp.") for c in _failures(reading.results)
+    ):
+        return False
+    if manifest_data is not None:
+        store: bytes | None = manifest_data
+    else:
+        store = sole_embedded_store(stream) if mime == MP4 else None
+    if store is None:
+        return False
+    try:
+        tokens = time_stamp_tokens(store, str(reading.manifest.get("label")))
+    except (ValueError, TypeError):
+        return False
+    if len(tokens) != 1:
+        return False
+    stamp = trusted_time_stamp(tokens[0], tsa_roots)
+    return stamp is not None and _same_stamp(stamp, reading.signature.get("timeStampInfo") or {})
+
+
+def _same_stamp(stamp: TrustedStamp, info: dict) -> bool:
+    certificate = info.get("certificateInfo") or {}
+    try:
+        when = dt.datetime.fromisoformat(str(info.get("timestamp")))
+        serial = int(str(certificate.get("serialNumber")), 16)
+    except ValueError:
+        return False
+    issuer = {attr.rfc4514_attribute_name: attr.value for attr in stamp.issuer}
+    return (
+        when == stamp.time and serial == stamp.serial_number and issuer == certificate.get("issuer")
+    )
 
 
 def _recover(
@@ -179,9 +259,19 @@ def _recovered(original: VerifyReport, found: Recovery) -> VerifyReport:
     return report
 
 
+@dataclass
+class _Reading:
+    """What one c2pa read says about the active manifest."""
+
+    state: str
+    results: dict
+    manifest: dict
+    signature: dict  # crJSON's claim signature: certificateInfo, timeStampInfo
+
+
 def _read(
     stream: BinaryIO, mime: str, context: c2pa.Context, manifest_data: bytes | None = None
-) -> tuple[str, dict, dict, dict] | None:
+) -> _Reading | None:
     stream.seek(0)
     try:
         reader = c2pa.Reader.try_create(mime, stream, manifest_data, context)
@@ -199,15 +289,15 @@ def _read(
         if manifest is None:
             return None
         manifest["label"] = label
-        certificate = _certificate_info(reader.crjson(), label)
+        signature = _signature_info(reader.crjson(), label)
         results = (store.get("validation_results") or {}).get("activeManifest") or {}
-        return str(store.get("validation_state")), results, manifest, certificate
+        return _Reading(str(store.get("validation_state")), results, manifest, signature)
 
 
-def _certificate_info(crjson: str, label: str) -> dict:
+def _signature_info(crjson: str, label: str) -> dict:
     for entry in json.loads(crjson).get("manifests", []):
         if entry.get("label") == label:
-            return (entry.get("signature") or {}).get("certificateInfo") or {}
+            return entry.get("signature") or {}
     return {}
 
 

@@ -1,0 +1,119 @@
+"""Time stamps are judged by us against the TSA roots alone, in the same single read as the claim."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import time
+
+import c2pa
+import pytest
+
+from provenance.authority import Authority
+from provenance.manifest_store import C2PA_UUID, sole_embedded_store, time_stamp_tokens
+from provenance.sign import sign_clip
+from provenance.trust import trusted_time_stamp
+from provenance.verify import verify_bytes, verify_file
+from tests import test_provenance_support as support
+
+CLAIMS = support.CLAIMS
+# Session fixtures shared with the other provenance tests (pytest finds them as module attributes).
+provenance_dir, authority = support.provenance_dir, support.authority
+clip_path, photo_path, signed_clip = support.clip_path, support.photo_path, support.signed_clip
+
+PASS = "stamp passphrase"
+
+
+def _token(path: pathlib.Path) -> bytes:
+    with open(path, "rb") as handle:
+        store = sole_embedded_store(handle)
+        assert store is not None
+        handle.seek(0)
+        with c2pa.Reader("video/mp4", handle) as reader:
+            label = reader.get_active_manifest()["label"]
+    (token,) = time_stamp_tokens(store, label)
+    return token
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every c2pa Reader the verifier creates, recorded."""
+    made: list[object] = []
+    create = c2pa.Reader.try_create
+
+    def counting(*args: object, **kwargs: object) -> object:
+        made.append(args[-1])
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(c2pa.Reader, "try_create", counting)
+    return made
+
+
+def test_a_valid_time_stamped_clip_is_verified_in_one_read(
+    signed_clip: pathlib.Path, authority: Authority, reads: list[object]
+) -> None:
+    report = verify_file(signed_clip, authority.trust_anchors())
+    assert report.status == "valid" and "timeStamp.trusted" in report.validation_codes
+    assert len(reads) == 1
+
+
+def test_the_stamp_token_is_trusted_under_its_tsa_root_and_never_under_a_signer_root(
+    signed_clip: pathlib.Path, authority: Authority, tmp_path: pathlib.Path
+) -> None:
+    token = _token(signed_clip)
+    stamp = trusted_time_stamp(token, authority.tsa_root_pem)
+    assert stamp is not None
+    assert stamp.serial_number == authority.time_stamp_authority().cert.serial_number
+    assert trusted_time_stamp(token, authority.root_pem) is None
+    assert trusted_time_stamp(token, "") is None
+    other = Authority.open(tmp_path / "other", PASS)
+    assert trusted_time_stamp(token, other.tsa_root_pem) is None
+
+
+def test_a_stamp_with_a_forged_signature_or_garbage_is_not_trusted(
+    signed_clip: pathlib.Path, authority: Authority
+) -> None:
+    token = bytearray(_token(signed_clip))
+    token[-5] ^= 0x01  # inside the TSA's signature, the token's last field
+    assert trusted_time_stamp(bytes(token), authority.tsa_root_pem) is None
+    assert trusted_time_stamp(b"\x30\x03\x02\x01\x01", authority.tsa_root_pem) is None
+    with pytest.raises(ValueError):
+        time_stamp_tokens(b"not a manifest store", "urn:c2pa:anything")
+
+
+def test_a_second_c2pa_box_anywhere_in_the_file_leaves_the_stamp_to_c2pa(
+    signed_clip: pathlib.Path, authority: Authority, reads: list[object]
+) -> None:
+    # The stamp we check must be the one c2pa validated: with a second C2PA box type in the file
+    # we cannot tell, so the verifier asks c2pa in a TSA-only context instead.
+    data = signed_clip.read_bytes() + (24).to_bytes(4, "big") + b"free" + C2PA_UUID
+    with open(signed_clip, "rb") as handle:
+        assert sole_embedded_store(handle) is not None
+    assert sole_embedded_store(io.BytesIO(data)) is None
+    report = verify_bytes(data, authority.trust_anchors())
+    assert report.status == "valid" and "timeStamp.trusted" in report.validation_codes
+    assert len(reads) == 2  # the claim read, then c2pa's own TSA-only read for the stamp
+
+
+def test_an_untrusted_stamp_cannot_keep_an_expired_signer_valid(
+    tmp_path: pathlib.Path, clip_path: pathlib.Path, photo_path: pathlib.Path
+) -> None:
+    # The signer is ours, but its clip was stamped by a TSA whose root the verifier does not
+    # trust: once the signing certificate expires the stamp must count for nothing.
+    foreign = Authority.open(tmp_path / "foreign", PASS)
+    home = tmp_path / "home"
+    Authority.open(home, PASS)
+    ours = Authority.open(home, PASS, tsa_url=foreign.time_stamp_url())
+    ours.rotate(days=2 / 86400)
+    expires = ours.signing_certificate.not_valid_after_utc.timestamp()
+    stamped = tmp_path / "stamped.mp4"
+    sign_clip(ours, clip_path, stamped, photo=photo_path, claims=CLAIMS)
+    assert verify_file(stamped, ours.trust_anchors()).status == "valid"
+    time.sleep(max(0.0, expires - time.time()) + 1.1)
+
+    expired = verify_file(stamped, ours.trust_anchors())
+    assert expired.status == "untrusted" and "expired" in expired.message
+    assert "timeStamp.trusted" not in expired.validation_codes
+    # The foreign TSA root, listed where it belongs, does vouch for the stamp.
+    mixed = ours.trust_anchors()
+    assert verify_file(stamped, type(mixed)(mixed.signers, foreign.tsa_root_pem)).status == "valid"
