@@ -6,8 +6,8 @@ to get the embedded one out, so the one top-level box that holds it is located h
 8-byte offset, then the JUMBF manifest store (C2PA 2.x, "Embedding manifests into BMFF").
 The result is read back through c2pa before it is trusted, so a parsing slip cannot go unseen.
 
-`time_stamp_tokens` goes one level deeper, for the verifier: the RFC 3161 tokens in the
-unprotected header of a manifest's COSE claim signature, which c2pa-python does not expose.
+`claim_signature` goes one level deeper, for the verifier: the certificate chain and RFC 3161
+tokens in the headers of a manifest's COSE claim signature, which c2pa-python does not expose.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import io
 import json
 import pathlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import c2pa  # type: ignore[import-untyped]
@@ -28,6 +29,7 @@ _PURPOSE = b"manifest\x00"
 _MAX_STORE_BYTES = 64 << 20
 _SCAN_CHUNK = 1 << 20
 _COSE_SIGN1_TAG = 18
+_X5CHAIN = 33  # COSE header label (RFC 9360)
 _MAX_CBOR_DEPTH = 16
 
 
@@ -102,8 +104,16 @@ def _first_store_box(handle: BinaryIO) -> tuple[bytes, int, int] | None:
     return None
 
 
-def time_stamp_tokens(store: bytes, label: str) -> list[bytes]:
-    """DER RFC 3161 tokens on manifest `label`'s claim signature (sigTst2, else sigTst).
+@dataclass(frozen=True)
+class ClaimSignature:
+    """What a manifest's COSE claim signature carries besides the signature itself."""
+
+    certificates: list[bytes]  # DER x5chain: the claim signer first, then intermediates
+    time_stamp_tokens: list[bytes]  # DER RFC 3161 tokens (sigTst2, else sigTst)
+
+
+def claim_signature(store: bytes, label: str) -> ClaimSignature:
+    """The certificate chain and time-stamp tokens on manifest `label`'s claim signature.
 
     Raises ValueError or TypeError when the store is not shaped as C2PA says (the caller then
     falls back to the library's own judgement).
@@ -124,27 +134,33 @@ def time_stamp_tokens(store: bytes, label: str) -> list[bytes]:
     if len(cbor) != 1:
         raise ValueError("the claim signature has no CBOR body")
     _, c_start, c_end = cbor[0]
-    cose, used = _cbor(store[c_start:c_end], 0, 0)
-    if used != c_end - c_start:
-        raise ValueError("trailing bytes after the COSE_Sign1")
+    cose = _cbor_whole(store[c_start:c_end])
     if not (
         isinstance(cose, _Tagged)
         and cose.tag == _COSE_SIGN1_TAG
         and isinstance(cose.value, list)
         and len(cose.value) == 4
+        and isinstance(cose.value[0], bytes)
         and isinstance(cose.value[1], dict)
     ):
-        raise TypeError("the claim signature is not a tagged COSE_Sign1 with a header map")
+        raise TypeError("the claim signature is not a tagged COSE_Sign1 with header maps")
+    protected = _cbor_whole(cose.value[0]) if cose.value[0] else {}
     unprotected = cose.value[1]
+    if not isinstance(protected, dict):
+        raise TypeError("malformed COSE protected header")
+    # x5chain belongs in the signed (protected) header; C2PA 1.x also allowed the unprotected one.
+    chain = protected.get(_X5CHAIN, unprotected.get(_X5CHAIN))
+    chain = [chain] if isinstance(chain, bytes) else chain
+    if not isinstance(chain, list) or not chain or not all(isinstance(c, bytes) for c in chain):
+        raise TypeError("the claim signature has no x5chain")
     stamps = unprotected.get("sigTst2", unprotected.get("sigTst"))
-    if stamps is None:
-        return []
-    tokens = stamps.get("tstTokens") if isinstance(stamps, dict) else None
+    tokens = stamps.get("tstTokens") if isinstance(stamps, dict) else stamps
+    tokens = [] if tokens is None else tokens
     if not isinstance(tokens, list) or not all(
         isinstance(t, dict) and isinstance(t.get("val"), bytes) for t in tokens
     ):
         raise TypeError("malformed tstTokens")
-    return [t["val"] for t in tokens]
+    return ClaimSignature(certificates=chain, time_stamp_tokens=[t["val"] for t in tokens])
 
 
 def _children(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
@@ -192,6 +208,13 @@ class _Tagged:
 
     def __init__(self, tag: int, value: Any) -> None:
         self.tag, self.value = tag, value
+
+
+def _cbor_whole(data: bytes) -> Any:
+    item, used = _cbor(data, 0, 0)
+    if used != len(data):
+        raise ValueError("trailing bytes after a CBOR item")
+    return item
 
 
 def _cbor(data: bytes, pos: int, depth: int) -> tuple[Any, int]:

@@ -10,7 +10,7 @@ import c2pa
 import pytest
 
 from provenance.authority import Authority
-from provenance.manifest_store import C2PA_UUID, sole_embedded_store, time_stamp_tokens
+from provenance.manifest_store import C2PA_UUID, claim_signature, sole_embedded_store
 from provenance.sign import sign_clip
 from provenance.trust import trusted_time_stamp
 from provenance.verify import verify_bytes, verify_file
@@ -31,7 +31,7 @@ def _token(path: pathlib.Path) -> bytes:
         handle.seek(0)
         with c2pa.Reader("video/mp4", handle) as reader:
             label = reader.get_active_manifest()["label"]
-    (token,) = time_stamp_tokens(store, label)
+    (token,) = claim_signature(store, label).time_stamp_tokens
     return token
 
 
@@ -78,7 +78,7 @@ def test_a_stamp_with_a_forged_signature_or_garbage_is_not_trusted(
     assert trusted_time_stamp(bytes(token), authority.tsa_root_pem) is None
     assert trusted_time_stamp(b"\x30\x03\x02\x01\x01", authority.tsa_root_pem) is None
     with pytest.raises(ValueError):
-        time_stamp_tokens(b"not a manifest store", "urn:c2pa:anything")
+        claim_signature(b"not a manifest store", "urn:c2pa:anything")
 
 
 def test_a_second_c2pa_box_anywhere_in_the_file_leaves_the_stamp_to_c2pa(
@@ -92,7 +92,8 @@ def test_a_second_c2pa_box_anywhere_in_the_file_leaves_the_stamp_to_c2pa(
     assert sole_embedded_store(io.BytesIO(data)) is None
     report = verify_bytes(data, authority.trust_anchors())
     assert report.status == "valid" and "timeStamp.trusted" in report.validation_codes
-    assert len(reads) == 2  # the claim read, then c2pa's own TSA-only read for the stamp
+    # The claim read, c2pa's own TSA-only read for the stamp, then the claim read with its names.
+    assert len(reads) == 3
 
 
 def test_an_untrusted_stamp_cannot_keep_an_expired_signer_valid(
@@ -117,3 +118,16 @@ def test_an_untrusted_stamp_cannot_keep_an_expired_signer_valid(
     # The foreign TSA root, listed where it belongs, does vouch for the stamp.
     mixed = ours.trust_anchors()
     assert verify_file(stamped, type(mixed)(mixed.signers, foreign.tsa_root_pem)).status == "valid"
+
+
+def test_the_one_read_report_names_signer_and_issuer_as_c2pa_does(
+    signed_clip: pathlib.Path, authority: Authority
+) -> None:
+    fast = verify_file(signed_clip, authority.trust_anchors())
+    named_by_c2pa = verify_file(signed_clip, authority.root_pem)  # no TSA roots: crJSON's names
+    assert fast.signer == named_by_c2pa.signer == authority.signer_subject
+    assert (
+        fast.signer_issuer
+        == named_by_c2pa.signer_issuer
+        == "CN=Stillguard Signing CA, O=Stillguard"
+    )
