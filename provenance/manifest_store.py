@@ -104,6 +104,15 @@ def _first_store_box(handle: BinaryIO) -> tuple[bytes, int, int] | None:
     return None
 
 
+def active_manifest_label(store: bytes) -> str:
+    """The label of the store's active manifest: the last one in the store (C2PA 2.x, 11.1)."""
+    _, start, end = _store_box(store)
+    labels = [label for label, _, _ in _superboxes(store, start, end)]
+    if not labels or not labels[-1]:
+        raise ValueError("the manifest store holds no labelled manifest")
+    return labels[-1]
+
+
 @dataclass(frozen=True)
 class ClaimSignature:
     """What a manifest's COSE claim signature carries besides the signature itself."""
@@ -118,10 +127,7 @@ def claim_signature(store: bytes, label: str) -> ClaimSignature:
     Raises ValueError or TypeError when the store is not shaped as C2PA says (the caller then
     falls back to the library's own judgement).
     """
-    manifests = [box for box in _children(store, 0, len(store)) if box[0] == b"jumb"]
-    if len(manifests) != 1:
-        raise ValueError("expected one top-level manifest store box")
-    _, start, end = manifests[0]
+    _, start, end = _store_box(store)
     matches = [m for m in _superboxes(store, start, end) if m[0] == label]
     if len(matches) != 1:
         raise ValueError(f"manifest {label!r} found {len(matches)} times")
@@ -161,6 +167,13 @@ def claim_signature(store: bytes, label: str) -> ClaimSignature:
     ):
         raise TypeError("malformed tstTokens")
     return ClaimSignature(certificates=chain, time_stamp_tokens=[t["val"] for t in tokens])
+
+
+def _store_box(store: bytes) -> tuple[bytes, int, int]:
+    manifests = [box for box in _children(store, 0, len(store)) if box[0] == b"jumb"]
+    if len(manifests) != 1:
+        raise ValueError("expected one top-level manifest store box")
+    return manifests[0]
 
 
 def _children(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:

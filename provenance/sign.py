@@ -17,6 +17,7 @@ import c2pa  # type: ignore[import-untyped]
 from PIL import Image
 
 from provenance.errors import ProvenanceError, UnsupportedMediaError
+from provenance.manifest_store import active_manifest_label, sole_embedded_store
 from provenance.media import JPEG, MP4, PNG, check_mp4_structure, sniff_path
 from provenance.signers import ClipSigner
 
@@ -35,7 +36,6 @@ _PHOTO_THUMBNAIL_ID = "photo-thumbnail.jpg"
 _THUMBNAIL_EDGE = 256
 # c2pa-rs makes ingredient thumbnails itself, slowly (35-65 ms a photo); we make our own (~3 ms).
 _BUILDER_CONTEXT_SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
-_READ_BACK_SETTINGS = {"verify": {"verify_after_reading": False}}
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ def sign_clip(
                 builder.close()
             out.flush()
             os.fsync(out.fileno())
-        label = _active_label(tmp)
+        label = _embedded_label(tmp, manifest_bytes)
         os.replace(tmp, dst)
     except c2pa.C2paError as error:
         tmp.unlink(missing_ok=True)
@@ -210,11 +210,6 @@ def sign_clip(
 @functools.lru_cache(maxsize=1)
 def _builder_context() -> c2pa.Context:
     return c2pa.Context.from_dict(_BUILDER_CONTEXT_SETTINGS)
-
-
-@functools.lru_cache(maxsize=1)
-def _read_back_context() -> c2pa.Context:
-    return c2pa.Context.from_dict(_READ_BACK_SETTINGS)
 
 
 def photo_thumbnail(image: BinaryIO) -> bytes:
@@ -242,19 +237,22 @@ def _thumbnail_size(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _active_label(path: pathlib.Path) -> str:
-    # Read back what we wrote: proves the manifest is embedded and gives its label. Parsing is
-    # enough here (validating it again would double the cost); verify.py judges the file.
+def _embedded_label(path: pathlib.Path, store: bytes) -> str:
+    """The active manifest's label, once the written file is shown to carry exactly `store`."""
+    # Byte equality with what c2pa signed proves the manifest is embedded, without a second
+    # parse of the whole file (verify.py judges it).
     with open(path, "rb") as handle:
-        reader = c2pa.Reader.try_create(MP4, handle, None, _read_back_context())
-        if reader is None:
-            raise ProvenanceError("the signed file has no manifest; refusing to publish it")
-        with reader:
-            manifest = reader.get_active_manifest() or {}
-    label = manifest.get("label")
-    if not label:
-        raise ProvenanceError("the signed file has no active manifest; refusing to publish it")
-    return str(label)
+        embedded = sole_embedded_store(handle)
+    if embedded is None or embedded != store:
+        raise ProvenanceError(
+            "the signed file does not carry the manifest just signed; refusing to publish it"
+        )
+    try:
+        return active_manifest_label(store)
+    except (ValueError, TypeError) as error:
+        raise ProvenanceError(
+            f"the signed manifest store has no active manifest ({error})"
+        ) from error
 
 
 def _explain_sign_error(error: c2pa.C2paError) -> str:

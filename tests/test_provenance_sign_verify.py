@@ -223,3 +223,77 @@ def test_broken_mp4_fails_signing_without_leaving_files(
     with pytest.raises(CorruptMediaError, match="truncated"):
         sign_clip(authority, broken, dst, photo=photo_path, claims=CLAIMS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4"]
+
+
+def test_sign_clip_returns_the_new_active_manifest_label_when_re_signing_a_signed_clip(
+    signed_clip: pathlib.Path,
+    authority: Authority,
+    photo_path: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
+    import c2pa
+
+    again = tmp_path / "again.mp4"
+    label = sign_clip(authority, signed_clip, again, photo=photo_path, claims=CLAIMS)
+    with open(again, "rb") as handle, c2pa.Reader("video/mp4", handle) as reader:
+        store = json.loads(reader.json())
+    assert label == store["active_manifest"]
+    assert label != verify_file(signed_clip, authority.trust_anchors()).manifest_label
+    assert verify_file(again, authority.trust_anchors()).manifest_label == label
+
+
+@pytest.mark.parametrize(
+    ("size", "image_format", "expected"),
+    [
+        ((1000, 500), "JPEG", (256, 128)),
+        ((300, 900), "PNG", (85, 256)),
+        ((64, 48), "JPEG", (64, 48)),
+    ],
+)
+def test_photo_thumbnail_fits_256_px_keeps_the_aspect_ratio_and_never_enlarges(
+    size: tuple[int, int], image_format: str, expected: tuple[int, int]
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from provenance.sign import photo_thumbnail
+
+    source = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 90)).save(source, format=image_format)
+    source.seek(0)
+    with Image.open(io.BytesIO(photo_thumbnail(source))) as thumbnail:
+        assert (thumbnail.format, thumbnail.size) == ("JPEG", expected)
+        red, green, blue = thumbnail.getpixel((expected[0] // 2, expected[1] // 2))
+        assert abs(red - 200) < 12 and abs(green - 30) < 12 and abs(blue - 90) < 12
+
+
+def test_the_label_returned_is_the_clips_own_manifest_when_the_photo_brings_one_along(
+    clip_path: pathlib.Path, authority: Authority, photo_path: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    import io
+
+    import c2pa
+
+    # A photo that carries its own C2PA manifest: the clip's store then holds two manifests.
+    signed_photo = tmp_path / "signed-photo.jpg"
+    created = {
+        "action": "c2pa.created",
+        "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture",
+    }
+    definition = {
+        "claim_generator_info": [{"name": "camera", "version": "1"}],
+        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": [created]}}],
+    }
+    with c2pa.Builder(definition) as builder, authority.signer().c2pa_signer() as signer:
+        out = io.BytesIO()
+        builder.sign(signer, "image/jpeg", io.BytesIO(photo_path.read_bytes()), out)
+    signed_photo.write_bytes(out.getvalue())
+    dst = tmp_path / "clip.mp4"
+    label = sign_clip(authority, clip_path, dst, photo=signed_photo, claims=CLAIMS)
+    with open(dst, "rb") as handle, c2pa.Reader("video/mp4", handle) as reader:
+        store = json.loads(reader.json())
+    assert len(store["manifests"]) == 2
+    assert label == store["active_manifest"]
+    report = verify_file(dst, authority.trust_anchors())
+    assert (report.status, report.manifest_label) == ("valid", label)
