@@ -154,11 +154,11 @@ def _check_token(token: bytes, roots: tuple[x509.Certificate, ...]) -> TrustedSt
     if tsa is None or not _signed_attributes_hold(signer_info, content, tsa):
         return None
     try:
-        ekus = tsa.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        ekus = tsa.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     except x509.ExtensionNotFound:
         return None
-    if ExtendedKeyUsageOID.TIME_STAMPING not in ekus:
-        return None
+    if not ekus.critical or ExtendedKeyUsageOID.TIME_STAMPING not in ekus.value:
+        return None  # RFC 3161 2.3: a critical extended key usage naming timeStamping
     if not _chains_to(tsa, certificates, roots, gen_time):
         return None
     return TrustedStamp(time=gen_time, serial_number=tsa.serial_number, issuer=tsa.issuer)

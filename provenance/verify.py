@@ -158,22 +158,23 @@ def _judged_reading(
     if not anchors.tsa.strip():
         reading = _read(stream, mime, signer_context(anchors.signers), manifest_data)
         return None if reading is None else (reading, _codes(reading.results))
-    reading = _read(stream, mime, claim_context(anchors.signers), manifest_data, crjson=False)
-    if reading is None:
-        return None
-    codes = _codes(reading.results)
-    signature = _claim_signature(stream, mime, reading, manifest_data)
-    if (
-        signature is not None
-        and _stamp_trusted(reading, codes, signature, anchors.tsa)
-        and (certificate := _certificate_info(signature.certificates[0])) is not None
-    ):
-        reading.signature = {"certificateInfo": certificate}
-        stamp = [c for c in codes if c.startswith("timeStamp.") and c not in _STAMP_TRUST_CODES]
-        return reading, [c for c in codes if not c.startswith("timeStamp.")] + [
-            *stamp,
-            "timeStamp.trusted",
-        ]
+    if manifest_data is not None or mime == MP4:  # a store we can take the token from
+        reading = _read(stream, mime, claim_context(anchors.signers), manifest_data, crjson=False)
+        if reading is None:
+            return None
+        codes = _codes(reading.results)
+        signature = _claim_signature(stream, reading, manifest_data)
+        if (
+            signature is not None
+            and _stamp_trusted(reading, codes, signature, anchors.tsa)
+            and (certificate := _certificate_info(signature.certificates[0])) is not None
+        ):
+            reading.signature = {"certificateInfo": certificate}
+            stamp = [c for c in codes if c.startswith("timeStamp.") and c not in _STAMP_TRUST_CODES]
+            return reading, [c for c in codes if not c.startswith("timeStamp.")] + [
+                *stamp,
+                "timeStamp.trusted",
+            ]
     probe = _read(stream, mime, tsa_context(anchors.tsa), manifest_data, crjson=False)
     if probe is None:
         return None
@@ -187,16 +188,14 @@ def _judged_reading(
 
 
 def _claim_signature(
-    stream: BinaryIO, mime: str, reading: _Reading, manifest_data: bytes | None
+    stream: BinaryIO, reading: _Reading, manifest_data: bytes | None
 ) -> ClaimSignature | None:
     """The claim signature's headers, from the very store c2pa read; None when unsure.
 
     That is the detached store, or the MP4's only C2PA box (see sole_embedded_store).
+    Other formats' embeddings are not parsed here: they get c2pa's TSA-only read.
     """
-    if manifest_data is not None:
-        store: bytes | None = manifest_data
-    else:
-        store = sole_embedded_store(stream) if mime == MP4 else None
+    store = manifest_data if manifest_data is not None else sole_embedded_store(stream)
     if store is None:
         return None
     try:

@@ -13,6 +13,7 @@ from provenance.sign import sign_clip
 from provenance.trust import TrustAnchors
 from provenance.verify import verify_bytes, verify_file
 from tests import test_provenance_support as support
+from tests.test_provenance_verify_stamps import sign_photo
 
 CLAIMS, reencode = support.CLAIMS, support.reencode
 # Session fixtures shared with the other provenance tests (pytest finds them as module attributes).
@@ -271,24 +272,10 @@ def test_photo_thumbnail_fits_256_px_keeps_the_aspect_ratio_and_never_enlarges(
 def test_the_label_returned_is_the_clips_own_manifest_when_the_photo_brings_one_along(
     clip_path: pathlib.Path, authority: Authority, photo_path: pathlib.Path, tmp_path: pathlib.Path
 ) -> None:
-    import io
-
     import c2pa
 
     # A photo that carries its own C2PA manifest: the clip's store then holds two manifests.
-    signed_photo = tmp_path / "signed-photo.jpg"
-    created = {
-        "action": "c2pa.created",
-        "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture",
-    }
-    definition = {
-        "claim_generator_info": [{"name": "camera", "version": "1"}],
-        "assertions": [{"label": "c2pa.actions.v2", "data": {"actions": [created]}}],
-    }
-    with c2pa.Builder(definition) as builder, authority.signer().c2pa_signer() as signer:
-        out = io.BytesIO()
-        builder.sign(signer, "image/jpeg", io.BytesIO(photo_path.read_bytes()), out)
-    signed_photo.write_bytes(out.getvalue())
+    signed_photo = sign_photo(authority, photo_path, tmp_path / "signed-photo.jpg")
     dst = tmp_path / "clip.mp4"
     label = sign_clip(authority, clip_path, dst, photo=signed_photo, claims=CLAIMS)
     with open(dst, "rb") as handle, c2pa.Reader("video/mp4", handle) as reader:

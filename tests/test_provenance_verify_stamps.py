@@ -24,6 +24,25 @@ clip_path, photo_path, signed_clip = support.clip_path, support.photo_path, supp
 PASS = "stamp passphrase"
 
 
+def sign_photo(authority: Authority, photo: pathlib.Path, dst: pathlib.Path) -> pathlib.Path:
+    """`photo` signed as a camera would, with its own time-stamped C2PA manifest."""
+    source = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+    definition = {
+        "claim_generator_info": [{"name": "camera", "version": "1"}],
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": source}]},
+            }
+        ],
+    }
+    with c2pa.Builder(definition) as builder, authority.signer().c2pa_signer() as signer:
+        out = io.BytesIO()
+        builder.sign(signer, "image/jpeg", io.BytesIO(photo.read_bytes()), out)
+    dst.write_bytes(out.getvalue())
+    return dst
+
+
 def _token(path: pathlib.Path) -> bytes:
     with open(path, "rb") as handle:
         store = sole_embedded_store(handle)
@@ -131,3 +150,16 @@ def test_the_one_read_report_names_signer_and_issuer_as_c2pa_does(
         == named_by_c2pa.signer_issuer
         == "CN=Stillguard Signing CA, O=Stillguard"
     )
+
+
+def test_a_signed_photo_has_its_stamp_judged_by_c2pa_in_a_tsa_only_read(
+    authority: Authority, photo_path: pathlib.Path, tmp_path: pathlib.Path, reads: list[object]
+) -> None:
+    # Only MP4 stores are taken apart here; other formats keep the two-context reading.
+    signed = sign_photo(authority, photo_path, tmp_path / "photo.jpg")
+    report = verify_file(signed, authority.trust_anchors())
+    assert report.status == "valid" and "timeStamp.trusted" in report.validation_codes
+    assert report.signer == authority.signer_subject
+    assert len(reads) == 2
+    lumped = type(authority.trust_anchors())(signers="", tsa=authority.root_pem)
+    assert verify_file(signed, lumped).status == "untrusted"
