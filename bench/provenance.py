@@ -220,12 +220,12 @@ def robustness(authority, repo, photo_path, folder, clips: int, seconds: float) 
     )
     print(f"watermark PSNR: min {min(psnrs):.1f} dB, median {statistics.median(psnrs):.1f} dB")
     print(
-        f"{'copy':28} {'recovered':>9} {'by watermark':>13} {'by fingerprint':>15} {'wrong clip':>11}"
+        f"{'copy':36} {'recovered':>9} {'by watermark':>13} {'by fingerprint':>15} {'wrong clip':>11}"
     )
     for name, row in tally.items():
         total = row["watermark"] + row["fingerprint"]
         print(
-            f"{name:28} {100 * total / clips:8.0f}% {row['watermark']:13d} {row['fingerprint']:15d} {row['wrong']:11d}"
+            f"{name:36} {100 * total / clips:8.0f}% {row['watermark']:13d} {row['fingerprint']:15d} {row['wrong']:11d}"
         )
 
 

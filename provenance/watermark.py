@@ -262,7 +262,7 @@ def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkRe
     reading = _read(values, weight, gain)
     if reading.clip_id is not None:
         return reading
-    for placement in placements(luma, _search_template(), aspect, CANDIDATES):
+    for placement in placements(luma, search_template(), aspect, CANDIDATES):
         values, weight, gain = _refine(luma, placement.geometry)
         found = _read(values, weight, gain)
         if found.clip_id is not None:
@@ -271,7 +271,8 @@ def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkRe
 
 
 @functools.lru_cache(maxsize=1)
-def _search_template() -> CellTemplate:
+def search_template() -> CellTemplate:
+    """The marked cells and their dithers, as the crop search correlates them."""
     layout = _layout()
     return CellTemplate(
         layout.cells, layout.dither, (GRID_W, GRID_H), _PER_CELL, STEP, WHITEN_SIGMA

@@ -9,7 +9,15 @@ import cv2
 import numpy as np
 import pytest
 
-from provenance.watermark import detect_watermark, embed_watermark
+from provenance.watermark import (
+    GRID_H,
+    GRID_W,
+    detect_watermark,
+    embed_watermark,
+    mean_luma,
+    search_template,
+)
+from provenance.watermark_search import MIN_SCALE, MIN_SCORE, placements, scale_pairs
 from tests.test_provenance_durable_support import animate, decode, encode, photo
 
 CLIP_ID = 0x5EED_0003
@@ -115,3 +123,35 @@ def test_edited_unmarked_clips_never_decode_to_an_id() -> None:
         )
         for edited in edits:
             assert detect_watermark(edited).clip_id is None
+
+
+def test_crop_search_places_a_cropped_copy_within_an_eighth_of_a_cell(
+    published: np.ndarray,
+) -> None:
+    copy = decode(encode(cut_sides(published, 0.1, 0.04, right=0.02), crf=23))
+    width, height = published.shape[2], published.shape[1]
+    left, top = int(0.1 * width) / width, int(0.04 * height) / height
+    truth = (left, copy.shape[2] / width, top, copy.shape[1] / height)
+    found = placements(mean_luma(copy), search_template(), copy.shape[2] / copy.shape[1])
+    assert found and found[0].score > 2 * MIN_SCORE
+    cell = (1 / GRID_W, 1 / GRID_H)
+    left_error, width_error = found[0].geometry[0] - truth[0], found[0].geometry[1] - truth[1]
+    top_error, height_error = found[0].geometry[2] - truth[2], found[0].geometry[3] - truth[3]
+    # Both ends of each axis land within an eighth of a cell of where the copy really sits.
+    assert max(abs(left_error), abs(left_error + width_error)) < cell[0] / 8
+    assert max(abs(top_error), abs(top_error + height_error)) < cell[1] / 8
+
+
+def test_crop_search_finds_nothing_worth_decoding_in_unmarked_crops() -> None:
+    for seed in (7, 8):
+        frames = decode(encode(cut_sides(animate(photo(seed)), 0.08, 0.1), crf=23))
+        luma = mean_luma(frames)
+        assert placements(luma, search_template(), frames.shape[2] / frames.shape[1]) == []
+
+
+def test_scale_pairs_follow_the_copys_aspect() -> None:
+    # A 16:9 frame cut at the top only is wider than 16:9: (all its width, part of its height).
+    assert (1.0, 0.8) in {(sx, round(sy, 6)) for sx, sy in scale_pairs(16 / 9 / 0.8)}
+    # Without the aspect, one axis cut and stretched back is tried instead.
+    assert (1.0, 0.8) in {(sx, round(sy, 6)) for sx, sy in scale_pairs(None)}
+    assert all(MIN_SCALE - 1e-6 <= min(pair) and max(pair) <= 1 for pair in scale_pairs(0.5))
