@@ -22,6 +22,9 @@ import numpy as np
 import scipy.fft  # type: ignore[import-untyped]
 
 MIN_SCALE = 0.7  # least share of the original a copy may show on an axis (15 % per side)
+# ... unless it is a reframe to another aspect that keeps nearly all of the other axis (a 16:9
+# frame cut to a square keeps 56 % of its width and all of its height).
+REFRAME_SCALE, REFRAME_KEEPS = 0.5, 0.9
 SCALE_STEP = 0.01  # the correlation peak keeps most of its height within half a step
 SEARCH_GAINS = (0.86, 0.97)  # resampling and re-encoding soften the mark by 3-15 %
 USUAL_ASPECTS = (16 / 9, 9 / 16, 1.0, 4 / 3, 3 / 4)  # originals whose aspect a kept crop implies
@@ -91,10 +94,10 @@ def scale_pairs(aspect: float | None) -> list[tuple[float, float]]:
 
     Always the same share on both axes (any crop that keeps the aspect, scaled to any size).
     With the copy's aspect: crops kept at their own pixels, for the usual original aspects
-    (cutting only the top of a 16:9 frame gives (1, s)). Without it: one axis cut and the copy
-    stretched back to the original's size.
+    (cutting only the top of a 16:9 frame gives (1, s)), reframes to another aspect included.
+    Without it: one axis cut and the copy stretched back to the original's size.
     """
-    steps = round((1 - MIN_SCALE) / SCALE_STEP)
+    steps = round((1 - REFRAME_SCALE) / SCALE_STEP)
     scales = [1 - i * SCALE_STEP for i in range(steps + 1)]
     pairs = {(s, s) for s in scales}
     for s in scales:
@@ -105,9 +108,17 @@ def scale_pairs(aspect: float | None) -> list[tuple[float, float]]:
             # Width share / height share = the copy's aspect / the original's.
             pairs |= {(s, s * original / aspect), (s * aspect / original, s)}
     return sorted(
-        ((sx, sy) for sx, sy in pairs if MIN_SCALE - 1e-6 <= min(sx, sy) and max(sx, sy) <= 1),
-        reverse=True,
+        (pair for pair in pairs if _searched(*pair, reframe=aspect is not None)), reverse=True
     )
+
+
+def _searched(sx: float, sy: float, reframe: bool) -> bool:
+    low, high = min(sx, sy), max(sx, sy)
+    if high > 1 + 1e-9:
+        return False
+    if low >= MIN_SCALE - 1e-9:
+        return True
+    return reframe and low >= REFRAME_SCALE - 1e-9 and high >= REFRAME_KEEPS - 1e-9
 
 
 def placements(

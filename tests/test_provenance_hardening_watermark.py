@@ -17,7 +17,14 @@ from provenance.watermark import (
     mean_luma,
     search_template,
 )
-from provenance.watermark_search import MIN_SCALE, MIN_SCORE, placements, scale_pairs
+from provenance.watermark_search import (
+    MIN_SCALE,
+    MIN_SCORE,
+    REFRAME_KEEPS,
+    REFRAME_SCALE,
+    placements,
+    scale_pairs,
+)
 from tests.test_provenance_durable_support import animate, decode, encode, photo
 
 CLIP_ID = 0x5EED_0003
@@ -96,6 +103,10 @@ EDITS: dict[str, _Edit] = {
         lambda f: cut_sides(f, 0, 0, right=0.06, bottom=0.15),
         {"crf": 23},
     ),
+    "reframe 16:9 to a centred square, CRF 23": (
+        lambda f: cut_sides(f, 0.21875, 0, right=0.21875),
+        {"crf": 23},
+    ),
     "cut 2/8/10/0 % (left/top/right/bottom), CRF 23": (
         lambda f: cut_sides(f, 0.02, 0.08, right=0.1),
         {"crf": 23},
@@ -154,4 +165,10 @@ def test_scale_pairs_follow_the_copys_aspect() -> None:
     assert (1.0, 0.8) in {(sx, round(sy, 6)) for sx, sy in scale_pairs(16 / 9 / 0.8)}
     # Without the aspect, one axis cut and stretched back is tried instead.
     assert (1.0, 0.8) in {(sx, round(sy, 6)) for sx, sy in scale_pairs(None)}
-    assert all(MIN_SCALE - 1e-6 <= min(pair) and max(pair) <= 1 for pair in scale_pairs(0.5))
+    assert all(min(pair) >= MIN_SCALE - 1e-6 for pair in scale_pairs(None))
+    # A square copy of a 16:9 original: all its height, 9/16 of its width.
+    assert (0.5625, 1.0) in {(round(sx, 6), round(sy, 6)) for sx, sy in scale_pairs(1.0)}
+    for sx, sy in scale_pairs(0.5):
+        assert max(sx, sy) <= 1 + 1e-9
+        reframe = min(sx, sy) >= REFRAME_SCALE - 1e-6 and max(sx, sy) >= REFRAME_KEEPS - 1e-6
+        assert min(sx, sy) >= MIN_SCALE - 1e-6 or reframe
