@@ -18,8 +18,11 @@ the detector averages all frames and compression noise averages out.
 - Geometry: when the whole frame does not read, `watermark_search` finds where a cropped (or
   oddly resized) copy sits: per scale pair one FFT cross-correlation of the copy's QIM phases
   with the cells' dithers scores every offset. The best few placements are polished by
-  coordinate ascent of the lattice fit and decoded. (A 1-D template, a +-1 pattern per column
-  and row, was tried first and lost to the host's own column means.)
+  coordinate ascent of the lattice fit and decoded. Searched: up to 15 % off each side (or 30 %
+  off one), and reframes to another aspect that keep half of one axis and nearly all of the
+  other. Not searched: a crop together with a strong contrast change (the search tries two
+  gains), padding or letterboxing (a copy larger than the frame), rotation. (A 1-D template, a
+  +-1 pattern per column and row, was tried first and lost to the host's own column means.)
 - The CRC, the sync bits and a cap on corrected errors reject unmarked clips (no false ids).
 - The four corners are left unmarked: the visible label sits in one, and platform logos and
   overlays usually land there.
