@@ -15,11 +15,12 @@ from __future__ import annotations
 import io
 import json
 import pathlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import c2pa  # type: ignore[import-untyped]
+import cbor2
 
 from provenance.errors import CorruptMediaError, ProvenanceError
 from provenance.media import MP4, top_level_boxes
@@ -30,7 +31,6 @@ _MAX_STORE_BYTES = 64 << 20
 _SCAN_CHUNK = 1 << 20
 _COSE_SIGN1_TAG = 18
 _X5CHAIN = 33  # COSE header label (RFC 9360)
-_MAX_CBOR_DEPTH = 16
 
 
 def extract_manifest_store(path: pathlib.Path) -> tuple[bytes, str]:
@@ -142,31 +142,35 @@ def claim_signature(store: bytes, label: str) -> ClaimSignature:
     _, c_start, c_end = cbor[0]
     cose = _cbor_whole(store[c_start:c_end])
     if not (
-        isinstance(cose, _Tagged)
+        isinstance(cose, cbor2.CBORTag)
         and cose.tag == _COSE_SIGN1_TAG
-        and isinstance(cose.value, list)
+        and isinstance(cose.value, list | tuple)
         and len(cose.value) == 4
         and isinstance(cose.value[0], bytes)
-        and isinstance(cose.value[1], dict)
+        and isinstance(cose.value[1], Mapping)
     ):
         raise TypeError("the claim signature is not a tagged COSE_Sign1 with header maps")
     protected = _cbor_whole(cose.value[0]) if cose.value[0] else {}
     unprotected = cose.value[1]
-    if not isinstance(protected, dict):
+    if not isinstance(protected, Mapping):
         raise TypeError("malformed COSE protected header")
     # x5chain belongs in the signed (protected) header; C2PA 1.x also allowed the unprotected one.
     chain = protected.get(_X5CHAIN, unprotected.get(_X5CHAIN))
     chain = [chain] if isinstance(chain, bytes) else chain
-    if not isinstance(chain, list) or not chain or not all(isinstance(c, bytes) for c in chain):
+    if (
+        not isinstance(chain, list | tuple)
+        or not chain
+        or not all(isinstance(c, bytes) for c in chain)
+    ):
         raise TypeError("the claim signature has no x5chain")
     stamps = unprotected.get("sigTst2", unprotected.get("sigTst"))
-    tokens = stamps.get("tstTokens") if isinstance(stamps, dict) else stamps
+    tokens = stamps.get("tstTokens") if isinstance(stamps, Mapping) else stamps
     tokens = [] if tokens is None else tokens
-    if not isinstance(tokens, list) or not all(
-        isinstance(t, dict) and isinstance(t.get("val"), bytes) for t in tokens
+    if not isinstance(tokens, list | tuple) or not all(
+        isinstance(t, Mapping) and isinstance(t.get("val"), bytes) for t in tokens
     ):
         raise TypeError("malformed tstTokens")
-    return ClaimSignature(certificates=chain, time_stamp_tokens=[t["val"] for t in tokens])
+    return ClaimSignature(certificates=list(chain), time_stamp_tokens=[t["val"] for t in tokens])
 
 
 def _store_box(store: bytes) -> tuple[bytes, int, int]:
@@ -216,58 +220,13 @@ def _superboxes(data: bytes, start: int, end: int) -> Iterator[tuple[str, int, i
         yield label, s_start, s_end
 
 
-class _Tagged:
-    """A CBOR tagged item."""
-
-    def __init__(self, tag: int, value: Any) -> None:
-        self.tag, self.value = tag, value
-
-
 def _cbor_whole(data: bytes) -> Any:
-    item, used = _cbor(data, 0, 0)
-    if used != len(data):
+    """One CBOR item that fills `data` exactly (trailing bytes are refused)."""
+    stream = io.BytesIO(data)
+    try:
+        item = cbor2.CBORDecoder(stream).decode()
+    except (cbor2.CBORDecodeError, RecursionError) as exc:
+        raise ValueError(f"malformed CBOR: {exc}") from exc
+    if stream.tell() != len(data):
         raise ValueError("trailing bytes after a CBOR item")
     return item
-
-
-def _cbor(data: bytes, pos: int, depth: int) -> tuple[Any, int]:
-    """Decode one definite-length CBOR item (RFC 8949) at `pos`: enough for COSE headers."""
-    if depth > _MAX_CBOR_DEPTH or pos >= len(data):
-        raise ValueError("CBOR too deep or truncated")
-    major, info = data[pos] >> 5, data[pos] & 0x1F
-    pos += 1
-    if info < 24:
-        arg = info
-    elif info <= 27:
-        width = 1 << (info - 24)
-        if pos + width > len(data):
-            raise ValueError("truncated CBOR argument")
-        arg, pos = int.from_bytes(data[pos : pos + width], "big"), pos + width
-    else:
-        raise ValueError("indefinite-length or reserved CBOR item")
-    if major == 0:
-        return arg, pos
-    if major == 1:
-        return -1 - arg, pos
-    if major in (2, 3):
-        if pos + arg > len(data):
-            raise ValueError("truncated CBOR string")
-        chunk = data[pos : pos + arg]
-        return (bytes(chunk) if major == 2 else chunk.decode("utf-8")), pos + arg
-    if major in (4, 5):
-        if arg > len(data) - pos:
-            raise ValueError("CBOR container longer than its data")
-        items = []
-        for _ in range(arg * (2 if major == 5 else 1)):
-            item, pos = _cbor(data, pos, depth + 1)
-            items.append(item)
-        if major == 4:
-            return items, pos
-        return dict(zip(items[::2], items[1::2], strict=True)), pos
-    if major == 6:
-        value, pos = _cbor(data, pos, depth + 1)
-        return _Tagged(arg, value), pos
-    simple = {20: False, 21: True, 22: None}
-    if info in simple:
-        return simple[info], pos
-    raise ValueError("unsupported CBOR simple value or float")
