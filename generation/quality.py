@@ -17,6 +17,7 @@ from .loudness import integrated_loudness
 from .scene import Scene
 
 MIN_REGION_FRACTION = 0.01  # a measured region smaller than this share of the frame is left out
+FLOW_BORDER_PX = 32  # frames are mirrored outward this far before optical flow (see mean_flow)
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,16 @@ def mean_flow(frames: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, flo
     """Mean optical-flow magnitude (pixels per frame, Farneback on grey consecutive frames)
     inside each named boolean mask, over all frame pairs; one flow field serves every mask."""
     totals = dict.fromkeys(masks, 0.0)
-    grey = _grey(frames)
-    flow = np.zeros((*frames.shape[1:3], 2), np.float32)  # written over for each pair
+    # OpenCV's Farneback misreads the frame's border: on a bright edge there (a road marking at
+    # the bottom) it reports several pixels of flow between two *identical* frames. The frames are
+    # mirrored outward first and the flow cropped back, which removes that bias.
+    pad = FLOW_BORDER_PX
+    grey = [cv2.copyMakeBorder(g, pad, pad, pad, pad, cv2.BORDER_REFLECT101) for g in _grey(frames)]
+    flow = np.zeros((*grey[0].shape, 2), np.float32)  # written over for each pair
     for a, b in itertools.pairwise(grey):
         flow = cv2.calcOpticalFlowFarneback(a, b, flow, 0.5, 3, 15, 3, 5, 1.2, 0)
-        magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
+        inner = flow[pad:-pad, pad:-pad]
+        magnitude = cv2.magnitude(inner[..., 0], inner[..., 1])
         for name, mask in masks.items():
             totals[name] += float(magnitude[mask].mean()) if mask.any() else 0.0
     pairs = max(1, len(grey) - 1)
