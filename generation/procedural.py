@@ -46,8 +46,13 @@ SKY_SPEED = 34.0
 SUBPIXEL_PHASES = 4  # the sky canvas is pre-shifted by quarter pixels
 SKY_COLOUR_TOLERANCE = 14.0  # grey levels darker than the sky around: a silhouette
 SKY_CHROMA_TOLERANCE = 0.035  # chromaticity off the sky-to-white line: another hue
+HORIZON_FADE = 0.15  # share of the sky's height over which the drift fades out at its bottom
 CLOUD_EDGE = 0.5  # noise deviations from clear sky to full cloud: lower gives crisper edges
-CLOUD_SHADING = 0.12  # brightness varies this much inside a cloud (lit puffs, shaded hollows)
+VEIL_OPACITY = 0.35  # cloud veil over a clear sky (less over a sky with clouds of its own)
+VEIL_SHADOW = 0.85  # the veil's tone where the sky is brighter than a cloud, against the sky's
+CLOUD_SHADING = 0.12
+SHADE_ZERO = 128  # the frame's fourth channel holds added light, offset by this
+WAVE_SHADE = 12.0  # grey levels of light on a crest of smooth water (shade in a trough)  # brightness varies this much inside a cloud (lit puffs, shaded hollows)
 
 
 @dataclass(frozen=True)
@@ -287,14 +292,27 @@ def _fill_from_mask(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return smooth
 
 
+def _with_shade(
+    image: np.ndarray, shade: tuple[tuple[slice, slice], np.ndarray] | None
+) -> np.ndarray:
+    """The RGB image as RGBA whose fourth channel is light to add (SHADE_ZERO: none), with
+    `shade` (grey levels, signed) in its box."""
+    rgba = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA)
+    rgba[..., 3] = SHADE_ZERO
+    if shade is not None:
+        box, levels = shade
+        rgba[box][..., 3] = np.clip(SHADE_ZERO + levels + 0.5, 0, 255).astype(np.uint8)
+    return rgba
+
+
 def _extend_sky(sky: np.ndarray, left: int, right: int) -> np.ndarray:
     """Widens a filled sky by `left` and `right` columns for the drift. Each new column eases from
     the sky's edge column to the row's mean colour near that edge: the vertical gradient goes on,
     and no mirrored copy of the photo's clouds (a seam that drifts in) is made."""
     width = sky.shape[1]
     near = max(1, min(width, 48))
-    edge_blur = cv2.GaussianBlur(sky, (0, 0), 0.1, 2.0)  # the edge column, softened along it
-    parts = []
+    edge_blur = cv2.GaussianBlur(sky, (0, 0), 0.1, sigmaY=2.0)  # the edge column, softened along it
+    parts: list[np.ndarray | None] = []
     for count, edge, profile_cols, side in (
         (left, edge_blur[:, :1], sky[:, :near], "left"),
         (right, edge_blur[:, -1:], sky[:, -near:], "right"),
@@ -345,15 +363,18 @@ class _Renderer:
                 {"region": "faces", "kind": "held still", "count": len(scene.faces)}
             )
         self.lights: list[tuple[float, float, np.ndarray, float, float, float]] = []
+        self.water_shade: tuple[tuple[slice, slice], np.ndarray] | None = None
         self._water(scene, still if not options.face_motion else None)
         self._foliage(scene, still if not options.face_motion else None)
         self._lights(scene)
         self._particles()
         self._light_matrices()
         # OpenCV's remap and blend have a much faster path for 4 channels than for 3 (measured
-        # 3.4 ms against 9.5 ms at 720p): frames are composed in RGBA, and the light matrix
-        # is applied to the RGB frame.
-        self.source = cv2.cvtColor(self.image, cv2.COLOR_RGB2RGBA)
+        # 3.4 ms against 9.5 ms at 720p): frames are composed in RGBA. The fourth channel carries
+        # light added to the frame (SHADE_ZERO adds none): the water's crests and troughs, which
+        # the ripple's remap carries along; one transform per frame applies the light matrix and
+        # adds it.
+        self.source = _with_shade(self.image, self.water_shade)
 
     # ---- precomputation ---------------------------------------------------------------------
 
@@ -393,8 +414,9 @@ class _Renderer:
         depth_weight = (0.35 + 0.65 * near)[:, None]  # far (sky, horizon) 0.35 .. near (bottom) 1.0
         cx = w * (0.5 + self.rng.uniform(-0.2, 0.2))
         cy = h * (0.5 + self.rng.uniform(-0.1, 0.1))
-        # a slow push that eases toward 4% (a loop pushes 2% in and back out)
-        reach = 0.02 if self.options.loop else 0.04
+        # a slow push that eases toward 2.5% (a loop pushes 1.25% in and back out): subtle, so
+        # what nothing animates stays nearly still beside the sky and water
+        reach = 0.0125 if self.options.loop else 0.025
         self.push = reach * self.intensity * self.style.push * self.plan.camera
         self.center = (cx, cy)
         self.depth_weight = depth_weight[:, 0]
@@ -440,7 +462,7 @@ class _Renderer:
         alpha = cv2.GaussianBlur(_erode(sky, 2.5 * feather), (0, 0), feather)
         bottom = float(rows[-1])
         horizon_fade = np.clip(
-            (bottom - np.arange(sb, dtype=np.float32)) / max(1.0, 0.3 * bottom), 0, 1
+            (bottom - np.arange(sb, dtype=np.float32)) / max(1.0, HORIZON_FADE * bottom), 0, 1
         )
         alpha = alpha * (horizon_fade * horizon_fade * (3 - 2 * horizon_fade))[:, None]
         used = np.nonzero(alpha.max(axis=1) > 1e-3)[0]
@@ -463,7 +485,7 @@ class _Renderer:
         # clip's length does not change them
         reach = 4 * math.ceil((speed * MAX_DURATION_S + 8) / 4)
         canvas = self._paint_clouds(canvas, scene, sb, left, reach)
-        canvas_u8 = cv2.cvtColor(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2RGBA)
+        canvas_u8 = _with_shade(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), None)
         self.sky_phases = [
             cv2.warpAffine(
                 canvas_u8,
@@ -500,6 +522,12 @@ class _Renderer:
         # cloud density is soft: make it at quarter size and scale it up
         qh, qw = max(2, math.ceil(ch / 4)), max(2, math.ceil((self.width + 2 * reach) / 4))
         cell = 150.0 * self.scale / 4.0
+
+        def on_canvas(quarter: np.ndarray) -> np.ndarray:
+            """A quarter-size field scaled up and cut to the canvas, with a channel axis."""
+            full = cv2.resize(quarter, (4 * qw, 4 * qh), interpolation=cv2.INTER_LINEAR)
+            return full[:ch, reach - left : reach - left + cw, None]
+
         noise = _smooth_noise(self.rng, qh, qw, cell, cell * 2.6, octaves=4)
         threshold = 1.1 - 1.6 * style.cloud_coverage
         density = np.clip((noise - threshold) / CLOUD_EDGE, 0.0, 1.0)
@@ -513,13 +541,28 @@ class _Renderer:
         # fade toward the horizon (perspective) so clouds do not end on a line
         rows = np.arange(qh, dtype=np.float32) / max(sky_rows / 4.0, 1.0)
         density *= np.clip((1.0 - rows) / 0.25, 0.0, 1.0)[:, None] * (0.8 * opacity)
-        full = cv2.resize(density, (4 * qw, 4 * qh), interpolation=cv2.INTER_LINEAR)
-        cover = full[:ch, reach - left : reach - left + cw, None]
-        shading = cv2.resize(detail, (4 * qw, 4 * qh), interpolation=cv2.INTER_LINEAR)
-        shade = 1.0 + CLOUD_SHADING * shading[:ch, reach - left : reach - left + cw, None]
+        # a thin veil of streaks (cirrus) over the whole sky, strongest where the photo's sky is
+        # smooth: a clear sky shows no drift at all, while a streak's edges show it everywhere
+        veil_cover = None
+        veil_opacity = VEIL_OPACITY * (1.0 - scene.sky_texture) * self.plan.clouds
+        if veil_opacity > 0.01:
+            veil_rng = np.random.default_rng([self.options.seed, 0x7E11])
+            streaks = _smooth_noise(veil_rng, qh, qw, cell / 4.0, cell / 2.0, octaves=3)
+            veil = np.clip((streaks + 0.4) / 1.6, 0.0, 1.0)
+            veil *= np.clip((1.0 - rows) / 0.1, 0.0, 1.0)[:, None] * veil_opacity
+            veil_cover = on_canvas(veil)
+        cover = on_canvas(density)
+        shade = 1.0 + CLOUD_SHADING * on_canvas(detail)
         target = 235.0 * float(np.clip(scene.sky_luma * 2.4, 0.3, 1.0))
         tint = np.array([1.0, 0.97, 0.97], np.float32) if self.options.style == "dramatic" else 1.0
-        return canvas * (1.0 - cover) + (target * tint) * shade * cover
+        canvas = canvas * (1.0 - cover) + (target * tint) * shade * cover
+        if veil_cover is None:
+            return canvas
+        # the veil is lighter than a dark sky and, where the sky is already as bright as a cloud
+        # (a glow low over the horizon), a shade darker: seen against either
+        lit = np.clip((target - canvas.mean(axis=2, keepdims=True)) / 30.0, 0.0, 1.0)
+        tone = lit * (target * tint) + (1.0 - lit) * (VEIL_SHADOW * canvas)
+        return canvas * (1.0 - veil_cover) + tone * veil_cover
 
     def _local_region(
         self, scene: Scene, name: str, feather: float, inset: float, still: np.ndarray | None
@@ -551,11 +594,20 @@ class _Renderer:
         gy, gx = self.grid_y[box], self.grid_x[box]
         top = box[0].start
         depth = np.clip((gy - top) / max(1.0, h - top), 0.0, 1.0)
-        amplitude = (1.0 + 2.6 * depth) * self.scale * self.intensity * self.plan.water * m
+        amplitude = (1.5 + 3.5 * depth) * self.scale * self.intensity * self.plan.water * m
         wavelength = (14.0 + 30.0 * depth) * self.scale
         warp = _smooth_noise(self.rng, m.shape[0], m.shape[1], 60 * self.scale, 120 * self.scale, 2)
         phase = 2.0 * np.pi * (gy / wavelength) + 0.15 * gx / self.scale / 10.0 + 1.5 * warp
         omega = 2.0 * np.pi * self._frequency(0.45 * self.style.speed)
+        # crests and troughs: light and shade along the ripple's phase, broken up along the
+        # crests, strongest on smooth water (a mirror shows no ripple that moves nothing); the
+        # ripple's remap carries them, so calm water reads as rolling, not as a still mirror
+        breakup = _smooth_noise(
+            self.rng, m.shape[0], m.shape[1], 8 * self.scale, 40 * self.scale, 2
+        )
+        smooth = 1.0 - 0.5 * min(1.0, scene.water_texture)
+        crest = WAVE_SHADE * smooth * self.plan.water * m * np.clip(0.7 + 0.4 * breakup, 0.2, 1.3)
+        self.water_shade = (box, crest * np.sin(phase + 0.6))
         for axis, share in ((self.local_y, 1.0), (self.local_x, 0.35)):
             shift = 0.0 if share == 1.0 else 1.3
             axis.append(
@@ -757,7 +809,11 @@ class _Renderer:
             matrices[i, 0, 0] = exposure * (1 + warm)
             matrices[i, 1, 1] = exposure
             matrices[i, 2, 2] = exposure * (1 - warm)
-        self.light = matrices
+        # RGBA in, RGB out: the colour matrix, plus the shade channel less its zero (3x5)
+        shade = np.zeros((self.count, 3, 2), np.float32)
+        shade[:, :, 0] = 1.0
+        shade[:, :, 1] = -float(SHADE_ZERO)
+        self.light = np.concatenate([matrices, shade], axis=2)
         self.motions.append(
             {
                 "region": "all",
@@ -810,8 +866,7 @@ class _Renderer:
         cv2.remap(
             source, map_x, map_y, cv2.INTER_LINEAR, dst=warped, borderMode=cv2.BORDER_REFLECT101
         )
-        cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=out)
-        cv2.transform(out, self.light[index], dst=out)
+        cv2.transform(warped, self.light[index], dst=out)
         if self.lights:
             self._twinkle(out, t, zoom)
         if self.particle_layer is not None:

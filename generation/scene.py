@@ -46,6 +46,7 @@ class Scene:
     luma: float = 0.5  # mean brightness in [0, 1]
     sky_luma: float = 0.0
     sky_texture: float = 0.0  # 0 clear sky .. 1 heavily textured (clouds)
+    water_texture: float = 0.0  # 0 a smooth mirror .. 1 rough water with waves of its own
     sky_color: tuple[int, int, int] = (0, 0, 0)
 
     @property
@@ -104,6 +105,7 @@ class Scene:
             "depth": "vertical-position",
             "luma": round(self.luma, 4),
             "sky_texture": round(self.sky_texture, 4),
+            "water_texture": round(self.water_texture, 4),
             "night": self.is_night,
         }
 
@@ -146,9 +148,8 @@ def analyze_scene(
     if sky_px.any():
         sky_color = tuple(int(c) for c in np.median(small[sky_px], axis=0))
         sky_luma = float(gray[sky_px].mean() / 255.0)
-        sky_texture = float(np.clip(np.median(texture[sky_px]) / 3.0, 0.0, 1.0))
     else:
-        sky_color, sky_luma, sky_texture = (0, 0, 0), 0.0, 0.0
+        sky_color, sky_luma = (0, 0, 0), 0.0
     lights = (
         _lights(gray, sky, _people_mask(faces, aw, ah, width / aw, height / ah), scale)
         if luma <= LIGHTS_MAX_LUMA
@@ -165,7 +166,8 @@ def analyze_scene(
         horizon=horizon,
         luma=luma,
         sky_luma=sky_luma,
-        sky_texture=sky_texture,
+        sky_texture=_region_texture(texture, sky),
+        water_texture=_region_texture(texture, water),
         sky_color=sky_color,  # type: ignore[arg-type]
     )
 
@@ -177,6 +179,14 @@ def _texture(gray: np.ndarray, width: int) -> np.ndarray:
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
     mag = (np.abs(gx) + np.abs(gy)) * (0.125 * per_px)
     return cv2.GaussianBlur(mag, (0, 0), 1.2)
+
+
+def _region_texture(texture: np.ndarray, region: np.ndarray) -> float:
+    """How textured a region is: 0 smooth .. 1 busy (its median gradient, 3 grey levels and up)."""
+    inside = region > 0.5
+    if not inside.any():
+        return 0.0
+    return float(np.clip(np.median(texture[inside]) / 3.0, 0.0, 1.0))
 
 
 def _components(mask: np.ndarray, keep) -> np.ndarray:
@@ -296,7 +306,7 @@ def _split_at_waterline(small: np.ndarray, sky: np.ndarray) -> tuple[np.ndarray,
     inside = sky > 0.5
     if not inside.any():
         return sky, np.zeros_like(sky)
-    smooth = cv2.GaussianBlur(small.astype(np.float32), (0, 0), 2.0, 0.5)
+    smooth = cv2.GaussianBlur(small.astype(np.float32), (0, 0), 2.0, sigmaY=0.5)
     jump = np.abs(smooth[4:] - smooth[:-4]).sum(axis=2)  # row y + 2 against row y - 2
     across = ((jump > WATERLINE_STEP) & inside[4:] & inside[:-4]).sum(axis=1) / float(w)
     rows = np.arange(across.size) + 2
