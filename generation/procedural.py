@@ -50,9 +50,9 @@ HORIZON_FADE = 0.15  # share of the sky's height over which the drift fades out 
 CLOUD_EDGE = 0.5  # noise deviations from clear sky to full cloud: lower gives crisper edges
 VEIL_OPACITY = 0.35  # cloud veil over a clear sky (less over a sky with clouds of its own)
 VEIL_SHADOW = 0.85  # the veil's tone where the sky is brighter than a cloud, against the sky's
-CLOUD_SHADING = 0.12
+CLOUD_SHADING = 0.12  # brightness varies this much inside a cloud (lit puffs, shaded hollows)
 SHADE_ZERO = 128  # the frame's fourth channel holds added light, offset by this
-WAVE_SHADE = 12.0  # grey levels of light on a crest of smooth water (shade in a trough)  # brightness varies this much inside a cloud (lit puffs, shaded hollows)
+WAVE_SHADE = 24.0  # grey levels of light on a crest of smooth water (shade in a trough)
 
 
 @dataclass(frozen=True)
@@ -595,10 +595,10 @@ class _Renderer:
         top = box[0].start
         depth = np.clip((gy - top) / max(1.0, h - top), 0.0, 1.0)
         amplitude = (1.5 + 3.5 * depth) * self.scale * self.intensity * self.plan.water * m
-        wavelength = (14.0 + 30.0 * depth) * self.scale
+        wavelength = (28.0 + 60.0 * depth) * self.scale
         warp = _smooth_noise(self.rng, m.shape[0], m.shape[1], 60 * self.scale, 120 * self.scale, 2)
         phase = 2.0 * np.pi * (gy / wavelength) + 0.15 * gx / self.scale / 10.0 + 1.5 * warp
-        omega = 2.0 * np.pi * self._frequency(0.45 * self.style.speed)
+        omega = 2.0 * np.pi * self._frequency(0.55 * self.style.speed)
         # crests and troughs: light and shade along the ripple's phase, broken up along the
         # crests, strongest on smooth water (a mirror shows no ripple that moves nothing); the
         # ripple's remap carries them, so calm water reads as rolling, not as a still mirror
@@ -606,7 +606,9 @@ class _Renderer:
             self.rng, m.shape[0], m.shape[1], 8 * self.scale, 40 * self.scale, 2
         )
         smooth = 1.0 - 0.5 * min(1.0, scene.water_texture)
-        crest = WAVE_SHADE * smooth * self.plan.water * m * np.clip(0.7 + 0.4 * breakup, 0.2, 1.3)
+        # far water mirrors at a grazing angle: its crests show more contrast than the near ones
+        crest = WAVE_SHADE * smooth * self.plan.water * m * (1.0 - 0.5 * depth)
+        crest *= np.clip(0.7 + 0.4 * breakup, 0.2, 1.3)
         self.water_shade = (box, crest * np.sin(phase + 0.6))
         for axis, share in ((self.local_y, 1.0), (self.local_x, 0.35)):
             shift = 0.0 if share == 1.0 else 1.3
