@@ -194,7 +194,7 @@ def robustness(authority, repo, photo_path, folder, clips: int, seconds: float) 
         "(e) crop right 15 %, own size": lambda data, f: encode(
             cut_sides(f, 0, 0, right=0.15), crf=23
         ),
-        "(e) reframe to square (centre), CRF 23": lambda data, f: encode(
+        "(e) square reframe (centre), CRF 23": lambda data, f: encode(
             cut_sides(f, 0.21875, 0, right=0.21875), crf=23
         ),
         "(e) contrast x1.4, CRF 23": lambda data, f: encode(contrast(f, 1.4), crf=23),
