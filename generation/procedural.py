@@ -51,7 +51,6 @@ CLOUD_EDGE = 0.5  # noise deviations from clear sky to full cloud: lower gives c
 VEIL_OPACITY = 0.35  # cloud veil over a clear sky (less over a sky with clouds of its own)
 VEIL_SHADOW = 0.85  # the veil's tone where the sky is brighter than a cloud, against the sky's
 CLOUD_SHADING = 0.12  # brightness varies this much inside a cloud (lit puffs, shaded hollows)
-SHADE_ZERO = 128  # the frame's fourth channel holds added light, offset by this
 WAVE_SHADE = 24.0  # grey levels of light on a crest of smooth water (shade in a trough)
 
 
@@ -292,17 +291,17 @@ def _fill_from_mask(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
     return smooth
 
 
-def _with_shade(
-    image: np.ndarray, shade: tuple[tuple[slice, slice], np.ndarray] | None
+def _with_crests(
+    image: np.ndarray, crests: tuple[tuple[slice, slice], np.ndarray] | None
 ) -> np.ndarray:
-    """The RGB image as RGBA whose fourth channel is light to add (SHADE_ZERO: none), with
-    `shade` (grey levels, signed) in its box."""
-    rgba = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA)
-    rgba[..., 3] = SHADE_ZERO
-    if shade is not None:
-        box, levels = shade
-        rgba[box][..., 3] = np.clip(SHADE_ZERO + levels + 0.5, 0, 255).astype(np.uint8)
-    return rgba
+    """The image with `crests` (signed grey levels over a box) added: light on the water's
+    crests, shade in its troughs. They are drawn once; the ripple's remap carries them."""
+    if crests is None:
+        return image
+    box, levels = crests
+    out = image.copy()
+    out[box] = np.clip(image[box] + levels[..., None] + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def _extend_sky(sky: np.ndarray, left: int, right: int) -> np.ndarray:
@@ -363,18 +362,16 @@ class _Renderer:
                 {"region": "faces", "kind": "held still", "count": len(scene.faces)}
             )
         self.lights: list[tuple[float, float, np.ndarray, float, float, float]] = []
-        self.water_shade: tuple[tuple[slice, slice], np.ndarray] | None = None
+        self.water_crests: tuple[tuple[slice, slice], np.ndarray] | None = None
         self._water(scene, still if not options.face_motion else None)
         self._foliage(scene, still if not options.face_motion else None)
         self._lights(scene)
         self._particles()
         self._light_matrices()
         # OpenCV's remap and blend have a much faster path for 4 channels than for 3 (measured
-        # 3.4 ms against 9.5 ms at 720p): frames are composed in RGBA. The fourth channel carries
-        # light added to the frame (SHADE_ZERO adds none): the water's crests and troughs, which
-        # the ripple's remap carries along; one transform per frame applies the light matrix and
-        # adds it.
-        self.source = _with_shade(self.image, self.water_shade)
+        # 3.4 ms against 9.5 ms at 720p): frames are composed in RGBA, and the light matrix
+        # is applied to the RGB frame.
+        self.source = cv2.cvtColor(_with_crests(self.image, self.water_crests), cv2.COLOR_RGB2RGBA)
 
     # ---- precomputation ---------------------------------------------------------------------
 
@@ -485,7 +482,7 @@ class _Renderer:
         # clip's length does not change them
         reach = 4 * math.ceil((speed * MAX_DURATION_S + 8) / 4)
         canvas = self._paint_clouds(canvas, scene, sb, left, reach)
-        canvas_u8 = _with_shade(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), None)
+        canvas_u8 = cv2.cvtColor(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2RGBA)
         self.sky_phases = [
             cv2.warpAffine(
                 canvas_u8,
@@ -609,7 +606,7 @@ class _Renderer:
         # far water mirrors at a grazing angle: its crests show more contrast than the near ones
         crest = WAVE_SHADE * smooth * self.plan.water * m * (1.0 - 0.5 * depth)
         crest *= np.clip(0.7 + 0.4 * breakup, 0.2, 1.3)
-        self.water_shade = (box, crest * np.sin(phase + 0.6))
+        self.water_crests = (box, crest * np.sin(phase + 0.6))
         for axis, share in ((self.local_y, 1.0), (self.local_x, 0.35)):
             shift = 0.0 if share == 1.0 else 1.3
             axis.append(
@@ -811,11 +808,7 @@ class _Renderer:
             matrices[i, 0, 0] = exposure * (1 + warm)
             matrices[i, 1, 1] = exposure
             matrices[i, 2, 2] = exposure * (1 - warm)
-        # RGBA in, RGB out: the colour matrix, plus the shade channel less its zero (3x5)
-        shade = np.zeros((self.count, 3, 2), np.float32)
-        shade[:, :, 0] = 1.0
-        shade[:, :, 1] = -float(SHADE_ZERO)
-        self.light = np.concatenate([matrices, shade], axis=2)
+        self.light = matrices
         self.motions.append(
             {
                 "region": "all",
@@ -868,7 +861,8 @@ class _Renderer:
         cv2.remap(
             source, map_x, map_y, cv2.INTER_LINEAR, dst=warped, borderMode=cv2.BORDER_REFLECT101
         )
-        cv2.transform(warped, self.light[index], dst=out)
+        cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=out)
+        cv2.transform(out, self.light[index], dst=out)
         if self.lights:
             self._twinkle(out, t, zoom)
         if self.particle_layer is not None:
