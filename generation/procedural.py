@@ -49,7 +49,7 @@ SKY_CHROMA_TOLERANCE = 0.035  # chromaticity off the sky-to-white line: another 
 HORIZON_FADE = 0.15  # share of the sky's height over which the drift fades out at its bottom
 CLOUD_EDGE = 0.5  # noise deviations from clear sky to full cloud: lower gives crisper edges
 VEIL_OPACITY = 0.35  # cloud veil over a clear sky (less over a sky with clouds of its own)
-VEIL_SHADOW = 0.85  # the veil's tone where the sky is brighter than a cloud, against the sky's
+VEIL_CONTRAST = 80.0  # grey levels the veil lightens or darkens the sky by at full opacity
 CLOUD_SHADING = 0.12  # brightness varies this much inside a cloud (lit puffs, shaded hollows)
 WAVE_SHADE = 24.0  # grey levels of light on a crest of smooth water (shade in a trough)
 
@@ -538,28 +538,26 @@ class _Renderer:
         # fade toward the horizon (perspective) so clouds do not end on a line
         rows = np.arange(qh, dtype=np.float32) / max(sky_rows / 4.0, 1.0)
         density *= np.clip((1.0 - rows) / 0.25, 0.0, 1.0)[:, None] * (0.8 * opacity)
-        # a thin veil of streaks (cirrus) over the whole sky, strongest where the photo's sky is
-        # smooth: a clear sky shows no drift at all, while a streak's edges show it everywhere
-        veil_cover = None
+        # a thin veil over the whole sky, strongest where the photo's sky is smooth: a clear sky
+        # shows no drift at all, while the veil's texture shows it everywhere. It is lighter and
+        # darker than the sky in turn (thin cloud and its shade), so it neither whitens a dark
+        # storm sky nor vanishes in a bright glow; its texture is not much wider than tall, as
+        # long streaks drifting along themselves show no motion
+        veil = None
         veil_opacity = VEIL_OPACITY * (1.0 - scene.sky_texture) * self.plan.clouds
         if veil_opacity > 0.01:
             veil_rng = np.random.default_rng([self.options.seed, 0x7E11])
             streaks = _smooth_noise(veil_rng, qh, qw, cell / 4.0, cell / 2.0, octaves=3)
-            veil = np.clip((streaks + 0.4) / 1.6, 0.0, 1.0)
-            veil *= np.clip((1.0 - rows) / 0.1, 0.0, 1.0)[:, None] * veil_opacity
-            veil_cover = on_canvas(veil)
+            fade = np.clip((1.0 - rows) / 0.1, 0.0, 1.0)[:, None]
+            veil = on_canvas(np.clip(streaks / 1.5, -1.0, 1.0) * fade * veil_opacity)
         cover = on_canvas(density)
         shade = 1.0 + CLOUD_SHADING * on_canvas(detail)
         target = 235.0 * float(np.clip(scene.sky_luma * 2.4, 0.3, 1.0))
         tint = np.array([1.0, 0.97, 0.97], np.float32) if self.options.style == "dramatic" else 1.0
         canvas = canvas * (1.0 - cover) + (target * tint) * shade * cover
-        if veil_cover is None:
+        if veil is None:
             return canvas
-        # the veil is lighter than a dark sky and, where the sky is already as bright as a cloud
-        # (a glow low over the horizon), a shade darker: seen against either
-        lit = np.clip((target - canvas.mean(axis=2, keepdims=True)) / 30.0, 0.0, 1.0)
-        tone = lit * (target * tint) + (1.0 - lit) * (VEIL_SHADOW * canvas)
-        return canvas * (1.0 - veil_cover) + tone * veil_cover
+        return canvas + VEIL_CONTRAST * veil
 
     def _local_region(
         self, scene: Scene, name: str, feather: float, inset: float, still: np.ndarray | None
