@@ -52,6 +52,11 @@ VEIL_OPACITY = 0.35  # cloud veil over a clear sky (less over a sky with clouds 
 VEIL_CONTRAST = 80.0  # grey levels the veil lightens or darkens the sky by at full opacity
 CLOUD_SHADING = 0.12  # brightness varies this much inside a cloud (lit puffs, shaded hollows)
 WAVE_SHADE = 24.0  # grey levels of light on a crest of smooth water (shade in a trough)
+# parallel lines in what nothing animates (a road's markings, a guard rail) crawl visibly under
+# the push and under exposure breathing, where texture running every way hardly shows them: from
+# this stripedness (Scene.still_stripes) up, both are calmed, by half at STRIPES_FULL and beyond
+STRIPES_CALM = 0.75
+STRIPES_FULL = 0.95
 
 
 @dataclass(frozen=True)
@@ -348,6 +353,8 @@ class _Renderer:
         self.grid_x, self.grid_y = np.meshgrid(
             np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)
         )
+        crawl = (scene.still_stripes - STRIPES_CALM) / (STRIPES_FULL - STRIPES_CALM)
+        self.steadiness = 1.0 - 0.5 * float(np.clip(crawl, 0.0, 1.0))  # multiplies push, breathing
         self._camera(scene)
         still = scene.mask("faces", w, h, feather_px=6 * self.scale) if scene.faces else None
         if still is not None and not options.face_motion:
@@ -412,9 +419,10 @@ class _Renderer:
         cx = w * (0.5 + self.rng.uniform(-0.2, 0.2))
         cy = h * (0.5 + self.rng.uniform(-0.1, 0.1))
         # a slow push that eases toward 2.5% (a loop pushes 1.25% in and back out): subtle, so
-        # what nothing animates stays nearly still beside the sky and water
+        # what nothing animates stays nearly still beside the sky and water (half that over
+        # parallel lines, see STRIPES_CALM)
         reach = 0.0125 if self.options.loop else 0.025
-        self.push = reach * self.intensity * self.style.push * self.plan.camera
+        self.push = reach * self.intensity * self.style.push * self.plan.camera * self.steadiness
         self.center = (cx, cy)
         self.depth_weight = depth_weight[:, 0]
         self.push_x = -(self.grid_x - cx) * depth_weight
@@ -796,7 +804,7 @@ class _Renderer:
         """Per-frame colour matrices: exposure breathing and a warmth drift."""
         style = self.style
         phase = self.rng.uniform(0, 2 * np.pi)
-        amp = style.exposure * self.plan.light
+        amp = style.exposure * self.plan.light * self.steadiness
         breathing = self._frequency(0.25)
         matrices = np.zeros((self.count, 3, 3), np.float32)
         for i in range(self.count):

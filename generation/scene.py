@@ -47,6 +47,8 @@ class Scene:
     sky_luma: float = 0.0
     sky_texture: float = 0.0  # 0 clear sky .. 1 heavily textured (clouds)
     water_texture: float = 0.0  # 0 a smooth mirror .. 1 rough water with waves of its own
+    # 0 texture in every direction .. 1 parallel lines only (a road, a rail), in what nothing animates
+    still_stripes: float = 0.0
     sky_color: tuple[int, int, int] = (0, 0, 0)
 
     @property
@@ -106,6 +108,7 @@ class Scene:
             "luma": round(self.luma, 4),
             "sky_texture": round(self.sky_texture, 4),
             "water_texture": round(self.water_texture, 4),
+            "still_stripes": round(self.still_stripes, 4),
             "night": self.is_night,
         }
 
@@ -168,6 +171,7 @@ def analyze_scene(
         sky_luma=sky_luma,
         sky_texture=_region_texture(texture, sky),
         water_texture=_region_texture(texture, water),
+        still_stripes=_stripes(gray, (sky < 0.5) & (water < 0.5) & (foliage < 0.5)),
         sky_color=sky_color,  # type: ignore[arg-type]
     )
 
@@ -187,6 +191,22 @@ def _region_texture(texture: np.ndarray, region: np.ndarray) -> float:
     if not inside.any():
         return 0.0
     return float(np.clip(np.median(texture[inside]) / 3.0, 0.0, 1.0))
+
+
+def _stripes(gray: np.ndarray, region: np.ndarray) -> float:
+    """How one-directional a region's texture is: 1 - sqrt(minor / major eigenvalue) of its summed
+    gradient structure tensor. Parallel lines (a road's markings, a guard rail) give nearly 1; a
+    texture with edges every way gives well under 0.5."""
+    if not region.any():
+        return 0.0
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)[region]
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)[region]
+    jxx, jyy, jxy = float((gx * gx).sum()), float((gy * gy).sum()), float((gx * gy).sum())
+    trace = jxx + jyy
+    if trace <= 1e-6:
+        return 0.0
+    spread = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy * jxy)
+    return float(1.0 - np.sqrt(max(0.0, trace - spread) / (trace + spread)))
 
 
 def _components(mask: np.ndarray, keep) -> np.ndarray:

@@ -1,27 +1,16 @@
 """The procedural backend: clip shape, motion where it belongs, determinism and awkward photos."""
 
-import itertools
-
 import cv2
 import numpy as np
 import pytest
 
 from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, generate_clip
 from generation.loudness import integrated_loudness
+from generation.quality import mean_flow
 from generation.scene import analyze_scene
 from generation.synthetic import flat_photo, landscape_photo
 
 TINY = {"width": 160, "height": 90, "duration_s": 1.0, "fps": 8}
-
-
-def mean_flow(frames: np.ndarray, mask: np.ndarray) -> float:
-    """Mean optical-flow magnitude (pixels per frame) inside a boolean mask, over all frame pairs."""
-    grey = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
-    total = 0.0
-    for a, b in itertools.pairwise(grey):
-        flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
-        total += float(np.linalg.norm(flow, axis=2)[mask].mean())
-    return total / (len(grey) - 1)
 
 
 def test_clip_has_the_requested_shape_rate_and_duration():
@@ -59,7 +48,8 @@ def test_sky_moves_at_least_three_times_more_than_the_ground():
     sky[int(0.3 * 180) :] = False  # the drift fades out toward the horizon
     ground = np.zeros_like(sky)
     ground[int(0.6 * 180) :] = True
-    sky_flow, ground_flow = mean_flow(clip.frames, sky), mean_flow(clip.frames, ground)
+    flow = mean_flow(clip.frames, {"sky": sky, "ground": ground})
+    sky_flow, ground_flow = flow["sky"], flow["ground"]
     assert sky_flow >= 3.0 * ground_flow, (sky_flow, ground_flow)
     assert sky_flow > 0.15  # pixels per frame at 320x180: visible
 
@@ -75,7 +65,8 @@ def test_water_moves_at_least_three_times_more_than_the_ground():
     assert water.sum() > 2000
     ground = np.zeros_like(water)
     ground[150:] = True  # below the water band: animated by nothing but the camera
-    water_flow, ground_flow = mean_flow(clip.frames, water), mean_flow(clip.frames, ground)
+    flow = mean_flow(clip.frames, {"water": water, "ground": ground})
+    water_flow, ground_flow = flow["water"], flow["ground"]
     assert water_flow >= 3.0 * ground_flow, (water_flow, ground_flow)
 
 
@@ -153,3 +144,31 @@ def test_structures_in_front_of_the_sky_stay_put_while_it_drifts():
 
     assert warm(clip.frames[0]) < 20
     assert warm(clip.frames[-1]) < 20
+
+
+def test_push_and_breathing_are_halved_over_a_foreground_of_parallel_lines():
+    """Parallel lines (a road's markings, a guard rail) crawl under the push and the exposure
+    breathing where texture running every way hides them: over such a foreground both are calmed."""
+    rng = np.random.default_rng(0)
+    ground = rng.integers(60, 160, (90, 320)).astype(np.uint8)
+    road = np.repeat(np.where(np.arange(90) % 12 < 3, 220, 70), 320).reshape(90, 320)
+    photos = {}
+    for name, lower in (("speckled", ground), ("striped", road.astype(np.uint8))):
+        pixels = np.empty((180, 320, 3), np.uint8)
+        pixels[:90] = (110, 160, 230)
+        pixels[90:] = cv2.resize(lower, (320, 90), interpolation=cv2.INTER_NEAREST)[..., None]
+        photos[name] = pixels
+    scenes = {name: analyze_scene(pixels, find_faces=False) for name, pixels in photos.items()}
+    assert scenes["striped"].still_stripes > 0.95
+    assert scenes["speckled"].still_stripes < 0.5
+
+    def camera_and_light(name: str) -> tuple[float, float]:
+        from PIL import Image
+
+        clip = generate_clip(Image.fromarray(photos[name]), GenerationOptions(**TINY, audio=False))
+        kinds = {m["kind"]: m for m in clip.scene["motions"]}
+        return kinds["camera push with depth parallax"]["zoom"], kinds["light shift"]["exposure"]
+
+    (zoom, exposure), (calm_zoom, calm_exposure) = map(camera_and_light, ("speckled", "striped"))
+    assert calm_zoom == pytest.approx(zoom / 2, abs=1e-4)
+    assert calm_exposure == pytest.approx(exposure / 2, abs=1e-3)
