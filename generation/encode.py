@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Self
 
 import av
 import cv2
@@ -21,49 +22,130 @@ class MediaError(Exception):
     """The media is corrupt, truncated or unreadable; the message says what and where."""
 
 
-def rgb_to_yuv420(frame: np.ndarray) -> np.ndarray:
+def rgb_to_yuv420(frame: np.ndarray, dst: np.ndarray | None = None) -> np.ndarray:
     """RGB (H, W, 3) uint8 to planar I420 (H*3/2, W), BT.601 limited range (what H.264 players
-    assume for untagged SD/HD streams and what the decoder's swscale inverts)."""
-    return cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420)
+    assume for untagged SD/HD streams and what the decoder's swscale inverts); into `dst` if given."""
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420, dst=dst)
 
 
-def encode_mp4(clip: Clip, path: pathlib.Path, *, preset: str = "veryfast", crf: int = 20) -> None:
-    """Encodes the clip once: H.264 (yuv420p, BT.601) + AAC stereo. Identical clips give identical
-    bytes (the muxer runs bit-exact: no creation time, no library version strings)."""
-    path = pathlib.Path(path)
-    frames = clip.frames
-    if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
-        raise ValueError(
-            f"clip frames must be (N, H, W, 3) uint8, got {frames.shape} {frames.dtype}"
-        )
-    count, height, width = frames.shape[:3]
-    if width % 2 or height % 2:
-        raise ValueError(f"H.264 yuv420p needs even sizes, got {width}x{height}")
-    try:
-        with av.open(
-            str(path), mode="w", format="mp4", options={"fflags": "+bitexact"}
-        ) as container:
-            video = container.add_stream(
-                "libx264", rate=Fraction(clip.fps), options={"crf": str(crf), "preset": preset}
+class Mp4Writer:
+    """Writes H.264 (yuv420p, BT.601) + AAC stereo to an MP4 a frame at a time, so a caller can
+    encode frames while later ones are still being made. The same frames and sound give the same
+    bytes (the muxer runs bit-exact: no creation time, no library version strings).
+
+    Use as a context manager: `write` each RGB frame in order, then `finish` with the sound (if
+    `sample_rate` was given, the file has an audio track and `finish` needs the samples)."""
+
+    def __init__(
+        self,
+        path: pathlib.Path,
+        *,
+        width: int,
+        height: int,
+        fps: int,
+        sample_rate: int | None = None,
+        preset: str = "veryfast",
+        crf: int = 20,
+    ) -> None:
+        if width % 2 or height % 2:
+            raise ValueError(f"H.264 yuv420p needs even sizes, got {width}x{height}")
+        self.path = pathlib.Path(path)
+        self.width, self.height = width, height
+        self.frames_written = 0
+        # one I420 buffer for every frame, handed to the encoder without a copy (x264 copies the
+        # picture in when it takes it): 0.25 ms a 720p frame against 1.0 ms for a fresh
+        # conversion plus a copy, whose new memory faults in page by page (measured)
+        self._yuv = np.empty((height * 3 // 2, width), np.uint8)
+        try:
+            self._container = av.open(
+                str(self.path), mode="w", format="mp4", options={"fflags": "+bitexact"}
+            )
+            video = self._container.add_stream(
+                "libx264", rate=Fraction(fps), options={"crf": str(crf), "preset": preset}
             )
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
             video.codec_context.flags |= Flags.bitexact
             video.codec_context.color_range = 1  # MPEG (limited)
             video.codec_context.colorspace = 6  # SMPTE 170M (BT.601)
             video.codec_context.thread_count = 0
-            audio_stream = None
-            if clip.audio is not None:
-                audio_stream = container.add_stream("aac", rate=clip.sample_rate, layout="stereo")
-                audio_stream.codec_context.flags |= Flags.bitexact
-            for index in range(count):
-                frame = av.VideoFrame.from_ndarray(rgb_to_yuv420(frames[index]), format="yuv420p")
-                frame.pts = index
-                container.mux(video.encode(frame))
-            container.mux(video.encode(None))
-            if audio_stream is not None and clip.audio is not None:
-                _encode_audio(container, audio_stream, clip.audio, clip.sample_rate)
-    except av.FFmpegError as exc:
-        raise MediaError(f"could not encode {path}: {exc}") from exc
+            self._video = video
+            self._audio = None
+            if sample_rate is not None:
+                # the "fast" coder: 0.05 s for 5 s of stereo against 0.17 s for the default
+                # two-loop search (measured), at the same 128 kb/s
+                self._audio = self._container.add_stream(
+                    "aac", rate=sample_rate, layout="stereo", options={"aac_coder": "fast"}
+                )
+                self._audio.codec_context.flags |= Flags.bitexact
+        except av.FFmpegError as exc:
+            if hasattr(self, "_container"):
+                self._container.close()
+            raise MediaError(f"could not encode {self.path}: {exc}") from exc
+        self.sample_rate = sample_rate
+
+    def write(self, frame: np.ndarray) -> None:
+        """Encodes the next frame: (H, W, 3) uint8 RGB of the writer's size."""
+        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+            raise ValueError(
+                f"frames must be ({self.height}, {self.width}, 3) uint8, got "
+                f"{frame.shape} {frame.dtype}"
+            )
+        rgb_to_yuv420(frame, dst=self._yuv)
+        if self.height % 4 == 0:
+            picture = av.VideoFrame.from_numpy_buffer(self._yuv, format="yuv420p")
+        else:  # PyAV 18 takes such an I420 buffer for a frame two rows short: copy it instead
+            picture = av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
+        picture.pts = self.frames_written
+        try:
+            self._container.mux(self._video.encode(picture))
+        except av.FFmpegError as exc:
+            raise MediaError(f"could not encode {self.path}: {exc}") from exc
+        self.frames_written += 1
+
+    def finish(self, audio: np.ndarray | None = None) -> None:
+        """Flushes the video, encodes the sound (float32 (2, samples) in [-1, 1]) and closes."""
+        if (audio is None) != (self._audio is None):
+            raise ValueError(
+                "the sound must be given exactly when the writer was opened with a sample rate"
+            )
+        try:
+            self._container.mux(self._video.encode(None))
+            if self._audio is not None and audio is not None and self.sample_rate is not None:
+                _encode_audio(self._container, self._audio, audio, self.sample_rate)
+            self._container.close()
+        except av.FFmpegError as exc:
+            raise MediaError(f"could not encode {self.path}: {exc}") from exc
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # after finish() this is a no-op; after an error it releases the file (left incomplete)
+        self._container.close()
+
+
+def encode_mp4(clip: Clip, path: pathlib.Path, *, preset: str = "veryfast", crf: int = 20) -> None:
+    """Encodes the clip once: H.264 (yuv420p, BT.601) + AAC stereo. Identical clips give identical
+    bytes (see Mp4Writer, which `generation.streaming` also feeds while frames are rendered)."""
+    frames = clip.frames
+    if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
+        raise ValueError(
+            f"clip frames must be (N, H, W, 3) uint8, got {frames.shape} {frames.dtype}"
+        )
+    height, width = frames.shape[1:3]
+    sample_rate = clip.sample_rate if clip.audio is not None else None
+    with Mp4Writer(
+        path,
+        width=width,
+        height=height,
+        fps=clip.fps,
+        sample_rate=sample_rate,
+        preset=preset,
+        crf=crf,
+    ) as writer:
+        for frame in frames:
+            writer.write(frame)
+        writer.finish(clip.audio)
 
 
 def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int) -> None:

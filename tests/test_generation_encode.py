@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from generation import GenerationOptions, MediaError, decode_mp4, encode_mp4, generate_clip
+from generation.encode import Mp4Writer
 from generation.synthetic import landscape_photo
 
 TINY = {"width": 160, "height": 90, "duration_s": 1.0, "fps": 8}
@@ -95,3 +96,31 @@ def test_empty_or_garbage_file_raises_media_error(tmp_path, content):
 def test_missing_file_raises_media_error(tmp_path):
     with pytest.raises(MediaError, match="cannot read"):
         decode_mp4(tmp_path / "missing.mp4")
+
+
+def test_each_frame_is_encoded_from_its_own_pixels(tmp_path):
+    """The writer reuses one picture buffer: every frame must still come out as itself."""
+    levels = [16, 200, 64, 235, 110, 30]
+    path = tmp_path / "levels.mp4"
+    with Mp4Writer(path, width=64, height=48, fps=6, preset="ultrafast") as writer:
+        for level in levels:
+            writer.write(np.full((48, 64, 3), level, np.uint8))
+        writer.finish()
+    decoded = decode_mp4(path)
+    means = decoded.frames.reshape(len(levels), -1).mean(axis=1)
+    assert np.abs(means - levels).max() < 3.0
+
+
+def test_writer_refuses_a_frame_of_another_size(tmp_path):
+    with (
+        Mp4Writer(tmp_path / "x.mp4", width=64, height=48, fps=6) as writer,
+        pytest.raises(ValueError, match=r"\(48, 64, 3\) uint8"),
+    ):
+        writer.write(np.zeros((48, 66, 3), np.uint8))
+
+
+def test_writer_wants_sound_exactly_when_opened_with_a_sample_rate(tmp_path):
+    with Mp4Writer(tmp_path / "x.mp4", width=64, height=48, fps=6, sample_rate=48000) as writer:
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+        with pytest.raises(ValueError, match="sound"):
+            writer.finish()
