@@ -11,6 +11,7 @@ from .encode import DecodedClip, MediaError, decode_mp4, encode_mp4
 from .options import GenerationOptionError, GenerationOptions
 from .procedural import BACKEND_VERSION as GENERATOR_VERSION
 from .procedural import generate_clip
+from .streaming import generate_mp4
 
 GENERATOR_NAME = "stillguard-procedural"
 
@@ -28,6 +29,7 @@ __all__ = [
     "decode_mp4",
     "encode_mp4",
     "generate_clip",
+    "generate_mp4",
     "generate_variations",
     "load_backend",
 ]

@@ -16,7 +16,6 @@ How a frame is made (all per-frame work is a handful of vectorised OpenCV calls 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,16 +27,16 @@ import numpy as np
 from PIL import Image
 
 from .audio import synthesize_ambient
-from .buffers import frame_buffer
+from .buffers import frame_buffer, prefault
 from .clip import SAMPLE_RATE, Clip
 from .motion_prompt import MotionPlan, plan_motion
 from .options import GenerationOptions
+from .parallel import render_in_threads
 from .scene import Scene, analyze_scene, detect_faces
 
 BACKEND = "procedural"
 BACKEND_VERSION = "1.0.0"
 
-MAX_RENDER_THREADS = 8
 PUSH_TIME_S = 8.0  # the camera push eases in with this time constant
 MAX_DURATION_S = 21.0
 GLINTS = 40  # at most, on water
@@ -143,34 +142,42 @@ def generate_clip(
     *,
     timings: dict[str, float] | None = None,
     faces: list[tuple[int, int, int, int]] | None = None,
+    on_frame: Callable[[int, np.ndarray], None] | None = None,
 ) -> Clip:
     """Turns an RGB photo into a living clip. Same photo, options and seed give identical output.
 
     `timings`, when given, receives seconds per stage (fit, analysis, motion, synthesis, audio;
     audio runs beside motion and synthesis, and audio_wait is what was left to wait for it);
-    `faces` are face boxes in the fitted frame's pixels if the caller already knows them.
+    `faces` are face boxes in the fitted frame's pixels if the caller already knows them;
+    `on_frame(i, frame)`, when given, is called from the calling thread with each frame in order
+    as soon as it and all before it are rendered, while later ones still are (an encoder's
+    `write`): its time counts in synthesis.
     """
     options.validate()
     stage = Stopwatch(timings)
-    image = fit_photo(photo, options.width, options.height)
-    stage("fit")
-    if faces is None:
-        faces = faces_in_frame(photo, options.width, options.height)
-    scene = analyze_scene(image, faces=faces)
-    stage("analysis")
-    plan = plan_motion(scene, options)
-    samples = round(options.frame_count * SAMPLE_RATE / options.fps)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stillguard-audio") as audio_pool:
-        # the sound is made beside the frames (numpy releases the GIL): it fills the single-
-        # threaded moments of the frame work instead of waiting for it
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stillguard-aside") as aside:
+        # the analysis and motion setup run on one core: beside them, the other maps the frames'
+        # memory (page faults cost the frame threads ~1.6 ms a 720p frame, measured) and then
+        # makes the sound (numpy releases the GIL)
+        frames = frame_buffer(options.frame_count, options.height, options.width)
+        mapped = aside.submit(prefault, frames)
+        image = fit_photo(photo, options.width, options.height)
+        stage("fit")
+        if faces is None:
+            faces = faces_in_frame(photo, options.width, options.height)
+        scene = analyze_scene(image, faces=faces)
+        stage("analysis")
+        plan = plan_motion(scene, options)
+        samples = round(options.frame_count * SAMPLE_RATE / options.fps)
         sound_job = (
-            audio_pool.submit(_timed, synthesize_ambient, scene, options, plan, samples=samples)
+            aside.submit(_timed, synthesize_ambient, scene, options, plan, samples=samples)
             if options.audio
             else None
         )
         renderer = _Renderer(image, scene, options, plan)
+        mapped.result()  # it writes to the frames: done before they are drawn (usually long since)
         stage("motion")
-        frames = renderer.render_all()
+        renderer.render_all(frames, on_frame)
         stage("synthesis")
         audio = None
         sound: dict[str, Any] = {"layers": []}
@@ -927,12 +934,18 @@ class _Renderer:
             patch += sprite[y0 - cy + r : y1 - cy + r, x0 - cx + r : x1 - cx + r] * gain
             out[y0:y1, x0:x1] = np.minimum(patch, 255.0).astype(np.uint8)
 
-    def render_all(self) -> np.ndarray:
-        frames = frame_buffer(self.count, self.height, self.width)
-        workers = max(1, min(MAX_RENDER_THREADS, _usable_cores(), self.count))
-        chunks = [range(k, self.count, workers) for k in range(workers)]
+    def render_all(
+        self,
+        frames: np.ndarray | None = None,
+        on_frame: Callable[[int, np.ndarray], None] | None = None,
+    ) -> np.ndarray:
+        """Renders every frame (into `frames` if given), in threads; `on_frame(i, frame)` gets
+        them in order as they are done (see parallel.render_in_threads)."""
+        if frames is None:
+            frames = frame_buffer(self.count, self.height, self.width)
+        out = frames
 
-        def run(indices: range) -> None:
+        def frame_renderer() -> Callable[[int], None]:
             work = {
                 "composite": self.source.copy(),
                 "warped": np.empty((self.height, self.width, 4), np.uint8),
@@ -941,34 +954,11 @@ class _Renderer:
                 "map_x": np.empty((self.height, self.width), np.float32),
                 "map_y": np.empty((self.height, self.width), np.float32),
             }
-            for i in indices:
-                self.render(i, frames[i], work)
+            return lambda index: self.render(index, out[index], work)
 
-        _run_parallel(run, chunks)
+        render_in_threads(
+            self.count,
+            frame_renderer,
+            on_frame=None if on_frame is None else lambda index: on_frame(index, out[index]),
+        )
         return frames
-
-
-def _usable_cores() -> int:
-    """Cores this process may run on (respects taskset/cgroup affinity where the OS reports it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def _run_parallel(fn: Callable[[range], None], chunks: list[range]) -> None:
-    """Runs the chunks in threads, one per core. OpenCV's own thread pool is set to one thread
-    meanwhile: frame-level parallelism costs less CPU than splitting each call (measured)."""
-    if len(chunks) == 1:
-        fn(chunks[0])
-        return
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        with ThreadPoolExecutor(
-            max_workers=len(chunks), thread_name_prefix="stillguard-render"
-        ) as pool:
-            for future in [pool.submit(fn, chunk) for chunk in chunks]:
-                future.result()
-    finally:
-        cv2.setNumThreads(previous)

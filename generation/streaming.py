@@ -1,0 +1,66 @@
+"""Generate and encode at once: each frame goes to the encoder as soon as it is rendered.
+
+On two cores this hides most of the encode behind the synthesis (the encoder works while the
+frame threads wait on memory and on each other), where generate-then-encode waits for both in
+turn. The bytes are those of `encode_mp4(generate_clip(...))`: the same frames reach the same
+writer in the same order.
+
+The service pipeline (stillguard.stages) cannot use it as it stands: it burns the label and the
+watermark into the frames between generation and encoding. It could, with those marks applied
+per frame inside `on_frame` (the clip id allocated before generation) and the fingerprint taken
+from the finished clip afterwards.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from PIL import Image
+
+from .clip import SAMPLE_RATE, Clip
+from .encode import Mp4Writer
+from .options import GenerationOptions
+from .procedural import Stopwatch, generate_clip
+
+
+def generate_mp4(
+    photo: Image.Image,
+    options: GenerationOptions,
+    path: pathlib.Path,
+    *,
+    preset: str = "veryfast",
+    crf: int = 20,
+    timings: dict[str, float] | None = None,
+    faces: list[tuple[int, int, int, int]] | None = None,
+) -> Clip:
+    """Generates the clip and encodes it to `path` (H.264 + AAC MP4) while it is being made.
+
+    Returns the clip as encoded. `timings` gets generate_clip's stages (synthesis includes the
+    encoding done meanwhile) and `encode`: what was left to encode after the last frame. On an
+    error no file is left at `path`."""
+    options.validate()
+    path = pathlib.Path(path)
+    try:
+        with Mp4Writer(
+            path,
+            width=options.width,
+            height=options.height,
+            fps=options.fps,
+            sample_rate=SAMPLE_RATE if options.audio else None,
+            preset=preset,
+            crf=crf,
+        ) as writer:
+            clip = generate_clip(
+                photo,
+                options,
+                timings=timings,
+                faces=faces,
+                on_frame=lambda _index, frame: writer.write(frame),
+            )
+            stage = Stopwatch(timings)
+            writer.finish(clip.audio)
+            stage("encode")
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return clip
