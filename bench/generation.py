@@ -1,16 +1,23 @@
 """Generation figures: time per stage to generate and encode a 5 s clip, and the ratio to its length.
 
     python bench/generation.py                      # 720p and 1080x1920, sample photo, 3 runs each
-    python bench/generation.py --repeat 5 --preset ultrafast --json
+    python bench/generation.py --repeat 5 --preset ultrafast --mode streamed --json
 
 Stages: fit (decode-side resize/crop), analysis (scene), motion (maps, sky layer, clouds),
-synthesis (all frames), audio, encode (H.264 + AAC to a temporary file). Wall and CPU seconds are
-both printed: on a shared machine CPU seconds show the work, wall seconds what a user waits.
+synthesis (all frames), audio (beside motion and synthesis, on the other core), encode (H.264 +
+AAC to a temporary file). Two modes:
+- sequential: generate_clip, then encode_mp4 (what the service pipeline does: it marks the frames
+  in between); every stage is its own wall time.
+- streamed: generate_mp4, each frame encoded as soon as it is rendered; synthesis includes the
+  encoding done beside it and encode is only what was left after the last frame.
+Wall and CPU seconds are both printed: on a shared machine CPU seconds show the work, wall seconds
+what a user waits (load is the 1-minute load average when the runs ended).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -23,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PIL import Image
 
-from generation import GenerationOptions, encode_mp4, generate_clip
+from generation import GenerationOptions, encode_mp4, generate_clip, generate_mp4
 from generation.synthetic import landscape_photo
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
@@ -31,14 +38,17 @@ STAGES = ("fit", "analysis", "motion", "synthesis", "audio", "encode")
 
 
 def run_once(
-    photo: Image.Image, options: GenerationOptions, preset: str, folder: Path
+    photo: Image.Image, options: GenerationOptions, preset: str, folder: Path, mode: str
 ) -> dict[str, float]:
     timings: dict[str, float] = {}
     wall, cpu = time.perf_counter(), time.process_time()
-    clip = generate_clip(photo, options, timings=timings)
-    start = time.perf_counter()
-    encode_mp4(clip, folder / "bench.mp4", preset=preset)
-    timings["encode"] = time.perf_counter() - start
+    if mode == "streamed":
+        generate_mp4(photo, options, folder / "bench.mp4", preset=preset, timings=timings)
+    else:
+        clip = generate_clip(photo, options, timings=timings)
+        start = time.perf_counter()
+        encode_mp4(clip, folder / "bench.mp4", preset=preset)
+        timings["encode"] = time.perf_counter() - start
     timings["total"] = time.perf_counter() - wall
     timings["total_cpu"] = time.process_time() - cpu
     timings["generate"] = timings["total"] - timings["encode"]
@@ -56,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preset", default="veryfast,ultrafast", help="x264 presets, comma-separated"
     )
+    parser.add_argument(
+        "--mode", default="sequential,streamed", help="sequential and/or streamed, comma-separated"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -70,17 +83,20 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes.split(","):
-            for preset in args.preset.split(","):
+            for preset, mode in itertools.product(args.preset.split(","), args.mode.split(",")):
                 options = GenerationOptions.from_dict(
                     {"size": size, "duration_s": args.duration, "fps": args.fps}
                 )
-                run_once(photo, options, preset, Path(tmp))  # warm-up (imports, caches)
-                runs = [run_once(photo, options, preset, Path(tmp)) for _ in range(args.repeat)]
+                run_once(photo, options, preset, Path(tmp), mode)  # warm-up (imports, caches)
+                runs = [
+                    run_once(photo, options, preset, Path(tmp), mode) for _ in range(args.repeat)
+                ]
                 median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
                 results.append(
                     {
                         "size": size,
                         "preset": preset,
+                        "mode": mode,
                         "frames": options.frame_count,
                         "duration_s": args.duration,
                         "cores": cores,
@@ -95,12 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"photo={args.photo} cores={cores} load={os.getloadavg()[0]:.2f} runs={args.repeat} (median)"
     )
-    header = f"{'size':>10} {'preset':>9} " + " ".join(f"{s:>9}" for s in STAGES)
+    header = f"{'size':>10} {'preset':>9} {'mode':>10} " + " ".join(f"{s:>9}" for s in STAGES)
     print(header + f" {'generate':>9} {'total':>7} {'cpu':>6} {'x dur':>6}")
     for r in results:
         m = r["median_s"]
         print(
-            f"{r['size']:>10} {r['preset']:>9} "
+            f"{r['size']:>10} {r['preset']:>9} {r['mode']:>10} "
             + " ".join(f"{m[s]:>9.3f}" for s in STAGES)
             + f" {m['generate']:>9.3f} {m['total']:>7.3f} {m['total_cpu']:>6.2f} {r['ratio_to_duration']:>6.3f}"
         )
