@@ -23,10 +23,3 @@ def frame_buffer(count: int, height: int, width: int, channels: int = 3) -> np.n
     except OSError:
         pass  # the kernel may refuse the advice; the buffer still works
     return np.frombuffer(memory, dtype=np.uint8).reshape(count, height, width, channels)
-
-
-def prefault(buffer: np.ndarray) -> None:
-    """Touches every page of a fresh buffer, so the kernel maps (and zeroes) its memory now: done
-    in a thread beside work that leaves a core idle, frames written later fault no more."""
-    flat = buffer.reshape(-1)
-    flat[:: mmap.PAGESIZE] = 0

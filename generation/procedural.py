@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from .audio import synthesize_ambient
-from .buffers import frame_buffer, prefault
+from .buffers import frame_buffer
 from .clip import SAMPLE_RATE, Clip
 from .motion_prompt import MotionPlan, plan_motion
 from .options import GenerationOptions
@@ -155,29 +155,25 @@ def generate_clip(
     """
     options.validate()
     stage = Stopwatch(timings)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stillguard-aside") as aside:
-        # the analysis and motion setup run on one core: beside them, the other maps the frames'
-        # memory (page faults cost the frame threads ~1.6 ms a 720p frame, measured) and then
-        # makes the sound (numpy releases the GIL)
-        frames = frame_buffer(options.frame_count, options.height, options.width)
-        mapped = aside.submit(prefault, frames)
-        image = fit_photo(photo, options.width, options.height)
-        stage("fit")
-        if faces is None:
-            faces = faces_in_frame(photo, options.width, options.height)
-        scene = analyze_scene(image, faces=faces)
-        stage("analysis")
-        plan = plan_motion(scene, options)
-        samples = round(options.frame_count * SAMPLE_RATE / options.fps)
+    image = fit_photo(photo, options.width, options.height)
+    stage("fit")
+    if faces is None:
+        faces = faces_in_frame(photo, options.width, options.height)
+    scene = analyze_scene(image, faces=faces)
+    stage("analysis")
+    plan = plan_motion(scene, options)
+    samples = round(options.frame_count * SAMPLE_RATE / options.fps)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stillguard-audio") as audio_pool:
+        # the sound is made beside the frames (numpy releases the GIL): it fills the single-
+        # threaded moments of the frame work instead of waiting for it
         sound_job = (
-            aside.submit(_timed, synthesize_ambient, scene, options, plan, samples=samples)
+            audio_pool.submit(_timed, synthesize_ambient, scene, options, plan, samples=samples)
             if options.audio
             else None
         )
         renderer = _Renderer(image, scene, options, plan)
-        mapped.result()  # it writes to the frames: done before they are drawn (usually long since)
         stage("motion")
-        renderer.render_all(frames, on_frame)
+        frames = renderer.render_all(on_frame=on_frame)
         stage("synthesis")
         audio = None
         sound: dict[str, Any] = {"layers": []}
@@ -934,16 +930,10 @@ class _Renderer:
             patch += sprite[y0 - cy + r : y1 - cy + r, x0 - cx + r : x1 - cx + r] * gain
             out[y0:y1, x0:x1] = np.minimum(patch, 255.0).astype(np.uint8)
 
-    def render_all(
-        self,
-        frames: np.ndarray | None = None,
-        on_frame: Callable[[int, np.ndarray], None] | None = None,
-    ) -> np.ndarray:
-        """Renders every frame (into `frames` if given), in threads; `on_frame(i, frame)` gets
-        them in order as they are done (see parallel.render_in_threads)."""
-        if frames is None:
-            frames = frame_buffer(self.count, self.height, self.width)
-        out = frames
+    def render_all(self, on_frame: Callable[[int, np.ndarray], None] | None = None) -> np.ndarray:
+        """Renders every frame, in threads; `on_frame(i, frame)` gets them in order as they are
+        done (see parallel.render_in_threads)."""
+        frames = out = frame_buffer(self.count, self.height, self.width)
 
         def frame_renderer() -> Callable[[int], None]:
             work = {
