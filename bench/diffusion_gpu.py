@@ -31,41 +31,9 @@ from PIL import Image
 from generation import GenerationOptions
 from generation.diffusion import DiffusionBackend
 from generation.synthetic import landscape_photo
+from tests.test_generation_diffusion import word_tokenizer
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
-
-
-def _word_tokenizer(max_length: int) -> Any:
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    words = [
-        "the",
-        "scene",
-        "comes",
-        "alive",
-        "clouds",
-        "drift",
-        "water",
-        "shimmers",
-        "leaves",
-        "sway",
-        "light",
-        "shifts",
-    ]
-    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(words)}}
-    core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.Whitespace()
-    core.post_processor = processors.TemplateProcessing(
-        single="$A </s>", special_tokens=[("</s>", 1)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=core,
-        pad_token="<pad>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        model_max_length=max_length,
-    )
 
 
 def _t5_encoder(tiny: bool, *, umt5: bool = False) -> Any:
@@ -189,7 +157,7 @@ def build_ltx(tiny: bool) -> Any:
         vae=vae.eval(),
         scheduler=diffusers.FlowMatchEulerDiscreteScheduler(),
         text_encoder=_t5_encoder(tiny),
-        tokenizer=_word_tokenizer(128),
+        tokenizer=word_tokenizer(128),
     )
 
 
@@ -233,7 +201,7 @@ def build_wan(tiny: bool) -> Any:
             prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=5.0
         ),
         text_encoder=_t5_encoder(tiny, umt5=True),
-        tokenizer=_word_tokenizer(512),
+        tokenizer=word_tokenizer(512),
         transformer_2=None,
         image_encoder=None,
         image_processor=None,

@@ -36,41 +36,35 @@ def test_a_folder_without_a_pipeline_is_refused_clearly(tmp_path):
         DiffusionBackend(tmp_path)
 
 
-def _tiny_t5(torch):
-    """A T5 encoder and a word-level tokenizer built in memory (no downloads)."""
+def word_tokenizer(max_length: int = 64):
+    """A word-level tokenizer built in memory (real T5 tokenizers are downloads)."""
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
+    from transformers import PreTrainedTokenizerFast
 
-    words = [
-        "the",
-        "scene",
-        "comes",
-        "alive",
-        "clouds",
-        "drift",
-        "water",
-        "shimmers",
-        "leaves",
-        "sway",
-        "light",
-        "shifts",
-    ]
-    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(words)}}
+    words = "the scene comes alive clouds drift water shimmers leaves sway light shifts"
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, **{w: i + 3 for i, w in enumerate(words.split())}}
     core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.Whitespace()
     core.post_processor = processors.TemplateProcessing(
         single="$A </s>", special_tokens=[("</s>", 1)]
     )
-    tokenizer = PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(
         tokenizer_object=core,
         pad_token="<pad>",
         eos_token="</s>",
         unk_token="<unk>",
-        model_max_length=64,
+        model_max_length=max_length,
     )
+
+
+def _tiny_t5(torch):
+    """A T5 encoder and a word-level tokenizer built in memory (no downloads)."""
+    from transformers import T5Config, T5EncoderModel
+
+    tokenizer = word_tokenizer()
     torch.manual_seed(0)
     config = T5Config(
-        vocab_size=len(vocab) + 8,
+        vocab_size=len(tokenizer) + 8,
         d_model=32,
         d_ff=37,
         d_kv=8,
