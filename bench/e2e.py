@@ -19,9 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stillguard.jobs import LocalRunner
+from stillguard.container import open_store
+from stillguard.pipeline.local import LocalRunner
+from stillguard.services.intake import JobRequest
 from stillguard.settings import Settings
-from stillguard.wiring import JobRequest, open_store
 
 PHOTO = ROOT / "samples" / "falcon9-dscovr-launch.jpg"
 STAGES = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REGISTRY = CollectorRegistry()
 STAGE_SECONDS = Histogram(
@@ -27,27 +26,3 @@ HTTP_REQUESTS = Counter(
 def exposition() -> bytes:
     """The Prometheus text format of every Stillguard metric."""
     return generate_latest(REGISTRY)
-
-
-class RequestMetrics:
-    """Counts responses by route template (never by raw path: ids would explode the labels)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = {"code": 500}
-
-        async def record_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            template = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(route=template, code=str(status["code"])).inc()

@@ -1,4 +1,8 @@
-"""One settings object, read from `STILLGUARD_*` environment variables at the edge and passed in."""
+"""One settings object, read from `STILLGUARD_*` environment variables at the edge and passed in.
+
+pydantic-settings parses and checks every value, so a bad one is a one-line error that names
+the variable (`SettingsError`) instead of a traceback from deep inside a command.
+"""
 
 from __future__ import annotations
 
@@ -6,58 +10,85 @@ import os
 import secrets
 import sys
 import tempfile
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "STILLGUARD_"
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Settings:
+class SettingsError(ValueError):
+    """A `STILLGUARD_*` variable holds a value Stillguard cannot use; the text names it."""
+
+
+def _sqlite_url(home: Path) -> str:
+    return f"sqlite:///{home / 'audit.sqlite3'}"
+
+
+class Settings(BaseSettings):
     """Where Stillguard keeps its state and which services it talks to."""
 
-    home: Path
-    database_url: str = field(repr=False)  # may carry a password
-    kafka_bootstrap: str | None
-    key_passphrase: str | None = field(repr=False)
-    policy_path: Path | None
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="ignore"
+    )
+
+    home: Path = Field(Path("./.stillguard"), description="state: SQLite, blobs, keys")
+    database_url: str = Field("", repr=False, description="may carry a password")
+    kafka_bootstrap: str | None = None
+    key_passphrase: str | None = Field(None, repr=False)
+    policy_path: Path | None = None
     tsa_url: str | None = None
     clip_checkpoint: Path | None = None
     diffusers_model: Path | None = None
-    hash_banks_dir: Path | None = None
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    hash_banks: Path | None = Field(None, description="folder of PDQ bank files")
+    max_upload_bytes: int = Field(DEFAULT_MAX_UPLOAD_BYTES, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_home(cls, values: Any) -> Any:
+        # HOME is absolute from here on, and the default database lives under it.
+        if isinstance(values, dict):
+            home = Path(values.get("home") or "./.stillguard").expanduser().resolve()
+            values = {**values, "home": home}
+            if not values.get("database_url"):
+                values["database_url"] = _sqlite_url(home)
+        return values
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Build settings from `STILLGUARD_*` variables with embedded-mode defaults."""
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `STILLGUARD_*` variables (the process's, or `environ`'s) with defaults."""
         env = os.environ if environ is None else environ
-        home = Path(env.get("STILLGUARD_HOME", "./.stillguard")).expanduser().resolve()
-        default_db = f"sqlite:///{home / 'audit.sqlite3'}"
-        policy = env.get("STILLGUARD_POLICY_PATH")
-        return cls(
-            home=home,
-            database_url=env.get("STILLGUARD_DATABASE_URL", default_db),
-            kafka_bootstrap=env.get("STILLGUARD_KAFKA_BOOTSTRAP") or None,
-            key_passphrase=env.get("STILLGUARD_KEY_PASSPHRASE") or None,
-            policy_path=Path(policy) if policy else None,
-            tsa_url=env.get("STILLGUARD_TSA_URL") or None,
-            clip_checkpoint=Path(clip) if (clip := env.get("STILLGUARD_CLIP_CHECKPOINT")) else None,
-            diffusers_model=Path(model)
-            if (model := env.get("STILLGUARD_DIFFUSERS_MODEL"))
-            else None,
-            hash_banks_dir=Path(banks) if (banks := env.get("STILLGUARD_HASH_BANKS")) else None,
-            max_upload_bytes=int(env.get("STILLGUARD_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
-        )
+        values = {
+            name[len(ENV_PREFIX) :].lower(): value
+            for name, value in env.items()
+            if name.startswith(ENV_PREFIX) and value != ""
+        }
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first.get("loc") else "?"
+            variable = ENV_PREFIX + field.upper()
+            shown = (
+                "(hidden)"
+                if field in ("database_url", "key_passphrase")
+                else repr(values.get(field))
+            )
+            raise SettingsError(f"{variable}={shown}: {first['msg']}") from None
 
     @property
-    def hash_banks(self) -> Path:
+    def hash_bank_folder(self) -> Path:
         """Folder of PDQ hash bank files (`NAME.txt`, one `HEX[,label]` per line)."""
-        return self.hash_banks_dir or self.home / "hash-banks"
+        return self.hash_banks or self.home / "hash-banks"
 
     def with_home(self, home: Path) -> Settings:
         """Same settings rooted at another home (tests and benchmarks use throwaway homes)."""
         home = home.resolve()
-        return replace(self, home=home, database_url=f"sqlite:///{home / 'audit.sqlite3'}")
+        return self.model_copy(update={"home": home, "database_url": _sqlite_url(home)})
 
     def resolve_passphrase(self) -> str:
         """The authority key passphrase: from the environment, or a generated one for embedded mode.
@@ -96,5 +127,5 @@ class Settings:
 def _read_passphrase(path: Path) -> str:
     value = path.read_text().strip()
     if not value:
-        raise RuntimeError(f"{path} is empty: delete it or set STILLGUARD_KEY_PASSPHRASE")
+        raise SettingsError(f"{path} is empty: delete it or set STILLGUARD_KEY_PASSPHRASE")
     return value

@@ -6,7 +6,11 @@ messages carry blob references (claim check), and anything over `MAX_MESSAGE_BYT
 """
 
 import json
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from streams import topics
 
 SCHEMA_VERSION = 1
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -84,3 +88,112 @@ def _check_job_id(message: dict[str, Any]) -> None:
     job_id = message["job_id"]
     if not isinstance(job_id, str) or not job_id:
         raise MessageError(f"job_id must be a non-empty string, got {job_id!r}")
+
+
+class StreamMessage(BaseModel):
+    """A typed message of one topic; `TOPIC` says where it travels. Unknown fields are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    TOPIC: ClassVar[str]
+
+    schema_version: int = SCHEMA_VERSION
+    job_id: str = Field(min_length=1)
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON-ready dict the backends encode."""
+        return self.model_dump(mode="json")
+
+
+class JobSubmitted(StreamMessage):
+    """A job was recorded and its photo stored: the input gate moderates it."""
+
+    TOPIC = topics.JOBS_SUBMITTED
+
+
+class InputCleared(StreamMessage):
+    """The input decision (or a reviewer) cleared the job: the generator makes its clip."""
+
+    TOPIC = topics.JOBS_INPUT_CLEARED
+    decision_id: str
+
+
+class ClipGenerated(StreamMessage):
+    """A labelled, watermarked clip was encoded and recorded: the output gate checks it."""
+
+    TOPIC = topics.VIDEOS_GENERATED
+    clip_blob: str
+    clip_sha256: str
+    backend: str
+    backend_version: str
+
+
+class ClipCleared(ClipGenerated):
+    """The output decision (or a reviewer) cleared the clip: the authority signs it."""
+
+    TOPIC = topics.VIDEOS_CLEARED
+    decision_id: str
+
+
+class JobCompleted(StreamMessage):
+    """A job ended: published (with its signed clip), refused, held or failed."""
+
+    TOPIC = topics.JOBS_COMPLETED
+    status: Literal["published", "refused", "held", "failed"]
+    output_blob: str | None = None
+
+
+class ReviewRequested(StreamMessage):
+    """A decision sent the job to a human reviewer."""
+
+    TOPIC = topics.REVIEWS
+    stage: str
+    reasons: list[str]
+
+
+MESSAGE_FOR_TOPIC: dict[str, type[StreamMessage]] = {
+    cls.TOPIC: cls
+    for cls in (
+        JobSubmitted,
+        InputCleared,
+        ClipGenerated,
+        ClipCleared,
+        JobCompleted,
+        ReviewRequested,
+    )
+}
+
+
+class DeadLetterInfo(BaseModel):
+    """Why a message was given up on."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    error: str
+    topic: str
+    attempts: int
+
+
+class DeadLettered(BaseModel):
+    """A message parked on a `.dlq` topic: the original fields plus `dead_letter`."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    schema_version: int = SCHEMA_VERSION
+    job_id: str = Field(min_length=1)
+    dead_letter: DeadLetterInfo
+
+
+def parse_message(topic: str, message: dict[str, Any]) -> StreamMessage | DeadLettered:
+    """The typed message of `topic` from a decoded dict; MessageError says what is wrong."""
+    dead = topic.endswith(topics.DEAD_LETTER_SUFFIX)
+    model: type[StreamMessage | DeadLettered] | None = (
+        DeadLettered if dead else MESSAGE_FOR_TOPIC.get(topic)
+    )
+    if model is None:
+        raise MessageError(f"no message type is defined for topic {topic!r}")
+    try:
+        return model.model_validate(message)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "message"
+        raise MessageError(
+            f"{topic} message for job {message.get('job_id')!r}: {where}: {first['msg']}"
+        ) from exc

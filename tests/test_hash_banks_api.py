@@ -11,7 +11,7 @@ from PIL import Image
 
 from safety.hashes import pdq_hash
 from stillguard.api import create_app
-from stillguard.wiring import open_store
+from stillguard.container import open_store
 from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
 
 

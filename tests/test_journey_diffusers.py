@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from provenance.verify import verify_file
-from stillguard.jobs import LocalRunner
-from stillguard.wiring import JobRequest, open_authority, open_store
+from stillguard.container import open_authority, open_store
+from stillguard.pipeline.local import LocalRunner
+from stillguard.services.intake import JobRequest
 from tests.journey_support import SAMPLE_PHOTO, settings_for
 from tests.test_generation_diffusion import _svd
 
@@ -39,8 +40,8 @@ def test_job_generated_by_a_tiny_svd_pipeline_is_moderated_signed_and_names_its_
     output_decision = outcome.job.decisions[-1]
     assert output_decision["action"] == "review"
     assert any("drift" in reason for reason in output_decision["reasons"])
-    from stillguard.jobs import copy_output
-    from stillguard.review import decide
+    from stillguard.files import copy_atomically
+    from stillguard.services.review import decide
 
     decide(
         runner.pipeline.deps,
@@ -52,7 +53,7 @@ def test_job_generated_by_a_tiny_svd_pipeline_is_moderated_signed_and_names_its_
     runner.pipeline.drain()
     job = store.get_job(outcome.job.id)
     assert job.status == "published"
-    copy_output(runner.pipeline.deps.blobs.path(job.output_blob), tmp_path / "svd.mp4")
+    copy_atomically(runner.pipeline.deps.blobs.path(job.output_blob), tmp_path / "svd.mp4")
     report = verify_file(tmp_path / "svd.mp4", open_authority(settings).trust_anchors())
     assert report.status == "valid"
     assert report.generator["backend"].startswith("diffusers-svd@diffusers ")

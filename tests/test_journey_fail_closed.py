@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from audit.store import AuditQuery
-from stillguard.jobs import LocalRunner
-from stillguard.stages import StageError
-from stillguard.wiring import JobRequest, open_authority, open_store
+from stillguard.container import open_authority, open_store
+from stillguard.pipeline.local import LocalRunner
+from stillguard.pipeline.records import StageError
+from stillguard.services.intake import JobRequest
 from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
 
 
@@ -79,8 +80,11 @@ def test_a_stale_clearance_for_a_blocked_job_generates_nothing(tmp_path: Path) -
 
 
 def test_a_clip_swapped_after_the_output_gate_is_never_signed(tmp_path: Path) -> None:
-    from stillguard.stages import generated_event, output_gate, provenance
+    from stillguard.pipeline.output_gate import output_gate
+    from stillguard.pipeline.records import generated_clip
+    from stillguard.pipeline.signing import sign_and_publish
     from streams import topics
+    from streams.messages import parse_message
 
     settings = settings_for(tmp_path)
     store = open_store(settings)
@@ -91,23 +95,24 @@ def test_a_clip_swapped_after_the_output_gate_is_never_signed(tmp_path: Path) ->
     job = runner.run(_request(), None).job  # stages publish into `published`: nothing goes on
     topic, cleared_input = published[-1]
     assert job.status == "running" and topic == topics.JOBS_INPUT_CLEARED
-    from stillguard.stages import generator
+    from stillguard.pipeline.generator import generator
 
-    generator(cleared_input, deps)
-    output_gate(published[-1][1], deps)
+    generator(parse_message(topic, cleared_input), deps)
+    output_gate(parse_message(*published[-1]), deps)
     topic, cleared = published[-1]
     assert topic == topics.VIDEOS_CLEARED
-    clip = deps.blobs.path(generated_event(deps, job.id).payload["clip_blob"])
+    clip = deps.blobs.path(generated_clip(deps, job.id).clip_blob)
     data = bytearray(clip.read_bytes())
     data[-100] ^= 0xFF
     clip.write_bytes(bytes(data))
     with pytest.raises(StageError, match="not the clip that was generated"):
-        provenance(cleared, deps)
+        sign_and_publish(parse_message(topic, cleared), deps)
     assert not list((tmp_path / "blobs").glob("outputs/*/*.mp4"))
 
 
 def test_a_redelivered_generation_message_does_not_generate_again(tmp_path: Path) -> None:
-    from stillguard.stages import generator
+    from stillguard.pipeline.generator import generator
+    from streams.messages import InputCleared
 
     settings = settings_for(tmp_path)
     store = open_store(settings)
@@ -118,6 +123,6 @@ def test_a_redelivered_generation_message_does_not_generate_again(tmp_path: Path
     before = clip.stat().st_mtime_ns
     store.update_job(outcome.job.id, status="running")
     decision_id = store.decision_for(outcome.job.id, "input").decision_id
-    generator({"job_id": outcome.job.id, "decision_id": decision_id}, runner.pipeline.deps)
+    generator(InputCleared(job_id=outcome.job.id, decision_id=decision_id), runner.pipeline.deps)
     assert clip.stat().st_mtime_ns == before
     assert len(store.events(AuditQuery(job_id=outcome.job.id, kind="clip.generated"))) == 1

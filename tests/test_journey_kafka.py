@@ -12,8 +12,9 @@ from kafka import KafkaConsumer
 
 from audit.store import AuditQuery
 from stillguard.blobs import BlobStore
-from stillguard.wiring import JobRequest, open_authority, open_store, submit_job
-from stillguard.workers import run_worker
+from stillguard.container import open_authority, open_store
+from stillguard.pipeline.worker import run_worker
+from stillguard.services.intake import JobRequest, submit_job
 from streams import topics
 from streams.kafka import KafkaBackend
 from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from audit.store import AuditQuery
-from stillguard.jobs import LocalRunner
-from stillguard.wiring import JobRequest, open_store
+from stillguard.container import open_store
+from stillguard.pipeline.local import LocalRunner
+from stillguard.services.intake import JobRequest
 from tests.journey_support import SMALL_CLIP, settings_for
 
 PORTRAIT = Path(__file__).resolve().parent.parent / "samples" / "astronaut-eileen-collins.png"

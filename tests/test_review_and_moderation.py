@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from stillguard.api import create_app
 from stillguard.cli import main
-from stillguard.wiring import open_store
+from stillguard.container import open_store
 from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
 
 REVIEW_EVERY_OUTPUT = """

@@ -1,4 +1,4 @@
-"""ASGI middleware that refuses oversized request bodies before they are read."""
+"""ASGI middleware: oversized bodies refused before they are read, answers counted by route."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..metrics import HTTP_REQUESTS
 
 
 class BodySizeLimit:
@@ -61,3 +63,27 @@ async def _too_large(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class RequestMetrics:
+    """Counts responses by route template (never by raw path: ids would explode the labels)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = {"code": 500}
+
+        async def record_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            template = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(route=template, code=str(status["code"])).inc()

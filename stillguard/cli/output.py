@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from .pipeline import InProcessPipeline
-from .settings import Settings
+from ..errors import StillguardError, Unavailable
 
 EXIT_OK, EXIT_OTHER, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_HELD = 0, 1, 2, 3, 4
 EXIT_FOR_STATUS = {
@@ -17,10 +17,22 @@ EXIT_FOR_STATUS = {
     "held": EXIT_HELD,
     "failed": EXIT_OTHER,
 }
+EXIT_FOR_ACTION = {
+    "allow": EXIT_OK,
+    "label": EXIT_OK,
+    "restrict": EXIT_OK,
+    "block": EXIT_REFUSED,
+    "review": EXIT_HELD,
+}
 
 
 class UsageError(Exception):
     """Bad input on the command line: printed as one line, exit status 2."""
+
+
+def exit_code_for(error: StillguardError) -> int:
+    """The exit status for a service error: 1 when a dependency is down, else 2 (bad input)."""
+    return EXIT_OTHER if isinstance(error, Unavailable) else EXIT_BAD_INPUT
 
 
 def emit(args: argparse.Namespace, report: dict[str, Any], human: str) -> None:
@@ -38,18 +50,9 @@ def parse_time(value: str | None) -> datetime | None:
         raise UsageError(f"not an ISO 8601 time: {value!r}") from exc
 
 
-EXIT_FOR_ACTION = {
-    "allow": EXIT_OK,
-    "label": EXIT_OK,
-    "restrict": EXIT_OK,
-    "block": EXIT_REFUSED,
-    "review": EXIT_HELD,
-}
-
-
-def local_pipeline(settings: Settings) -> InProcessPipeline:
-    """The stages in this process, for commands that moderate or resume jobs (check, review)."""
-    from .wiring import build_deps, open_store
-
-    store = open_store(settings)
-    return InProcessPipeline(lambda publish: build_deps(settings, store, publish))
+def existing_file(value: str, what: str = "file") -> Path:
+    """A path that must name an existing file, or a usage error saying so."""
+    path = Path(value)
+    if not path.is_file():
+        raise UsageError(f"{what} {path} does not exist or is not a file")
+    return path

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,9 +10,11 @@ from typing import Any, cast
 
 from audit.store import AuditQuery, AuditStore, JobRecord
 
-from .pipeline import InProcessPipeline
-from .settings import Settings
-from .wiring import JobRequest, build_deps, submit_job
+from ..container import build_deps, open_store
+from ..files import copy_atomically
+from ..services.intake import JobRequest, submit_job
+from ..settings import Settings
+from .runners import InProcessPipeline
 
 
 class TimedStore:
@@ -92,18 +91,6 @@ class JobOutcome:
         }
 
 
-def copy_output(source: Path, destination: Path) -> None:
-    """Copy the signed clip to the user's path atomically: never a partial file there."""
-    fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".stillguard-", suffix=".mp4")
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, destination)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class LocalRunner:
     """One process, one store, the whole journey per call; models load once and are reused."""
 
@@ -129,9 +116,15 @@ class LocalRunner:
         job = self.store.get_job(job.id) or job
         output = None
         if job.status == "published" and job.output_blob and out is not None:
-            copy_output(self.pipeline.deps.blobs.path(job.output_blob), out)
+            copy_atomically(self.pipeline.deps.blobs.path(job.output_blob), out)
             output = out
         trail = job_trail(self.store, job.id)
         trail.timings_ms["audit"] = round(self._timed.write_ms, 1)
         trail.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
         return JobOutcome(job=job, output=output, trail=trail)
+
+
+def local_pipeline(settings: Settings) -> InProcessPipeline:
+    """The stages in this process, for commands that moderate or resume jobs (check, review)."""
+    store = open_store(settings)
+    return InProcessPipeline(lambda publish: build_deps(settings, store, publish))

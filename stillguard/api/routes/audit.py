@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from audit.store import AuditQuery
 
-from .api_deps import Caller, Services, require, services
+from ..deps import ReviewerDep, ServicesDep
+from ..errors import error_answers
+from ..schemas import AuditEvent, AuditPage
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
 
-@router.get("/audit")
+@router.get("/audit", summary="Query the audit log", responses=error_answers(400, 401, 403))
 def audit(
-    _: Annotated[Caller, Depends(require("reviewer"))],
-    svc: Annotated[Services, Depends(services)],
+    _: ReviewerDep,
+    svc: ServicesDep,
     job: str | None = None,
     stage: str | None = None,
     action: str | None = None,
@@ -25,8 +27,9 @@ def audit(
     until: datetime | None = None,
     policy: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: int | None = None,
-) -> dict[str, Any]:
+    after: Annotated[int | None, Query(description="keyset cursor: events after this seq")] = None,
+) -> AuditPage:
+    """Events filtered by job, stage, action, time and policy version, oldest first, paged."""
     events = svc.store.events(
         AuditQuery(
             job_id=job,
@@ -39,5 +42,5 @@ def audit(
             after_seq=after,
         )
     )
-    rows = [e.to_dict() for e in events]
-    return {"events": rows, "next_after": rows[-1]["seq"] if len(rows) == limit else None}
+    rows = [AuditEvent(**e.to_dict()) for e in events]
+    return AuditPage(events=rows, next_after=rows[-1].seq if len(rows) == limit else None)

@@ -7,12 +7,12 @@ from typing import Any
 
 from audit.store import JobRecord
 from policies.decision import Decision
-from streams import topics
+from streams.messages import ClipCleared, InputCleared, StreamMessage
 
-from .deps import StageDeps
-from .metrics import JOBS_ENDED
-from .stages import generated_event, generated_message
-from .wiring import BadRequest
+from ..container import StageDeps
+from ..errors import Conflict, InvalidInput, NotFound
+from ..metrics import JOBS_ENDED
+from ..pipeline.records import generated_clip
 
 REVIEW_ACTIONS = ("approve", "block")
 
@@ -46,14 +46,14 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
     the latest decision of a stage) see it, and the audit log shows who decided what and why.
     """
     if action not in REVIEW_ACTIONS:
-        raise BadRequest("invalid_action", f"action must be one of {', '.join(REVIEW_ACTIONS)}")
+        raise InvalidInput("invalid_action", f"action must be one of {', '.join(REVIEW_ACTIONS)}")
     if not reason.strip():
-        raise BadRequest("reason_required", "a reviewer decision needs a reason")
+        raise InvalidInput("reason_required", "a reviewer decision needs a reason")
     job = deps.store.get_job(job_id)
     if job is None:
-        raise BadRequest("not_found", f"no job {job_id}", 404)
+        raise NotFound("not_found", f"no job {job_id}")
     if job.status != "held":
-        raise BadRequest("not_held", f"job {job_id} is {job.status}, not held for review", 409)
+        raise Conflict("not_held", f"job {job_id} is {job.status}, not held for review")
     held = _held_decision(job)
     stage = held.get("stage", "input")
     decision_id = uuid.uuid4().hex
@@ -88,17 +88,15 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
         )
     job = deps.store.update_job(job.id, status="running", decisions=decisions, error=None)
     if resume is not None:
-        deps.publish(*resume)
+        deps.emit(resume)
     return job
 
 
-def _resume_message(
-    deps: StageDeps, job: JobRecord, stage: str, decision_id: str
-) -> tuple[str, dict[str, Any]]:
+def _resume_message(deps: StageDeps, job: JobRecord, stage: str, decision_id: str) -> StreamMessage:
     if stage == "input":
-        return topics.JOBS_INPUT_CLEARED, {"job_id": job.id, "decision_id": decision_id}
-    generated = generated_event(deps, job.id)
+        return InputCleared(job_id=job.id, decision_id=decision_id)
+    generated = generated_clip(deps, job.id)
     if generated is None:
-        raise BadRequest("cannot_resume", f"job {job.id} has no generated clip to resume", 409)
-    message = generated_message(job.id, generated.payload or {})
-    return topics.VIDEOS_CLEARED, {**message, "decision_id": decision_id}
+        raise Conflict("cannot_resume", f"job {job.id} has no generated clip to resume")
+    fields = generated.message(job.id).model_dump(exclude={"schema_version"})
+    return ClipCleared(**fields, decision_id=decision_id)

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from generation import MediaError, decode_mp4
-from safety.photo_intake import BadImageError, load_photo
-from safety.prompt_classifier import MAX_PROMPT_CHARS
+from policies.pack import STAGES
 from safety.signals import Signal
 
-from .deps import StageDeps
-from .wiring import BadRequest
-
-STAGES = ("input", "output")
+from ..container import StageDeps
+from ..errors import CorruptMedia, InvalidInput
+from .media import checked_photo
+from .prompts import check_prompt
 
 
 def _is_mp4(data: bytes) -> bool:
@@ -31,33 +30,24 @@ def check_content(
 ) -> dict[str, Any]:
     """Signals, segments and the decision for a photo, a prompt and/or a clip.
 
-    The stage defaults to `output` for clips and `input` otherwise. Raises BadRequest for input a
+    The stage defaults to `output` for clips and `input` otherwise. Raises InvalidInput for input a
     user must fix (nothing to check, unreadable media, an overlong prompt, a clip at the input stage).
     """
     if not content and not prompt:
-        raise BadRequest("nothing_to_check", "give a photo, a clip or a prompt to check")
-    if prompt is not None and len(prompt) > MAX_PROMPT_CHARS:
-        raise BadRequest(
-            "prompt_too_long",
-            f"prompt has {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}",
-        )
+        raise InvalidInput("nothing_to_check", "give a photo, a clip or a prompt to check")
+    check_prompt(prompt)
     is_clip = bool(content) and _is_mp4(content or b"")
     stage = stage or ("output" if is_clip else "input")
     if stage not in STAGES:
-        raise BadRequest("invalid_stage", f"stage must be one of {', '.join(STAGES)}")
+        raise InvalidInput("invalid_stage", f"stage must be one of {', '.join(STAGES)}")
     if is_clip and stage == "input":
-        raise BadRequest("invalid_stage", "a clip is checked at the output stage")
+        raise InvalidInput("invalid_stage", "a clip is checked at the output stage")
     signals: list[Signal] = []
     segments: list[dict[str, Any]] = []
     if content and is_clip:
         signals, segments = _check_clip_bytes(deps, content)
     else:
-        photo = None
-        if content:
-            try:
-                photo, _mime = load_photo(content)
-            except BadImageError as exc:
-                raise BadRequest(exc.code, str(exc), exc.http_status) from exc
+        photo = checked_photo(content)[0] if content else None
         signals = deps.input_signals(photo, prompt)
     if is_clip and prompt:
         signals += deps.prompt_classifier.classify(prompt)
@@ -76,7 +66,7 @@ def _check_clip_bytes(deps: StageDeps, content: bytes) -> tuple[list[Signal], li
         try:
             decoded = decode_mp4(path)
         except MediaError as exc:
-            raise BadRequest("corrupt_media", str(exc), 422) from exc
+            raise CorruptMedia("corrupt_media", str(exc)) from exc
     report = deps.output_report(decoded, [], None)
     return report.signals, [s.to_dict() for s in report.segments]
 

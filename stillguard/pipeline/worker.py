@@ -5,36 +5,29 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any
 
 from streams import topics
 from streams.kafka import KafkaBackend
+from streams.messages import DeadLettered
 
-from .deps import StageDeps
-from .pipeline import dead_letter_handler, guarded
-from .settings import Settings
-from .stages import STAGES, fail_job
-from .wiring import build_deps, open_store
+from ..container import StageDeps, build_deps, open_store
+from ..settings import Settings
+from .records import fail_job
+from .runners import dead_letter_handler, guarded
+from .stages import AUDIT_WRITER, STAGES, stage_for_topic
 
 log = logging.getLogger("stillguard.worker")
-DEAD_LETTER_TOPICS = [topics.dead_letter_topic(topic) for topic, _ in STAGES.values()]
+DEAD_LETTER_TOPICS = [topics.dead_letter_topic(stage.topic) for stage in STAGES.values()]
 
 
-def audit_writer(message: dict[str, Any], deps: StageDeps) -> None:
+def audit_writer(message: DeadLettered, deps: StageDeps) -> None:
     """Record a dead-lettered message: its job ends `failed` with the error, audited.
 
     Workers also do this themselves when they give up; this consumer catches the cases where the
     worker died before it could, so no job is left running forever.
     """
-    dead = message.get("dead_letter") or {}
-    topic = dead.get("topic", "unknown topic")
-    stage = next((name for name, (t, _) in STAGES.items() if t == topic), "stream")
-    fail_job(
-        deps,
-        message["job_id"],
-        stage,
-        f"{stage} gave up: {dead.get('error', 'message could not be processed')}",
-    )
+    stage = stage_for_topic(message.dead_letter.topic)
+    fail_job(deps, message.job_id, stage, f"{stage} gave up: {message.dead_letter.error}")
 
 
 def run_worker(settings: Settings, stage: str, stop: threading.Event | None = None) -> None:
@@ -46,11 +39,11 @@ def run_worker(settings: Settings, stage: str, stop: threading.Event | None = No
     backend = KafkaBackend(settings.kafka_bootstrap or "", client_id=f"stillguard-{stage}")
     backend.ensure_topics()
     deps = build_deps(settings, open_store(settings), backend.publish)
-    if stage == "audit-writer":
+    if stage == AUDIT_WRITER:
         subscribed, handler = DEAD_LETTER_TOPICS, guarded(stage, audit_writer, deps)
     else:
-        topic, fn = STAGES[stage]
-        subscribed, handler = [topic], guarded(stage, fn, deps)
+        subscribed = [STAGES[stage].topic]
+        handler = guarded(stage, STAGES[stage].run, deps)
     log.info("worker stage=%s topics=%s", stage, ",".join(subscribed))
     try:
         backend.consume(

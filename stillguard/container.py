@@ -1,8 +1,8 @@
 """What a stage needs, built once per process: the store, blobs, policy, models and keys.
 
-Models and keys are expensive, so they are built lazily on first use and cached; the safety
-checks are called through this object so the input gate, the output gate and `check` run the
-same set of classifiers.
+The one place that wires parts together from settings. Models and keys are expensive, so they
+are built lazily on first use and cached; the safety checks are called through this object so
+the input gate, the output gate and `check` run the same set of classifiers.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from PIL import Image
 
 from audit.store import AuditStore
-from generation import Backend
+from generation import Backend, load_backend
 from generation.encode import DecodedClip
 from policies.pack import PolicyPack
 from provenance.authority import Authority
@@ -29,15 +29,18 @@ from safety.image_classifier import ImageClassifier
 from safety.nudenet_detector import NudeNetDetector
 from safety.signals import Signal
 from safety.video_checks import ClipReport
+from streams.messages import StreamMessage
 
 from .blobs import BlobStore
+from .services.admin import load_hash_matcher, load_policy
+from .settings import Settings
 
 Publish = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass
 class StageDeps:
-    """Everything a stage needs, built once per process by `stillguard.wiring`."""
+    """Everything a stage needs, built once per process by `build_deps`."""
 
     store: AuditStore
     blobs: BlobStore
@@ -58,6 +61,10 @@ class StageDeps:
 
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
+
+    def emit(self, message: StreamMessage) -> None:
+        """Publish a typed message on its topic."""
+        self.publish(message.TOPIC, message.payload())
 
     def cached(self, name: str, factory: Callable[[], Any]) -> Any:
         """Build an expensive dependency (a model, the authority) once, on first use.
@@ -123,3 +130,44 @@ class StageDeps:
     @property
     def authority(self) -> Authority:
         return self.cached("authority", self.authority_factory)
+
+
+def open_store(settings: Settings) -> AuditStore:
+    """The audit store, migrated to the current schema."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = AuditStore(settings.database_url)
+    store.migrate()
+    return store
+
+
+def open_authority(settings: Settings) -> Authority:
+    """The signing authority under HOME, created on first use."""
+    return Authority.open(settings.home, settings.resolve_passphrase(), tsa_url=settings.tsa_url)
+
+
+def _prompt_classifier() -> Any:
+    # Imported late: it pulls in torch, which only the input gate needs.
+    from safety.prompt_classifier import PromptClassifier
+
+    return PromptClassifier()
+
+
+def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> StageDeps:
+    """Stage dependencies for this process; models and keys load lazily on first use."""
+    deps = StageDeps(
+        store=store,
+        blobs=BlobStore(settings.home / "blobs"),
+        policy=load_policy(settings),
+        authority_factory=lambda: open_authority(settings),
+        image_classifier_factory=lambda: ImageClassifier(threads=2),
+        prompt_classifier_factory=_prompt_classifier,
+        face_detector_factory=FaceDetector,
+        hash_matcher_factory=lambda: load_hash_matcher(settings),
+        clip_classifier_factory=lambda: ClipClassifier(settings.clip_checkpoint),
+        repository_factory=lambda: ManifestRepository(settings.database_url),
+        nudenet_factory=NudeNetDetector,
+        backend_factory=lambda: load_backend(settings.diffusers_model),
+        trust_anchors=lambda: deps.authority.trust_anchors(),
+        publish=publish,
+    )
+    return deps

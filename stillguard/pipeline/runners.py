@@ -12,13 +12,14 @@ from typing import Any
 from generation import GenerationOptionError, MediaError
 from generation.diffusion import DiffusionUnavailable
 from safety.photo_intake import BadImageError
-from streams import topics
 from streams.backend import DeadLetter
 from streams.inprocess import InProcessBackend
+from streams.messages import MessageError, parse_message
 
-from .deps import StageDeps
-from .metrics import STAGE_SECONDS
-from .stages import STAGES, StageError, fail_job
+from ..container import StageDeps
+from ..metrics import STAGE_SECONDS
+from .records import StageError, fail_job
+from .stages import STAGES, stage_for_topic
 
 log = logging.getLogger("stillguard.pipeline")
 
@@ -29,19 +30,21 @@ PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     BadImageError,
     GenerationOptionError,
     MediaError,
+    MessageError,
 )
 
-StageFn = Callable[[dict[str, Any], StageDeps], None]
+StageFn = Callable[[Any, StageDeps], None]
 
 
 def guarded(stage: str, fn: StageFn, deps: StageDeps) -> Callable[[str, dict[str, Any]], None]:
-    """A backend handler for one stage: permanent errors fail the job, others are retried."""
+    """A backend handler for one stage: the message is typed first; permanent errors fail the
+    job, others are retried."""
 
     def handle(topic: str, message: dict[str, Any]) -> None:
         started = time.perf_counter()
         outcome = "ok"
         try:
-            fn(message, deps)
+            fn(parse_message(topic, message), deps)
         except PERMANENT_ERRORS as exc:
             outcome = "failed"
             log.warning("stage=%s job=%s failed: %s", stage, message.get("job_id"), exc)
@@ -62,7 +65,7 @@ def dead_letter_handler(deps: StageDeps) -> Callable[[DeadLetter], None]:
 
     def on_dead_letter(dead: DeadLetter) -> None:
         job_id = dead.message.get("job_id")
-        stage = next((name for name, (topic, _) in STAGES.items() if topic == dead.topic), "stream")
+        stage = stage_for_topic(dead.topic)
         if job_id:
             fail_job(
                 deps, job_id, stage, f"{stage} gave up after {dead.attempts} attempts: {dead.error}"
@@ -84,8 +87,8 @@ class InProcessPipeline:
         self._inbox: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
         self.backend = InProcessBackend(max_attempts=3, on_dead_letter=self._on_dead_letter)
         self.deps = deps_factory(self.backend.publish)
-        for stage, (topic, fn) in STAGES.items():
-            self.backend.subscribe(topic, guarded(stage, fn, self.deps))
+        for stage in STAGES.values():
+            self.backend.subscribe(stage.topic, guarded(stage.name, stage.run, self.deps))
 
     def _on_dead_letter(self, dead: DeadLetter) -> None:
         dead_letter_handler(self.deps)(dead)
@@ -143,6 +146,3 @@ class BackgroundRunner:
         self._thread.join(timeout=timeout_s)
         if self._thread.is_alive():
             log.error("in-process pipeline still busy after %.0f s; exiting anyway", timeout_s)
-
-
-__all__ = ["BackgroundRunner", "InProcessPipeline", "dead_letter_handler", "guarded", "topics"]

@@ -1,0 +1,63 @@
+"""The HTTP API: thin routers that validate, authorise, call a service and shape the answer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..container import build_deps, open_store
+from ..pipeline.runners import BackgroundRunner, InProcessPipeline
+from ..settings import Settings
+from .deps import Services
+from .errors import install_error_handlers
+from .middleware import BodySizeLimit, RequestMetrics
+from .routes import admin, audit, health, jobs, moderation, pages, provenance, reviews
+
+DESCRIPTION = (
+    "Moderated, labelled, C2PA-signed photo-to-video clips. Keys go in "
+    '`Authorization: Bearer ...`; errors are `{"error": {"code", "message"}}`.'
+)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The FastAPI app; with no Kafka configured the stages run in a background thread."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings)
+        runner = None
+        backend = None
+        if settings.kafka_bootstrap:
+            from streams.kafka import KafkaBackend
+
+            backend = KafkaBackend(settings.kafka_bootstrap, client_id="stillguard-api")
+            backend.ensure_topics()
+            deps = build_deps(settings, store, backend.publish)
+            publish = backend.publish
+        else:
+            runner = BackgroundRunner(
+                InProcessPipeline(lambda publish: build_deps(settings, store, publish))
+            )
+            deps, publish = runner.pipeline.deps, runner.publish
+        app.state.services = Services(settings, store, deps.blobs, publish, runner, deps)
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.close()
+            if backend is not None:
+                backend.close()
+            store.close()
+
+    app = FastAPI(
+        title="Stillguard", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestMetrics)
+    install_error_handlers(app)
+    for module in (health, jobs, audit, provenance, reviews, moderation, admin, pages):
+        app.include_router(module.router)
+    return app

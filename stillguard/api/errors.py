@@ -1,0 +1,101 @@
+"""The HTTP side of the one error model: each error kind's status, decided here and only here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException  # FastAPI's is a subclass: one handler
+
+from ..errors import (
+    Conflict,
+    CorruptMedia,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    StillguardError,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMedia,
+)
+from .schemas import ErrorResponse
+
+log = logging.getLogger("stillguard.api")
+
+# Most specific first: subclasses of InvalidInput have their own statuses.
+HTTP_STATUS: tuple[tuple[type[StillguardError], int], ...] = (
+    (PayloadTooLarge, 413),
+    (UnsupportedMedia, 415),
+    (CorruptMedia, 422),
+    (InvalidInput, 400),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Unavailable, 503),
+)
+_DESCRIPTION = {
+    400: "Bad input: the message says what to fix",
+    401: "No API key, or an unknown or revoked one",
+    403: "The key's role does not allow this",
+    404: "No such thing visible to this key",
+    409: "The current state does not allow this",
+    413: "The upload is too large",
+    415: "The upload is not a supported kind of file",
+    422: "The upload cannot be decoded",
+    503: "A dependency is down; nothing was changed, retry later",
+}
+
+
+def status_of(error: StillguardError) -> int:
+    """The HTTP status that answers `error`."""
+    return next(status for kind, status in HTTP_STATUS if isinstance(error, kind))
+
+
+def error_answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error answers an operation can give."""
+    return {
+        status: {"model": ErrorResponse, "description": _DESCRIPTION[status]}
+        for status in sorted(statuses)
+    }
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The JSON body of every error answer."""
+    return {"error": {"code": code, "message": message}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error in the one shape, with no internals (paths, SQL, tracebacks)."""
+
+    @app.exception_handler(StillguardError)
+    async def known_error(_: Request, exc: StillguardError) -> JSONResponse:
+        headers = {"Retry-After": "5"} if isinstance(exc, Unavailable) else None
+        return JSONResponse(error_body(exc.code, exc.message), status_of(exc), headers=headers)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, dict)
+            else {"code": "http_error", "message": str(exc.detail)}
+        )
+        return JSONResponse({"error": detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        message = f"{where}: {first.get('msg', 'invalid request')}"
+        return JSONResponse(error_body("invalid_request", message), 400)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # Logged with its traceback for operators; the caller gets the error shape, no internals.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        message = "internal error; the request was not completed"
+        return JSONResponse(error_body("internal_error", message), 500)

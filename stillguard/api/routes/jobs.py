@@ -1,0 +1,128 @@
+"""Routes for generation jobs: submit, extend, status, the signed video."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Header, UploadFile
+from fastapi.responses import FileResponse
+
+from audit.records import JobRecord
+
+from ...errors import Conflict, InvalidInput, NotFound
+from ...services.intake import JobRequest, extension_request, submit_job
+from ..deps import Caller, Services, ServicesDep, SubmitterDep
+from ..errors import error_answers
+from ..schemas import ExtendRequest, JobView
+
+router = APIRouter(prefix="/v1", tags=["jobs"])
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="replaying the same body returns the same job; another body answers 409",
+    ),
+]
+
+
+def _job_view(job: JobRecord, **extra: Any) -> JobView:
+    data = job.to_dict()
+    return JobView(
+        job_id=job.id, **{k: data[k] for k in JobView.model_fields if k in data}, **extra
+    )
+
+
+def _own_job(svc: Services, job_id: str, who: Caller) -> JobRecord:
+    job = svc.store.get_job(job_id) if len(job_id) == 32 and job_id.isalnum() else None
+    if job is None or (who.role == "submitter" and job.submitter != who.key_id):
+        raise NotFound("not_found", f"no job {job_id} visible to this key")
+    return job
+
+
+def _parse_options(options: str | None) -> dict[str, Any]:
+    try:
+        parsed = json.loads(options) if options else {}
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("invalid_option", f"options is not valid JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise InvalidInput("invalid_option", "options must be a JSON object")
+    return parsed
+
+
+@router.post(
+    "/jobs",
+    status_code=202,
+    summary="Submit a photo",
+    responses=error_answers(400, 401, 403, 409, 413, 415),
+)
+async def create_job(
+    who: SubmitterDep,
+    svc: ServicesDep,
+    image: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF")],
+    prompt: Annotated[
+        str | None, Form(description="optional text, at most 2,000 characters")
+    ] = None,
+    options: Annotated[str | None, Form(description="JSON object of generation options")] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JobView:
+    """Accept a photo (and prompt, options) for moderation, generation and signing; 202 at once."""
+    parsed = _parse_options(options)
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+        raise InvalidInput("invalid_idempotency_key", "Idempotency-Key must be 1-200 chars")
+    request = JobRequest(
+        photo=await image.read(),
+        prompt=prompt,
+        options=parsed,
+        submitter=who.key_id,
+        idempotency_key=idempotency_key,
+    )
+    return _job_view(submit_job(svc.store, svc.blobs, svc.publish, request))
+
+
+@router.post(
+    "/jobs/{job_id}/extend",
+    status_code=202,
+    summary="Continue a published clip",
+    responses=error_answers(400, 401, 403, 404, 409),
+)
+def extend_job(
+    job_id: str,
+    who: SubmitterDep,
+    svc: ServicesDep,
+    body: ExtendRequest,
+    idempotency_key: IdempotencyKey = None,
+) -> JobView:
+    """A new job whose clip starts as this published one and runs on to `duration_s`."""
+    job = _own_job(svc, job_id, who)
+    request = extension_request(
+        svc.store,
+        svc.blobs,
+        job.id,
+        body.duration_s,
+        submitter=who.key_id,
+        idempotency_key=idempotency_key,
+    )
+    return _job_view(submit_job(svc.store, svc.blobs, svc.publish, request), extends=job.id)
+
+
+@router.get("/jobs/{job_id}", summary="A job's status", responses=error_answers(401, 403, 404))
+def get_job(job_id: str, who: SubmitterDep, svc: ServicesDep) -> JobView:
+    """Where the job stands and what was decided; submitters see only their own jobs."""
+    return _job_view(_own_job(svc, job_id, who))
+
+
+@router.get(
+    "/jobs/{job_id}/video",
+    response_class=FileResponse,
+    summary="The signed clip",
+    responses={200: {"content": {"video/mp4": {}}}, **error_answers(401, 403, 404, 409)},
+)
+def get_video(job_id: str, who: SubmitterDep, svc: ServicesDep) -> FileResponse:
+    """The labelled, C2PA-signed MP4 once the job is published."""
+    job = _own_job(svc, job_id, who)
+    if job.status != "published" or not job.output_blob:
+        raise Conflict("not_published", f"job {job_id} is {job.status}, not published")
+    return FileResponse(
+        svc.blobs.path(job.output_blob), media_type="video/mp4", filename=f"{job.id}.mp4"
+    )

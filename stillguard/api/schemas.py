@@ -1,0 +1,203 @@
+"""Request and response models of every route: the OpenAPI document is the HTTP contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..services.review import REVIEW_ACTIONS
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code to switch on and a message for a person."""
+
+    code: str = Field(examples=["invalid_option"])
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer has this shape."""
+
+    error: ErrorDetail
+
+
+class Decision(BaseModel):
+    """A recorded policy (or reviewer) decision on one stage of a job."""
+
+    model_config = ConfigDict(extra="allow")
+    stage: str
+    action: str
+    reasons: list[str]
+    policy_version: str | None = None
+    decision_id: str | None = None
+
+
+class JobView(BaseModel):
+    """A job as its submitter (or a reviewer) sees it."""
+
+    job_id: str
+    id: str
+    status: str = Field(description="submitted, running, published, refused, held or failed")
+    created_at: str | None
+    updated_at: str | None
+    decisions: list[Decision]
+    error: str | None = Field(description="why the job was refused or failed")
+    options: dict[str, Any]
+    extends: str | None = Field(None, description="the published job this one continues")
+
+
+class ExtendRequest(BaseModel):
+    """How long the continued clip should run."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Checked by the intake service, whose message names the clip's current length.
+    duration_s: Any = Field(
+        None,
+        description="new length in seconds, over the current one and at most 21",
+        json_schema_extra={"type": "number"},
+    )
+
+
+class AuditEvent(BaseModel):
+    """One link of the hash-chained audit log."""
+
+    seq: int
+    event_id: str
+    job_id: str | None
+    stage: str
+    kind: str
+    action: str | None
+    policy_version: str | None
+    decision_id: str | None
+    reasons: list[str]
+    signals: list[dict[str, Any]]
+    payload: dict[str, Any]
+    created_at: str | None
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    """A page of audit events; pass `next_after` as `after` for the next page."""
+
+    events: list[AuditEvent]
+    next_after: int | None
+
+
+class ReviewItem(BaseModel):
+    """A job held for a human, with the decision that held it."""
+
+    job_id: str
+    created_at: str | None
+    stage: str | None
+    reasons: list[str]
+    policy_version: str | None
+    prompt: str | None
+
+
+class ReviewQueue(BaseModel):
+    """Jobs waiting for a reviewer."""
+
+    reviews: list[ReviewItem]
+
+
+class ReviewDecision(BaseModel):
+    """A reviewer's decision: approve resumes the job, block refuses it; the reason is audited."""
+
+    action: str = Field(description=f"one of {', '.join(REVIEW_ACTIONS)}")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReviewOutcome(BaseModel):
+    """Where the job stands after a reviewer's decision."""
+
+    job_id: str
+    status: str
+    decisions: list[Decision]
+
+
+class SignalView(BaseModel):
+    """One classifier signal: a category's score, and over which seconds for clips."""
+
+    category: str
+    score: float
+    model: str
+    start_s: float | None
+    end_s: float | None
+    evaluated: bool
+    detail: str | None
+
+
+class CheckReport(BaseModel):
+    """Moderation only: the signals, the clip's time segments and the policy decision."""
+
+    decision: Decision
+    signals: list[SignalView]
+    segments: list[dict[str, Any]]
+
+
+class VerifyReport(BaseModel):
+    """Provenance of a file: valid, tampered, untrusted, no_manifest or recovered, and why."""
+
+    model_config = ConfigDict(extra="allow")
+    status: str
+    ai_generated: bool
+    message: str = ""
+
+
+class Match(BaseModel):
+    """A manifest found for a soft binding (C2PA soft-binding resolution API, plus our fields)."""
+
+    manifestId: str | None
+    clip_id: int
+    job_id: str
+    matched_by: str
+    detail: str = ""
+
+
+class Matches(BaseModel):
+    """Manifests that a watermark, fingerprint or uploaded copy resolves to."""
+
+    matches: list[Match]
+
+
+class PolicyView(BaseModel):
+    """The active policy pack."""
+
+    version: str
+    pack: dict[str, Any]
+
+
+class PolicyActivated(BaseModel):
+    """The pack now active, and the one it replaced."""
+
+    version: str
+    previous_version: str
+
+
+class HashBankView(BaseModel):
+    """A bank of known-bad PDQ hashes."""
+
+    name: str
+    hashes: int
+
+
+class HashBanks(BaseModel):
+    """Every loaded bank."""
+
+    banks: list[HashBankView]
+
+
+class Health(BaseModel):
+    """The process answers."""
+
+    status: str
+    version: str
+
+
+class Readiness(BaseModel):
+    """Whether the audit store answers and the keys open; `problems` says which does not."""
+
+    ready: bool
+    problems: dict[str, str]

@@ -1,0 +1,212 @@
+"""Operator commands: the audit log, API keys, the review queue and policy packs."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from audit.records import API_KEY_ROLES, EventRecord
+from audit.store import AuditQuery, AuditStore
+from policies.pack import PolicyError, PolicyPack
+
+from ..services.review import REVIEW_ACTIONS
+from ..settings import Settings
+from .output import EXIT_OK, EXIT_OTHER, UsageError, emit, parse_time
+
+BACKTEST_PAGE = 1000
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `audit ...`, `keys create`, `review ...` and `policy ...`."""
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True
+    )
+    query = audit.add_parser("query", help="reviewer queries over the audit log")
+    for name in ("job", "stage", "action", "since", "until", "policy"):
+        query.add_argument(f"--{name}")
+    query.add_argument("--limit", type=int, default=100)
+    query.add_argument("--after", type=int, help="keyset cursor: events after this seq")
+    query.add_argument("--json", action="store_true")
+    query.set_defaults(handler=cmd_audit_query)
+    chain = audit.add_parser("verify", help="check the hash chain of the whole log")
+    chain.add_argument("--json", action="store_true")
+    chain.set_defaults(handler=cmd_audit_verify)
+
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="create an API key (the secret is shown once)")
+    create.add_argument("--role", required=True, choices=API_KEY_ROLES)
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=cmd_keys_create)
+
+    review = sub.add_parser("review", help="the human review queue").add_subparsers(
+        dest="review_command", required=True
+    )
+    review_list = review.add_parser("list", help="jobs held for review")
+    review_list.add_argument("--limit", type=int, default=100)
+    review_list.add_argument("--json", action="store_true")
+    review_list.set_defaults(handler=cmd_review_list)
+    review_decide = review.add_parser("decide", help="approve (resume) or block a held job")
+    review_decide.add_argument("job_id")
+    review_decide.add_argument("--action", required=True, choices=REVIEW_ACTIONS)
+    review_decide.add_argument("--reason", required=True)
+    review_decide.add_argument("--reviewer", default="cli")
+    review_decide.add_argument("--json", action="store_true")
+    review_decide.set_defaults(handler=cmd_review_decide)
+
+    policy = sub.add_parser("policy", help="policy packs").add_subparsers(
+        dest="policy_command", required=True
+    )
+    validate = policy.add_parser("validate", help="check a policy pack file")
+    validate.add_argument("file")
+    validate.add_argument("--json", action="store_true")
+    validate.set_defaults(handler=cmd_policy_validate)
+    backtest = policy.add_parser("backtest", help="replay recorded signals through a pack")
+    backtest.add_argument("file")
+    backtest.add_argument("--since")
+    backtest.add_argument("--json", action="store_true")
+    backtest.set_defaults(handler=cmd_policy_backtest)
+
+
+def cmd_audit_query(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a page of audit events and the cursor for the next one."""
+    from ..container import open_store
+
+    query = AuditQuery(
+        job_id=args.job,
+        stage=args.stage,
+        action=args.action,
+        since=parse_time(args.since),
+        until=parse_time(args.until),
+        policy_version=args.policy,
+        limit=args.limit,
+        after_seq=args.after,
+    )
+    events = [e.to_dict() for e in open_store(settings).events(query)]
+    next_after = events[-1]["seq"] if len(events) == args.limit else None
+    human = (
+        "\n".join(
+            f"{e['seq']:>6} {e['created_at']} {e['job_id'] or '-':<32} {e['stage']:<10} "
+            f"{e['kind']:<16} {e['action'] or '':<8} {'; '.join(e['reasons'])}"
+            for e in events
+        )
+        or "no events"
+    )
+    emit(args, {"events": events, "next_after_seq": next_after}, human)
+    return EXIT_OK
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Check the whole hash chain; exit 1 when it is broken."""
+    from ..container import open_store
+
+    data = open_store(settings).verify_chain().to_dict()
+    human = (
+        f"audit chain intact: {data['checked']} events checked"
+        if data["intact"]
+        else f"audit chain BROKEN at event {data['first_broken_seq']}: {data.get('reason')}"
+    )
+    emit(args, data, human)
+    return EXIT_OK if data["intact"] else EXIT_OTHER
+
+
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an API key; its secret is printed once and stored only as a hash."""
+    from ..container import open_store
+
+    key_id, secret = open_store(settings).create_api_key(args.role)
+    emit(
+        args,
+        {"key_id": key_id, "role": args.role, "secret": secret},
+        f"created {args.role} key {key_id}\nsecret (shown once): {secret}",
+    )
+    return EXIT_OK
+
+
+def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the jobs held for a reviewer."""
+    from ..pipeline.local import local_pipeline
+    from ..services.review import held_jobs
+
+    queue = held_jobs(local_pipeline(settings).deps, limit=args.limit)
+    human = "\n".join(f"{j['job_id']} {j['stage']:<6} {'; '.join(j['reasons'])}" for j in queue)
+    emit(args, {"reviews": queue}, human or "review queue is empty")
+    return EXIT_OK
+
+
+def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
+    """Record a reviewer's decision; an approved job resumes (in this process without Kafka)."""
+    from ..pipeline.local import local_pipeline
+    from ..services.review import decide
+
+    pipeline = local_pipeline(settings)
+    if settings.kafka_bootstrap:
+        from streams.kafka import KafkaBackend
+
+        pipeline.deps.publish = KafkaBackend(settings.kafka_bootstrap).publish
+    job = decide(
+        pipeline.deps, args.job_id, action=args.action, reason=args.reason, reviewer=args.reviewer
+    )
+    if not settings.kafka_bootstrap:
+        pipeline.drain()
+        job = pipeline.deps.store.get_job(job.id) or job
+    emit(args, job.to_dict(), f"job {job.id}: {job.status}")
+    return EXIT_OK
+
+
+def _load_pack(path: str) -> PolicyPack:
+    try:
+        return PolicyPack.load(Path(path))
+    except (PolicyError, OSError) as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def cmd_policy_validate(args: argparse.Namespace, settings: Settings) -> int:
+    """Check a pack file without activating it."""
+    pack = _load_pack(args.file)
+    emit(
+        args,
+        {"valid": True, "version": pack.version},
+        f"{args.file}: valid policy pack, version {pack.version}",
+    )
+    return EXIT_OK
+
+
+def _recorded_decisions(store: AuditStore, since: datetime | None) -> Iterator[EventRecord]:
+    """Every policy decision in the audit log (reviewers' overrides left out), page by page."""
+    after = None
+    while True:
+        page = store.events(
+            AuditQuery(kind="decision", since=since, limit=BACKTEST_PAGE, after_seq=after)
+        )
+        yield from (e for e in page if not (e.payload or {}).get("reviewer"))
+        if len(page) < BACKTEST_PAGE:
+            return
+        after = page[-1].seq
+
+
+def cmd_policy_backtest(args: argparse.Namespace, settings: Settings) -> int:
+    """Replay recorded signals through a candidate pack and count what would change."""
+    from policies.backtest import backtest
+
+    from ..container import open_store
+
+    pack = _load_pack(args.file)
+    report = backtest(pack, _recorded_decisions(open_store(settings), parse_time(args.since)))
+    data = report.to_dict()
+    human = [
+        (
+            f"policy {data['policy_version']}: {data['replayed']} decisions replayed, "
+            f"{data['changed']} would change"
+        )
+    ]
+    human += [
+        f"  {t['from']} -> {t['to']}: {t['count']}"
+        for t in data["transitions"]
+        if t["from"] != t["to"]
+    ]
+    emit(args, data, "\n".join(human))
+    return EXIT_OK

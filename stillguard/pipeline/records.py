@@ -1,0 +1,192 @@
+"""What every stage reads and writes in the audit store: jobs, decisions, the generated clip.
+
+Stages are safe to re-run on a redelivered message because they read what is recorded here
+first; a decision or a clip is recorded once, under a deterministic event id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from pydantic import BaseModel, ConfigDict
+
+from audit.store import AuditQuery, JobRecord
+from policies.decision import Action, Decision
+from safety.signals import Signal
+from streams.messages import ClipGenerated, JobCompleted, ReviewRequested
+
+from ..container import StageDeps
+from ..metrics import JOBS_ENDED
+
+PUBLISHABLE_ACTIONS = frozenset({"allow", "label", "restrict"})
+TERMINAL_STATUSES = frozenset({"published", "refused", "held", "failed"})
+STATUS_FOR_ACTION = {"review": "held", "block": "refused"}
+
+
+class StageError(RuntimeError):
+    """A stage cannot go on for this job; the job ends `failed` with this message."""
+
+
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since `start` (a perf_counter reading), as recorded in `timings_ms`."""
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+class GeneratedClip(BaseModel):
+    """The payload of a job's `clip.generated` audit event: what was made, and how."""
+
+    model_config = ConfigDict(frozen=True)
+
+    backend: str
+    backend_version: str
+    generator: str
+    generator_version: str
+    options: dict[str, Any]
+    scene: dict[str, Any]
+    label_corner: str
+    generation_breakdown_ms: dict[str, float]
+    clip_blob: str
+    clip_sha256: str
+    clip_id: int
+    fingerprint: list[str]
+    frames: int
+    timings_ms: dict[str, float]
+
+    def message(self, job_id: str) -> ClipGenerated:
+        """The videos.generated message for this clip (also used to resume after review)."""
+        return ClipGenerated(
+            job_id=job_id,
+            clip_blob=self.clip_blob,
+            clip_sha256=self.clip_sha256,
+            backend=self.backend,
+            backend_version=self.backend_version,
+        )
+
+
+def active_job(deps: StageDeps, job_id: str) -> JobRecord | None:
+    """The job a message is about, or None when it already ended (a redelivered message)."""
+    job = deps.store.get_job(job_id)
+    if job is None:
+        raise StageError(f"job {job_id} does not exist")
+    return None if job.status in TERMINAL_STATUSES else job
+
+
+def record_decision(
+    deps: StageDeps, job: JobRecord, decision: Decision, signals: list[Signal], payload: dict
+) -> None:
+    """Append a stage's decision to the audit log and to the job's list of decisions."""
+    deps.store.append(
+        job_id=job.id,
+        stage=decision.stage,
+        kind="decision",
+        action=decision.action,
+        policy_version=decision.policy_version,
+        decision_id=decision.decision_id,
+        reasons=list(decision.reasons),
+        signals=[s.to_dict() for s in signals],
+        payload=payload,
+        event_id=f"{job.id}-{decision.stage}-decision",
+    )
+    decisions = [d for d in (job.decisions or []) if d.get("stage") != decision.stage]
+    deps.store.update_job(job.id, decisions=[*decisions, decision.to_dict()])
+
+
+def recorded_decision(deps: StageDeps, job: JobRecord, stage: str) -> Decision | None:
+    """The decision already recorded for this stage, so a re-run never decides twice."""
+    event = deps.store.decision_for(job.id, stage)
+    if event is None:
+        return None
+    return Decision(
+        stage=stage,
+        action=cast(Action, event.action),
+        reasons=tuple(event.reasons),
+        policy_version=event.policy_version or "",
+        decision_id=event.decision_id or "",
+    )
+
+
+def stop_unless_publishable(deps: StageDeps, job: JobRecord, decision: Decision) -> bool:
+    """End the job when the decision does not let it go on; True when it may continue."""
+    if decision.publishable:
+        return True
+    status = STATUS_FOR_ACTION[decision.action]
+    deps.store.update_job(job.id, status=status, error="; ".join(decision.reasons))
+    JOBS_ENDED.labels(status=status).inc()
+    if status == "held":
+        deps.emit(
+            ReviewRequested(job_id=job.id, stage=decision.stage, reasons=list(decision.reasons))
+        )
+    deps.emit(JobCompleted(job_id=job.id, status=status))
+    return False
+
+
+def finish_published(deps: StageDeps, job_id: str, output_ref: str) -> None:
+    """Mark a signed, recorded job published and announce it."""
+    deps.store.update_job(job_id, status="published", output_blob=output_ref)
+    JOBS_ENDED.labels(status="published").inc()
+    deps.emit(JobCompleted(job_id=job_id, status="published", output_blob=output_ref))
+
+
+def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:
+    """End a job `failed` with a reason and an audit event; used when a stage gives up."""
+    job = deps.store.get_job(job_id)
+    if job is None or job.status in TERMINAL_STATUSES:
+        return
+    deps.store.append(
+        job_id=job_id,
+        stage=stage,
+        kind="job.failed",
+        action="fail",
+        reasons=[error],
+        event_id=f"{job_id}-{stage}-failed",
+    )
+    deps.store.update_job(job_id, status="failed", error=error)
+    JOBS_ENDED.labels(status="failed").inc()
+
+
+def generated_clip(deps: StageDeps, job_id: str) -> GeneratedClip | None:
+    """The job's recorded `clip.generated` payload, or None when no clip was made yet."""
+    events = deps.store.events(AuditQuery(job_id=job_id, kind="clip.generated", limit=1))
+    return GeneratedClip.model_validate(events[0].payload) if events else None
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checked_clip_path(deps: StageDeps, job_id: str) -> tuple[Path, GeneratedClip]:
+    """The generated clip's path, after proving it is byte-for-byte the clip that was recorded."""
+    generated = generated_clip(deps, job_id)
+    if generated is None:
+        raise StageError("no generated clip is recorded for this job")
+    path = deps.blobs.path(generated.clip_blob)
+    if sha256_file(path) != generated.clip_sha256:
+        raise StageError("the clip on disk is not the clip that was generated and recorded")
+    return path, generated
+
+
+def face_boxes(signals: Sequence[dict[str, Any]]) -> list[list[float]]:
+    """Face boxes (fractions of the photo) from the input gate's `faces.count` signal."""
+    for signal in signals:
+        if signal.get("category") == "faces.count" and signal.get("evaluated"):
+            try:
+                return list(json.loads(signal.get("detail") or "{}").get("boxes_xywh", []))
+            except json.JSONDecodeError:
+                return []
+    return []
+
+
+def approved_input_signals(deps: StageDeps, job_id: str) -> list[Signal]:
+    """The signals the input decision approved, for the output gate's escalation check."""
+    event = deps.store.decision_for(job_id, "input")
+    return [Signal.from_dict(s) for s in (event.signals if event else [])]

@@ -1,0 +1,116 @@
+"""Provenance stage: sign the cleared clip, prove the signature verifies, publish; never unsigned."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from audit.store import AuditQuery
+from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions
+from provenance.sign import GenerationClaims, sign_clip, soft_bindings
+from provenance.verify import verify_file
+from streams.messages import ClipCleared
+
+from ..container import StageDeps
+from .records import (
+    PUBLISHABLE_ACTIONS,
+    StageError,
+    active_job,
+    checked_clip_path,
+    elapsed_ms,
+    finish_published,
+)
+
+
+def sign_and_publish(message: ClipCleared, deps: StageDeps) -> None:
+    """Sign the cleared clip, prove the signature verifies, and publish it; never ship unsigned."""
+    job = active_job(deps, message.job_id)
+    if job is None:
+        return
+    output_decision = deps.store.decision_for(job.id, "output")
+    if output_decision is None or output_decision.decision_id != message.decision_id:
+        raise StageError("refusing to sign: the output decision is not recorded in the audit store")
+    if output_decision.action not in PUBLISHABLE_ACTIONS:
+        raise StageError(f"refusing to sign: the output decision is {output_decision.action}")
+    input_decision = deps.store.decision_for(job.id, "input")
+    if input_decision is None or input_decision.action not in PUBLISHABLE_ACTIONS:
+        raise StageError("refusing to sign: the input decision does not clear this job")
+    published = deps.store.events(AuditQuery(job_id=job.id, kind="published", limit=1))
+    if published:  # signed and recorded before a crash: finish the job, do not sign again
+        finish_published(deps, job.id, (published[0].payload or {})["output_blob"])
+        return
+    deps.on_progress(job.id, "signing")
+    start = time.perf_counter()
+    labelled, generated = checked_clip_path(deps, job.id)
+    signed_ref = deps.blobs.ref("outputs", job.id, "signed.mp4")
+    signed = deps.blobs.new_path(signed_ref)
+    claims = GenerationClaims(
+        job_id=job.id,
+        decision_id=str(output_decision.decision_id),
+        policy_version=str(output_decision.policy_version),
+        generator=GENERATOR_NAME,
+        generator_version=GENERATOR_VERSION,
+        backend=f"{message.backend}@{message.backend_version}",
+        parameters=GenerationOptions.from_dict(job.options).to_dict(),
+    )
+    label = sign_clip(
+        deps.authority,
+        labelled,
+        signed,
+        photo=deps.blobs.path(job.input_blob),
+        claims=claims,
+        thumbnail_jpeg=_thumbnail_jpeg(decode_first_frame(labelled)),
+        soft_binding=soft_bindings(generated.clip_id, generated.fingerprint),
+    )
+    sign_ms = elapsed_ms(start)
+    start = time.perf_counter()
+    report = verify_file(signed, deps.trust_anchors())
+    if report.status != "valid":
+        signed.unlink(missing_ok=True)
+        raise StageError(f"signed clip did not verify ({report.status}: {report.message})")
+    deps.repository.register(
+        clip_id=generated.clip_id,
+        job_id=job.id,
+        fingerprint=generated.fingerprint,
+        signed_clip=signed,
+    )
+    deps.store.append(
+        job_id=job.id,
+        stage="provenance",
+        kind="published",
+        action="publish",
+        policy_version=output_decision.policy_version,
+        decision_id=output_decision.decision_id,
+        payload={
+            "manifest_label": label,
+            "clip_id": generated.clip_id,
+            "output_blob": signed_ref,
+            "input_decision_id": input_decision.decision_id,
+            "verify_status": report.status,
+            "timings_ms": {"sign": sign_ms, "verify": elapsed_ms(start)},
+        },
+        event_id=f"{job.id}-provenance-published",
+    )
+    finish_published(deps, job.id, signed_ref)
+
+
+def _thumbnail_jpeg(frame: np.ndarray) -> bytes:
+    image = Image.fromarray(frame)
+    image.thumbnail((320, 320))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def decode_first_frame(path: Path) -> np.ndarray:
+    """First frame of a clip as an RGB array, for the manifest thumbnail."""
+    import av
+
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            return frame.to_ndarray(format="rgb24")
+    raise StageError(f"clip {path.name} has no frames")

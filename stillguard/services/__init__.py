@@ -1,0 +1,1 @@
+"""Services the API and the CLI share: intake, review, moderation and admin."""

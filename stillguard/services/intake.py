@@ -1,0 +1,189 @@
+"""Job intake: validate a request, store the photo, record the job and hand it to the pipeline."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from audit.store import AuditStore, IdempotencyConflict, JobRecord
+from generation import GenerationOptions
+from generation.options import DURATION_RANGE
+from streams import topics
+
+from ..blobs import BlobStore
+from ..container import Publish
+from ..errors import Conflict, InvalidInput, NotFound
+from .media import checked_photo
+from .prompts import check_prompt
+
+EXTENSION_FOR_MIME = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+}
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A generation request as it arrives from the CLI or the API, before validation."""
+
+    photo: bytes
+    prompt: str | None
+    options: dict[str, Any]
+    submitter: str
+    idempotency_key: str | None = None
+    extends: str | None = None  # the published job whose clip this one continues
+
+    def sha256(self) -> str:
+        """What an idempotency key is bound to: the photo, prompt, options and extended job."""
+        digest = hashlib.sha256()
+        digest.update(hashlib.sha256(self.photo).digest())
+        digest.update(b"\x00" if self.prompt is None else b"\x01" + self.prompt.encode())
+        digest.update(repr(sorted(self.options.items())).encode())
+        if self.extends:
+            digest.update(b"extends:" + self.extends.encode())
+        return digest.hexdigest()
+
+
+def extension_request(
+    store: AuditStore,
+    blobs: BlobStore,
+    job_id: str,
+    duration_s: Any,
+    *,
+    submitter: str,
+    idempotency_key: str | None = None,
+) -> JobRequest:
+    """A request for a longer clip that continues a published job's motion.
+
+    The same photo, prompt, options and seed make the same frames (motion depends on time, not on
+    the clip's length), so the longer clip starts exactly as the published one and carries on.
+    It is a new job: every gate, the audit and the signature run again.
+    """
+    job = store.get_job(job_id)
+    if job is None:
+        raise NotFound("not_found", f"no job {job_id}")
+    if job.status != "published":
+        raise Conflict(
+            "not_published", f"job {job_id} is {job.status}; only a published clip extends"
+        )
+    options = dict(job.options)
+    if options.get("loop"):
+        raise InvalidInput(
+            "invalid_option", "a looping clip cannot be extended: its motion returns to its start"
+        )
+    current = float(options.get("duration_s", GenerationOptions().duration_s))
+    if (
+        isinstance(duration_s, bool)
+        or not isinstance(duration_s, int | float)
+        or not current < duration_s <= DURATION_RANGE[1]
+    ):
+        raise InvalidInput(
+            "invalid_option",
+            f"duration_s must be a number over the clip's {current:g} s and at most "
+            f"{DURATION_RANGE[1]:g} s, got {duration_s!r}",
+        )
+    options["duration_s"] = float(duration_s)
+    return JobRequest(
+        photo=blobs.read(job.input_blob),
+        prompt=job.prompt,
+        options=options,
+        submitter=submitter,
+        idempotency_key=idempotency_key,
+        extends=job.id,
+    )
+
+
+def validate_request(request: JobRequest) -> tuple[str, GenerationOptions]:
+    """Check the photo, prompt and options; returns the photo's MIME type and parsed options."""
+    _photo, mime = checked_photo(request.photo)
+    check_prompt(request.prompt)
+    try:
+        options = GenerationOptions.from_dict(request.options)
+        options.validate()
+    except ValueError as exc:
+        raise InvalidInput("invalid_option", str(exc)) from exc
+    return mime, options
+
+
+def _record_rejection(store: AuditStore, request: JobRequest, error: InvalidInput) -> None:
+    store.append(
+        job_id=None,
+        stage="intake",
+        kind="input.rejected",
+        action="reject",
+        reasons=[f"{error.code}: {error}"],
+        payload={
+            "submitter": request.submitter,
+            "request_sha256": request.sha256(),
+            "photo_bytes": len(request.photo),
+        },
+    )
+
+
+def _replayed_job(store: AuditStore, request: JobRequest) -> JobRecord | None:
+    """The job an earlier request with this idempotency key made, if the body is the same."""
+    if not request.idempotency_key:
+        return None
+    existing = store.find_job_by_idempotency(request.submitter, request.idempotency_key)
+    if existing is not None and existing.request_sha256 != request.sha256():
+        raise Conflict(
+            "idempotency_conflict",
+            f"Idempotency-Key was already used for job {existing.id} with a different request",
+        )
+    return existing
+
+
+def submit_job(
+    store: AuditStore, blobs: BlobStore, publish: Publish, request: JobRequest
+) -> JobRecord:
+    """Validate a request, store the photo, record the job and publish it to the input gate.
+
+    A replayed request (same submitter and idempotency key, same body) returns the original job;
+    the same key with a different body is refused. Rejected input leaves an audit event.
+    """
+    existing = _replayed_job(store, request)
+    if existing is not None:
+        return existing
+    try:
+        mime, options = validate_request(request)
+    except InvalidInput as exc:
+        _record_rejection(store, request, exc)
+        raise
+    # Photos are stored by content, so the reference exists before the job does.
+    photo_key = hashlib.sha256(request.photo).hexdigest()[:32]
+    ref = blobs.ref("inputs", photo_key, f"photo.{EXTENSION_FOR_MIME[mime]}")
+    blobs.put(ref, request.photo)
+    try:
+        job = store.create_job(
+            submitter=request.submitter,
+            input_blob=ref,
+            prompt=request.prompt,
+            options=options.to_dict(),
+            idempotency_key=request.idempotency_key,
+            request_sha256=request.sha256(),
+        )
+    except IdempotencyConflict as exc:
+        # A concurrent request with the same key won the race: same body, same job.
+        winner = _replayed_job(store, request)
+        if winner is not None:
+            return winner
+        raise Conflict("idempotency_conflict", str(exc)) from exc
+    store.append(
+        job_id=job.id,
+        stage="intake",
+        kind="job.created",
+        payload={
+            "submitter": request.submitter,
+            "input_blob": ref,
+            "mime": mime,
+            "options": options.to_dict(),
+            "prompt_chars": len(request.prompt or ""),
+        }
+        | ({"extends": request.extends} if request.extends else {}),
+        event_id=f"{job.id}-intake-created",
+    )
+    publish(topics.JOBS_SUBMITTED, {"job_id": job.id})
+    return job
