@@ -355,21 +355,21 @@ def _read_meta(directory: pathlib.Path) -> dict:
     except (OSError, ValueError) as error:
         raise AuthorityError(
             f"cannot read {directory / 'authority.json'} ({error}); restore the authority folder"
-        )
+        ) from error
 
 
 def _read_cert(path: pathlib.Path) -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError) as error:
-        raise AuthorityError(f"certificate {path} is missing or corrupt ({error})")
+        raise AuthorityError(f"certificate {path} is missing or corrupt ({error})") from error
 
 
 def _read_key(path: pathlib.Path, passphrase: str) -> PrivateKey:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise AuthorityError(f"private key {path} is missing ({error.strerror})")
+        raise AuthorityError(f"private key {path} is missing ({error.strerror})") from error
     try:
         key = serialization.load_pem_private_key(data, passphrase.encode("utf-8"))
     except (ValueError, TypeError) as error:
@@ -377,6 +377,6 @@ def _read_key(path: pathlib.Path, passphrase: str) -> PrivateKey:
             raise AuthorityError(
                 "wrong key passphrase: the authority's private keys cannot be decrypted "
                 "(check STILLGUARD_KEY_PASSPHRASE)"
-            )
-        raise AuthorityError(f"private key {path} is corrupt ({error})")
+            ) from error
+        raise AuthorityError(f"private key {path} is corrupt ({error})") from error
     return key  # type: ignore[return-value]
