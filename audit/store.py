@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from sqlalchemy import Select, select
+from sqlalchemy import Engine, Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -85,6 +85,11 @@ class AuditStore:
         self._engine = create_audit_engine(url)
         self._reader = sessionmaker(self._engine, expire_on_commit=False)
         self._writer = sessionmaker(writer_engine(self._engine), expire_on_commit=False)
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine, for other tables in this database (one pool per process)."""
+        return self._engine
 
     def close(self) -> None:
         """Release the connection pool."""

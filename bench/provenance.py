@@ -27,7 +27,7 @@ import cv2
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from audit.database import create_audit_engine, run_migration
+from audit.store import AuditStore
 from provenance.authority import Authority
 from provenance.fingerprint import clip_fingerprint
 from provenance.label import burn_label
@@ -301,16 +301,13 @@ def main() -> None:
         authority = Authority.open(folder / "authority", "bench passphrase")
         photo_path = folder / "photo.jpg"
         photo_path.write_bytes(jpeg_bytes((180, 120, 60), (640, 360)))
-        url = f"sqlite:///{folder / 'audit.db'}"
-        engine = create_audit_engine(url)
-        run_migration(engine, "head")
-        engine.dispose()
-        repo = ManifestRepository(url)
-        costs(authority, repo, photo_path, folder)
-        if not args.costs_only:
-            robustness(authority, repo, photo_path, folder, args.clips, args.seconds)
-            false_matches(repo, args.unrelated)
-        repo.close()
+        with AuditStore(f"sqlite:///{folder / 'audit.db'}") as store:
+            store.migrate()
+            repo = ManifestRepository(store.engine)
+            costs(authority, repo, photo_path, folder)
+            if not args.costs_only:
+                robustness(authority, repo, photo_path, folder, args.clips, args.seconds)
+                false_matches(repo, args.unrelated)
 
 
 if __name__ == "__main__":

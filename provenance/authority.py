@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from provenance.atomic import write_atomic
 from provenance.certificates import (
     SIGNING_ALGS,
     PrivateKey,
@@ -170,8 +171,8 @@ class Authority:
         """Write `signers.pem` and `tsa.pem` (trust anchors for verifiers) into `directory`."""
         directory.mkdir(parents=True, exist_ok=True)
         paths = {"signers": directory / "signers.pem", "tsa": directory / "tsa.pem"}
-        _atomic_write(paths["signers"], self.root_pem.encode("ascii"), mode=0o644)
-        _atomic_write(paths["tsa"], self.tsa_root_pem.encode("ascii"), mode=0o644)
+        write_atomic(paths["signers"], self.root_pem.encode("ascii"), mode=0o644)
+        write_atomic(paths["tsa"], self.tsa_root_pem.encode("ascii"), mode=0o644)
         return paths
 
     def rotate(self, *, alg: SigningAlg | None = None, days: float = SIGNING_CERT_DAYS) -> str:
@@ -201,7 +202,7 @@ class Authority:
         )
         meta["current"] = signing_id
         meta["alg"] = new_alg
-        _atomic_write(self.directory / "authority.json", json.dumps(meta, indent=2).encode())
+        write_atomic(self.directory / "authority.json", json.dumps(meta, indent=2).encode())
         log.info("event=authority.rotated signing_id=%s alg=%s", signing_id, new_alg)
         reloaded = Authority._load(self.directory, self._passphrase, self.tsa_url)
         self.__dict__.update(reloaded.__dict__)
@@ -288,7 +289,7 @@ def _create(directory: pathlib.Path, passphrase: str, alg: SigningAlg) -> None:
                 {"id": "signing-0001", "alg": alg, "issued": dt.datetime.now(dt.UTC).isoformat()}
             ],
         }
-        _atomic_write(staging / "authority.json", json.dumps(meta, indent=2).encode())
+        write_atomic(staging / "authority.json", json.dumps(meta, indent=2).encode())
         try:
             os.rename(staging, directory)
         except OSError:
@@ -328,22 +329,8 @@ def _issue_signing_cert(
 def _write_pair(
     directory: pathlib.Path, name: str, cert: x509.Certificate, key: PrivateKey, passphrase: str
 ) -> None:
-    _atomic_write(directory / f"{name}.key.pem", encrypt_key(key, passphrase), mode=0o600)
-    _atomic_write(directory / f"{name}.cert.pem", cert_pem(cert).encode("ascii"), mode=0o644)
-
-
-def _atomic_write(path: pathlib.Path, data: bytes, *, mode: int = 0o600) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(directory / f"{name}.key.pem", encrypt_key(key, passphrase), mode=0o600)
+    write_atomic(directory / f"{name}.cert.pem", cert_pem(cert).encode("ascii"), mode=0o644)
 
 
 def _read_meta(directory: pathlib.Path) -> dict:
@@ -355,21 +342,21 @@ def _read_meta(directory: pathlib.Path) -> dict:
     except (OSError, ValueError) as error:
         raise AuthorityError(
             f"cannot read {directory / 'authority.json'} ({error}); restore the authority folder"
-        )
+        ) from error
 
 
 def _read_cert(path: pathlib.Path) -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError) as error:
-        raise AuthorityError(f"certificate {path} is missing or corrupt ({error})")
+        raise AuthorityError(f"certificate {path} is missing or corrupt ({error})") from error
 
 
 def _read_key(path: pathlib.Path, passphrase: str) -> PrivateKey:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise AuthorityError(f"private key {path} is missing ({error.strerror})")
+        raise AuthorityError(f"private key {path} is missing ({error.strerror})") from error
     try:
         key = serialization.load_pem_private_key(data, passphrase.encode("utf-8"))
     except (ValueError, TypeError) as error:
@@ -377,6 +364,6 @@ def _read_key(path: pathlib.Path, passphrase: str) -> PrivateKey:
             raise AuthorityError(
                 "wrong key passphrase: the authority's private keys cannot be decrypted "
                 "(check STILLGUARD_KEY_PASSPHRASE)"
-            )
-        raise AuthorityError(f"private key {path} is corrupt ({error})")
+            ) from error
+        raise AuthorityError(f"private key {path} is corrupt ({error})") from error
     return key  # type: ignore[return-value]

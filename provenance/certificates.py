@@ -29,8 +29,6 @@ PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey |
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
-C2PA_CLAIM_SIGNING = x509.ObjectIdentifier("1.3.6.1.4.1.62558.2.1")
-_CLAIM_EKUS = {ExtendedKeyUsageOID.EMAIL_PROTECTION, DOCUMENT_SIGNING, C2PA_CLAIM_SIGNING}
 
 ORGANIZATION = "Stillguard"
 _CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -254,12 +252,3 @@ def plain_key_pem(key: PrivateKey) -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-
-
-def alg_of_key(key: PrivateKey) -> SigningAlg:
-    """The C2PA algorithm a key signs with by default."""
-    if isinstance(key, ed25519.Ed25519PrivateKey):
-        return "ed25519"
-    if isinstance(key, rsa.RSAPrivateKey):
-        return "ps256"
-    return "es384" if key.curve.key_size >= 384 else "es256"

@@ -77,22 +77,16 @@ def read_signals(stream: BinaryIO) -> ClipSignals:
 def recover(signals: ClipSignals, repository: ManifestRepository) -> Recovery | None:
     """The registered clip the signals point to, or None; the watermark is asked first."""
     reading = signals.watermark
-    if reading.clip_id is not None:
-        entry = repository.by_clip_id(reading.clip_id)
-        if entry is not None:
-            return Recovery(
-                entry,
-                "watermark",
-                f"its watermark carries clip id {reading.clip_id} "
-                f"(confidence {reading.confidence:.2f}, "
-                f"{reading.bit_errors_corrected} bit errors corrected)",
-            )
-    entry = repository.by_fingerprint(signals.fingerprint)
-    if entry is not None:
-        return Recovery(
-            entry,
-            "fingerprint",
-            f"{entry.matched_frames} of its {len(signals.fingerprint)} sampled frames match "
-            f"clip {entry.clip_id}'s fingerprint (mean PDQ distance {entry.distance})",
+    if reading.clip_id is not None and (entry := repository.by_clip_id(reading.clip_id)):
+        why = (
+            f"its watermark carries clip id {reading.clip_id} (confidence "
+            f"{reading.confidence:.2f}, {reading.bit_errors_corrected} bit errors corrected)"
         )
+        return Recovery(entry, "watermark", why)
+    if entry := repository.by_fingerprint(signals.fingerprint):
+        why = (
+            f"{entry.matched_frames} of its {len(signals.fingerprint)} sampled frames match "
+            f"clip {entry.clip_id}'s fingerprint (mean PDQ distance {entry.distance})"
+        )
+        return Recovery(entry, "fingerprint", why)
     return None

@@ -3,7 +3,9 @@
 At signing time the provenance stage allocates a clip id (the watermark's payload), then
 registers the signed file's C2PA manifest store and the clip's PDQ fingerprint. `verify` looks a
 copy up by the id its watermark carries, or by its fingerprint. The tables belong to the audit
-database and are created by migration 0002 (`stillguard migrate` / AuditStore.migrate).
+database and are created by migration 0002, which `AuditStore.migrate()` applies (every
+stillguard command runs it when it opens the database). The repository borrows the audit
+store's engine, so a process holds one connection pool per database.
 
 Sizes at millions of clips: a manifest store is 5-40 KB (thumbnails included), so the store
 bytes, not the clip, are kept; fingerprint lookups use multi-index hashing (16 indexed 16-bit
@@ -19,7 +21,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from provenance.errors import ProvenanceError
@@ -81,24 +82,14 @@ class RegistryEntry:
 class ManifestRepository:
     """Clip ids, manifest stores and fingerprints in the audit database (SQLite or PostgreSQL)."""
 
-    def __init__(self, url: str) -> None:
-        parsed = make_url(url)
-        if parsed.drivername in ("postgresql", "postgres"):
-            parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, the driver we ship
-        if parsed.get_backend_name() == "sqlite":
-            self._engine = sa.create_engine(parsed, connect_args={"timeout": 30.0})
-        else:
-            self._engine = sa.create_engine(parsed, pool_pre_ping=True)
-        if not sa.inspect(self._engine).has_table("provenance_manifests"):
-            self._engine.dispose()
+    def __init__(self, engine: sa.Engine) -> None:
+        """Use `engine` (the audit store's, which owns and disposes it) for the registry tables."""
+        self._engine = engine
+        if not sa.inspect(engine).has_table("provenance_manifests"):
             raise ProvenanceError(
                 "the manifest repository's tables are missing: run the audit database "
-                "migrations first (`stillguard migrate`, or AuditStore.migrate())"
+                "migrations first (AuditStore.migrate(), which every stillguard command runs)"
             )
-
-    def close(self) -> None:
-        """Release the database connections."""
-        self._engine.dispose()
 
     def allocate_clip_id(self, job_id: str) -> int:
         """A unique 32-bit clip id for `job_id`; the same id however often it is asked."""
@@ -141,18 +132,11 @@ class ManifestRepository:
         """
         store, label = extract_manifest_store(pathlib.Path(signed_clip))
         with self._engine.begin() as connection:
-            owner = connection.execute(
-                sa.select(manifests.c.job_id).where(manifests.c.clip_id == clip_id)
-            ).scalar_one_or_none()
-            if owner != job_id:
-                raise ProvenanceError(
-                    f"clip id {clip_id} was not allocated to job {job_id}"
-                    + (f" (it belongs to {owner})" if owner else "")
-                    + "; call allocate_clip_id first"
-                )
-            connection.execute(
+            # Write first: the transaction takes the write lock at once (SQLite upgrades a
+            # read lock only if no other writer committed meanwhile).
+            updated = connection.execute(
                 manifests.update()
-                .where(manifests.c.clip_id == clip_id)
+                .where(manifests.c.clip_id == clip_id, manifests.c.job_id == job_id)
                 .values(
                     registered_at=_now(),
                     manifest_label=label,
@@ -160,6 +144,15 @@ class ManifestRepository:
                     fingerprint=list(fingerprint),
                 )
             )
+            if updated.rowcount != 1:
+                owner = connection.execute(
+                    sa.select(manifests.c.job_id).where(manifests.c.clip_id == clip_id)
+                ).scalar_one_or_none()
+                raise ProvenanceError(
+                    f"clip id {clip_id} was not allocated to job {job_id}"
+                    + (f" (it belongs to {owner})" if owner else "")
+                    + "; call allocate_clip_id first"
+                )
             connection.execute(
                 fingerprint_bands.delete().where(fingerprint_bands.c.clip_id == clip_id)
             )

@@ -6,9 +6,7 @@ import base64
 import functools
 import io
 import logging
-import os
 import pathlib
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -16,6 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import c2pa  # type: ignore[import-untyped]
 from PIL import Image
 
+from provenance.atomic import atomic_file
 from provenance.errors import ProvenanceError, UnsupportedMediaError
 from provenance.manifest_store import active_manifest_label, sole_embedded_store
 from provenance.media import JPEG, MP4, PNG, check_mp4_structure, sniff_path
@@ -166,10 +165,8 @@ def sign_clip(
         extra_assertions=extra_assertions,
         soft_binding=soft_binding,
     )
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    tmp = pathlib.Path(tmp_name)
     try:
-        with os.fdopen(fd, "w+b") as out, open(src, "rb") as source, open(photo, "rb") as image:
+        with atomic_file(dst) as out, open(src, "rb") as source, open(photo, "rb") as image:
             builder = c2pa.Builder(definition, _builder_context())
             try:
                 if thumbnail_jpeg is not None:
@@ -188,15 +185,9 @@ def sign_clip(
             finally:
                 builder.close()
             out.flush()
-            os.fsync(out.fileno())
-        label = _embedded_label(tmp, manifest_bytes)
-        os.replace(tmp, dst)
+            label = _embedded_label(out, manifest_bytes)
     except c2pa.C2paError as error:
-        tmp.unlink(missing_ok=True)
         raise ProvenanceError(f"signing {src.name} failed: {_explain_sign_error(error)}") from error
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     log.info(
         "event=provenance.signed job_id=%s manifest=%s bytes=%d ms=%.1f",
         claims.job_id,
@@ -237,12 +228,12 @@ def _thumbnail_size(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _embedded_label(path: pathlib.Path, store: bytes) -> str:
+def _embedded_label(written: BinaryIO, store: bytes) -> str:
     """The active manifest's label, once the written file is shown to carry exactly `store`."""
     # Byte equality with what c2pa signed proves the manifest is embedded, without a second
     # parse of the whole file (verify.py judges it).
-    with open(path, "rb") as handle:
-        embedded = sole_embedded_store(handle)
+    written.seek(0)
+    embedded = sole_embedded_store(written)
     if embedded is None or embedded != store:
         raise ProvenanceError(
             "the signed file does not carry the manifest just signed; refusing to publish it"

@@ -58,7 +58,9 @@ class LocalKeySigner(ClipSigner):
         try:
             return c2pa.Signer.from_info(info)
         except c2pa.C2paError as error:
-            raise ProvenanceError(f"the signing key or certificate chain was refused: {error}")
+            raise ProvenanceError(
+                f"the signing key or certificate chain was refused: {error}"
+            ) from error
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class CallbackSigner(ClipSigner):
                 self._cose_signature, _C2PA_ALGS[self.alg], self.chain_pem, self.tsa_url
             )
         except c2pa.C2paError as error:
-            raise ProvenanceError(f"the callback signer was refused: {error}")
+            raise ProvenanceError(f"the callback signer was refused: {error}") from error
 
 
 def sign_with_key(key: PrivateKey, alg: SigningAlg) -> Callable[[bytes], bytes]:

@@ -56,7 +56,7 @@ class TrustAnchors:
                 tsa=tsa.read_text() if tsa is not None and tsa.exists() else "",
             )
         except OSError as error:
-            raise ProvenanceError(f"cannot read trust anchors: {error}")
+            raise ProvenanceError(f"cannot read trust anchors: {error}") from error
 
     def __add__(self, other: TrustAnchors) -> TrustAnchors:
         return TrustAnchors(signers=self.signers + other.signers, tsa=self.tsa + other.tsa)
@@ -66,7 +66,9 @@ def _check_pem(pem: str, what: str) -> None:
     try:
         load_certs(pem)
     except ValueError as error:
-        raise ProvenanceError(f"the {what} trust anchors are not a valid PEM bundle: {error}")
+        raise ProvenanceError(
+            f"the {what} trust anchors are not a valid PEM bundle: {error}"
+        ) from error
 
 
 @functools.lru_cache(maxsize=64)

@@ -165,11 +165,6 @@ def _whiten(grid: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
     return (grid - num / np.maximum(den, 1e-3)).ravel()
 
 
-def _detector_view(luma: np.ndarray) -> np.ndarray:
-    """The flattened, high-passed cell grid the detector reads: luma in, cells out."""
-    return _whiten(_shrink(_shrink(luma.astype(np.float32), *_SUPER_SIZE), GRID_W, GRID_H))
-
-
 def _luma(rgb: np.ndarray) -> np.ndarray:
     rgb = rgb.astype(np.float32)
     return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114

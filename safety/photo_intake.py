@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import Literal, get_args
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -41,23 +42,18 @@ _IMAGE_MAGIC: tuple[tuple[bytes, int], ...] = (
     (b"WEBP", 8),
 )
 
-_STATUS = {
-    "empty_image": 400,
-    "corrupt_image": 400,
-    "unsupported_media_type": 415,
-    "image_too_large": 413,
-}
+BadImageCode = Literal["empty_image", "corrupt_image", "unsupported_media_type", "image_too_large"]
+BAD_IMAGE_CODES: frozenset[str] = frozenset(get_args(BadImageCode))
 
 
 class BadImageError(ValueError):
-    """An upload we refuse to process; `code` and `http_status` map onto the API's JSON error."""
+    """An upload we refuse to process; `code` says why, for callers to map onto their errors."""
 
-    def __init__(self, code: str, message: str) -> None:
-        if code not in _STATUS:
+    def __init__(self, code: BadImageCode, message: str) -> None:
+        if code not in BAD_IMAGE_CODES:
             raise ValueError(f"unknown bad-image code {code!r}")
         super().__init__(message)
-        self.code = code
-        self.http_status = _STATUS[code]
+        self.code: BadImageCode = code
         self.message = message
 
 

@@ -41,7 +41,6 @@ class PromptTooLongError(ValueError):
     """A prompt over MAX_PROMPT_CHARS characters."""
 
     code = "prompt_too_long"
-    http_status = 400
 
     def __init__(self, length: int) -> None:
         super().__init__(

@@ -90,7 +90,6 @@ _SEPARATORS = re.compile(r"[\s.\-_*·,]+")
 # Emoji whose Unicode names are not the word people mean.
 _SYMBOL_NAMES = {"hocho": "knife", "aubergine": "eggplant"}
 _REPEATS = re.compile(r"(\w)\1{2,}")
-_WORD = re.compile(r"[a-z]+")
 
 
 def _strip_invisible(text: str) -> str:

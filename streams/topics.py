@@ -6,7 +6,6 @@ VIDEOS_GENERATED = "stillguard.videos.generated"
 VIDEOS_CLEARED = "stillguard.videos.cleared"
 JOBS_COMPLETED = "stillguard.jobs.completed"
 REVIEWS = "stillguard.reviews"
-AUDIT_EVENTS = "stillguard.audit.events"
 
 ALL_TOPICS: tuple[str, ...] = (
     JOBS_SUBMITTED,
@@ -15,7 +14,6 @@ ALL_TOPICS: tuple[str, ...] = (
     VIDEOS_CLEARED,
     JOBS_COMPLETED,
     REVIEWS,
-    AUDIT_EVENTS,
 )
 
 DEAD_LETTER_SUFFIX = ".dlq"

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from audit.store import AuditStore
 from provenance.authority import Authority
 from provenance.errors import ProvenanceError
 from provenance.fingerprint import FINGERPRINT_ALG, clip_fingerprint
@@ -20,10 +21,10 @@ from tests import test_provenance_support as support
 from tests.test_provenance_durable_support import (
     FPS,
     animate,
+    audit_store,
     decode,
     encode,
     photo,
-    registry_url,
     remux,
     repository,
 )
@@ -34,7 +35,7 @@ provenance_dir, authority, photo_path = (
     support.authority,
     support.photo_path,
 )
-__all__ = ["registry_url", "repository"]
+__all__ = ["audit_store", "repository"]
 CLAIMS = support.CLAIMS
 
 
@@ -163,8 +164,11 @@ def test_unrelated_clip_is_not_matched(
 
 
 def test_repository_refuses_an_unmigrated_database(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(ProvenanceError, match="run the audit database migrations"):
-        ManifestRepository(f"sqlite:///{tmp_path / 'empty.db'}")
+    with (
+        AuditStore(f"sqlite:///{tmp_path / 'empty.db'}") as store,
+        pytest.raises(ProvenanceError, match="run the audit database migrations"),
+    ):
+        ManifestRepository(store.engine)
 
 
 def test_noise_does_not_decode(repository: ManifestRepository) -> None:

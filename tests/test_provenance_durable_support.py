@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from audit.database import create_audit_engine, run_migration
+from audit.store import AuditStore
 from provenance.repository import ManifestRepository
 
 WIDTH, HEIGHT, FPS, FRAMES = 480, 270, 24, 48  # 2 s
@@ -97,24 +97,18 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def registry_url(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+def audit_store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[AuditStore]:
     """A migrated audit database (SQLite file, then a fresh PostgreSQL database)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'audit.db'}"
     else:
         url = str(request.getfixturevalue("pg_url"))
-    engine = create_audit_engine(url)
-    try:
-        run_migration(engine, "head")
-    finally:
-        engine.dispose()
-    return url
+    with AuditStore(url) as store:
+        store.migrate()
+        yield store
 
 
 @pytest.fixture
-def repository(registry_url: str) -> Iterator[ManifestRepository]:
-    repo = ManifestRepository(registry_url)
-    try:
-        yield repo
-    finally:
-        repo.close()
+def repository(audit_store: AuditStore) -> ManifestRepository:
+    """The manifest repository on the audit store's engine, as the service wires it."""
+    return ManifestRepository(audit_store.engine)

@@ -115,6 +115,7 @@ def test_prompt_over_the_limit_is_refused(classifier: PromptClassifier) -> None:
     with pytest.raises(PromptTooLongError, match=str(MAX_PROMPT_CHARS)) as caught:
         classifier.classify("a" * (MAX_PROMPT_CHARS + 1))
     assert isinstance(caught.value, ValueError)
+    assert caught.value.code == "prompt_too_long"
     assert classifier.classify("a" * MAX_PROMPT_CHARS)  # exactly at the limit is fine
 
 

@@ -69,7 +69,7 @@ def test_message_error_is_a_value_error():
 
 
 def test_every_topic_has_a_dead_letter_topic_next_to_it():
-    assert len(set(ALL_TOPICS)) == 7
+    assert len(set(ALL_TOPICS)) == 6
     assert dead_letter_topic("stillguard.jobs.submitted") == "stillguard.jobs.submitted.dlq"
     assert all(t.startswith("stillguard.") for t in ALL_TOPICS)
     assert json.loads(encode_message({"job_id": "j"}))["schema_version"] == 1
