@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from provenance.atomic import write_atomic
 
 # References are made by Stillguard from job ids and fixed names, never from user input; the
 # pattern keeps it that way even if a forged message carries a reference.
@@ -43,14 +43,7 @@ class BlobStore:
         """Write bytes atomically under a reference."""
         target = self.path(ref)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, data)
         return target
 
     def read(self, ref: str) -> bytes:

@@ -164,7 +164,7 @@ def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> Stage
         face_detector_factory=FaceDetector,
         hash_matcher_factory=lambda: load_hash_matcher(settings),
         clip_classifier_factory=lambda: ClipClassifier(settings.clip_checkpoint),
-        repository_factory=lambda: ManifestRepository(settings.database_url),
+        repository_factory=lambda: ManifestRepository(store.engine),
         nudenet_factory=NudeNetDetector,
         backend_factory=lambda: load_backend(settings.diffusers_model),
         trust_anchors=lambda: deps.authority.trust_anchors(),

@@ -40,7 +40,7 @@ def test_job_generated_by_a_tiny_svd_pipeline_is_moderated_signed_and_names_its_
     output_decision = outcome.job.decisions[-1]
     assert output_decision["action"] == "review"
     assert any("drift" in reason for reason in output_decision["reasons"])
-    from stillguard.files import copy_atomically
+    from provenance.atomic import copy_atomic
     from stillguard.services.review import decide
 
     decide(
@@ -53,7 +53,7 @@ def test_job_generated_by_a_tiny_svd_pipeline_is_moderated_signed_and_names_its_
     runner.pipeline.drain()
     job = store.get_job(outcome.job.id)
     assert job.status == "published"
-    copy_atomically(runner.pipeline.deps.blobs.path(job.output_blob), tmp_path / "svd.mp4")
+    copy_atomic(runner.pipeline.deps.blobs.path(job.output_blob), tmp_path / "svd.mp4")
     report = verify_file(tmp_path / "svd.mp4", open_authority(settings).trust_anchors())
     assert report.status == "valid"
     assert report.generator["backend"].startswith("diffusers-svd@diffusers ")

@@ -12,10 +12,13 @@ from ..container import build_deps, open_store
 from ..pipeline.runners import BackgroundRunner, InProcessPipeline
 from ..settings import Settings
 from .deps import Services
-from .errors import install_error_handlers
+from .errors import install_error_handlers, use_error_schema_for_validation
 from .middleware import BodySizeLimit, RequestMetrics
 from .routes import admin, audit, health, jobs, moderation, pages, provenance, reviews
 
+ROUTERS = tuple(
+    module.router for module in (health, jobs, audit, provenance, reviews, moderation, admin, pages)
+)
 DESCRIPTION = (
     "Moderated, labelled, C2PA-signed photo-to-video clips. Keys go in "
     '`Authorization: Bearer ...`; errors are `{"error": {"code", "message"}}`.'
@@ -58,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestMetrics)
     install_error_handlers(app)
-    for module in (health, jobs, audit, provenance, reviews, moderation, admin, pages):
-        app.include_router(module.router)
+    use_error_schema_for_validation(app)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

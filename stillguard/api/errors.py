@@ -64,6 +64,41 @@ def error_answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def use_error_schema_for_validation(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the app does: request validation answers 400 in the
+    error shape (see `validation_error`), not FastAPI's default 422 with its own schema."""
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = default_openapi()
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                answers = operation.get("responses", {})
+                default = answers.get("422", {}).get("content", {}).get("application/json", {})
+                if default.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                    del answers["422"]
+                    answers.setdefault(
+                        "400",
+                        {
+                            "description": _DESCRIPTION[400],
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorResponse"}
+                                }
+                            },
+                        },
+                    )
+        schemas = spec.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     """The JSON body of every error answer."""
     return {"error": {"code": code, "message": message}}

@@ -48,8 +48,8 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from ..container import open_authority, open_store
 
     path = existing_file(args.file)
-    open_store(settings)  # the manifest repository lives in the migrated audit database
-    repository = ManifestRepository(settings.database_url)
+    # The manifest repository lives in the migrated audit database.
+    repository = ManifestRepository(open_store(settings).engine)
     try:
         anchors = open_authority(settings).trust_anchors()
         report = verify_file(path, anchors, repository=repository).to_dict()

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from audit.store import AuditQuery, AuditStore, JobRecord
+from provenance.atomic import copy_atomic
 
 from ..container import build_deps, open_store
-from ..files import copy_atomically
 from ..services.intake import JobRequest, submit_job
 from ..settings import Settings
 from .runners import InProcessPipeline
@@ -116,7 +116,7 @@ class LocalRunner:
         job = self.store.get_job(job.id) or job
         output = None
         if job.status == "published" and job.output_blob and out is not None:
-            copy_atomically(self.pipeline.deps.blobs.path(job.output_blob), out)
+            copy_atomic(self.pipeline.deps.blobs.path(job.output_blob), out)
             output = out
         trail = job_trail(self.store, job.id)
         trail.timings_ms["audit"] = round(self._timed.write_ms, 1)

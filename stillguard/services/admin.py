@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policies.pack import PolicyError, PolicyPack
+from provenance.atomic import write_atomic
 from safety.hashes import HashBank, HashBankError, HashMatcher
 
 from ..errors import Conflict, InvalidInput, PayloadTooLarge
-from ..files import write_atomically
 from ..settings import Settings
 
 if TYPE_CHECKING:  # the container builds its policy and banks with the loaders below
@@ -52,7 +52,7 @@ def parse_policy_upload(settings: Settings, body: bytes) -> PolicyPack:
 
 def save_active_policy(settings: Settings, text: bytes) -> None:
     """Keep an uploaded pack (already validated) so restarts and other processes use it."""
-    write_atomically(active_policy_path(settings), text)
+    write_atomic(active_policy_path(settings), text)
 
 
 def load_hash_matcher(settings: Settings) -> HashMatcher | None:
@@ -77,7 +77,7 @@ def save_hash_bank(settings: Settings, name: str, body: bytes) -> HashBank:
         bank = HashBank.from_lines(name, text.splitlines(), source=f"uploaded bank {name}")
     except HashBankError as exc:
         raise InvalidInput("invalid_hash_bank", str(exc)) from exc
-    write_atomically(settings.hash_bank_folder / f"{name}.txt", body)
+    write_atomic(settings.hash_bank_folder / f"{name}.txt", body)
     return bank
 
 
