@@ -62,20 +62,20 @@ class ExtendRequest(BaseModel):
 class AuditEvent(BaseModel):
     """One link of the hash-chained audit log."""
 
-    seq: int
-    event_id: str
-    job_id: str | None
-    stage: str
-    kind: str
-    action: str | None
-    policy_version: str | None
+    seq: int = Field(description="position in the chain; the keyset cursor")
+    event_id: str = Field(description="deterministic for stage results, so re-runs add nothing")
+    job_id: str | None = Field(description="null for events about the service (policy, banks)")
+    stage: str = Field(description="intake, input, generation, output, provenance, policy")
+    kind: str = Field(description="job.created, decision, clip.generated, published, ...")
+    action: str | None = Field(description="allow, label, restrict, block, review, publish, ...")
+    policy_version: str | None = Field(description="the pack a decision was made with")
     decision_id: str | None
-    reasons: list[str]
-    signals: list[dict[str, Any]]
-    payload: dict[str, Any]
-    created_at: str | None
-    prev_hash: str
-    hash: str
+    reasons: list[str] = Field(description="the rules that fired, or a reviewer's reason")
+    signals: list[dict[str, Any]] = Field(description="classifier scores behind a decision")
+    payload: dict[str, Any] = Field(description="stage details: timings, segments, the clip")
+    created_at: str | None = Field(description="ISO 8601, UTC, microseconds")
+    prev_hash: str = Field(description="SHA-256 of the event before")
+    hash: str = Field(description="SHA-256 over this event and prev_hash")
 
 
 class AuditPage(BaseModel):

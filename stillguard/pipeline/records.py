@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -108,6 +108,32 @@ def recorded_decision(deps: StageDeps, job: JobRecord, stage: str) -> Decision |
         policy_version=event.policy_version or "",
         decision_id=event.decision_id or "",
     )
+
+
+Evaluation = tuple[Decision, list[Signal], dict[str, Any]]
+
+
+def gate(
+    deps: StageDeps, job_id: str, stage: str, evaluate: Callable[[JobRecord], Evaluation]
+) -> Decision | None:
+    """Run a moderation gate once per job: the decision it records, or the one recorded before.
+
+    Returns None when the job has ended (a redelivered message) or the decision stops it (the
+    job is then refused or held); a decision that lets the job go on is returned.
+    """
+    job = active_job(deps, job_id)
+    if job is None:
+        return None
+    deps.on_progress(job.id, f"{stage} gate")
+    decision = recorded_decision(deps, job, stage)
+    if decision is None:
+        start = time.perf_counter()
+        decision, signals, payload = evaluate(job)
+        payload["timings_ms"] = {f"{stage}_gate": elapsed_ms(start)}
+        record_decision(deps, job, decision, signals, payload)
+        if stage == "input":
+            deps.store.update_job(job.id, status="running")
+    return decision if stop_unless_publishable(deps, job, decision) else None
 
 
 def stop_unless_publishable(deps: StageDeps, job: JobRecord, decision: Decision) -> bool:
