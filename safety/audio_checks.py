@@ -80,13 +80,13 @@ def audio_checks(audio: np.ndarray | None, sample_rate: int) -> list[Signal]:
             MODEL,
             detail=f"{peak_kind} {peak_db:.1f} dBFS",
         ),
-        Signal(
+        Signal.spanning(
             "audio.spike",
             _clip01((rise - 10) / 10),
             MODEL,
-            start_s=round(spike_start, 3),
-            end_s=round(spike_start + 0.4, 3),
-            detail=f"largest momentary loudness jump {rise:.1f} LU at {spike_start:.1f} s",
+            spike_start,
+            spike_start + _BLOCK_S,
+            f"largest momentary loudness jump {rise:.1f} LU at {spike_start:.1f} s",
         ),
     ]
 

@@ -57,6 +57,8 @@ class LayerContext:
     plan: MotionPlan
     scene: Scene
     image: np.ndarray  # the fitted photo with the style's look, (height, width, 3) uint8
+    height: int
+    width: int
     timeline: Timeline
     style: Style
     intensity: float  # the motion option as a factor
@@ -85,6 +87,8 @@ class LayerContext:
             plan=plan,
             scene=scene,
             image=with_look(image, style, scale),
+            height=h,
+            width=w,
             timeline=Timeline(options.frame_count, options.fps, options.loop),
             style=style,
             intensity=MOTION_SCALE[options.motion],
@@ -95,14 +99,6 @@ class LayerContext:
             steadiness=1.0 - 0.5 * float(np.clip(crawl, 0.0, 1.0)),
             still=still,
         )
-
-    @property
-    def height(self) -> int:
-        return int(self.image.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.image.shape[1])
 
     def own_rng(self, stream: int) -> np.random.Generator:
         """A random stream of the seed's own for one layer's detail: drawing from it leaves the
