@@ -5,7 +5,7 @@ diffusion backends load from a local folder when torch and diffusers are install
 (`generation.diffusion`, imported only on demand).
 """
 
-from .backends import Backend, ProceduralBackend, generate_variations, load_backend
+from .backends import Backend, ProceduralBackend, load_backend
 from .clip import SAMPLE_RATE, Clip
 from .encode import DecodedClip, MediaError, decode_mp4, encode_mp4
 from .options import GenerationOptionError, GenerationOptions
@@ -30,6 +30,5 @@ __all__ = [
     "encode_mp4",
     "generate_clip",
     "generate_mp4",
-    "generate_variations",
     "load_backend",
 ]

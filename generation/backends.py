@@ -1,4 +1,4 @@
-"""Choosing a generator backend, and variations (several clips from one photo)."""
+"""Choosing a generator backend, and the options of variations (several clips from one photo)."""
 
 from __future__ import annotations
 
@@ -72,11 +72,3 @@ def variation_options(options: GenerationOptions, count: int) -> list[Generation
             "seed", f"seed + variations - 1 must stay under {SEED_RANGE[1] + 1}"
         )
     return [replace(options, seed=options.seed + k) for k in range(count)]
-
-
-def generate_variations(
-    photo: Image.Image, options: GenerationOptions, count: int, *, backend: Backend | None = None
-) -> list[Clip]:
-    """Several clips from one photo, like an image generator's grid of four."""
-    chosen = backend or ProceduralBackend()
-    return [chosen.generate(photo, each) for each in variation_options(options, count)]

@@ -25,11 +25,3 @@ class Clip:
     @property
     def duration_s(self) -> float:
         return self.frames.shape[0] / self.fps
-
-    @property
-    def width(self) -> int:
-        return int(self.frames.shape[2])
-
-    @property
-    def height(self) -> int:
-        return int(self.frames.shape[1])

@@ -27,8 +27,9 @@ from .buffers import frame_buffer
 from .clip import SAMPLE_RATE, Clip
 from .motion_prompt import plan_motion
 from .options import GenerationOptions
-from .procedural import Stopwatch, fit_photo
+from .procedural import fit_photo
 from .scene import analyze_scene
+from .timing import Stopwatch
 
 
 class DiffusionUnavailable(RuntimeError):

@@ -403,10 +403,6 @@ def _face_cascade() -> Any | None:
     return None if cascade.empty() else cascade
 
 
-def face_detector_available() -> bool:
-    return _face_cascade() is not None
-
-
 def detect_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Frontal faces in an RGB image as (x, y, w, h) in its pixels (none where no detector ships)."""
     cascade = _face_cascade()

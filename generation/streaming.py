@@ -21,7 +21,8 @@ from PIL import Image
 from .clip import SAMPLE_RATE, Clip
 from .encode import Mp4Writer
 from .options import GenerationOptions
-from .procedural import Stopwatch, generate_clip
+from .procedural import generate_clip
+from .timing import Stopwatch
 
 
 def generate_mp4(

@@ -135,13 +135,13 @@ def _signal(category: str, flashes: float, start: int, window: int, fps: float, 
     score = 1.0 if flashes > MAX_FLASHES else flashes / (MAX_FLASHES + 1)
     kind = "red flashes" if category == "flash.red" else "flashes"
     verdict = "over" if flashes > MAX_FLASHES else "within"
-    return Signal(
+    return Signal.spanning(
         category,
-        round(score, 4),
+        score,
         MODEL,
-        start_s=round(start_s, 3),
-        end_s=round(end_s, 3),
-        detail=f"worst 1 s window {start_s:.2f}-{end_s:.2f} s: {flashes:g} {kind} "
+        start_s,
+        end_s,
+        f"worst 1 s window {start_s:.2f}-{end_s:.2f} s: {flashes:g} {kind} "
         f"({verdict} the limit of {MAX_FLASHES})",
     )
 

@@ -28,6 +28,21 @@ class Signal:
         return asdict(self)
 
     @classmethod
+    def spanning(
+        cls, category: str, score: float, model: str, start_s: float, end_s: float, detail: str
+    ) -> Signal:
+        """A signal about the stretch start_s..end_s of a clip, score to 4 places and times to
+        the millisecond, as reports show them."""
+        return cls(
+            category,
+            round(score, 4),
+            model,
+            start_s=round(start_s, 3),
+            end_s=round(end_s, 3),
+            detail=detail,
+        )
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signal:
         """Inverse of `to_dict`, tolerant of extra keys written by newer versions."""
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}

@@ -209,14 +209,7 @@ def _escalation(
             f"clip rises to {raw.max():.2f} against the approved photo's {approved:.2f} "
             f"(margin {ESCALATION_MARGIN}) from {start:.2f} s to {end:.2f} s"
         )
-        return Signal(
-            ESCALATION,
-            round(rise, 4),
-            model,
-            start_s=round(start, 3),
-            end_s=round(end, 3),
-            detail=detail,
-        )
+        return Signal.spanning(ESCALATION, rise, model, start, end, detail)
     return Signal(
         ESCALATION,
         round(rise, 4),

@@ -106,11 +106,11 @@ def test_faces_are_held_still_when_face_motion_is_off():
 
 
 def test_variations_differ_and_each_is_reproducible():
-    from generation import generate_variations
+    from generation.backends import variation_options
 
     photo = landscape_photo(320, 180)
     options = GenerationOptions(**SMALL, duration_s=1.0, audio=False, seed=11)
-    clips = generate_variations(photo, options, 3)
+    clips = [generate_clip(photo, each) for each in variation_options(options, 3)]
     assert len(clips) == 3
     assert not np.array_equal(clips[0].frames, clips[1].frames)
     again = generate_clip(photo, GenerationOptions(**SMALL, duration_s=1.0, audio=False, seed=12))

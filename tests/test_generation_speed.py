@@ -1,7 +1,6 @@
 """The fast paths: frames handed on in order while rendering, generate-and-encode in one pass, and
 the 8-bit frame composition (which must stay within a grey level of the float composition)."""
 
-import math
 import time
 
 import cv2
@@ -10,7 +9,9 @@ import pytest
 
 from generation import GenerationOptions, encode_mp4, generate_clip, generate_mp4, parallel
 from generation.motion_prompt import plan_motion
-from generation.procedural import _Renderer, analyze_photo
+from generation.procedural import Renderer, analyze_photo
+from generation.procedural.flow import LocalFlow
+from generation.procedural.twinkle import Twinkle
 from generation.synthetic import landscape_photo
 
 SMALL = {"width": 192, "height": 108, "duration_s": 1.0, "fps": 12}
@@ -97,35 +98,32 @@ def test_8_bit_composition_stays_within_a_grey_level_or_two_of_the_float_one(pho
     colour matrix it replaced are the reference."""
     options = GenerationOptions(**SMALL, loop=loop)
     image, scene = analyze_photo(photo, options.width, options.height)
-    renderer = _Renderer(image, scene, options, plan_motion(scene, options))
-    assert renderer.sky_rows and renderer.light_tables is not None
+    renderer = Renderer(image, scene, options, plan_motion(scene, options))
+    sky, camera = renderer.sky, renderer.camera
+    assert sky is not None
+    flows = [layer for layer in renderer.layers if isinstance(layer, LocalFlow)]
     frames = renderer.render_all()
     for index in (0, 6, 11):
         t = index / options.fps
-        composite = renderer.source.copy()
-        sb = renderer.sky_rows
-        if loop:
-            cycle, phase = renderer.sky_velocity * renderer.period, (t / renderer.period) % 1.0
-            first = renderer._sky_view(renderer.sky_origin - cycle * phase)
-            second = renderer._sky_view(renderer.sky_origin - cycle * ((phase + 0.5) % 1.0))
-            weight = 1.0 - abs(2.0 * phase - 1.0)
-            view = cv2.addWeighted(first, weight, second, 1.0 - weight, 0.0)
-        else:
-            view = renderer._sky_view(renderer.sky_origin - renderer.sky_velocity * t)
-        alpha = renderer.sky_alpha
-        cv2.blendLinear(renderer.source[:sb], view, 1.0 - alpha, alpha, dst=composite[:sb])
-        zoom = renderer.push * renderer._ease(t)
-        map_x = renderer.grid_x + zoom * renderer.push_x
-        map_y = renderer.grid_y + zoom * renderer.push_y
-        for target, fields in ((map_x, renderer.local_x), (map_y, renderer.local_y)):
-            for box, sin_part, cos_part, omega, _ in fields:
-                target[box] += sin_part * math.cos(omega * t) - cos_part * math.sin(omega * t)
+        composite = renderer.photo.copy()
+        sb = sky.canvas.rows
+        alpha = sky.canvas.alpha
+        view = sky.view(t)
+        cv2.blendLinear(renderer.photo[:sb], view, 1.0 - alpha, alpha, dst=composite[:sb])
+        zoom = camera.reach * renderer.timeline.ease(t)
+        map_x = camera.grid_x + zoom * camera.flow_x
+        map_y = camera.grid_y + zoom * camera.flow_y
+        for flow in flows:
+            map_x[flow.x.box] += flow.x.at(t)
+            map_y[flow.y.box] += flow.y.at(t)
         warped = cv2.remap(
             composite, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
         )
-        reference = cv2.transform(cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), renderer.light[index])
-        if renderer.lights:
-            renderer._twinkle(reference, t, zoom)
+        colour = np.diag(renderer.light.gains[index])
+        reference = cv2.transform(cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB), colour)
+        for twinkle in (layer for layer in renderer.layers if isinstance(layer, Twinkle)):
+            for sparkle in twinkle.sparkles:
+                sparkle.draw(reference, t, camera.moved(sparkle.x, sparkle.y, zoom))
         difference = np.abs(frames[index].astype(np.int16) - reference.astype(np.int16))
         assert difference.max() <= 2
         assert difference.mean() < 0.1
