@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from generation import GenerationOptionError, GenerationOptions
+from generation.backends import variation_options
 from generation.options import MOTIONS, STYLES
 
 from ..settings import Settings
 from .output import EXIT_FOR_STATUS, UsageError, existing_file
 
-MAX_VARIATIONS = 8
 # Timings print in the order the job went through the stages.
 STAGE_TIMING_ORDER = ("input_gate", "generation", "label", "watermark", "fingerprint", "encode",
                       "output_gate", "sign", "verify", "audit", "total")  # fmt: skip
@@ -66,6 +67,14 @@ def _output_paths(photo: Path, out: Path | None, variations: int) -> list[Path]:
     return [base.with_name(f"{base.stem}-{i + 1}{base.suffix}") for i in range(variations)]
 
 
+def _variation_seeds(seed: int, variations: int) -> list[int]:
+    """Each variation is its own moderated job with seed, seed+1, ... (the generator's rule)."""
+    try:
+        return [o.seed for o in variation_options(GenerationOptions(seed=seed), variations)]
+    except GenerationOptionError as exc:
+        raise UsageError(f"--{exc}") from exc
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run each variation as its own moderated, signed job; exit with the worst outcome."""
     from ..container import open_store
@@ -73,8 +82,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from ..services.intake import JobRequest
 
     photo_path = existing_file(args.photo, "photo")
-    if not 1 <= args.variations <= MAX_VARIATIONS:
-        raise UsageError(f"--variations must be between 1 and {MAX_VARIATIONS}")
+    seeds = _variation_seeds(args.seed, args.variations)
     outputs = _output_paths(photo_path, Path(args.out) if args.out else None, args.variations)
     photo = photo_path.read_bytes()
     show_progress = not args.json and sys.stderr.isatty()
@@ -84,12 +92,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             JobRequest(
                 photo=photo,
                 prompt=args.prompt,
-                options=_options(args, args.seed + index),
+                options=_options(args, seed),
                 submitter="cli",
             ),
             out,
         ).to_dict()
-        for index, out in enumerate(outputs)
+        for seed, out in zip(seeds, outputs, strict=True)
     ]
     if args.json:
         print(
