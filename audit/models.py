@@ -16,12 +16,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from audit.records import API_KEY_ROLES, JOB_STATUSES, ApiKeyRecord, EventRecord, JobRecord
+from audit.records import (
+    API_KEY_ROLES,
+    JOB_STATUSES,
+    OUTBOX_STATUSES,
+    ApiKeyRecord,
+    EventRecord,
+    JobRecord,
+    OutboxRecord,
+)
 
 # JSONB on PostgreSQL so reviewers can query inside signals and payloads; plain JSON elsewhere.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -78,6 +87,11 @@ class Job(Base):
     output_blob: Mapped[str | None] = mapped_column(String(512))
     error: Mapped[str | None] = mapped_column(Text)
     decisions: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    # The stage working on the job holds a lease; an expired one means its worker died.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_stage: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
 
     def to_record(self) -> JobRecord:
         """A detached, frozen copy for callers outside the session."""
@@ -160,4 +174,46 @@ class ApiKey(Base):
         """A detached, frozen copy without the secret's hash."""
         return ApiKeyRecord(
             id=self.id, role=self.role, created_at=self.created_at, revoked_at=self.revoked_at
+        )
+
+
+class OutboxMessage(Base):
+    """A message written in the same transaction as the record that causes it; a relay sends it.
+
+    `pending` rows are claimed (claimed_by, claimed_until) by one relay at a time; an expired
+    claim means that relay died, and the row is claimed again.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", OUTBOX_STATUSES), name="ck_outbox_messages_status"),
+        Index("ix_outbox_messages_status_available_at", "status", "available_at"),
+        Index("ix_outbox_messages_job_id", "job_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(128))
+    job_id: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    status: Mapped[str] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    def to_record(self) -> OutboxRecord:
+        """A detached, frozen copy for callers outside the session."""
+        return OutboxRecord(
+            id=self.id,
+            topic=self.topic,
+            job_id=self.job_id,
+            payload=dict(self.payload),
+            status=self.status,
+            attempts=self.attempts,
+            created_at=self.created_at,
+            last_error=self.last_error,
         )

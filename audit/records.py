@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 JOB_STATUSES: tuple[str, ...] = ("submitted", "running", "published", "refused", "held", "failed")
 API_KEY_ROLES: tuple[str, ...] = ("submitter", "reviewer", "admin")
+TERMINAL_JOB_STATUSES = frozenset({"published", "refused", "held", "failed"})
+OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sent", "dead")
 
 # The most rows one query may return; larger asks are refused (page with after_seq instead).
 MAX_QUERY_LIMIT = 10_000
@@ -160,3 +163,65 @@ class ChainReport:
             "reason": self.reason,
             "head_hash": self.head_hash,
         }
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An audit event to append: what happened to which job, and why."""
+
+    job_id: str | None
+    stage: str
+    kind: str
+    action: str | None = None
+    policy_version: str | None = None
+    decision_id: str | None = None
+    reasons: Sequence[str] = ()
+    signals: Sequence[dict[str, Any]] = ()
+    payload: dict[str, Any] | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A message to send once the transaction that records its cause commits (the outbox)."""
+
+    topic: str
+    job_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    """An outbox row: a message, whether it was sent, and how often sending was tried."""
+
+    id: int
+    topic: str
+    job_id: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    created_at: datetime
+    last_error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for `stillguard dlq list`."""
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "job_id": self.job_id,
+            "payload": dict(self.payload),
+            "status": self.status,
+            "attempts": self.attempts,
+            "created_at": iso_utc(self.created_at),
+            "last_error": self.last_error,
+        }
+
+
+@dataclass(frozen=True)
+class JobLease:
+    """A stage's hold on a job: who, which stage, until when, and the how-many-th try this is."""
+
+    job_id: str
+    stage: str
+    owner: str
+    attempt: int

@@ -11,7 +11,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from audit.chain import GENESIS_HASH, ChainWalker, canonical_json, chain_hash, event_fields
 from audit.database import create_audit_engine, lock_for_append, run_migration, writer_engine
-from audit.models import ApiKey, AuditEvent, Job
+from audit.leases import JobLeases
+from audit.models import ApiKey, AuditEvent, Job, OutboxMessage
+from audit.outbox import Outbox
 from audit.records import (
     API_KEY_ROLES,
     JOB_STATUSES,
@@ -30,17 +32,38 @@ from audit.records import (
     ApiKeyRecord,
     AuditQuery,
     ChainReport,
+    EventDraft,
     EventRecord,
     JobRecord,
+    OutgoingMessage,
 )
 
-UPDATABLE_JOB_FIELDS = frozenset({"status", "output_blob", "error", "decisions"})
+UPDATABLE_JOB_FIELDS = frozenset(
+    {
+        "status",
+        "output_blob",
+        "error",
+        "decisions",
+        "lease_owner",
+        "lease_stage",
+        "lease_expires_at",
+    }
+)
 VERIFY_BATCH = 1000
 API_KEY_PREFIX = "sg_"
 
 
 class AuditError(Exception):
     """The audit store refused an operation; the message says what to fix."""
+
+
+class StaleJobState(AuditError):
+    """The job is no longer in the status a compare-and-set expected; nothing was written."""
+
+    def __init__(self, job_id: str, status: str) -> None:
+        super().__init__(f"job {job_id} is {status} now")
+        self.job_id = job_id
+        self.status = status
 
 
 class IdempotencyConflict(AuditError):
@@ -85,6 +108,10 @@ class AuditStore:
         self._engine = create_audit_engine(url)
         self._reader = sessionmaker(self._engine, expire_on_commit=False)
         self._writer = sessionmaker(writer_engine(self._engine), expire_on_commit=False)
+        self.outbox = Outbox(self._reader, self._writer)
+        self.leases = JobLeases(self._reader, self._writer)
+        # Called after a commit that added outbox messages: wakes this process's relay.
+        self.on_outbox: Callable[[], None] | None = None
 
     @property
     def engine(self) -> Engine:
@@ -116,16 +143,21 @@ class AuditStore:
         options: dict[str, Any],
         idempotency_key: str | None = None,
         request_sha256: str = "",
+        job_id: str | None = None,
+        created: EventDraft | None = None,
+        outbox: Sequence[OutgoingMessage] = (),
     ) -> JobRecord:
         """Record a new submitted job; the same submitter, key and request returns the same job.
 
-        Raises IdempotencyConflict when the key was already used for a different request.
+        The job row, its `created` event and its `outbox` messages commit in one transaction, so
+        a crash leaves either all of them or none. Raises IdempotencyConflict when the key was
+        already used for a different request.
         """
         if prompt is not None and "\x00" in prompt:
             raise AuditError("prompt must not contain NUL characters")
         now = _now()
         job = Job(
-            id=uuid.uuid4().hex,
+            id=job_id or uuid.uuid4().hex,
             status="submitted",
             created_at=now,
             updated_at=now,
@@ -138,6 +170,7 @@ class AuditStore:
             output_blob=None,
             error=None,
             decisions=[],
+            attempts=0,
         )
         if idempotency_key is not None:
             existing = self.find_job_by_idempotency(submitter, idempotency_key)
@@ -146,6 +179,11 @@ class AuditStore:
         try:
             with self._write() as session:
                 session.add(job)
+                session.flush()
+                if created is not None:
+                    self._append_in(session, created)
+                _add_outbox(session, outbox)
+            self._outbox_added(outbox)
             return job.to_record()
         except IntegrityError:
             # Lost a race with a concurrent submission of the same key: answer with its job.
@@ -195,24 +233,8 @@ class AuditStore:
 
     def update_job(self, job_id: str, **fields: Any) -> JobRecord:
         """Change a job's status, output_blob, error or decisions; returns the updated record."""
-        unknown = set(fields) - UPDATABLE_JOB_FIELDS
-        if unknown:
-            raise AuditError(
-                f"cannot update job field(s) {sorted(unknown)}; "
-                f"updatable: {sorted(UPDATABLE_JOB_FIELDS)}"
-            )
-        if "status" in fields and fields["status"] not in JOB_STATUSES:
-            raise AuditError(f"unknown job status {fields['status']!r}; one of {JOB_STATUSES}")
-        if "decisions" in fields:
-            fields["decisions"] = _json_ready(list(fields["decisions"]), "decisions")
         with self._write() as session:
-            job = session.get(Job, job_id, with_for_update=True)
-            if job is None:
-                raise AuditError(f"no job {job_id!r}")
-            for name, value in fields.items():
-                setattr(job, name, value)
-            job.updated_at = _now()
-        return job.to_record()
+            return _update_job_in(session, job_id, fields, None)
 
     # -- audit events -------------------------------------------------------------------------
 
@@ -229,36 +251,76 @@ class AuditStore:
         signals: Sequence[dict[str, Any]] = (),
         payload: dict[str, Any] | None = None,
         event_id: str | None = None,
+        job_update: dict[str, Any] | None = None,
+        expect_status: Collection[str] | None = None,
+        outbox: Sequence[OutgoingMessage] = (),
     ) -> EventRecord:
-        """Append one event to the chain; re-appending a known event_id returns the stored one."""
-        event = AuditEvent(
-            event_id=event_id or uuid.uuid4().hex,
+        """Append one event to the chain; re-appending a known event_id returns the stored one.
+
+        With `job_update` (fields of the event's job) and `outbox` (messages it causes), all of
+        it commits in one transaction, and a re-append of a known event_id changes nothing.
+        With `expect_status`, the job must be in one of those statuses or StaleJobState is
+        raised and nothing is written (a compare-and-set, e.g. two reviewers deciding at once).
+        """
+        draft = EventDraft(
             job_id=job_id,
             stage=stage,
             kind=kind,
             action=action,
             policy_version=policy_version,
             decision_id=decision_id,
-            reasons=_json_ready([str(reason) for reason in reasons], "reasons"),
-            signals=_json_ready(list(signals), "signals"),
-            payload=_json_ready(dict(payload or {}), "payload"),
+            reasons=reasons,
+            signals=signals,
+            payload=payload,
+            event_id=event_id,
         )
         with self._write() as session:
-            lock_for_append(session.connection())
-            existing = session.scalar(
-                select(AuditEvent).where(AuditEvent.event_id == event.event_id)
-            )
-            if existing is not None:
-                return existing.to_record()
-            last_hash = session.scalar(
-                select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-            )
-            event.created_at = _now()
-            event.prev_hash = last_hash or GENESIS_HASH
-            event.hash = chain_hash(event.prev_hash, event_fields(event))
-            session.add(event)
-            session.flush()
-            return event.to_record()
+            event, created = self._append_in(session, draft)
+            if created:
+                if job_update is not None or expect_status is not None:
+                    if job_id is None:
+                        raise AuditError("job_update and expect_status need the event's job_id")
+                    _update_job_in(session, job_id, job_update or {}, expect_status)
+                _add_outbox(session, outbox)
+        if created:
+            self._outbox_added(outbox)
+        return event
+
+    def enqueue(self, outbox: Sequence[OutgoingMessage]) -> None:
+        """Add messages to the outbox on their own (recovery hands a stalled job on this way)."""
+        with self._write() as session:
+            _add_outbox(session, outbox)
+        self._outbox_added(outbox)
+
+    def _outbox_added(self, outbox: Sequence[OutgoingMessage]) -> None:
+        if outbox and self.on_outbox is not None:
+            self.on_outbox()
+
+    def _append_in(self, session: Session, draft: EventDraft) -> tuple[EventRecord, bool]:
+        """Append inside an open write transaction: (the event, whether it is new)."""
+        event = AuditEvent(
+            event_id=draft.event_id or uuid.uuid4().hex,
+            job_id=draft.job_id,
+            stage=draft.stage,
+            kind=draft.kind,
+            action=draft.action,
+            policy_version=draft.policy_version,
+            decision_id=draft.decision_id,
+            reasons=_json_ready([str(reason) for reason in draft.reasons], "reasons"),
+            signals=_json_ready(list(draft.signals), "signals"),
+            payload=_json_ready(dict(draft.payload or {}), "payload"),
+        )
+        lock_for_append(session.connection())
+        existing = session.scalar(select(AuditEvent).where(AuditEvent.event_id == event.event_id))
+        if existing is not None:
+            return existing.to_record(), False
+        last_hash = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
+        event.created_at = _now()
+        event.prev_hash = last_hash or GENESIS_HASH
+        event.hash = chain_hash(event.prev_hash, event_fields(event))
+        session.add(event)
+        session.flush()
+        return event.to_record(), True
 
     def events(self, query: AuditQuery) -> list[EventRecord]:
         """Events matching the query in chain order; page with `after_seq` = last seq seen."""
@@ -358,6 +420,46 @@ class AuditStore:
     def _write(self) -> Iterator[Session]:
         with self._writer.begin() as session:
             yield session
+
+
+def _update_job_in(
+    session: Session, job_id: str, fields: dict[str, Any], expect_status: Collection[str] | None
+) -> JobRecord:
+    unknown = set(fields) - UPDATABLE_JOB_FIELDS
+    if unknown:
+        raise AuditError(
+            f"cannot update job field(s) {sorted(unknown)}; "
+            f"updatable: {sorted(UPDATABLE_JOB_FIELDS)}"
+        )
+    if "status" in fields and fields["status"] not in JOB_STATUSES:
+        raise AuditError(f"unknown job status {fields['status']!r}; one of {JOB_STATUSES}")
+    if "decisions" in fields:
+        fields = {**fields, "decisions": _json_ready(list(fields["decisions"]), "decisions")}
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise AuditError(f"no job {job_id!r}")
+    if expect_status is not None and job.status not in expect_status:
+        raise StaleJobState(job_id, job.status)
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.updated_at = _now()
+    return job.to_record()
+
+
+def _add_outbox(session: Session, messages: Sequence[OutgoingMessage]) -> None:
+    now = _now()
+    for message in messages:
+        session.add(
+            OutboxMessage(
+                topic=message.topic,
+                job_id=message.job_id,
+                payload=_json_ready(dict(message.payload), "outbox payload"),
+                status="pending",
+                attempts=0,
+                created_at=now,
+                available_at=now,
+            )
+        )
 
 
 def _limit(limit: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from provenance.atomic import write_atomic
@@ -58,3 +59,14 @@ class BlobStore:
         path = self.path(ref)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+    def delete_intermediates(self, job_id: str) -> None:
+        """Remove a job's unsigned clips once it ended: only signed outputs are ever kept."""
+        shutil.rmtree(
+            self.path(self.ref("clips", job_id, "labelled.mp4")).parent, ignore_errors=True
+        )
+
+    def jobs_with_intermediates(self) -> list[str]:
+        """Job ids that still have unsigned clips (the recovery sweeper checks they are live)."""
+        folder = self.root / "clips"
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []

@@ -7,7 +7,10 @@ the input gate, the output gate and `check` run the same set of classifiers.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,13 +32,15 @@ from safety.image_classifier import ImageClassifier
 from safety.nudenet_detector import NudeNetDetector
 from safety.signals import Signal
 from safety.video_checks import ClipReport
-from streams.messages import StreamMessage
 
 from .blobs import BlobStore
 from .services.admin import load_hash_matcher, load_policy
 from .settings import Settings
 
-Publish = Callable[[str, dict[str, Any]], None]
+
+def worker_identity() -> str:
+    """Who holds leases and claims from this process: host, pid and a random tag."""
+    return f"{socket.gethostname()[:32]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 @dataclass
@@ -55,16 +60,13 @@ class StageDeps:
     repository_factory: Callable[[], ManifestRepository]
     backend_factory: Callable[[], Backend]
     trust_anchors: Callable[[], TrustAnchors]
-    publish: Publish
+    settings: Settings
+    worker_id: str = field(default_factory=worker_identity)
     on_progress: Callable[[str, str], None] = lambda job_id, what: None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
-
-    def emit(self, message: StreamMessage) -> None:
-        """Publish a typed message on its topic."""
-        self.publish(message.TOPIC, message.payload())
 
     def cached(self, name: str, factory: Callable[[], Any]) -> Any:
         """Build an expensive dependency (a model, the authority) once, on first use.
@@ -152,7 +154,7 @@ def _prompt_classifier() -> Any:
     return PromptClassifier()
 
 
-def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> StageDeps:
+def build_deps(settings: Settings, store: AuditStore) -> StageDeps:
     """Stage dependencies for this process; models and keys load lazily on first use."""
     deps = StageDeps(
         store=store,
@@ -168,6 +170,6 @@ def build_deps(settings: Settings, store: AuditStore, publish: Publish) -> Stage
         nudenet_factory=NudeNetDetector,
         backend_factory=lambda: load_backend(settings.diffusers_model),
         trust_anchors=lambda: deps.authority.trust_anchors(),
-        publish=publish,
+        settings=settings,
     )
     return deps

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry()
 STAGE_SECONDS = Histogram(
@@ -26,3 +26,21 @@ HTTP_REQUESTS = Counter(
 def exposition() -> bytes:
     """The Prometheus text format of every Stillguard metric."""
     return generate_latest(REGISTRY)
+
+
+IN_FLIGHT = Gauge(
+    "stillguard_stage_in_flight", "Jobs a stage is working on now", ["stage"], registry=REGISTRY
+)
+OUTBOX_PENDING = Gauge(
+    "stillguard_outbox_pending",
+    "Messages waiting in the outbox (the relay's lag)",
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "stillguard_dead_letters_total", "Messages given up on, by topic", ["topic"], registry=REGISTRY
+)
+RECOVERED = Counter(
+    "stillguard_jobs_recovered_total",
+    "Jobs handed on again after their worker stopped or they stalled",
+    registry=REGISTRY,
+)

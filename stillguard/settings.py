@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     diffusers_model: Path | None = None
     hash_banks: Path | None = Field(None, description="folder of PDQ bank files")
     max_upload_bytes: int = Field(DEFAULT_MAX_UPLOAD_BYTES, gt=0)
+    recovery_bound_s: float = Field(
+        120.0, gt=0, description="after a crash, every job is handed on or ends within this"
+    )
+    max_attempts: int = Field(3, ge=1, description="tries of one stage before the job fails")
 
     @model_validator(mode="before")
     @classmethod
@@ -79,6 +83,20 @@ class Settings(BaseSettings):
                 else repr(values.get(field))
             )
             raise SettingsError(f"{variable}={shown}: {first['msg']}") from None
+
+    @property
+    def lease_s(self) -> float:
+        """How long a stage's hold on a job lasts without a heartbeat (a quarter of the bound).
+
+        A dead worker's job is found when its lease runs out and handed on at once, so
+        `max_attempts` tries fit within `recovery_bound_s`.
+        """
+        return self.recovery_bound_s / 4
+
+    @property
+    def stall_s(self) -> float:
+        """How long an active job with no holder and no waiting message may sit still."""
+        return self.recovery_bound_s / 2
 
     @property
     def hash_bank_folder(self) -> Path:

@@ -23,6 +23,7 @@ TABLES = {
     "api_keys",
     "provenance_manifests",
     "provenance_fingerprint_bands",
+    "outbox_messages",
 }
 SCHEMA = [Base.metadata, registry_metadata]
 

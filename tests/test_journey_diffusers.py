@@ -27,7 +27,7 @@ def test_job_generated_by_a_tiny_svd_pipeline_is_moderated_signed_and_names_its_
     from generation.diffusion import DiffusionBackend
 
     # The real loading path from the configured folder, at a size a CPU test can afford.
-    runner.pipeline.deps.backend_factory = lambda: DiffusionBackend(
+    runner.deps.backend_factory = lambda: DiffusionBackend(
         settings.diffusers_model, device="cpu", steps=2, model_frames=3, max_side=64
     )
     options = {"duration_s": 1.0, "fps": 8, "size": "96x64", "seed": 3}
@@ -44,16 +44,15 @@ def test_job_generated_by_a_tiny_svd_pipeline_is_moderated_signed_and_names_its_
     from stillguard.services.review import decide
 
     decide(
-        runner.pipeline.deps,
+        runner.deps,
         outcome.job.id,
         action="approve",
         reason="test pipeline",
         reviewer="tester",
     )
-    runner.pipeline.drain()
-    job = store.get_job(outcome.job.id)
+    job = runner.finish(outcome.job.id)
     assert job.status == "published"
-    copy_atomic(runner.pipeline.deps.blobs.path(job.output_blob), tmp_path / "svd.mp4")
+    copy_atomic(runner.deps.blobs.path(job.output_blob), tmp_path / "svd.mp4")
     report = verify_file(tmp_path / "svd.mp4", open_authority(settings).trust_anchors())
     assert report.status == "valid"
     assert report.generator["backend"].startswith("diffusers-svd@diffusers ")

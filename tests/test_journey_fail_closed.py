@@ -44,7 +44,7 @@ def test_job_fails_closed_when_the_image_classifier_is_down(tmp_path: Path) -> N
     def classifier_down() -> None:
         raise ConnectionError("classifier service unreachable")
 
-    runner.pipeline.deps.image_classifier_factory = classifier_down
+    runner.deps.image_classifier_factory = classifier_down
     out = tmp_path / "clip.mp4"
     outcome = runner.run(_request(), out)
     assert outcome.job.status == "failed" and "classifier service unreachable" in outcome.job.error
@@ -54,7 +54,8 @@ def test_job_fails_closed_when_the_image_classifier_is_down(tmp_path: Path) -> N
 
 
 def test_a_stale_clearance_for_a_blocked_job_generates_nothing(tmp_path: Path) -> None:
-    from streams import topics
+    from stillguard.pipeline.records import outgoing
+    from streams.messages import InputCleared
 
     settings = settings_for(tmp_path)
     store = open_store(settings)
@@ -70,43 +71,42 @@ def test_a_stale_clearance_for_a_blocked_job_generates_nothing(tmp_path: Path) -
     )
     assert outcome.job.status == "refused"
     store.update_job(outcome.job.id, status="running")  # as if a second reviewer raced the first
-    runner.pipeline.publish(
-        topics.JOBS_INPUT_CLEARED, {"job_id": outcome.job.id, "decision_id": "forged"}
-    )
-    runner.pipeline.drain()
-    job = store.get_job(outcome.job.id)
+    store.enqueue(outgoing(InputCleared(job_id=outcome.job.id, decision_id="forged")))
+    job = runner.finish(outcome.job.id)
     assert job.status == "failed" and "does not clear" in job.error
     assert not list((tmp_path / "blobs").glob("clips/*/*.mp4"))
 
 
 def test_a_clip_swapped_after_the_output_gate_is_never_signed(tmp_path: Path) -> None:
+    from stillguard.pipeline.generator import generator
+    from stillguard.pipeline.input_gate import input_gate
     from stillguard.pipeline.output_gate import output_gate
     from stillguard.pipeline.records import generated_clip
     from stillguard.pipeline.signing import sign_and_publish
-    from streams import topics
-    from streams.messages import parse_message
+    from stillguard.services.intake import submit_job
+    from streams.messages import ClipCleared, JobSubmitted, parse_message
 
     settings = settings_for(tmp_path)
     store = open_store(settings)
-    runner = LocalRunner(settings, store)
-    deps = runner.pipeline.deps
-    published: list[tuple[str, dict]] = []
-    deps.publish = lambda topic, message: published.append((topic, message))
-    job = runner.run(_request(), None).job  # stages publish into `published`: nothing goes on
-    topic, cleared_input = published[-1]
-    assert job.status == "running" and topic == topics.JOBS_INPUT_CLEARED
-    from stillguard.pipeline.generator import generator
+    deps = LocalRunner(settings, store).deps
 
-    generator(parse_message(topic, cleared_input), deps)
-    output_gate(parse_message(*published[-1]), deps)
-    topic, cleared = published[-1]
-    assert topic == topics.VIDEOS_CLEARED
+    def sent(job_id: str):  # the job's newest outbox message, taken so nothing else runs it
+        rows = store.outbox.claim("test", lease_s=600, job_id=job_id)
+        return parse_message(rows[-1].topic, rows[-1].payload)
+
+    job = submit_job(store, deps.blobs, _request())
+    assert isinstance(sent(job.id), JobSubmitted)
+    input_gate(JobSubmitted(job_id=job.id), deps)
+    generator(sent(job.id), deps)
+    output_gate(sent(job.id), deps)
+    cleared = sent(job.id)
+    assert isinstance(cleared, ClipCleared)
     clip = deps.blobs.path(generated_clip(deps, job.id).clip_blob)
     data = bytearray(clip.read_bytes())
     data[-100] ^= 0xFF
     clip.write_bytes(bytes(data))
     with pytest.raises(StageError, match="not the clip that was generated"):
-        sign_and_publish(parse_message(topic, cleared), deps)
+        sign_and_publish(cleared, deps)
     assert not list((tmp_path / "blobs").glob("outputs/*/*.mp4"))
 
 
@@ -119,10 +119,9 @@ def test_a_redelivered_generation_message_does_not_generate_again(tmp_path: Path
     runner = LocalRunner(settings, store)
     outcome = runner.run(_request(), None)
     assert outcome.job.status == "published"
-    clip = next((tmp_path / "blobs").glob("clips/*/labelled.mp4"))
-    before = clip.stat().st_mtime_ns
+    assert not list((tmp_path / "blobs").glob("clips/*/*")), "the unsigned clip is deleted"
     store.update_job(outcome.job.id, status="running")
     decision_id = store.decision_for(outcome.job.id, "input").decision_id
-    generator(InputCleared(job_id=outcome.job.id, decision_id=decision_id), runner.pipeline.deps)
-    assert clip.stat().st_mtime_ns == before
+    generator(InputCleared(job_id=outcome.job.id, decision_id=decision_id), runner.deps)
+    assert not list((tmp_path / "blobs").glob("clips/*/*")), "nothing was generated again"
     assert len(store.events(AuditQuery(job_id=outcome.job.id, kind="clip.generated"))) == 1

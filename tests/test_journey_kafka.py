@@ -73,7 +73,7 @@ def test_job_travels_every_topic_and_is_published_with_its_audit_trail(
             options=SMALL_CLIP,
             submitter="cli",
         )
-        job = submit_job(store, BlobStore(settings.home / "blobs"), backend.publish, request)
+        job = submit_job(store, BlobStore(settings.home / "blobs"), request)
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
             job = store.get_job(job.id)

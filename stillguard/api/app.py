@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..container import build_deps, open_store
-from ..pipeline.runners import BackgroundRunner, InProcessPipeline
+from ..pipeline.embedded import BackgroundRelay
 from ..settings import Settings
 from .deps import Services
 from .errors import install_error_handlers, use_error_schema_for_validation
@@ -31,26 +31,21 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(settings)
-        runner = None
+        deps = build_deps(settings, store)
         backend = None
         if settings.kafka_bootstrap:
             from streams.kafka import KafkaBackend
 
             backend = KafkaBackend(settings.kafka_bootstrap, client_id="stillguard-api")
             backend.ensure_topics()
-            deps = build_deps(settings, store, backend.publish)
-            publish = backend.publish
+            relay = BackgroundRelay(deps, backend.publish, batch=32)
         else:
-            runner = BackgroundRunner(
-                InProcessPipeline(lambda publish: build_deps(settings, store, publish))
-            )
-            deps, publish = runner.pipeline.deps, runner.publish
-        app.state.services = Services(settings, store, deps.blobs, publish, runner, deps)
+            relay = BackgroundRelay(deps)  # every stage in this process, fed by the outbox
+        app.state.services = Services(settings, store, deps.blobs, deps)
         try:
             yield
         finally:
-            if runner is not None:
-                runner.close()
+            relay.close()
             if backend is not None:
                 backend.close()
             store.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,9 +12,8 @@ from audit.records import API_KEY_ROLES
 from audit.store import AuditStore
 
 from ..blobs import BlobStore
-from ..container import Publish, StageDeps
+from ..container import StageDeps
 from ..errors import Forbidden, Unauthorized
-from ..pipeline.runners import BackgroundRunner
 from ..settings import Settings
 
 ROLE_RANK = {role: rank for rank, role in enumerate(API_KEY_ROLES)}
@@ -28,13 +27,7 @@ class Services:
     settings: Settings
     store: AuditStore
     blobs: BlobStore
-    publish: Publish
-    runner: BackgroundRunner | None
     deps: StageDeps
-
-    def request_deps(self) -> StageDeps:
-        """Stage dependencies whose publish is safe from a request thread."""
-        return replace(self.deps, publish=self.publish)
 
 
 @dataclass(frozen=True)

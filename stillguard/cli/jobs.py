@@ -123,7 +123,7 @@ def cmd_extend(args: argparse.Namespace, settings: Settings) -> int:
         settings, store, _progress if not args.json and sys.stderr.isatty() else None
     )
     request = extension_request(
-        store, runner.pipeline.deps.blobs, args.job_id, args.duration, submitter="cli"
+        store, runner.deps.blobs, args.job_id, args.duration, submitter="cli"
     )
     report = runner.run(request, out).to_dict() | {"extends": args.job_id}
     print(json.dumps(report) if args.json else _run_summary(report))

@@ -22,12 +22,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Print the signals, segments and decision; the exit status follows the action."""
-    from ..pipeline.local import local_pipeline
+    from ..container import build_deps, open_store
     from ..services.moderation import check_content
 
     content = existing_file(args.file).read_bytes() if args.file else None
     report = check_content(
-        local_pipeline(settings).deps, content=content, prompt=args.prompt, stage=args.stage
+        build_deps(settings, open_store(settings)),
+        content=content,
+        prompt=args.prompt,
+        stage=args.stage,
     )
     decision = report["decision"]
     lines = [

@@ -128,10 +128,10 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
     """Print the jobs held for a reviewer."""
-    from ..pipeline.local import local_pipeline
+    from ..container import build_deps, open_store
     from ..services.review import held_jobs
 
-    queue = held_jobs(local_pipeline(settings).deps, limit=args.limit)
+    queue = held_jobs(build_deps(settings, open_store(settings)), limit=args.limit)
     human = "\n".join(f"{j['job_id']} {j['stage']:<6} {'; '.join(j['reasons'])}" for j in queue)
     emit(args, {"reviews": queue}, human or "review queue is empty")
     return EXIT_OK
@@ -139,20 +139,26 @@ def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
     """Record a reviewer's decision; an approved job resumes (in this process without Kafka)."""
-    from ..pipeline.local import local_pipeline
+    from ..container import open_store
+    from ..pipeline.local import LocalRunner
     from ..services.review import decide
 
-    pipeline = local_pipeline(settings)
+    runner = LocalRunner(settings, open_store(settings))
+    job = decide(
+        runner.deps, args.job_id, action=args.action, reason=args.reason, reviewer=args.reviewer
+    )
     if settings.kafka_bootstrap:
         from streams.kafka import KafkaBackend
 
-        pipeline.deps.publish = KafkaBackend(settings.kafka_bootstrap).publish
-    job = decide(
-        pipeline.deps, args.job_id, action=args.action, reason=args.reason, reviewer=args.reviewer
-    )
-    if not settings.kafka_bootstrap:
-        pipeline.drain()
-        job = pipeline.deps.store.get_job(job.id) or job
+        from ..pipeline.relay import OutboxRelay
+
+        backend = KafkaBackend(settings.kafka_bootstrap)
+        try:
+            OutboxRelay(runner.deps, backend.publish, job_id=job.id).run_once()
+        finally:
+            backend.close()
+    else:
+        job = runner.finish(job.id)
     emit(args, job.to_dict(), f"job {job.id}: {job.status}")
     return EXIT_OK
 

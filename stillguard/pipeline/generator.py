@@ -22,6 +22,7 @@ from .records import (
     elapsed_ms,
     face_boxes,
     generated_clip,
+    outgoing,
     sha256_file,
 )
 
@@ -46,9 +47,7 @@ def generator(message: InputCleared, deps: StageDeps) -> None:
             f"refusing to generate: the recorded input decision ({input_decision.action}) "
             "does not clear this message"
         )
-    existing = generated_clip(deps, job.id)
-    if existing is not None:  # a redelivered message: the clip exists and may have been checked
-        deps.emit(existing.message(job.id))
+    if generated_clip(deps, job.id) is not None:  # a redelivered message: made and sent on
         return
     deps.on_progress(job.id, "generating")
     options = GenerationOptions.from_dict(job.options)
@@ -103,5 +102,5 @@ def generator(message: InputCleared, deps: StageDeps) -> None:
         kind="clip.generated",
         payload=generated.model_dump(mode="json"),
         event_id=f"{job.id}-generation-clip",
+        outbox=outgoing(generated.message(job.id)),
     )
-    deps.emit(generated.message(job.id))

@@ -18,6 +18,7 @@ def input_gate(message: JobSubmitted, deps: StageDeps) -> None:
         signals = deps.input_signals(photo, job.prompt)
         return deps.policy.decide("input", signals, job_id=job.id), signals, {}
 
-    decision = gate(deps, message.job_id, "input", evaluate)
-    if decision is not None:
-        deps.emit(InputCleared(job_id=message.job_id, decision_id=decision.decision_id))
+    def cleared(decision_id: str) -> InputCleared:
+        return InputCleared(job_id=message.job_id, decision_id=decision_id)
+
+    gate(deps, message.job_id, "input", evaluate, cleared)

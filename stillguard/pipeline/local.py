@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from audit.records import TERMINAL_JOB_STATUSES
 from audit.store import AuditQuery, AuditStore, JobRecord
 from provenance.atomic import copy_atomic
 
-from ..container import build_deps, open_store
+from ..container import build_deps
 from ..services.intake import JobRequest, submit_job
 from ..settings import Settings
-from .runners import InProcessPipeline
+from .relay import OutboxRelay
+from .runners import in_process_delivery
 
 
 class TimedStore:
@@ -102,29 +104,30 @@ class LocalRunner:
     ) -> None:
         self._timed = TimedStore(store)
         # Typed as the store it stands in for: it delegates every call.
-        self.store = cast(AuditStore, self._timed)
-        self.pipeline = InProcessPipeline(lambda publish: build_deps(settings, self.store, publish))
+        self.deps = build_deps(settings, cast(AuditStore, self._timed))
         if on_progress is not None:
-            self.pipeline.deps.on_progress = on_progress
+            self.deps.on_progress = on_progress
+
+    def finish(self, job_id: str) -> JobRecord:
+        """Run the job's messages through the stages in this process until the job ends."""
+        relay = OutboxRelay(self.deps, in_process_delivery(self.deps), batch=1, job_id=job_id)
+        while True:
+            job = self.deps.store.get_job(job_id)
+            if job is None or job.status in TERMINAL_JOB_STATUSES:
+                return cast(JobRecord, job)
+            if not relay.run_once():
+                time.sleep(0.05)  # another process (a `serve` on this HOME) has the message
 
     def run(self, request: JobRequest, out: Path | None) -> JobOutcome:
         """Submit, run every stage, and copy the signed clip to `out` if it was published."""
         self._timed.write_ms = 0.0
         started = time.perf_counter()
-        job = submit_job(self.store, self.pipeline.deps.blobs, self.pipeline.publish, request)
-        self.pipeline.drain()
-        job = self.store.get_job(job.id) or job
+        job = self.finish(submit_job(self.deps.store, self.deps.blobs, request).id)
         output = None
         if job.status == "published" and job.output_blob and out is not None:
-            copy_atomic(self.pipeline.deps.blobs.path(job.output_blob), out)
+            copy_atomic(self.deps.blobs.path(job.output_blob), out)
             output = out
-        trail = job_trail(self.store, job.id)
+        trail = job_trail(self.deps.store, job.id)
         trail.timings_ms["audit"] = round(self._timed.write_ms, 1)
         trail.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
         return JobOutcome(job=job, output=output, trail=trail)
-
-
-def local_pipeline(settings: Settings) -> InProcessPipeline:
-    """The stages in this process, for commands that moderate or resume jobs (check, review)."""
-    store = open_store(settings)
-    return InProcessPipeline(lambda publish: build_deps(settings, store, publish))

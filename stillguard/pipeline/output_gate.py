@@ -25,7 +25,8 @@ def output_gate(message: ClipGenerated, deps: StageDeps) -> None:
         }
         return deps.policy.decide("output", report.signals, job_id=job.id), report.signals, payload
 
-    decision = gate(deps, message.job_id, "output", evaluate)
-    if decision is not None:
+    def cleared(decision_id: str) -> ClipCleared:
         fields = message.model_dump(exclude={"schema_version"})
-        deps.emit(ClipCleared(**fields, decision_id=decision.decision_id))
+        return ClipCleared(**fields, decision_id=decision_id)
+
+    gate(deps, message.job_id, "output", evaluate, cleared)

@@ -15,21 +15,26 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
 
+from audit.records import TERMINAL_JOB_STATUSES, OutgoingMessage
 from audit.store import AuditQuery, JobRecord
 from policies.decision import Action, Decision
 from safety.signals import Signal
-from streams.messages import ClipGenerated, JobCompleted, ReviewRequested
+from streams.messages import ClipGenerated, JobCompleted, ReviewRequested, StreamMessage
 
 from ..container import StageDeps
 from ..metrics import JOBS_ENDED
 
 PUBLISHABLE_ACTIONS = frozenset({"allow", "label", "restrict"})
-TERMINAL_STATUSES = frozenset({"published", "refused", "held", "failed"})
 STATUS_FOR_ACTION = {"review": "held", "block": "refused"}
 
 
 class StageError(RuntimeError):
     """A stage cannot go on for this job; the job ends `failed` with this message."""
+
+
+def outgoing(*messages: StreamMessage) -> list[OutgoingMessage]:
+    """Typed messages as outbox rows, written in the same transaction as what causes them."""
+    return [OutgoingMessage(m.TOPIC, m.job_id, m.payload()) for m in messages]
 
 
 def elapsed_ms(start: float) -> float:
@@ -73,13 +78,38 @@ def active_job(deps: StageDeps, job_id: str) -> JobRecord | None:
     job = deps.store.get_job(job_id)
     if job is None:
         raise StageError(f"job {job_id} does not exist")
-    return None if job.status in TERMINAL_STATUSES else job
+    return None if job.status in TERMINAL_JOB_STATUSES else job
 
 
 def record_decision(
-    deps: StageDeps, job: JobRecord, decision: Decision, signals: list[Signal], payload: dict
+    deps: StageDeps,
+    job: JobRecord,
+    decision: Decision,
+    signals: list[Signal],
+    payload: dict[str, Any],
+    cleared: StreamMessage,
 ) -> None:
-    """Append a stage's decision to the audit log and to the job's list of decisions."""
+    """Record a stage's decision, the job's new state and what it sends next, in one commit.
+
+    A decision that lets the job go on sends `cleared`; `review` holds the job and asks for a
+    reviewer; `block` refuses it. Either way the job's end is announced (jobs.completed).
+    """
+    decisions = [d for d in (job.decisions or []) if d.get("stage") != decision.stage]
+    update: dict[str, Any] = {"decisions": [*decisions, decision.to_dict()]}
+    if decision.publishable:
+        update["status"] = "running"
+        messages = [cleared]
+    else:
+        status = STATUS_FOR_ACTION[decision.action]
+        update |= {"status": status, "error": "; ".join(decision.reasons)}
+        ended = JobCompleted(job_id=job.id, status=status)
+        messages = [ended]
+        if status == "held":
+            reasons = list(decision.reasons)
+            messages = [
+                ReviewRequested(job_id=job.id, stage=decision.stage, reasons=reasons),
+                ended,
+            ]
     deps.store.append(
         job_id=job.id,
         stage=decision.stage,
@@ -91,9 +121,13 @@ def record_decision(
         signals=[s.to_dict() for s in signals],
         payload=payload,
         event_id=f"{job.id}-{decision.stage}-decision",
+        job_update=update,
+        outbox=outgoing(*messages),
     )
-    decisions = [d for d in (job.decisions or []) if d.get("stage") != decision.stage]
-    deps.store.update_job(job.id, decisions=[*decisions, decision.to_dict()])
+    if not decision.publishable:
+        JOBS_ENDED.labels(status=update["status"]).inc()
+    if update.get("status") == "refused":
+        deps.blobs.delete_intermediates(job.id)
 
 
 def recorded_decision(deps: StageDeps, job: JobRecord, stage: str) -> Decision | None:
@@ -114,54 +148,31 @@ Evaluation = tuple[Decision, list[Signal], dict[str, Any]]
 
 
 def gate(
-    deps: StageDeps, job_id: str, stage: str, evaluate: Callable[[JobRecord], Evaluation]
-) -> Decision | None:
-    """Run a moderation gate once per job: the decision it records, or the one recorded before.
+    deps: StageDeps,
+    job_id: str,
+    stage: str,
+    evaluate: Callable[[JobRecord], Evaluation],
+    cleared: Callable[[str], StreamMessage],
+) -> None:
+    """Run a moderation gate once per job and record its decision with what follows from it.
 
-    Returns None when the job has ended (a redelivered message) or the decision stops it (the
-    job is then refused or held); a decision that lets the job go on is returned.
+    `cleared(decision_id)` is the message that moves a cleared job on. A redelivered message
+    finds the decision recorded (with its messages, in the same commit) and does nothing.
     """
     job = active_job(deps, job_id)
-    if job is None:
-        return None
+    if job is None or recorded_decision(deps, job, stage) is not None:
+        return
     deps.on_progress(job.id, f"{stage} gate")
-    decision = recorded_decision(deps, job, stage)
-    if decision is None:
-        start = time.perf_counter()
-        decision, signals, payload = evaluate(job)
-        payload["timings_ms"] = {f"{stage}_gate": elapsed_ms(start)}
-        record_decision(deps, job, decision, signals, payload)
-        if stage == "input":
-            deps.store.update_job(job.id, status="running")
-    return decision if stop_unless_publishable(deps, job, decision) else None
-
-
-def stop_unless_publishable(deps: StageDeps, job: JobRecord, decision: Decision) -> bool:
-    """End the job when the decision does not let it go on; True when it may continue."""
-    if decision.publishable:
-        return True
-    status = STATUS_FOR_ACTION[decision.action]
-    deps.store.update_job(job.id, status=status, error="; ".join(decision.reasons))
-    JOBS_ENDED.labels(status=status).inc()
-    if status == "held":
-        deps.emit(
-            ReviewRequested(job_id=job.id, stage=decision.stage, reasons=list(decision.reasons))
-        )
-    deps.emit(JobCompleted(job_id=job.id, status=status))
-    return False
-
-
-def finish_published(deps: StageDeps, job_id: str, output_ref: str) -> None:
-    """Mark a signed, recorded job published and announce it."""
-    deps.store.update_job(job_id, status="published", output_blob=output_ref)
-    JOBS_ENDED.labels(status="published").inc()
-    deps.emit(JobCompleted(job_id=job_id, status="published", output_blob=output_ref))
+    start = time.perf_counter()
+    decision, signals, payload = evaluate(job)
+    payload["timings_ms"] = {f"{stage}_gate": elapsed_ms(start)}
+    record_decision(deps, job, decision, signals, payload, cleared(decision.decision_id))
 
 
 def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:
     """End a job `failed` with a reason and an audit event; used when a stage gives up."""
     job = deps.store.get_job(job_id)
-    if job is None or job.status in TERMINAL_STATUSES:
+    if job is None or job.status in TERMINAL_JOB_STATUSES:
         return
     deps.store.append(
         job_id=job_id,
@@ -170,8 +181,10 @@ def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:
         action="fail",
         reasons=[error],
         event_id=f"{job_id}-{stage}-failed",
+        job_update={"status": "failed", "error": error},
+        outbox=outgoing(JobCompleted(job_id=job_id, status="failed")),
     )
-    deps.store.update_job(job_id, status="failed", error=error)
+    deps.blobs.delete_intermediates(job_id)
     JOBS_ENDED.labels(status="failed").inc()
 
 

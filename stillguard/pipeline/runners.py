@@ -1,10 +1,8 @@
-"""Runs the stages on a stream backend: in-process for `run`/`serve`, Kafka for workers."""
+"""Stage handlers for any stream backend: typed messages, leases, and what a failure means."""
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,12 +10,13 @@ from typing import Any
 from generation import GenerationOptionError, MediaError
 from generation.diffusion import DiffusionUnavailable
 from safety.photo_intake import BadImageError
-from streams.backend import DeadLetter
+from streams.backend import DeadLetter, Handler
 from streams.inprocess import InProcessBackend
 from streams.messages import MessageError, parse_message
 
 from ..container import StageDeps
-from ..metrics import STAGE_SECONDS
+from ..metrics import IN_FLIGHT, STAGE_SECONDS
+from .heartbeat import heartbeat
 from .records import StageError, fail_job
 from .stages import STAGES, stage_for_topic
 
@@ -36,23 +35,49 @@ PERMANENT_ERRORS: tuple[type[Exception], ...] = (
 StageFn = Callable[[Any, StageDeps], None]
 
 
-def guarded(stage: str, fn: StageFn, deps: StageDeps) -> Callable[[str, dict[str, Any]], None]:
-    """A backend handler for one stage: the message is typed first; permanent errors fail the
-    job, others are retried."""
+def guarded(stage: str, fn: StageFn, deps: StageDeps) -> Handler:
+    """A backend handler for one stage.
 
-    def handle(topic: str, message: dict[str, Any]) -> None:
+    The message is typed first. The stage holds the job's lease while it works (renewed by a
+    heartbeat), so a duplicate delivery waits its turn and a dead worker's job is found when the
+    lease runs out; after `max_attempts` tries at one stage the job fails with the reason.
+    Permanent errors fail the job at once; others are raised for the backend to retry.
+    """
+    settings = deps.settings
+
+    def handle(topic: str, raw: dict[str, Any]) -> None:
+        job_id = str(raw.get("job_id"))
+        lease = deps.store.leases.take(job_id, stage, deps.worker_id, ttl_s=settings.lease_s)
+        if lease is None:
+            log.info("event=skipped stage=%s job_id=%s reason=held-or-ended", stage, job_id)
+            return
+        if lease.attempt > settings.max_attempts:
+            deps.store.leases.release(lease)
+            fail_job(
+                deps,
+                job_id,
+                stage,
+                f"{stage}: gave up after {settings.max_attempts} attempts "
+                "(its worker stopped or kept failing)",
+            )
+            return
         started = time.perf_counter()
         outcome = "ok"
+        renew = lambda: deps.store.leases.renew(lease, ttl_s=settings.lease_s)
+        IN_FLIGHT.labels(stage=stage).inc()
         try:
-            fn(parse_message(topic, message), deps)
+            with heartbeat(renew, every_s=settings.lease_s / 3):
+                fn(parse_message(topic, raw), deps)
         except PERMANENT_ERRORS as exc:
             outcome = "failed"
-            log.warning("stage=%s job=%s failed: %s", stage, message.get("job_id"), exc)
-            fail_job(deps, message["job_id"], stage, f"{stage}: {exc}")
+            log.warning("event=stage-failed stage=%s job_id=%s error=%s", stage, job_id, exc)
+            fail_job(deps, job_id, stage, f"{stage}: {exc}")
         except Exception:
             outcome = "retry"
             raise
         finally:
+            IN_FLIGHT.labels(stage=stage).dec()
+            deps.store.leases.release(lease)
             STAGE_SECONDS.labels(stage=stage, outcome=outcome).observe(
                 time.perf_counter() - started
             )
@@ -74,75 +99,16 @@ def dead_letter_handler(deps: StageDeps) -> Callable[[DeadLetter], None]:
     return on_dead_letter
 
 
-class InProcessPipeline:
-    """All stages in this process on the in-process backend.
+def in_process_delivery(deps: StageDeps) -> Callable[[str, dict[str, Any]], None]:
+    """Deliver a message to this process's stages at once, with the same retry rules as Kafka."""
+    backend = InProcessBackend(
+        max_attempts=deps.settings.max_attempts, on_dead_letter=dead_letter_handler(deps)
+    )
+    for stage in STAGES.values():
+        backend.subscribe(stage.topic, guarded(stage.name, stage.run, deps))
 
-    Other threads hand messages in through `publish` (a thread-safe inbox); only the thread that
-    calls `drain` touches the backend, so a long job never blocks a new submission.
-    """
+    def deliver(topic: str, message: dict[str, Any]) -> None:
+        backend.publish(topic, message)
+        backend.run_until_idle()
 
-    def __init__(
-        self, deps_factory: Callable[[Callable[[str, dict[str, Any]], None]], StageDeps]
-    ) -> None:
-        self._inbox: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
-        self.backend = InProcessBackend(max_attempts=3, on_dead_letter=self._on_dead_letter)
-        self.deps = deps_factory(self.backend.publish)
-        for stage in STAGES.values():
-            self.backend.subscribe(stage.topic, guarded(stage.name, stage.run, self.deps))
-
-    def _on_dead_letter(self, dead: DeadLetter) -> None:
-        dead_letter_handler(self.deps)(dead)
-
-    def publish(self, topic: str, message: dict[str, Any]) -> None:
-        """Queue a message (e.g. a submitted job) from any thread; `drain` delivers it."""
-        self._inbox.put((topic, message))
-
-    def drain(self) -> int:
-        """Run every queued message through the stages until nothing is left."""
-        delivered = 0
-        while True:
-            while not self._inbox.empty():
-                self.backend.publish(*self._inbox.get())
-            if self.backend.pending() == 0:
-                return delivered
-            delivered += self.backend.run_until_idle()
-
-
-class BackgroundRunner:
-    """Drains an in-process pipeline on a worker thread so the HTTP API answers at once."""
-
-    def __init__(self, pipeline: InProcessPipeline) -> None:
-        self.pipeline = pipeline
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="stillguard-pipeline", daemon=True)
-        self._thread.start()
-
-    def publish(self, topic: str, message: dict[str, Any]) -> None:
-        self.pipeline.publish(topic, message)
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while True:
-            self._wake.wait(timeout=0.5)
-            self._wake.clear()
-            stopping = self._stop.is_set()
-            try:
-                self.pipeline.drain()
-            except Exception:  # a bug in a stage must not kill the API's only worker
-                log.exception("in-process pipeline drain failed")
-                time.sleep(0.5)
-            if stopping:
-                return
-
-    def close(self, timeout_s: float = 300.0) -> None:
-        """Finish the jobs already accepted, then stop.
-
-        The in-process queue is not durable, so shutting down mid-queue would strand accepted
-        jobs; and a thread killed inside native model code at interpreter exit aborts the process.
-        """
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=timeout_s)
-        if self._thread.is_alive():
-            log.error("in-process pipeline still busy after %.0f s; exiting anyway", timeout_s)
+    return deliver

@@ -9,20 +9,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from audit.store import AuditQuery
 from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions
 from provenance.sign import GenerationClaims, sign_clip, soft_bindings
 from provenance.verify import verify_file
-from streams.messages import ClipCleared
+from streams.messages import ClipCleared, JobCompleted
 
 from ..container import StageDeps
+from ..metrics import JOBS_ENDED
 from .records import (
     PUBLISHABLE_ACTIONS,
     StageError,
     active_job,
     checked_clip_path,
     elapsed_ms,
-    finish_published,
+    outgoing,
 )
 
 
@@ -39,10 +39,6 @@ def sign_and_publish(message: ClipCleared, deps: StageDeps) -> None:
     input_decision = deps.store.decision_for(job.id, "input")
     if input_decision is None or input_decision.action not in PUBLISHABLE_ACTIONS:
         raise StageError("refusing to sign: the input decision does not clear this job")
-    published = deps.store.events(AuditQuery(job_id=job.id, kind="published", limit=1))
-    if published:  # signed and recorded before a crash: finish the job, do not sign again
-        finish_published(deps, job.id, (published[0].payload or {})["output_blob"])
-        return
     deps.on_progress(job.id, "signing")
     start = time.perf_counter()
     labelled, generated = checked_clip_path(deps, job.id)
@@ -94,8 +90,11 @@ def sign_and_publish(message: ClipCleared, deps: StageDeps) -> None:
             "timings_ms": {"sign": sign_ms, "verify": elapsed_ms(start)},
         },
         event_id=f"{job.id}-provenance-published",
+        job_update={"status": "published", "output_blob": signed_ref},
+        outbox=outgoing(JobCompleted(job_id=job.id, status="published", output_blob=signed_ref)),
     )
-    finish_published(deps, job.id, signed_ref)
+    deps.blobs.delete_intermediates(job.id)
+    JOBS_ENDED.labels(status="published").inc()
 
 
 def _thumbnail_jpeg(frame: np.ndarray) -> bytes:

@@ -40,7 +40,8 @@ STAGES: dict[str, Stage] = {
     )
 }
 AUDIT_WRITER = "audit-writer"
-WORKER_STAGES: tuple[str, ...] = (*STAGES, AUDIT_WRITER)
+RELAY = "relay"
+WORKER_STAGES: tuple[str, ...] = (*STAGES, AUDIT_WRITER, RELAY)
 
 
 def stage_for_topic(topic: str) -> str:

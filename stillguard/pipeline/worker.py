@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from typing import Any
 
 from streams import topics
+from streams.backend import Handler
 from streams.kafka import KafkaBackend
-from streams.messages import DeadLettered
+from streams.messages import DeadLettered, parse_message
 
 from ..container import StageDeps, build_deps, open_store
 from ..settings import Settings
+from .embedded import BackgroundRelay
 from .records import fail_job
 from .runners import dead_letter_handler, guarded
-from .stages import AUDIT_WRITER, STAGES, stage_for_topic
+from .stages import AUDIT_WRITER, RELAY, STAGES, stage_for_topic
 
 log = logging.getLogger("stillguard.worker")
 DEAD_LETTER_TOPICS = [topics.dead_letter_topic(stage.topic) for stage in STAGES.values()]
@@ -31,21 +34,31 @@ def audit_writer(message: DeadLettered, deps: StageDeps) -> None:
 
 
 def run_worker(settings: Settings, stage: str, stop: threading.Event | None = None) -> None:
-    """Consume the stage's topic until SIGTERM/SIGINT (or `stop` is set)."""
+    """Consume the stage's topic until SIGTERM/SIGINT (or `stop` is set).
+
+    Every worker also relays what its stages commit to the outbox and sweeps for jobs to recover;
+    `relay` does only that. On SIGTERM the message in hand is finished (or its lease handed
+    back) before the worker exits.
+    """
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     backend = KafkaBackend(settings.kafka_bootstrap or "", client_id=f"stillguard-{stage}")
     backend.ensure_topics()
-    deps = build_deps(settings, open_store(settings), backend.publish)
-    if stage == AUDIT_WRITER:
-        subscribed, handler = DEAD_LETTER_TOPICS, guarded(stage, audit_writer, deps)
-    else:
-        subscribed = [STAGES[stage].topic]
-        handler = guarded(stage, STAGES[stage].run, deps)
-    log.info("worker stage=%s topics=%s", stage, ",".join(subscribed))
+    deps = build_deps(settings, open_store(settings))
+    relay = BackgroundRelay(deps, backend.publish, batch=32)
     try:
+        if stage == RELAY:
+            log.info("worker stage=relay")
+            stop.wait()
+            return
+        if stage == AUDIT_WRITER:
+            subscribed, handler = DEAD_LETTER_TOPICS, guarded_dead_letters(deps)
+        else:
+            subscribed = [STAGES[stage].topic]
+            handler = guarded(stage, STAGES[stage].run, deps)
+        log.info("worker stage=%s topics=%s", stage, ",".join(subscribed))
         backend.consume(
             subscribed,
             f"stillguard-{stage}",
@@ -54,4 +67,14 @@ def run_worker(settings: Settings, stage: str, stop: threading.Event | None = No
             on_dead_letter=dead_letter_handler(deps),
         )
     finally:
+        relay.close()
         backend.close()
+
+
+def guarded_dead_letters(deps: StageDeps) -> Handler:
+    """The audit writer's handler: no lease (the job's holder may be the one that died)."""
+
+    def handle(topic: str, raw: dict[str, Any]) -> None:
+        audit_writer(parse_message(topic, raw), deps)  # type: ignore[arg-type]
+
+    return handle

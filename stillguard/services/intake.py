@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from audit.records import EventDraft
 from audit.store import AuditStore, IdempotencyConflict, JobRecord
 from generation import GenerationOptions
 from generation.options import DURATION_RANGE
-from streams import topics
+from streams.messages import JobSubmitted
 
 from ..blobs import BlobStore
-from ..container import Publish
 from ..errors import Conflict, InvalidInput, NotFound
+from ..pipeline.records import outgoing
 from .media import checked_photo
 from .prompts import check_prompt
 
@@ -136,13 +138,13 @@ def _replayed_job(store: AuditStore, request: JobRequest) -> JobRecord | None:
     return existing
 
 
-def submit_job(
-    store: AuditStore, blobs: BlobStore, publish: Publish, request: JobRequest
-) -> JobRecord:
-    """Validate a request, store the photo, record the job and publish it to the input gate.
+def submit_job(store: AuditStore, blobs: BlobStore, request: JobRequest) -> JobRecord:
+    """Validate a request, store the photo, and record the job with its message to the input gate.
 
-    A replayed request (same submitter and idempotency key, same body) returns the original job;
-    the same key with a different body is refused. Rejected input leaves an audit event.
+    The job, its `job.created` event and its `jobs.submitted` message commit together (the
+    outbox), so an accepted job is never lost and never left without a message. A replayed
+    request (same submitter and idempotency key, same body) returns the original job; the same
+    key with a different body is refused. Rejected input leaves an audit event.
     """
     existing = _replayed_job(store, request)
     if existing is not None:
@@ -156,23 +158,9 @@ def submit_job(
     photo_key = hashlib.sha256(request.photo).hexdigest()[:32]
     ref = blobs.ref("inputs", photo_key, f"photo.{EXTENSION_FOR_MIME[mime]}")
     blobs.put(ref, request.photo)
-    try:
-        job = store.create_job(
-            submitter=request.submitter,
-            input_blob=ref,
-            prompt=request.prompt,
-            options=options.to_dict(),
-            idempotency_key=request.idempotency_key,
-            request_sha256=request.sha256(),
-        )
-    except IdempotencyConflict as exc:
-        # A concurrent request with the same key won the race: same body, same job.
-        winner = _replayed_job(store, request)
-        if winner is not None:
-            return winner
-        raise Conflict("idempotency_conflict", str(exc)) from exc
-    store.append(
-        job_id=job.id,
+    job_id = uuid.uuid4().hex
+    created = EventDraft(
+        job_id=job_id,
         stage="intake",
         kind="job.created",
         payload={
@@ -183,7 +171,23 @@ def submit_job(
             "prompt_chars": len(request.prompt or ""),
         }
         | ({"extends": request.extends} if request.extends else {}),
-        event_id=f"{job.id}-intake-created",
+        event_id=f"{job_id}-intake-created",
     )
-    publish(topics.JOBS_SUBMITTED, {"job_id": job.id})
-    return job
+    try:
+        return store.create_job(
+            submitter=request.submitter,
+            input_blob=ref,
+            prompt=request.prompt,
+            options=options.to_dict(),
+            idempotency_key=request.idempotency_key,
+            request_sha256=request.sha256(),
+            job_id=job_id,
+            created=created,
+            outbox=outgoing(JobSubmitted(job_id=job_id)),
+        )
+    except IdempotencyConflict as exc:
+        # A concurrent request with the same key won the race: same body, same job.
+        winner = _replayed_job(store, request)
+        if winner is not None:
+            return winner
+        raise Conflict("idempotency_conflict", str(exc)) from exc

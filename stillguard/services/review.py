@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from audit.store import JobRecord
+from audit.store import JobRecord, StaleJobState
 from policies.decision import Decision
-from streams.messages import ClipCleared, InputCleared, StreamMessage
+from streams.messages import ClipCleared, InputCleared, JobCompleted, StreamMessage
 
 from ..container import StageDeps
 from ..errors import Conflict, InvalidInput, NotFound
 from ..metrics import JOBS_ENDED
-from ..pipeline.records import generated_clip
+from ..pipeline.records import generated_clip, outgoing
 
 REVIEW_ACTIONS = ("approve", "block")
 
@@ -66,30 +66,39 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
         policy_version=held.get("policy_version") or deps.policy.version,
         decision_id=decision_id,
     )
-    deps.store.append(
-        job_id=job.id,
-        stage=stage,
-        kind="decision",
-        action=decision.action,
-        policy_version=decision.policy_version,
-        decision_id=decision.decision_id,
-        reasons=list(decision.reasons),
-        payload={
-            "reviewer": reviewer,
-            "review_action": action,
-            "overrides_decision_id": held.get("decision_id"),
-        },
-    )
     decisions = [*(job.decisions or []), {**decision.to_dict(), "reviewer": reviewer}]
-    if action == "block":
-        JOBS_ENDED.labels(status="refused").inc()
-        return deps.store.update_job(
-            job.id, status="refused", decisions=decisions, error="; ".join(decision.reasons)
+    if resume is None:
+        update = {"status": "refused", "decisions": decisions, "error": "; ".join(decision.reasons)}
+        messages: list[StreamMessage] = [JobCompleted(job_id=job.id, status="refused")]
+    else:
+        update = {"status": "running", "decisions": decisions, "error": None}
+        messages = [resume]
+    try:
+        deps.store.append(
+            job_id=job.id,
+            stage=stage,
+            kind="decision",
+            action=decision.action,
+            policy_version=decision.policy_version,
+            decision_id=decision.decision_id,
+            reasons=list(decision.reasons),
+            payload={
+                "reviewer": reviewer,
+                "review_action": action,
+                "overrides_decision_id": held.get("decision_id"),
+            },
+            job_update=update,
+            expect_status={"held"},  # compare-and-set: two reviewers never both decide
+            outbox=outgoing(*messages),
         )
-    job = deps.store.update_job(job.id, status="running", decisions=decisions, error=None)
-    if resume is not None:
-        deps.emit(resume)
-    return job
+    except StaleJobState as exc:
+        raise Conflict(
+            "not_held", f"job {job_id} is {exc.status}: another decision came first"
+        ) from exc
+    if resume is None:
+        JOBS_ENDED.labels(status="refused").inc()
+        deps.blobs.delete_intermediates(job.id)
+    return deps.store.get_job(job.id) or job
 
 
 def _resume_message(deps: StageDeps, job: JobRecord, stage: str, decision_id: str) -> StreamMessage:

@@ -77,7 +77,7 @@ async def create_job(
         submitter=who.key_id,
         idempotency_key=idempotency_key,
     )
-    return _job_view(submit_job(svc.store, svc.blobs, svc.publish, request))
+    return _job_view(submit_job(svc.store, svc.blobs, request))
 
 
 @router.post(
@@ -103,7 +103,7 @@ def extend_job(
         submitter=who.key_id,
         idempotency_key=idempotency_key,
     )
-    return _job_view(submit_job(svc.store, svc.blobs, svc.publish, request), extends=job.id)
+    return _job_view(submit_job(svc.store, svc.blobs, request), extends=job.id)
 
 
 @router.get("/jobs/{job_id}", summary="A job's status", responses=error_answers(401, 403, 404))

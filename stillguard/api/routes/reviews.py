@@ -31,7 +31,5 @@ def decide_review(
     job_id: str, body: ReviewDecision, who: ReviewerDep, svc: ServicesDep
 ) -> ReviewOutcome:
     """Approve (the job resumes) or block (it is refused), with a reason that is audited."""
-    job = decide(
-        svc.request_deps(), job_id, action=body.action, reason=body.reason, reviewer=who.key_id
-    )
+    job = decide(svc.deps, job_id, action=body.action, reason=body.reason, reviewer=who.key_id)
     return ReviewOutcome(job_id=job.id, status=job.status, decisions=list(job.decisions))
