@@ -92,6 +92,7 @@ class Job(Base):
     lease_stage: Mapped[str | None] = mapped_column(String(32))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    callback_url: Mapped[str | None] = mapped_column(String(2048))
 
     def to_record(self) -> JobRecord:
         """A detached, frozen copy for callers outside the session."""
@@ -109,6 +110,7 @@ class Job(Base):
             output_blob=self.output_blob,
             error=self.error,
             decisions=tuple(self.decisions or ()),
+            callback_url=self.callback_url,
         )
 
 
@@ -217,3 +219,13 @@ class OutboxMessage(Base):
             created_at=self.created_at,
             last_error=self.last_error,
         )
+
+
+class WebhookEndpoint(Base):
+    """Where an API key's jobs report their final state (a job may name its own URL instead)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -42,6 +42,7 @@ class JobRecord:
     output_blob: str | None
     error: str | None
     decisions: tuple[dict[str, Any], ...]
+    callback_url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the API and `--json` output."""

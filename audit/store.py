@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit.chain import GENESIS_HASH, ChainWalker, canonical_json, chain_hash, event_fields
 from audit.database import create_audit_engine, lock_for_append, run_migration, writer_engine
 from audit.leases import JobLeases
-from audit.models import ApiKey, AuditEvent, Job, OutboxMessage
+from audit.models import ApiKey, AuditEvent, Job, OutboxMessage, WebhookEndpoint
 from audit.outbox import Outbox
 from audit.records import (
     API_KEY_ROLES,
@@ -144,6 +144,7 @@ class AuditStore:
         idempotency_key: str | None = None,
         request_sha256: str = "",
         job_id: str | None = None,
+        callback_url: str | None = None,
         created: EventDraft | None = None,
         outbox: Sequence[OutgoingMessage] = (),
     ) -> JobRecord:
@@ -171,6 +172,7 @@ class AuditStore:
             error=None,
             decisions=[],
             attempts=0,
+            callback_url=callback_url,
         )
         if idempotency_key is not None:
             existing = self.find_job_by_idempotency(submitter, idempotency_key)
@@ -362,6 +364,26 @@ class AuditStore:
                     return walker.report()
                 after = batch[-1].seq
                 session.expunge_all()
+
+    # -- webhooks -------------------------------------------------------------------------------
+
+    def set_webhook(self, key_id: str, url: str | None) -> None:
+        """Set (or with None, remove) where a key's jobs report their final state."""
+        with self._write() as session:
+            endpoint = session.get(WebhookEndpoint, key_id)
+            if url is None:
+                if endpoint is not None:
+                    session.delete(endpoint)
+            elif endpoint is None:
+                session.add(WebhookEndpoint(key_id=key_id, url=url, updated_at=_now()))
+            else:
+                endpoint.url, endpoint.updated_at = url, _now()
+
+    def webhook_of(self, key_id: str) -> str | None:
+        """A key's webhook URL, if it registered one."""
+        with self._reader() as session:
+            endpoint = session.get(WebhookEndpoint, key_id)
+            return endpoint.url if endpoint else None
 
     # -- API keys -----------------------------------------------------------------------------
 

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         120.0, gt=0, description="after a crash, every job is handed on or ends within this"
     )
     max_attempts: int = Field(3, ge=1, description="tries of one stage before the job fails")
+    public_url: str = Field("http://127.0.0.1:8080", description="how clients reach the API")
+    webhook_allow: str | None = Field(
+        None, description="hosts or networks webhooks may reach even if private (tests)"
+    )
+    webhook_max_attempts: int = Field(6, ge=1, description="deliveries tried before a dead letter")
 
     @model_validator(mode="before")
     @classmethod

@@ -24,6 +24,7 @@ TABLES = {
     "provenance_manifests",
     "provenance_fingerprint_bands",
     "outbox_messages",
+    "webhook_endpoints",
 }
 SCHEMA = [Base.metadata, registry_metadata]
 

@@ -1,4 +1,5 @@
-"""Outbox of messages written with the records that cause them, and leases of jobs by stage.
+"""Outbox of messages written with the records that cause them, leases of jobs by stage, and
+completion webhooks (per API key, or per job).
 
 Revision ID: 0003_outbox_leases
 Revises: 0002_provenance_registry
@@ -55,14 +56,22 @@ def upgrade() -> None:
         jobs.add_column(
             sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
+        jobs.add_column(sa.Column("callback_url", sa.String(2048), nullable=True))
     op.create_index("ix_jobs_lease_expires_at", "jobs", ["lease_expires_at"])
+    op.create_table(
+        "webhook_endpoints",
+        sa.Column("key_id", sa.String(32), primary_key=True),
+        sa.Column("url", sa.String(2048), nullable=False),
+        sa.Column("updated_at", TIMESTAMP, nullable=False),
+    )
 
 
 def downgrade() -> None:
-    """Drop the outbox and the job leases."""
+    """Drop the webhooks, the outbox and the job leases."""
+    op.drop_table("webhook_endpoints")
     op.drop_index("ix_jobs_lease_expires_at", table_name="jobs")
     with op.batch_alter_table("jobs") as jobs:
-        for column in ("attempts", "lease_expires_at", "lease_stage", "lease_owner"):
+        for column in ("callback_url", "attempts", "lease_expires_at", "lease_stage", "lease_owner"):
             jobs.drop_column(column)
     op.drop_index("ix_outbox_messages_job_id", table_name="outbox_messages")
     op.drop_index("ix_outbox_messages_status_available_at", table_name="outbox_messages")

@@ -201,3 +201,23 @@ class Readiness(BaseModel):
 
     ready: bool
     problems: dict[str, str]
+
+
+class WebhookRequest(BaseModel):
+    """Where to POST the final state of this key's jobs."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(max_length=2048, description="http(s); not a private or loopback address")
+
+
+class WebhookView(BaseModel):
+    """The key's webhook URL, or null."""
+
+    url: str | None
+
+
+class WebhookRegistered(WebhookView):
+    """The registered URL and the secret its deliveries are signed with (HMAC-SHA256 over
+    `<Stillguard-Webhook-Id>.<Stillguard-Webhook-Timestamp>.<body>`)."""
+
+    secret: str

@@ -12,34 +12,50 @@ from ..container import StageDeps
 from .recovery import Sweeper
 from .relay import Deliver, OutboxRelay
 from .runners import in_process_delivery
+from .webhooks import WebhookSender
 
 log = logging.getLogger("stillguard.pipeline")
 
 
 class BackgroundRelay:
-    """Relays the outbox on a worker thread (woken by every commit that adds messages), and
-    sweeps for jobs to recover while idle."""
+    """Relays the outbox on a worker thread (woken by every commit that adds messages), sweeps
+    for jobs to recover while idle, and sends completion webhooks on a thread of their own."""
 
     def __init__(self, deps: StageDeps, deliver: Deliver | None = None, *, batch: int = 1) -> None:
         self.deps = deps
         self.relay = OutboxRelay(deps, deliver or in_process_delivery(deps), batch=batch)
-        deps.store.on_outbox = self.relay.wake.set
+        self.webhooks = WebhookSender(deps)
+        deps.store.on_outbox = self._wake
         self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self.relay.run,
-            args=(self._stop,),
-            kwargs={"on_idle": Sweeper(deps)},
-            name="stillguard-relay",
-            daemon=True,
-        )
-        self._thread.start()
+        self._threads = [
+            threading.Thread(
+                target=self.relay.run,
+                args=(self._stop,),
+                kwargs={"on_idle": Sweeper(deps)},
+                name="stillguard-relay",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self.webhooks.run,
+                args=(self._stop,),
+                name="stillguard-webhooks",
+                daemon=True,
+            ),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _wake(self) -> None:
+        self.relay.wake.set()
+        self.webhooks.wake.set()
 
     def close(self, timeout_s: float = 60.0) -> None:
         """Stop after the message in hand; the rest waits in the outbox for the next start."""
         self._stop.set()
-        self.relay.wake.set()
-        self._thread.join(timeout=timeout_s)
-        if self._thread.is_alive():
-            log.error(
-                "relay still busy after %.0f s; its claim will expire and be retried", timeout_s
-            )
+        self._wake()
+        for thread in self._threads:
+            thread.join(timeout=timeout_s)
+            if thread.is_alive():
+                log.error(
+                    "%s still busy after %.0f s; its claim will expire", thread.name, timeout_s
+                )

@@ -23,6 +23,7 @@ from streams.messages import ClipGenerated, JobCompleted, ReviewRequested, Strea
 
 from ..container import StageDeps
 from ..metrics import JOBS_ENDED
+from .webhooks import webhook_delivery
 
 PUBLISHABLE_ACTIONS = frozenset({"allow", "label", "restrict"})
 STATUS_FOR_ACTION = {"review": "held", "block": "refused"}
@@ -110,6 +111,8 @@ def record_decision(
                 ReviewRequested(job_id=job.id, stage=decision.stage, reasons=reasons),
                 ended,
             ]
+    refused = update.get("status") == "refused"
+    webhook = webhook_delivery(deps.store, job, "refused") if refused else []
     deps.store.append(
         job_id=job.id,
         stage=decision.stage,
@@ -122,11 +125,11 @@ def record_decision(
         payload=payload,
         event_id=f"{job.id}-{decision.stage}-decision",
         job_update=update,
-        outbox=outgoing(*messages),
+        outbox=outgoing(*messages) + webhook,
     )
     if not decision.publishable:
         JOBS_ENDED.labels(status=update["status"]).inc()
-    if update.get("status") == "refused":
+    if refused:
         deps.blobs.delete_intermediates(job.id)
 
 
@@ -182,7 +185,8 @@ def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:
         reasons=[error],
         event_id=f"{job_id}-{stage}-failed",
         job_update={"status": "failed", "error": error},
-        outbox=outgoing(JobCompleted(job_id=job_id, status="failed")),
+        outbox=outgoing(JobCompleted(job_id=job_id, status="failed"))
+        + webhook_delivery(deps.store, job, "failed"),
     )
     deps.blobs.delete_intermediates(job_id)
     JOBS_ENDED.labels(status="failed").inc()

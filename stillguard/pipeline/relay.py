@@ -17,6 +17,7 @@ from streams.backend import StreamError, describe_error
 
 from ..container import StageDeps
 from ..metrics import DEAD_LETTERS, OUTBOX_PENDING
+from ..services.webhooks import WEBHOOK_CHANNEL
 from .heartbeat import heartbeat
 from .records import fail_job
 from .stages import stage_for_topic
@@ -55,7 +56,13 @@ class OutboxRelay:
         """Claim and deliver what is due now; returns how many rows were handled."""
         outbox = self.deps.store.outbox
         owner = self.deps.worker_id
-        rows = outbox.claim(owner, lease_s=self._lease_s, limit=self._batch, job_id=self._job_id)
+        rows = outbox.claim(
+            owner,
+            lease_s=self._lease_s,
+            limit=self._batch,
+            job_id=self._job_id,
+            exclude_topics=[WEBHOOK_CHANNEL],  # sent by their own loop: see pipeline/webhooks.py
+        )
         for row in rows:
             if row.attempts > self._max_sends:
                 # Claimed this often means whoever was sending it kept dying (a crash loop).

@@ -24,6 +24,7 @@ from .records import (
     elapsed_ms,
     outgoing,
 )
+from .webhooks import webhook_delivery
 
 
 def sign_and_publish(message: ClipCleared, deps: StageDeps) -> None:
@@ -91,7 +92,8 @@ def sign_and_publish(message: ClipCleared, deps: StageDeps) -> None:
         },
         event_id=f"{job.id}-provenance-published",
         job_update={"status": "published", "output_blob": signed_ref},
-        outbox=outgoing(JobCompleted(job_id=job.id, status="published", output_blob=signed_ref)),
+        outbox=outgoing(JobCompleted(job_id=job.id, status="published", output_blob=signed_ref))
+        + webhook_delivery(deps.store, job, "published"),
     )
     deps.blobs.delete_intermediates(job.id)
     JOBS_ENDED.labels(status="published").inc()

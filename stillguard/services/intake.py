@@ -37,6 +37,7 @@ class JobRequest:
     submitter: str
     idempotency_key: str | None = None
     extends: str | None = None  # the published job whose clip this one continues
+    callback_url: str | None = None  # checked before the request is built (see webhooks)
 
     def sha256(self) -> str:
         """What an idempotency key is bound to: the photo, prompt, options and extended job."""
@@ -46,6 +47,8 @@ class JobRequest:
         digest.update(repr(sorted(self.options.items())).encode())
         if self.extends:
             digest.update(b"extends:" + self.extends.encode())
+        if self.callback_url:
+            digest.update(b"callback:" + self.callback_url.encode())
         return digest.hexdigest()
 
 
@@ -182,6 +185,7 @@ def submit_job(store: AuditStore, blobs: BlobStore, request: JobRequest) -> JobR
             idempotency_key=request.idempotency_key,
             request_sha256=request.sha256(),
             job_id=job_id,
+            callback_url=request.callback_url,
             created=created,
             outbox=outgoing(JobSubmitted(job_id=job_id)),
         )

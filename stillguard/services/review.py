@@ -13,6 +13,7 @@ from ..container import StageDeps
 from ..errors import Conflict, InvalidInput, NotFound
 from ..metrics import JOBS_ENDED
 from ..pipeline.records import generated_clip, outgoing
+from ..pipeline.webhooks import webhook_delivery
 
 REVIEW_ACTIONS = ("approve", "block")
 
@@ -70,9 +71,10 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
     if resume is None:
         update = {"status": "refused", "decisions": decisions, "error": "; ".join(decision.reasons)}
         messages: list[StreamMessage] = [JobCompleted(job_id=job.id, status="refused")]
+        webhook = webhook_delivery(deps.store, job, "refused")
     else:
         update = {"status": "running", "decisions": decisions, "error": None}
-        messages = [resume]
+        messages, webhook = [resume], []
     try:
         deps.store.append(
             job_id=job.id,
@@ -89,7 +91,7 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
             },
             job_update=update,
             expect_status={"held"},  # compare-and-set: two reviewers never both decide
-            outbox=outgoing(*messages),
+            outbox=outgoing(*messages) + webhook,
         )
     except StaleJobState as exc:
         raise Conflict(

@@ -12,6 +12,7 @@ from audit.records import JobRecord
 
 from ...errors import Conflict, InvalidInput, NotFound
 from ...services.intake import JobRequest, extension_request, submit_job
+from ...services.webhooks import check_callback_url
 from ..deps import Caller, Services, ServicesDep, SubmitterDep
 from ..errors import error_answers
 from ..schemas import ExtendRequest, JobView
@@ -64,6 +65,9 @@ async def create_job(
         str | None, Form(description="optional text, at most 2,000 characters")
     ] = None,
     options: Annotated[str | None, Form(description="JSON object of generation options")] = None,
+    callback_url: Annotated[
+        str | None, Form(description="POSTed the final state (else the key's webhook)")
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> JobView:
     """Accept a photo (and prompt, options) for moderation, generation and signing; 202 at once."""
@@ -76,6 +80,7 @@ async def create_job(
         options=parsed,
         submitter=who.key_id,
         idempotency_key=idempotency_key,
+        callback_url=check_callback_url(callback_url, svc.settings) if callback_url else None,
     )
     return _job_view(submit_job(svc.store, svc.blobs, request))
 
