@@ -235,7 +235,7 @@ class PromptClassifier:
         clean = self.normalise(prompt)
         if not clean and not plain:
             return []
-        language = self.languages.identify(plain or clean)
+        language = self.languages.identify(clean or plain)  # emoji read by name
         views, idioms = [], []
         for view in dict.fromkeys(v for v in (clean, plain) if v):
             rewritten, found = _rewrite_idioms(view, self._idioms)

@@ -67,7 +67,9 @@ class LanguageIdentifier:
         unsupported = guess.uncovered_confidence >= self._share or (
             guess.has_letters and not guess.identified
         )
-        if not guess.identified and guess.has_letters:
+        if not guess.has_letters:
+            why = "no letters to identify"
+        elif not guess.identified:
             why = "no listed language fits its letters (an unidentified script or language)"
         elif unsupported:
             why = f"most likely {guess.code}, which no prompt model covers"
