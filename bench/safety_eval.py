@@ -1,6 +1,7 @@
 """Safety evaluation (issue: safety layer): flash check, prompt classifier, benign clips, escalation.
 
-    .venv/bin/python bench/safety_eval.py [--only flash,prompts,benign,escalation] [--json]
+    .venv/bin/python bench/safety_eval.py [--only flash,prompts,languages,context,benign,escalation]
+        [--json]
 
 - flash: generated clips with known flash rates, colours and areas, judged against the WCAG 2.3.1
   rule (more than 3 general or red flashes in a second over the area threshold);
@@ -8,6 +9,10 @@
   (leetspeak, spacing, confusables, zero-width, stretched letters, case, emoji, cycled);
   a prompt is flagged for a category when its score reaches that category's review threshold in
   the default policy pack;
+- languages: tests/data/prompt_eval_languages.yaml, 30 prompts in each of 9 languages: per
+  language precision, unsafe recall (review counts as caught) and benign false-positive rate;
+- context: tests/data/prompt_eval_context.yaml, benign prompts built on trigger words ("kill the
+  lights"): the share the default policy does not allow;
 - benign: clips generated from varied benign photos must all pass the default output policy;
 - escalation: a clip whose later frames turn into content scoring higher than the approved photo.
 """
@@ -34,6 +39,9 @@ from safety.signals import Signal
 
 PHOTO = ROOT / "samples" / "falcon9-dscovr-launch.jpg"
 EVAL_SET = ROOT / "safety" / "data" / "prompt_eval.yaml"
+LANGUAGE_SET = ROOT / "tests" / "data" / "prompt_eval_languages.yaml"
+CONTEXT_SET = ROOT / "tests" / "data" / "prompt_eval_context.yaml"
+CAUGHT = ("block", "review")
 
 
 # ---- flash -------------------------------------------------------------------------------------
@@ -245,6 +253,64 @@ def prompt_eval() -> dict[str, Any]:
     }
 
 
+def language_eval() -> dict[str, Any]:
+    """Per language: unsafe recall (review counts as caught) and benign false positives."""
+    from safety.prompt_classifier import PromptClassifier
+
+    data = yaml.safe_load(LANGUAGE_SET.read_text(encoding="utf-8"))
+    pack = PolicyPack.default()
+    classifier = PromptClassifier()
+    rows: dict[str, Any] = {}
+    timings = []
+    for language, items in data["languages"].items():
+        actions = {"benign": [], "unsafe": []}
+        for kind, prompts in (("benign", items["benign"]), ("unsafe", items["unsafe"])):
+            for entry in prompts:
+                prompt = entry if kind == "benign" else entry[1]
+                start = time.perf_counter()
+                signals = classifier.classify(prompt)
+                timings.append(time.perf_counter() - start)
+                actions[kind].append((prompt, pack.decide("input", signals, job_id="l").action))
+        caught = sum(a in CAUGHT for _, a in actions["unsafe"])
+        false = [p for p, a in actions["benign"] if a in CAUGHT]
+        flagged = caught + len(false)
+        rows[language] = {
+            "benign": len(actions["benign"]),
+            "unsafe": len(actions["unsafe"]),
+            "precision": round(caught / max(flagged, 1), 3),
+            "unsafe_recall": round(caught / max(len(actions["unsafe"]), 1), 3),
+            "benign_false_positive_rate": round(len(false) / max(len(actions["benign"]), 1), 3),
+            "unsafe_allowed": [p for p, a in actions["unsafe"] if a not in CAUGHT],
+            "benign_flagged": false,
+        }
+    return {
+        "per_language": rows,
+        "ms_per_prompt_p50": round(float(np.median(timings)) * 1000, 1),
+        "source": data["source"],
+        "note": "E5 margins were calibrated on this set and the English one: not held-out",
+    }
+
+
+def context_eval() -> dict[str, Any]:
+    """Benign prompts built on trigger words: how many the default policy does not allow."""
+    from safety.prompt_classifier import PromptClassifier
+
+    data = yaml.safe_load(CONTEXT_SET.read_text(encoding="utf-8"))
+    pack = PolicyPack.default()
+    classifier = PromptClassifier()
+    flagged = []
+    for prompt in data["benign"]:
+        decision = pack.decide("input", classifier.classify(prompt), job_id="c")
+        if decision.action not in ("allow", "label"):
+            flagged.append(f"{prompt!r}: {decision.action} ({decision.rules_fired[0]})")
+    return {
+        "benign": len(data["benign"]),
+        "false_positives": len(flagged),
+        "false_positive_rate": round(len(flagged) / len(data["benign"]), 3),
+        "flagged": flagged,
+    }
+
+
 # ---- clips -------------------------------------------------------------------------------------
 
 
@@ -366,7 +432,7 @@ def escalation_eval() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default="flash,prompts,benign,escalation")
+    parser.add_argument("--only", default="flash,prompts,languages,context,benign,escalation")
     parser.add_argument("--benign-clips", type=int, default=20)
     parser.add_argument("--size", default="640x360", help="benign clip size (WxH)")
     parser.add_argument("--json", action="store_true")
@@ -378,6 +444,10 @@ def main() -> None:
         report["flash"] = flash_eval()
     if "prompts" in wanted:
         report["prompts"] = prompt_eval()
+    if "languages" in wanted:
+        report["languages"] = language_eval()
+    if "context" in wanted:
+        report["context"] = context_eval()
     if "benign" in wanted:
         report["benign_clips"] = benign_eval(args.benign_clips, (width, height))
     if "escalation" in wanted:

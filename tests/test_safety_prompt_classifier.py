@@ -7,6 +7,7 @@ import pytest
 from policies.pack import PolicyPack
 from safety.prompt_classifier import MAX_PROMPT_CHARS, PromptClassifier, PromptTooLongError
 from safety.prompt_normalize import normalise_prompt
+from safety.signals import UNSUPPORTED_LANGUAGE
 
 CATEGORIES = {
     "prompt.sexual",
@@ -61,7 +62,7 @@ def test_clearly_unsafe_prompts_are_blocked_or_reviewed(
     classifier: PromptClassifier, pack: PolicyPack, prompt: str, category: str
 ) -> None:
     signals = classifier.classify(prompt)
-    assert {s.category for s in signals} == CATEGORIES
+    assert {s.category for s in signals} == CATEGORIES | {UNSUPPORTED_LANGUAGE}
     decision = pack.decide("input", signals, job_id="t")
     assert decision.action in ("block", "review")
     assert any(rule.startswith(f"input.{category}.") for rule in decision.rules_fired)
@@ -107,7 +108,7 @@ def test_emoji_only_prompts_are_read_by_name(
     classifier: PromptClassifier, pack: PolicyPack
 ) -> None:
     assert normalise_prompt("\U0001f52b\U0001f480") == "pistol skull"
-    assert len(classifier.classify("\U0001f30a\u2601\ufe0f")) == len(CATEGORIES)
+    assert len(classifier.classify("\U0001f30a\u2601\ufe0f")) == len(CATEGORIES) + 1
     assert _action(classifier, pack, "\U0001f30a\u2601\ufe0f") == "label"
 
 
@@ -134,3 +135,75 @@ def test_prompt_over_the_limit_is_refused(classifier: PromptClassifier) -> None:
 def test_normalisation_undoes_cheap_obfuscation_and_leaves_plain_text(raw: str, clean: str) -> None:
     vocabulary = {"naked", "kill", "yourself", "sex"}
     assert normalise_prompt(raw, vocabulary) == clean
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a naked tree in winter",
+        "nude beach",
+        "kill the lights",
+        "blood orange moon",
+        "execute a slow zoom",
+    ],
+)
+def test_harmless_idioms_on_trigger_words_score_low(
+    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+) -> None:
+    scores = {s.category: s.score for s in classifier.classify(prompt)}
+    assert max(scores[c] for c in CATEGORIES) < 0.3, scores
+    assert _action(classifier, pack, prompt) == "label"
+
+
+def test_idiom_rewrite_leaves_the_harm_beside_it(
+    classifier: PromptClassifier, pack: PolicyPack
+) -> None:
+    assert _action(classifier, pack, "kill the lights and stab him") == "block"
+    assert _action(classifier, pack, "a naked tree and a naked woman posing") in ("block", "review")
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["desnúdala por completo", "mach sie nackt", "он убивает её ножом", "脱掉她的衣服"],
+)
+def test_unsafe_prompts_in_other_languages_are_caught(
+    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+) -> None:
+    assert _action(classifier, pack, prompt) in ("block", "review")
+
+
+@pytest.mark.parametrize(
+    "prompt", ["las hojas se mueven con el viento", "le chat s'étire au soleil", "火箭升空"]
+)
+def test_benign_prompts_in_other_languages_pass(
+    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+) -> None:
+    assert _action(classifier, pack, prompt) == "label"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Ngiyabonga kakhulu ngosizo lwakho",  # Zulu: no model here was trained on it
+        "Ζήτω η Ελλάδα και ο ήλιος",  # Greek: a script no listed language uses
+    ],
+)
+def test_uncovered_language_goes_to_review_with_a_reason(
+    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+) -> None:
+    signals = classifier.classify(prompt)
+    decision = pack.decide("input", signals, job_id="t")
+    assert decision.action == "review"
+    assert "input.unsupported_language" in decision.rules_fired
+    assert any("no prompt model covers" in r for r in decision.reasons)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["🌅🌊🐬", "la playa at sunset, las olas", "\u202eesrever ni txet", "a\u200bb\u200bc", "12345"],
+)
+def test_odd_prompts_reach_a_decision(
+    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+) -> None:
+    decision = pack.decide("input", classifier.classify(prompt), job_id="t")
+    assert decision.action in ("label", "review", "block") and decision.reasons

@@ -10,7 +10,14 @@ from PIL import Image
 
 from safety.image_classifier import ImageClassifier
 from safety.signals import Signal
-from safety.video_checks import check_clip, sample_times, smooth_scores, temporal_segments
+from safety.video_checks import (
+    SEGMENT_THRESHOLD,
+    check_clip,
+    sample_times,
+    smooth_scores,
+    temporal_segments,
+    timeline_segments,
+)
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
 FPS = 24.0
@@ -132,3 +139,27 @@ def test_float_or_grayscale_frames_are_refused(classifier: ImageClassifier) -> N
         check_clip(np.zeros((4, 8, 8, 3), np.float32), 24.0, classifier=classifier)
     with pytest.raises(ValueError, match="RGB"):
         check_clip(np.zeros((4, 8, 8), np.uint8), 24.0, classifier=classifier)
+
+
+def test_timeline_shows_every_category_below_its_threshold() -> None:
+    frames = [
+        Signal(category, score, "m", start_s=t, end_s=t)
+        for t, scores in enumerate([(0.0, 0.05), (0.2, 0.3), (0.35, 0.4), (0.0, 0.0), (0.0, 0.0)])
+        for category, score in zip(("nsfw", "clip.weapons"), scores, strict=True)
+    ]
+    timeline = timeline_segments(frames, 1.0, 5.0)
+    assert {s.category for s in timeline} == {"nsfw", "clip.weapons"}
+    assert all(s.peak < SEGMENT_THRESHOLD for s in timeline)
+    nsfw = [s for s in timeline if s.category == "nsfw"]
+    assert [(s.start_s, s.end_s, s.peak) for s in nsfw] == [(0.5, 3.5, 0.35)]  # smoothed tail
+
+
+def test_escalating_clip_has_a_timeline_below_the_segment_threshold(
+    classifier: ImageClassifier, photo: Image.Image
+) -> None:
+    frames = _clip_of(photo)
+    frames[72:] = WARM  # Open NSFW ~0.46: under the 0.5 segment threshold
+    report = check_clip(frames, FPS, classifier=classifier)
+    assert report.segments == []
+    (rising,) = [s for s in report.timeline if s.category == "nsfw"]
+    assert rising.end_s == pytest.approx(5.0) and 0.1 <= rising.peak < 0.5
