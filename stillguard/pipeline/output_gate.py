@@ -21,6 +21,7 @@ def output_gate(message: ClipGenerated, deps: StageDeps) -> None:
         report = deps.output_report(decoded, approved_input_signals(deps, job.id), photo)
         payload = {
             "segments": [s.to_dict() for s in report.segments],
+            "timeline": [s.to_dict() for s in report.timeline],  # below thresholds too
             "frame_signals": [s.to_dict() for s in report.frame_signals],
         }
         return deps.policy.decide("output", report.signals, job_id=job.id), report.signals, payload
