@@ -198,6 +198,7 @@ class OutboxMessage(Base):
     topic: Mapped[str] = mapped_column(String(128))
     job_id: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSONDocument)  # e.g. trace context
     status: Mapped[str] = mapped_column(String(8))
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -214,6 +215,7 @@ class OutboxMessage(Base):
             topic=self.topic,
             job_id=self.job_id,
             payload=dict(self.payload),
+            headers=dict(self.headers or {}),
             status=self.status,
             attempts=self.attempts,
             created_at=self.created_at,

@@ -14,7 +14,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.models import OutboxMessage
-from audit.records import OutboxRecord
+from audit.records import OutboxRecord, OutgoingMessage
 
 MAX_ERROR_CHARS = 2000
 
@@ -119,6 +119,24 @@ class Outbox:
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row_id)
                 .values(status="dead", claimed_until=None, last_error=error[:MAX_ERROR_CHARS])
+            )
+
+    def record_dead(self, message: OutgoingMessage, *, error: str, attempts: int) -> None:
+        """Keep a message a consumer gave up on, so it can be listed and replayed like the rest."""
+        now = _now()
+        with self._writer.begin() as session:
+            session.add(
+                OutboxMessage(
+                    topic=message.topic,
+                    job_id=message.job_id,
+                    payload=dict(message.payload),
+                    headers=dict(message.headers) or None,
+                    status="dead",
+                    attempts=attempts,
+                    created_at=now,
+                    available_at=now,
+                    last_error=error[:MAX_ERROR_CHARS],
+                )
             )
 
     def dead_letters(self, topic: str | None = None, limit: int = 100) -> list[OutboxRecord]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -189,6 +189,7 @@ class OutgoingMessage:
     topic: str
     job_id: str
     payload: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ class OutboxRecord:
     topic: str
     job_id: str
     payload: dict[str, Any]
+    headers: dict[str, str]
     status: str
     attempts: int
     created_at: datetime

@@ -476,6 +476,7 @@ def _add_outbox(session: Session, messages: Sequence[OutgoingMessage]) -> None:
                 topic=message.topic,
                 job_id=message.job_id,
                 payload=_json_ready(dict(message.payload), "outbox payload"),
+                headers=dict(message.headers) or None,
                 status="pending",
                 attempts=0,
                 created_at=now,

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 
 REGISTRY = CollectorRegistry()
 STAGE_SECONDS = Histogram(
@@ -23,11 +30,6 @@ HTTP_REQUESTS = Counter(
 )
 
 
-def exposition() -> bytes:
-    """The Prometheus text format of every Stillguard metric."""
-    return generate_latest(REGISTRY)
-
-
 IN_FLIGHT = Gauge(
     "stillguard_stage_in_flight", "Jobs a stage is working on now", ["stage"], registry=REGISTRY
 )
@@ -44,3 +46,19 @@ RECOVERED = Counter(
     "Jobs handed on again after their worker stopped or they stalled",
     registry=REGISTRY,
 )
+CONSUMER_LAG = Gauge(
+    "stillguard_consumer_lag",
+    "Messages on a worker's topic not yet handled by its group",
+    ["stage"],
+    registry=REGISTRY,
+)
+
+
+def exposition() -> bytes:
+    """The Prometheus text format of every Stillguard metric."""
+    return generate_latest(REGISTRY)
+
+
+def serve_metrics(port: int) -> None:
+    """Serve /metrics on its own port (each worker process has one)."""
+    start_http_server(port, addr="0.0.0.0", registry=REGISTRY)

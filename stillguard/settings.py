@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +55,8 @@ class Settings(BaseSettings):
         None, description="hosts or networks webhooks may reach even if private (tests)"
     )
     webhook_max_attempts: int = Field(6, ge=1, description="deliveries tried before a dead letter")
+    log_format: Literal["text", "json"] = "text"
+    otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint; off if unset")
 
     @model_validator(mode="before")
     @classmethod

@@ -1,7 +1,9 @@
 """What every stream backend offers, and the dead-letter record both backends produce."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,6 +15,21 @@ Handler = Callable[[str, dict[str, Any]], None]
 """A stage's entry point: (topic, message). Raising means "failed, retry"."""
 
 MAX_ERROR_CHARS = 4000
+
+# The headers of the message being handled (e.g. its trace context), readable by the handler.
+DELIVERY_HEADERS: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "delivery_headers", default=None
+)
+
+
+@contextmanager
+def delivering(headers: Mapping[str, str]) -> Iterator[None]:
+    """Make a message's headers visible to its handler (see DELIVERY_HEADERS)."""
+    token = DELIVERY_HEADERS.set(dict(headers))
+    try:
+        yield
+    finally:
+        DELIVERY_HEADERS.reset(token)
 
 
 class StreamError(RuntimeError):
@@ -26,8 +43,10 @@ class DeliveryInterrupted(Exception):
 class StreamBackend(Protocol):
     """Where stages publish their outputs; the in-process and Kafka backends both fit."""
 
-    def publish(self, topic: str, message: dict[str, Any]) -> None:
-        """Put a message on a topic, keyed by message["job_id"]."""
+    def publish(
+        self, topic: str, message: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Put a message on a topic, keyed by message["job_id"], with optional headers."""
 
     def close(self) -> None:
         """Release connections; publishing afterwards is an error."""

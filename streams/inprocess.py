@@ -9,7 +9,7 @@ its own copy of the message.
 
 import logging
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from streams.backend import (
@@ -17,6 +17,7 @@ from streams.backend import (
     Handler,
     StreamError,
     dead_letter_message,
+    delivering,
     handle_with_retries,
 )
 from streams.messages import encode_message
@@ -38,7 +39,7 @@ class InProcessBackend:
         self._max_attempts = max_attempts
         self._on_dead_letter = on_dead_letter
         self._subscribers: defaultdict[str, list[Handler]] = defaultdict(list)
-        self._queue: deque[tuple[str, bytes]] = deque()
+        self._queue: deque[tuple[str, bytes, Mapping[str, str]]] = deque()
         self._running = False
         self._closed = False
 
@@ -46,11 +47,13 @@ class InProcessBackend:
         """Call `handler` for every message on `topic`; each subscriber is like its own group."""
         self._subscribers[topic].append(handler)
 
-    def publish(self, topic: str, message: dict[str, Any]) -> None:
+    def publish(
+        self, topic: str, message: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
         """Validate and enqueue a message; it is delivered by the next `run_until_idle`."""
         if self._closed:
             raise StreamError(f"cannot publish to {topic}: the in-process backend is closed")
-        self._queue.append((topic, encode_message(message)))
+        self._queue.append((topic, encode_message(message), dict(headers or {})))
 
     def pending(self) -> int:
         """How many messages are queued and not yet delivered."""
@@ -69,13 +72,14 @@ class InProcessBackend:
         delivered = 0
         try:
             while self._queue:
-                topic, raw = self._queue.popleft()
+                topic, raw, headers = self._queue.popleft()
                 handlers = list(self._subscribers.get(topic, ()))
                 if not handlers:
                     log.debug("event=dropped topic=%s reason=no-subscriber", topic)
                     continue
                 for handler in handlers:
-                    self._deliver(topic, raw, handler)
+                    with delivering(headers):
+                        self._deliver(topic, raw, handler)
                 delivered += 1
         finally:
             self._running = False
@@ -97,6 +101,7 @@ class InProcessBackend:
             dead.message["job_id"],
             dead.attempts,
         )
-        self._queue.append((dead_letter_topic(topic), encode_message(dead_letter_message(dead))))
+        letter = encode_message(dead_letter_message(dead))
+        self._queue.append((dead_letter_topic(topic), letter, {}))
         if self._on_dead_letter is not None:
             self._on_dead_letter(dead)

@@ -10,7 +10,8 @@ import base64
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer  # type: ignore[import-untyped]
@@ -29,6 +30,7 @@ from streams.backend import (
     Handler,
     StreamError,
     dead_letter_message,
+    delivering,
     handle_with_retries,
 )
 from streams.messages import MAX_MESSAGE_BYTES, MessageError, decode_message, encode_message
@@ -40,6 +42,7 @@ CONTENT_TYPE_HEADER = ("content-type", b"application/json")
 DEAD_LETTER_ERROR_HEADER = "stillguard-dead-letter-error"
 DEAD_LETTER_TOPIC_HEADER = "stillguard-dead-letter-topic"
 UNKNOWN_JOB_ID = "unknown"
+LAG_EVERY_S = 5.0
 
 
 class KafkaBackend:
@@ -103,10 +106,16 @@ class KafkaBackend:
         finally:
             admin.close()
 
-    def publish(self, topic: str, message: dict[str, Any]) -> None:
-        """Send a message keyed by its job id and wait until all in-sync replicas have it."""
+    def publish(
+        self, topic: str, message: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Send a message keyed by its job id and wait until all in-sync replicas have it.
+
+        `headers` (e.g. a W3C trace context) travel as Kafka record headers.
+        """
         value = encode_message(message)  # validates first, so job_id is a non-empty string
-        self._send(topic, message["job_id"], value, [CONTENT_TYPE_HEADER])
+        extra = [(name, text.encode()) for name, text in (headers or {}).items()]
+        self._send(topic, message["job_id"], value, [CONTENT_TYPE_HEADER, *extra])
 
     def flush(self) -> None:
         """Wait for every message sent so far to be acknowledged."""
@@ -126,6 +135,7 @@ class KafkaBackend:
         retry_backoff_s: float = 0.2,
         max_retry_backoff_s: float = 5.0,
         max_poll_interval_ms: int = 600_000,
+        on_lag: Callable[[int], None] | None = None,
     ) -> None:
         """Run `handler` on every record of `topics` as a member of `group_id` until `stop` is set.
 
@@ -167,11 +177,15 @@ class KafkaBackend:
         try:
             consumer.subscribe(topics)
             log.info("event=consumer-started group=%s topics=%s", group_id, ",".join(topics))
+            next_lag = 0.0
             while not stop.is_set():
                 # One record per poll: the position never runs ahead of what was handled.
                 for records in consumer.poll(timeout_ms=poll_timeout_ms, max_records=1).values():
                     for record in records:
                         loop.process(record)
+                if on_lag is not None and time.monotonic() >= next_lag:
+                    next_lag = time.monotonic() + LAG_EVERY_S
+                    on_lag(_lag(consumer))
         finally:
             consumer.close(autocommit=False)
             log.info("event=consumer-stopped group=%s", group_id)
@@ -258,13 +272,14 @@ class _ConsumerLoop:
             self._park(record, _undecodable_letter(record, exc), _raw_details(record.value))
             return
         try:
-            dead = handle_with_retries(
-                self.handler,
-                record.topic,
-                record.value,
-                max_attempts=self.max_attempts,
-                pause=lambda attempt: self.stop.wait(self._backoff(attempt)),
-            )
+            with delivering(_text_headers(record)):
+                dead = handle_with_retries(
+                    self.handler,
+                    record.topic,
+                    record.value,
+                    max_attempts=self.max_attempts,
+                    pause=lambda attempt: self.stop.wait(self._backoff(attempt)),
+                )
         except DeliveryInterrupted:
             self._redeliver(record)  # stopping: leave it to the next group member
             return
@@ -367,3 +382,26 @@ def _raw_details(raw: bytes | None) -> dict[str, Any]:
     if len(raw) * 4 // 3 + 4096 < MAX_MESSAGE_BYTES:
         details["raw_base64"] = base64.b64encode(raw).decode("ascii")
     return details
+
+
+def _text_headers(record: Any) -> dict[str, str]:
+    """A record's headers that are text (trace context and the like); others are left out."""
+    headers: dict[str, str] = {}
+    for name, raw in record.headers or []:
+        try:
+            headers[name] = raw.decode("utf-8")
+        except (AttributeError, UnicodeDecodeError):
+            continue
+    return headers
+
+
+def _lag(consumer: Any) -> int:
+    """How many records on the consumer's partitions it has not reached yet."""
+    assigned = list(consumer.assignment())
+    if not assigned:
+        return 0
+    try:
+        ends = consumer.end_offsets(assigned)
+        return sum(max(0, ends[tp] - consumer.position(tp)) for tp in assigned)
+    except KafkaError:
+        return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from audit.store import AuditQuery
 from stillguard.api import create_app
 from stillguard.container import open_store
 from stillguard.services.webhooks import (
@@ -32,7 +33,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 receiver.deliveries.append((dict(self.headers), body))
                 status = receiver.answers.pop(0) if receiver.answers else 200
@@ -80,7 +81,7 @@ def test_a_signed_completion_webhook_is_retried_after_a_failure(tmp_path: Path) 
         secret = registered.json()["secret"]
         job_id = _submit(client, headers)
         receiver.wait_for(2)
-    (first_headers, first_body), (second_headers, second_body) = receiver.deliveries[:2]
+    (first_headers, _), (second_headers, second_body) = receiver.deliveries[:2]
     assert first_headers[ID_HEADER] == second_headers[ID_HEADER] == f"{job_id}.published"
     for sent_headers, body in receiver.deliveries[:2]:
         assert verify_signature(secret, sent_headers, body)
@@ -142,3 +143,34 @@ def test_unsafe_webhook_urls_are_refused_at_registration(tmp_path: Path, url: st
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_callback_url"
     assert per_job.status_code == 400
     assert store.webhook_of("x") is None and store.list_jobs() == []
+
+
+def test_dead_webhook_letters_are_listed_and_replayed_by_an_operator_audited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stillguard.cli import main
+
+    receiver = Receiver(answers=[503, 503])
+    settings, store, headers = _client(
+        tmp_path, STILLGUARD_WEBHOOK_ALLOW="127.0.0.1", STILLGUARD_WEBHOOK_MAX_ATTEMPTS="2"
+    )
+    for name, value in (
+        ("STILLGUARD_HOME", str(tmp_path)),
+        ("STILLGUARD_KEY_PASSPHRASE", "test-passphrase"),
+        ("STILLGUARD_WEBHOOK_ALLOW", "127.0.0.1"),
+    ):
+        monkeypatch.setenv(name, value)
+    with TestClient(create_app(settings)) as client:
+        job_id = _submit(client, headers, callback_url=receiver.url)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not store.outbox.dead_letters(WEBHOOK_CHANNEL):
+            time.sleep(0.2)
+        assert main(["dlq", "list", WEBHOOK_CHANNEL, "--json"]) == 0
+        listed = json.loads(capsys.readouterr().out)["dead_letters"]
+        assert [d["job_id"] for d in listed] == [job_id] and "503" in listed[0]["last_error"]
+        assert main(["dlq", "replay", WEBHOOK_CHANNEL, "--operator", "ops-ana"]) == 0
+        receiver.wait_for(3)
+    state = json.loads(receiver.deliveries[-1][1])
+    assert state == {**state, "job_id": job_id, "status": "published"}
+    replayed = store.events(AuditQuery(kind="dead_letters.replayed"))
+    assert replayed and replayed[0].payload["operator"] == "ops-ana"

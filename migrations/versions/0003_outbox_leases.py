@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(128), nullable=False),
         sa.Column("job_id", sa.String(32), nullable=False),
         sa.Column("payload", JSON_DOCUMENT, nullable=False),
+        sa.Column("headers", JSON_DOCUMENT, nullable=True),
         sa.Column("status", sa.String(8), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),

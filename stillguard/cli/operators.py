@@ -57,6 +57,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     review_decide.add_argument("--json", action="store_true")
     review_decide.set_defaults(handler=cmd_review_decide)
 
+    dlq = sub.add_parser("dlq", help="dead letters: messages given up on").add_subparsers(
+        dest="dlq_command", required=True
+    )
+    dlq_list = dlq.add_parser("list", help="dead letters, oldest first")
+    dlq_list.add_argument("topic", nargs="?", help="only this topic (or stillguard.webhooks)")
+    dlq_list.add_argument("--limit", type=int, default=100)
+    dlq_list.add_argument("--json", action="store_true")
+    dlq_list.set_defaults(handler=cmd_dlq_list)
+    dlq_replay = dlq.add_parser("replay", help="send dead letters of a topic again (audited)")
+    dlq_replay.add_argument("topic")
+    dlq_replay.add_argument("--id", type=int, action="append", dest="ids", help="one letter")
+    dlq_replay.add_argument("--operator", default="cli")
+    dlq_replay.add_argument("--json", action="store_true")
+    dlq_replay.set_defaults(handler=cmd_dlq_replay)
+
     policy = sub.add_parser("policy", help="policy packs").add_subparsers(
         dest="policy_command", required=True
     )
@@ -160,6 +175,30 @@ def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
     else:
         job = runner.finish(job.id)
     emit(args, job.to_dict(), f"job {job.id}: {job.status}")
+    return EXIT_OK
+
+
+def cmd_dlq_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the dead letters with their errors."""
+    from ..container import open_store
+    from ..services.dead_letters import dead_letters
+
+    letters = [d.to_dict() for d in dead_letters(open_store(settings), args.topic, args.limit)]
+    human = "\n".join(
+        f"{d['id']:>6} {d['topic']:<32} {d['job_id']} tries {d['attempts']}: {d['last_error']}"
+        for d in letters
+    )
+    emit(args, {"dead_letters": letters}, human or "no dead letters")
+    return EXIT_OK
+
+
+def cmd_dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Make dead letters pending again; the relay of any running process sends them."""
+    from ..container import open_store
+    from ..services.dead_letters import replay_dead_letters
+
+    count = replay_dead_letters(open_store(settings), args.topic, args.ids, operator=args.operator)
+    emit(args, {"replayed": count}, f"replayed {count} dead letter(s) of {args.topic}")
     return EXIT_OK
 
 

@@ -23,6 +23,7 @@ from streams.messages import ClipGenerated, JobCompleted, ReviewRequested, Strea
 
 from ..container import StageDeps
 from ..metrics import JOBS_ENDED
+from ..observability import trace_headers
 from .webhooks import webhook_delivery
 
 PUBLISHABLE_ACTIONS = frozenset({"allow", "label", "restrict"})
@@ -35,7 +36,8 @@ class StageError(RuntimeError):
 
 def outgoing(*messages: StreamMessage) -> list[OutgoingMessage]:
     """Typed messages as outbox rows, written in the same transaction as what causes them."""
-    return [OutgoingMessage(m.TOPIC, m.job_id, m.payload()) for m in messages]
+    headers = trace_headers()  # the job's trace goes on with its messages
+    return [OutgoingMessage(m.TOPIC, m.job_id, m.payload(), headers) for m in messages]
 
 
 def elapsed_ms(start: float) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from streams.backend import StreamError, describe_error
@@ -24,7 +24,7 @@ from .stages import stage_for_topic
 
 log = logging.getLogger("stillguard.relay")
 
-Deliver = Callable[[str, dict[str, Any]], None]
+Deliver = Callable[[str, dict[str, Any], Mapping[str, str]], None]
 POLL_S = 1.0
 MAX_BACKOFF_S = 30.0
 
@@ -72,7 +72,7 @@ class OutboxRelay:
             extend = lambda row_id=row.id: outbox.extend([row_id], owner, lease_s=self._lease_s)
             try:
                 with heartbeat(extend, every_s=self._lease_s / 3):
-                    self._deliver(row.topic, row.payload)
+                    self._deliver(row.topic, row.payload, row.headers)
             except StreamError as exc:
                 log.warning(
                     "event=send-failed topic=%s job_id=%s error=%s", row.topic, row.job_id, exc

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from audit.records import OutgoingMessage
 from generation import GenerationOptionError, MediaError
 from generation.diffusion import DiffusionUnavailable
 from safety.photo_intake import BadImageError
@@ -15,7 +16,8 @@ from streams.inprocess import InProcessBackend
 from streams.messages import MessageError, parse_message
 
 from ..container import StageDeps
-from ..metrics import IN_FLIGHT, STAGE_SECONDS
+from ..metrics import DEAD_LETTERS, IN_FLIGHT, STAGE_SECONDS
+from ..observability import job_span
 from .heartbeat import heartbeat
 from .records import StageError, fail_job
 from .stages import STAGES, stage_for_topic
@@ -66,7 +68,7 @@ def guarded(stage: str, fn: StageFn, deps: StageDeps) -> Handler:
         renew = lambda: deps.store.leases.renew(lease, ttl_s=settings.lease_s)
         IN_FLIGHT.labels(stage=stage).inc()
         try:
-            with heartbeat(renew, every_s=settings.lease_s / 3):
+            with job_span(stage, job_id), heartbeat(renew, every_s=settings.lease_s / 3):
                 fn(parse_message(topic, raw), deps)
         except PERMANENT_ERRORS as exc:
             outcome = "failed"
@@ -89,17 +91,21 @@ def dead_letter_handler(deps: StageDeps) -> Callable[[DeadLetter], None]:
     """When a message keeps failing, the job ends `failed` with the last error, audited."""
 
     def on_dead_letter(dead: DeadLetter) -> None:
-        job_id = dead.message.get("job_id")
+        job_id = str(dead.message.get("job_id"))
         stage = stage_for_topic(dead.topic)
-        if job_id:
-            fail_job(
-                deps, job_id, stage, f"{stage} gave up after {dead.attempts} attempts: {dead.error}"
-            )
+        letter = OutgoingMessage(dead.topic, job_id, dict(dead.message))
+        deps.store.outbox.record_dead(letter, error=dead.error, attempts=dead.attempts)
+        DEAD_LETTERS.labels(topic=dead.topic).inc()
+        fail_job(
+            deps, job_id, stage, f"{stage} gave up after {dead.attempts} attempts: {dead.error}"
+        )
 
     return on_dead_letter
 
 
-def in_process_delivery(deps: StageDeps) -> Callable[[str, dict[str, Any]], None]:
+def in_process_delivery(
+    deps: StageDeps,
+) -> Callable[[str, dict[str, Any], Mapping[str, str]], None]:
     """Deliver a message to this process's stages at once, with the same retry rules as Kafka."""
     backend = InProcessBackend(
         max_attempts=deps.settings.max_attempts, on_dead_letter=dead_letter_handler(deps)
@@ -107,8 +113,8 @@ def in_process_delivery(deps: StageDeps) -> Callable[[str, dict[str, Any]], None
     for stage in STAGES.values():
         backend.subscribe(stage.topic, guarded(stage.name, stage.run, deps))
 
-    def deliver(topic: str, message: dict[str, Any]) -> None:
-        backend.publish(topic, message)
+    def deliver(topic: str, message: dict[str, Any], headers: Mapping[str, str]) -> None:
+        backend.publish(topic, message, headers)
         backend.run_until_idle()
 
     return deliver

@@ -13,6 +13,7 @@ from streams.kafka import KafkaBackend
 from streams.messages import DeadLettered, parse_message
 
 from ..container import StageDeps, build_deps, open_store
+from ..metrics import CONSUMER_LAG
 from ..settings import Settings
 from .embedded import BackgroundRelay
 from .records import fail_job
@@ -65,6 +66,7 @@ def run_worker(settings: Settings, stage: str, stop: threading.Event | None = No
             handler,
             stop=stop,
             on_dead_letter=dead_letter_handler(deps),
+            on_lag=CONSUMER_LAG.labels(stage=stage).set,
         )
     finally:
         relay.close()

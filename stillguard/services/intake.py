@@ -15,6 +15,7 @@ from streams.messages import JobSubmitted
 
 from ..blobs import BlobStore
 from ..errors import Conflict, InvalidInput, NotFound
+from ..observability import job_span
 from ..pipeline.records import outgoing
 from .media import checked_photo
 from .prompts import check_prompt
@@ -177,18 +178,19 @@ def submit_job(store: AuditStore, blobs: BlobStore, request: JobRequest) -> JobR
         event_id=f"{job_id}-intake-created",
     )
     try:
-        return store.create_job(
-            submitter=request.submitter,
-            input_blob=ref,
-            prompt=request.prompt,
-            options=options.to_dict(),
-            idempotency_key=request.idempotency_key,
-            request_sha256=request.sha256(),
-            job_id=job_id,
-            callback_url=request.callback_url,
-            created=created,
-            outbox=outgoing(JobSubmitted(job_id=job_id)),
-        )
+        with job_span("job.submitted", job_id, parent={}):  # the root of the job's trace
+            return store.create_job(
+                submitter=request.submitter,
+                input_blob=ref,
+                prompt=request.prompt,
+                options=options.to_dict(),
+                idempotency_key=request.idempotency_key,
+                request_sha256=request.sha256(),
+                job_id=job_id,
+                callback_url=request.callback_url,
+                created=created,
+                outbox=outgoing(JobSubmitted(job_id=job_id)),
+            )
     except IdempotencyConflict as exc:
         # A concurrent request with the same key won the race: same body, same job.
         winner = _replayed_job(store, request)
