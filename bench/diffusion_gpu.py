@@ -1,8 +1,8 @@
 """Diffusion backend latency at realistic size (random weights), for a machine with a GPU.
 
-    python bench/diffusion_gpu.py                        # svd, ltx, wan at 1024x576, 25 frames
-    python bench/diffusion_gpu.py --kinds svd --steps 25 --runs 2
-    python bench/diffusion_gpu.py --tiny --device cpu    # a seconds-long dry run of this script
+    python -m bench.diffusion_gpu                      # svd, ltx, wan at 1024x576, 25 frames
+    python -m bench.diffusion_gpu --kinds svd --steps 25 --runs 2
+    python -m bench.diffusion_gpu --tiny --device cpu  # a seconds-long dry run of this script
 
 No weights can be downloaded here, so each pipeline is built at its published size with random
 weights (latency does not depend on the weights' values), written with `save_pretrained` and
@@ -18,22 +18,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from PIL import Image
 
 from generation import GenerationOptions
 from generation.diffusion import DiffusionBackend
-from generation.synthetic import landscape_photo
-from tests.test_generation_diffusion import word_tokenizer
-
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
+from tests.support.samples import SAMPLE_PHOTO
+from tests.support.synthetic_photos import landscape_photo
+from tests.support.tiny_diffusion import svd_scheduler, wan_vae, word_tokenizer
 
 
 def _t5_encoder(tiny: bool, *, umt5: bool = False) -> Any:
@@ -109,24 +105,10 @@ def build_svd(tiny: bool) -> Any:
             patch_size=14,
             hidden_act="gelu",
         )
-    scheduler = diffusers.EulerDiscreteScheduler(
-        beta_start=0.00085,
-        beta_end=0.012,
-        beta_schedule="scaled_linear",
-        interpolation_type="linear",
-        num_train_timesteps=1000,
-        prediction_type="v_prediction",
-        sigma_max=700.0,
-        sigma_min=0.002,
-        steps_offset=1,
-        timestep_spacing="leading",
-        timestep_type="continuous",
-        use_karras_sigmas=True,
-    )
     return diffusers.StableVideoDiffusionPipeline(
         unet=unet.eval(),
         image_encoder=CLIPVisionModelWithProjection(vision).eval(),
-        scheduler=scheduler,
+        scheduler=svd_scheduler(diffusers),
         vae=vae.eval(),
         feature_extractor=CLIPImageProcessor(crop_size=224, size=224),
     )
@@ -164,20 +146,11 @@ def build_ltx(tiny: bool) -> Any:
 def build_wan(tiny: bool) -> Any:
     import diffusers
 
-    vae = diffusers.AutoencoderKLWan(
+    vae = wan_vae(
+        diffusers,
         base_dim=16 if tiny else 160,
-        z_dim=48,
-        in_channels=12,
-        out_channels=12,
-        is_residual=True,
-        patch_size=2,
-        latents_mean=[0.0] * 48,
-        latents_std=[1.0] * 48,
         dim_mult=[1, 2, 4, 4],
         num_res_blocks=1 if tiny else 2,
-        scale_factor_spatial=16,
-        scale_factor_temporal=4,
-        temperal_downsample=[False, True, True],
     )
     heads, layers, ffn = (2, 2, 32) if tiny else (24, 30, 14336)  # Wan 2.2 TI2V-5B
     transformer = diffusers.WanTransformer3DModel(
@@ -314,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.device.startswith("cuda"):
         print(f"device: {torch.cuda.get_device_name()}, torch {torch.__version__}", flush=True)
-    photo = landscape_photo(args.width, args.height) if args.tiny else Image.open(SAMPLE)
+    photo = landscape_photo(args.width, args.height) if args.tiny else Image.open(SAMPLE_PHOTO)
     began = time.perf_counter()
     for kind in args.kinds.split(","):
         if time.perf_counter() - began > args.budget:

@@ -3,7 +3,7 @@
 Prints p50/p95 over warm runs in one process (models loaded once, as in `serve` or a worker), and
 the wall time of a cold `stillguard run` process (imports and model loading included).
 
-    .venv/bin/python bench/e2e.py [--runs 7] [--cold-runs 1]
+    python -m bench.e2e [--runs 7] [--cold-runs 1]
 """
 
 from __future__ import annotations
@@ -16,15 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from stillguard.container import open_store
 from stillguard.pipeline.local import LocalRunner
 from stillguard.services.intake import JobRequest
 from stillguard.settings import Settings
+from tests.support.samples import REPO_ROOT, SAMPLE_PHOTO
 
-PHOTO = ROOT / "samples" / "falcon9-dscovr-launch.jpg"
 STAGES = [
     "input_gate",
     "generation",
@@ -52,7 +49,7 @@ def warm_runs(runs: int, home: Path) -> list[dict[str, float]]:
     )
     runner = LocalRunner(settings, open_store(settings))
     request = JobRequest(
-        photo=PHOTO.read_bytes(),
+        photo=SAMPLE_PHOTO.read_bytes(),
         prompt="clouds drifting, gentle waves",
         options={"duration_s": 5, "fps": 24, "size": "1280x720"},
         submitter="cli",
@@ -77,7 +74,7 @@ def cold_run(home: Path) -> float:
             "-m",
             "stillguard",
             "run",
-            str(PHOTO),
+            str(SAMPLE_PHOTO),
             "--out",
             str(out),
             "--json",
@@ -89,7 +86,7 @@ def cold_run(home: Path) -> float:
             "STILLGUARD_KEY_PASSPHRASE": "bench",
             "PATH": "/usr/bin:/bin",
         },
-        cwd=ROOT,
+        cwd=REPO_ROOT,
     )
     return (time.perf_counter() - start) * 1000
 

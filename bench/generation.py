@@ -1,7 +1,7 @@
 """Generation figures: time per stage to generate and encode a 5 s clip, and the ratio to its length.
 
-    python bench/generation.py                      # 720p and 1080x1920, sample photo, 3 runs each
-    python bench/generation.py --repeat 5 --preset ultrafast --mode streamed --json
+    python -m bench.generation  # 720p and 1080x1920, sample photo, 3 runs each
+    python -m bench.generation --repeat 5 --preset ultrafast --mode streamed --json
 
 Stages: fit (decode-side resize/crop), analysis (scene), motion (maps, sky layer, clouds),
 synthesis (all frames), audio (beside motion and synthesis, on the other core), encode (H.264 +
@@ -21,19 +21,16 @@ import itertools
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from PIL import Image
 
 from generation import GenerationOptions, encode_mp4, generate_clip, generate_mp4
-from generation.synthetic import landscape_photo
+from tests.support.samples import SAMPLE_PHOTO
+from tests.support.synthetic_photos import landscape_photo
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
 STAGES = ("fit", "analysis", "motion", "synthesis", "audio", "encode")
 
 
@@ -74,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.photo == "sample":
-        photo = Image.open(SAMPLE).convert("RGB")
+        photo = Image.open(SAMPLE_PHOTO).convert("RGB")
     elif args.photo == "landscape":
         photo = landscape_photo(1920, 1080, water=True, foliage=True)
     else:

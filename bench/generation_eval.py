@@ -1,9 +1,9 @@
 """Quality checks of the procedural backend on real photos (issue "Generation core", Quality checks).
 
-    python bench/generation_eval.py                       # every photo in samples/eval and samples/
-    python bench/generation_eval.py --size 1280x720 --photos samples/eval/storm.jpg
-    python bench/generation_eval.py --frames /tmp/eval    # also save frames to look at
-    python bench/generation_eval.py --json
+    python -m bench.generation_eval                     # every photo in samples/eval and samples/
+    python -m bench.generation_eval --size 1280x720 --photos samples/eval/storm.jpg
+    python -m bench.generation_eval --frames /tmp/eval  # also save frames to look at
+    python -m bench.generation_eval --json
 
 Per photo, a clip (5 s at 640x360 and 24 fps unless told) is generated and measured:
 - motion goes where it belongs: mean optical-flow magnitude (Farneback, grey consecutive frames)
@@ -23,13 +23,10 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 from PIL import Image
@@ -37,7 +34,7 @@ from PIL import Image
 from generation import GenerationOptions, encode_mp4, generate_clip
 from generation.audio import TARGET_LUFS
 from generation.procedural import analyze_photo
-from generation.quality import (
+from tests.support.clip_quality import (
     clipped_samples,
     frame_steps,
     loop_click,
@@ -47,8 +44,8 @@ from generation.quality import (
     mean_flow,
     region_masks,
 )
+from tests.support.samples import SAMPLES
 
-ROOT = Path(__file__).resolve().parents[1]
 MOTION_RATIO = 3.0  # animated region over still regions
 FLICKER_BOUND = 1.0  # grey levels of mean-luminance change per frame in the still regions
 SEAM_BOUND = 1.5  # loop seam over the median ordinary frame step
@@ -57,8 +54,8 @@ CLICK_BOUND = 1.0  # loop-point jump over the 99.9th percentile of sample steps
 
 
 def default_photos() -> list[Path]:
-    eval_dir = ROOT / "samples" / "eval"
-    extras = sorted(p for p in (ROOT / "samples").glob("*") if p.suffix in (".jpg", ".png"))
+    eval_dir = SAMPLES / "eval"
+    extras = sorted(p for p in SAMPLES.glob("*") if p.suffix in (".jpg", ".png"))
     return sorted(eval_dir.glob("*.jpg")) + extras
 
 

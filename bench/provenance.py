@@ -1,6 +1,6 @@
 """Durable provenance figures (issue 3): cost of signing and verifying, and what survives.
 
-    .venv/bin/python bench/provenance.py [--clips 20] [--unrelated 200] [--seconds 4]
+    python -m bench.provenance [--clips 20] [--unrelated 200] [--seconds 4]
 
 Prints, for a 5 s 720p clip: sign (label + watermark + manifest), verify, watermark decode,
 fingerprint and size overhead, beside the floor (plain c2pa-python sign and read of the same
@@ -17,15 +17,10 @@ import argparse
 import io
 import pathlib
 import statistics
-import sys
 import tempfile
 import time
 
 import c2pa
-import cv2
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from audit.store import AuditStore
 from provenance.authority import Authority
@@ -37,9 +32,9 @@ from provenance.sign import TRAINED_ALGORITHMIC_MEDIA as CLAIMS_SOURCE
 from provenance.sign import sign_clip, soft_bindings
 from provenance.verify import verify_bytes, verify_file
 from provenance.watermark import detect_watermark, embed_watermark
-from tests.test_provenance_durable_support import animate, decode, encode, photo, psnr, remux
-from tests.test_provenance_hardening_watermark import contrast, crop_every_side, cut_sides
-from tests.test_provenance_support import CLAIMS, jpeg_bytes
+from tests.support.clip_edits import contrast, crop_every_side, cut_sides, overlay_logo
+from tests.support.photo_clips import animate, decode, encode, photo, psnr, remux
+from tests.support.signed_media import CLAIMS, jpeg_bytes
 
 FPS = 24
 
@@ -186,20 +181,6 @@ def costs(authority, repo, photo_path, folder) -> None:
     )
 
 
-def overlaid(frames):
-    """A light logo box with text over ~10 % of the frame, away from the corners."""
-    out = frames.copy()
-    height, width = frames.shape[1:3]
-    top, left = int(0.55 * height), int(0.35 * width)
-    bottom, right = top + int(0.3 * height), left + int(0.33 * width)
-    out[:, top:bottom, left:right] = (240, 240, 240)
-    for frame in out:
-        cv2.putText(
-            frame, "LOGO", (left + 16, bottom - 16), cv2.FONT_HERSHEY_SIMPLEX, 3, (20, 20, 200), 6
-        )
-    return out
-
-
 def robustness(authority, repo, photo_path, folder, clips: int, seconds: float) -> None:
     anchors = authority.trust_anchors()
     attacks = {
@@ -222,7 +203,9 @@ def robustness(authority, repo, photo_path, folder, clips: int, seconds: float) 
             cut_sides(f, 0.21875, 0, right=0.21875), crf=23
         ),
         "(e) contrast x1.4, CRF 23": lambda data, f: encode(contrast(f, 1.4), crf=23),
-        "(e) logo overlay, CRF 23": lambda data, f: encode(overlaid(f), crf=23),
+        "(e) logo overlay, CRF 23": lambda data, f: encode(
+            overlay_logo(f, text_scale=3, thickness=6, margin=16), crf=23
+        ),
     }
     tally = {name: {"watermark": 0, "fingerprint": 0, "wrong": 0, "missed": 0} for name in attacks}
     psnrs = []

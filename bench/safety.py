@@ -2,21 +2,16 @@
 
 Models are loaded once, as in a worker; each figure is the median (and p95) of warm runs.
 
-    .venv/bin/python bench/safety.py [--runs 7] [--bank-size 1000000] [--json]
+    python -m bench.safety [--runs 7] [--bank-size 1000000] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from generation import GenerationOptions, generate_clip
 from policies.pack import PolicyPack
@@ -27,8 +22,8 @@ from safety.image_classifier import ImageClassifier
 from safety.photo_intake import load_photo
 from safety.prompt_classifier import PromptClassifier
 from safety.video_checks import check_clip
+from tests.support.samples import SAMPLE_PHOTO
 
-PHOTO = ROOT / "samples" / "falcon9-dscovr-launch.jpg"
 PROMPTS = [
     "clouds drifting over the sea, gentle waves",
     "make her smile and wave at the camera",
@@ -59,7 +54,7 @@ def main() -> None:
     prompts = PromptClassifier()
     faces = FaceDetector()
     pack = PolicyPack.default()
-    data = PHOTO.read_bytes()
+    data = SAMPLE_PHOTO.read_bytes()
     photo, _ = load_photo(data)
 
     rng = np.random.default_rng(0)

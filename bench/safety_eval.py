@@ -1,7 +1,6 @@
 """Safety evaluation (issue: safety layer): flash check, prompt classifier, benign clips, escalation.
 
-    .venv/bin/python bench/safety_eval.py [--only flash,prompts,languages,context,benign,escalation]
-        [--json]
+    python -m bench.safety_eval [--only flash,prompts,languages,context,benign,escalation] [--json]
 
 - flash: generated clips with known flash rates, colours and areas, judged against the WCAG 2.3.1
   rule (more than 3 general or red flashes in a second over the area threshold);
@@ -21,26 +20,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 from PIL import Image, ImageEnhance, ImageOps
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from policies.pack import PolicyPack
 from safety.flash import flash_check
 from safety.signals import Signal
+from tests.support.samples import REPO_ROOT, SAMPLE_PHOTO
 
-PHOTO = ROOT / "samples" / "falcon9-dscovr-launch.jpg"
-EVAL_SET = ROOT / "safety" / "data" / "prompt_eval.yaml"
-LANGUAGE_SET = ROOT / "tests" / "data" / "prompt_eval_languages.yaml"
-CONTEXT_SET = ROOT / "tests" / "data" / "prompt_eval_context.yaml"
+EVAL_SET = REPO_ROOT / "safety" / "data" / "prompt_eval.yaml"
+LANGUAGE_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_languages.yaml"
+CONTEXT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_context.yaml"
 CAUGHT = ("block", "review")
 
 
@@ -315,9 +309,9 @@ def context_eval() -> dict[str, Any]:
 
 
 def _benign_photos(count: int) -> list[tuple[str, Image.Image]]:
-    from generation.synthetic import landscape_photo
+    from tests.support.synthetic_photos import landscape_photo
 
-    base = Image.open(PHOTO).convert("RGB")
+    base = Image.open(SAMPLE_PHOTO).convert("RGB")
     photos = [
         ("sample", base),
         ("sample-mirrored", ImageOps.mirror(base)),
@@ -413,7 +407,7 @@ def escalation_eval() -> dict[str, Any]:
     from safety.video_checks import check_clip
 
     images = ImageClassifier(threads=2)
-    photo = Image.open(PHOTO).convert("RGB")
+    photo = Image.open(SAMPLE_PHOTO).convert("RGB")
     approved = images.score_photo(photo)
     frames = np.repeat(np.asarray(photo.resize((320, 180)))[None], 120, axis=0)
     frames[72:] = (180, 135, 115)  # a flat skin tone: Open NSFW ~0.46; from 3.0 s on

@@ -12,13 +12,8 @@ from fastapi.testclient import TestClient
 from generation import decode_mp4
 from stillguard.api import create_app
 from stillguard.container import open_store
-from tests.journey_support import (
-    SAMPLE_PHOTO,
-    SMALL_CLIP,
-    giant_png_header,
-    png_bytes,
-    settings_for,
-)
+from tests.support.journey import SMALL_CLIP, giant_png_header, png_bytes, settings_for
+from tests.support.samples import SAMPLE_PHOTO
 
 
 @pytest.fixture(scope="module")

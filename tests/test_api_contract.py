@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from stillguard.api import create_app
 from stillguard.api.app import ROUTERS
 from stillguard.container import open_store
-from tests.journey_support import settings_for
+from tests.support.journey import settings_for
 
 UNKNOWN_JOB = "0" * 32
 PUBLIC, SUBMITTER, REVIEWER, ADMIN = None, "submitter", "reviewer", "admin"

@@ -5,7 +5,7 @@ import pytest
 
 from generation import GenerationOptions, MediaError, decode_mp4, encode_mp4, generate_clip
 from generation.encode import Mp4Writer
-from generation.synthetic import landscape_photo
+from tests.support.synthetic_photos import landscape_photo
 
 TINY = {"width": 160, "height": 90, "duration_s": 1.0, "fps": 8}
 

@@ -9,7 +9,7 @@ from PIL import Image
 
 from generation import GenerationOptions, generate_clip
 from generation.procedural import analyze_photo, fit_photo
-from generation.quality import mean_flow, region_masks
+from tests.support.clip_quality import mean_flow, region_masks
 
 EVAL = Path(__file__).resolve().parents[1] / "samples" / "eval"
 SMALL = GenerationOptions(width=320, height=180, duration_s=2.0, fps=12, audio=False)

@@ -5,7 +5,7 @@ import pytest
 
 from generation import GenerationOptions, generate_clip
 from generation.motion_prompt import parse_motion_prompt
-from generation.synthetic import landscape_photo
+from tests.support.synthetic_photos import landscape_photo
 
 SMALL = {"width": 160, "height": 90, "fps": 8}
 

@@ -6,9 +6,9 @@ import pytest
 
 from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, generate_clip
 from generation.loudness import integrated_loudness
-from generation.quality import mean_flow
 from generation.scene import analyze_scene
-from generation.synthetic import flat_photo, landscape_photo
+from tests.support.clip_quality import mean_flow
+from tests.support.synthetic_photos import flat_photo, landscape_photo
 
 TINY = {"width": 160, "height": 90, "duration_s": 1.0, "fps": 8}
 

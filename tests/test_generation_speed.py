@@ -12,7 +12,7 @@ from generation.motion_prompt import plan_motion
 from generation.procedural import Renderer, analyze_photo
 from generation.procedural.flow import LocalFlow
 from generation.procedural.twinkle import Twinkle
-from generation.synthetic import landscape_photo
+from tests.support.synthetic_photos import landscape_photo
 
 SMALL = {"width": 192, "height": 108, "duration_s": 1.0, "fps": 12}
 

@@ -12,7 +12,8 @@ from PIL import Image
 from safety.hashes import pdq_hash
 from stillguard.api import create_app
 from stillguard.container import open_store
-from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
+from tests.support.journey import SMALL_CLIP, settings_for
+from tests.support.samples import SAMPLE_PHOTO
 
 
 @pytest.fixture(scope="module")

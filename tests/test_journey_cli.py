@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from stillguard.cli import main
-from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP_ARGS, giant_png_header
+from tests.support.journey import SMALL_CLIP_ARGS, giant_png_header
+from tests.support.samples import SAMPLE_PHOTO
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ from provenance.verify import verify_file
 from stillguard.container import open_authority, open_store
 from stillguard.pipeline.local import LocalRunner
 from stillguard.services.intake import JobRequest
-from tests.journey_support import SAMPLE_PHOTO, settings_for
-from tests.test_generation_diffusion import _svd
+from tests.support.journey import settings_for
+from tests.support.samples import SAMPLE_PHOTO
+from tests.support.tiny_diffusion import tiny_svd
 
 
 def test_job_generated_by_a_tiny_svd_pipeline_is_moderated_signed_and_names_its_backend(
@@ -20,7 +21,7 @@ def test_job_generated_by_a_tiny_svd_pipeline_is_moderated_signed_and_names_its_
     torch = pytest.importorskip("torch")
     diffusers = pytest.importorskip("diffusers")
     folder = tmp_path / "tiny-svd"
-    _svd(torch, diffusers).save_pretrained(folder)
+    tiny_svd(torch, diffusers).save_pretrained(folder)
     settings = settings_for(tmp_path, STILLGUARD_DIFFUSERS_MODEL=str(folder))
     store = open_store(settings)
     runner = LocalRunner(settings, store)

@@ -11,7 +11,8 @@ from stillguard.container import open_authority, open_store
 from stillguard.pipeline.local import LocalRunner
 from stillguard.pipeline.records import StageError
 from stillguard.services.intake import JobRequest
-from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
+from tests.support.journey import SMALL_CLIP, settings_for
+from tests.support.samples import SAMPLE_PHOTO
 
 
 def _request() -> JobRequest:

@@ -17,7 +17,8 @@ from stillguard.pipeline.worker import run_worker
 from stillguard.services.intake import JobRequest, submit_job
 from streams import topics
 from streams.kafka import KafkaBackend
-from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
+from tests.support.journey import SMALL_CLIP, settings_for
+from tests.support.samples import SAMPLE_PHOTO
 
 STAGES = ["input-gate", "generator", "output-gate", "provenance", "audit-writer"]
 JOURNEY_TOPICS = [

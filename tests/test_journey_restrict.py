@@ -8,9 +8,10 @@ from audit.store import AuditQuery
 from stillguard.container import open_store
 from stillguard.pipeline.local import LocalRunner
 from stillguard.services.intake import JobRequest
-from tests.journey_support import SMALL_CLIP, settings_for
+from tests.support.journey import SMALL_CLIP, settings_for
+from tests.support.samples import SAMPLES
 
-PORTRAIT = Path(__file__).resolve().parent.parent / "samples" / "astronaut-eileen-collins.png"
+PORTRAIT = SAMPLES / "astronaut-eileen-collins.png"
 
 
 def test_photo_with_a_face_is_restricted_and_generated_without_face_motion(tmp_path: Path) -> None:

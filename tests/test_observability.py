@@ -16,7 +16,8 @@ from stillguard.container import open_store
 from stillguard.observability import configure
 from stillguard.pipeline.local import LocalRunner
 from stillguard.services.intake import JobRequest
-from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
+from tests.support.journey import SMALL_CLIP, settings_for
+from tests.support.samples import SAMPLE_PHOTO
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ from stillguard.errors import Conflict
 from stillguard.pipeline.local import LocalRunner
 from stillguard.pipeline.recovery import sweep
 from stillguard.services.intake import JobRequest, submit_job
-from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
+from tests.support.journey import SMALL_CLIP, settings_for
+from tests.support.samples import SAMPLE_PHOTO
 
 REPO = Path(__file__).resolve().parent.parent
 ENDED = ("published", "refused", "held", "failed")

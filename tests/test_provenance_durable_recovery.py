@@ -17,17 +17,8 @@ from provenance.repository import ManifestRepository
 from provenance.sign import sign_clip, soft_bindings
 from provenance.verify import verify_bytes, verify_file
 from provenance.watermark import WATERMARK_ALG, embed_watermark
-from tests import test_provenance_support as support
-from tests.test_provenance_durable_support import (
-    FPS,
-    animate,
-    audit_store,
-    decode,
-    encode,
-    photo,
-    remux,
-    repository,
-)
+from tests.support import signed_media as support
+from tests.support.photo_clips import FPS, animate, decode, encode, photo, remux
 
 # Session fixtures shared with the other provenance tests (pytest finds them as module attributes).
 provenance_dir, authority, photo_path = (
@@ -35,8 +26,13 @@ provenance_dir, authority, photo_path = (
     support.authority,
     support.photo_path,
 )
-__all__ = ["audit_store", "repository"]
 CLAIMS = support.CLAIMS
+
+
+@pytest.fixture
+def repository(audit_store: AuditStore) -> ManifestRepository:
+    """The manifest repository on the audit store's engine (SQLite, then PostgreSQL), as wired."""
+    return ManifestRepository(audit_store.engine)
 
 
 def _publish(

@@ -9,7 +9,7 @@ import pytest
 
 from provenance.fingerprint import clip_fingerprint, hamming
 from provenance.watermark import detect_watermark, embed_watermark
-from tests.test_provenance_durable_support import FPS, animate, decode, encode, photo, psnr
+from tests.support.photo_clips import FPS, animate, decode, encode, photo, psnr
 
 CLIP_ID = 0xC0FFEE42
 

@@ -13,7 +13,7 @@ from provenance.errors import ProvenanceError, UnsupportedMediaError
 from provenance.sign import sign_clip
 from provenance.signers import LocalKeySigner
 from provenance.verify import verify_bytes
-from tests import test_provenance_support as support
+from tests.support import signed_media as support
 
 CLAIMS, jpeg_bytes = support.CLAIMS, support.jpeg_bytes
 # Session fixtures shared with the other provenance tests (pytest finds them as module attributes).

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 
@@ -25,7 +24,8 @@ from provenance.watermark_search import (
     placements,
     scale_pairs,
 )
-from tests.test_provenance_durable_support import animate, decode, encode, photo
+from tests.support.clip_edits import brighten, contrast, crop_every_side, cut_sides, overlay_logo
+from tests.support.photo_clips import animate, decode, encode, photo
 
 CLIP_ID = 0x5EED_0003
 
@@ -38,56 +38,14 @@ def published() -> np.ndarray:
     return decode(encode(frames, crf=18))
 
 
-def contrast(frames: np.ndarray, gain: float) -> np.ndarray:
-    return np.clip((frames.astype(np.float32) - 128) * gain + 128, 0, 255).astype(np.uint8)
-
-
-def _brightness(frames: np.ndarray, levels: int) -> np.ndarray:
-    return np.clip(frames.astype(np.int16) + levels, 0, 255).astype(np.uint8)
-
-
-def _overlay(frames: np.ndarray) -> np.ndarray:
-    """A light logo box with text over ~10 % of the frame, away from the corners."""
-    out = frames.copy()
-    height, width = frames.shape[1:3]
-    top, left = int(0.55 * height), int(0.35 * width)
-    bottom, right = top + int(0.3 * height), left + int(0.33 * width)
-    out[:, top:bottom, left:right] = (240, 240, 240)
-    for frame in out:
-        cv2.putText(
-            frame, "LOGO", (left + 8, bottom - 8), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (20, 20, 200), 3
-        )
-    return out
-
-
-def crop_every_side(frames: np.ndarray, share: float) -> np.ndarray:
-    """Cut `share` off every side, then scale back to the original size."""
-    height, width = frames.shape[1:3]
-    dy, dx = int(share * height), int(share * width)
-    return np.stack(
-        [cv2.resize(f[dy : height - dy, dx : width - dx], (width, height)) for f in frames]
-    )
-
-
-def cut_sides(
-    frames: np.ndarray, left: float, top: float, right: float = 0, bottom: float = 0
-) -> np.ndarray:
-    """Cut shares off the given sides and keep the copy at its own, smaller (even) size."""
-    height, width = frames.shape[1:3]
-    top_row, left_col = int(top * height), int(left * width)
-    rows = (height - int(bottom * height) - top_row) // 2 * 2  # H.264 wants even sizes
-    cols = (width - int(right * width) - left_col) // 2 * 2
-    return np.ascontiguousarray(frames[:, top_row : top_row + rows, left_col : left_col + cols])
-
-
 _Edit = tuple[Callable[[np.ndarray], np.ndarray], dict[str, Any]]
 EDITS: dict[str, _Edit] = {
-    "brightness +40, CRF 28": (lambda f: _brightness(f, 40), {"crf": 28}),
-    "brightness -40, CRF 28": (lambda f: _brightness(f, -40), {"crf": 28}),
+    "brightness +40, CRF 28": (lambda f: brighten(f, 40), {"crf": 28}),
+    "brightness -40, CRF 28": (lambda f: brighten(f, -40), {"crf": 28}),
     "contrast x0.6, CRF 28": (lambda f: contrast(f, 0.6), {"crf": 28}),
     "contrast x1.4, CRF 28": (lambda f: contrast(f, 1.4), {"crf": 28}),
     "contrast x1.6, CRF 28": (lambda f: contrast(f, 1.6), {"crf": 28}),
-    "logo overlay, CRF 28": (_overlay, {"crf": 28}),
+    "logo overlay, CRF 28": (overlay_logo, {"crf": 28}),
     "crop 5 %/side, CRF 23": (lambda f: crop_every_side(f, 0.05), {"crf": 23}),
     "crop 10 %/side, CRF 23": (lambda f: crop_every_side(f, 0.10), {"crf": 23}),
     "crop 14 %/side, CRF 23": (lambda f: crop_every_side(f, 0.14), {"crf": 23}),
@@ -128,7 +86,7 @@ def test_edited_unmarked_clips_never_decode_to_an_id() -> None:
         edits = (
             frames,
             contrast(frames, 1.5),
-            _overlay(_brightness(frames, -30)),
+            overlay_logo(brighten(frames, -30)),
             crop_every_side(frames, 0.1),
             cut_sides(frames, 0.1, 0.06),
         )

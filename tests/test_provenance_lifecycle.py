@@ -16,7 +16,7 @@ from provenance.sign import sign_clip
 from provenance.signers import CallbackSigner, sign_with_key
 from provenance.tsa import REQUEST_CONTENT_TYPE, TimeStampResponse
 from provenance.verify import verify_file
-from tests import test_provenance_support as support
+from tests.support import signed_media as support
 
 CLAIMS = support.CLAIMS
 # Session fixtures shared with the other provenance tests (pytest finds them as module attributes).

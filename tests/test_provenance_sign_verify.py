@@ -12,8 +12,7 @@ from provenance.errors import CorruptMediaError, ProvenanceError, UnsupportedMed
 from provenance.sign import sign_clip
 from provenance.trust import TrustAnchors
 from provenance.verify import verify_bytes, verify_file
-from tests import test_provenance_support as support
-from tests.test_provenance_verify_stamps import sign_photo
+from tests.support import signed_media as support
 
 CLAIMS, reencode = support.CLAIMS, support.reencode
 # Session fixtures shared with the other provenance tests (pytest finds them as module attributes).
@@ -275,7 +274,7 @@ def test_the_label_returned_is_the_clips_own_manifest_when_the_photo_brings_one_
     import c2pa
 
     # A photo that carries its own C2PA manifest: the clip's store then holds two manifests.
-    signed_photo = sign_photo(authority, photo_path, tmp_path / "signed-photo.jpg")
+    signed_photo = support.sign_photo(authority, photo_path, tmp_path / "signed-photo.jpg")
     dst = tmp_path / "clip.mp4"
     label = sign_clip(authority, clip_path, dst, photo=signed_photo, claims=CLAIMS)
     with open(dst, "rb") as handle, c2pa.Reader("video/mp4", handle) as reader:

@@ -14,7 +14,7 @@ from provenance.manifest_store import C2PA_UUID, claim_signature, sole_embedded_
 from provenance.sign import sign_clip
 from provenance.trust import trusted_time_stamp
 from provenance.verify import verify_bytes, verify_file
-from tests import test_provenance_support as support
+from tests.support import signed_media as support
 
 CLAIMS = support.CLAIMS
 # Session fixtures shared with the other provenance tests (pytest finds them as module attributes).
@@ -22,25 +22,6 @@ provenance_dir, authority = support.provenance_dir, support.authority
 clip_path, photo_path, signed_clip = support.clip_path, support.photo_path, support.signed_clip
 
 PASS = "stamp passphrase"
-
-
-def sign_photo(authority: Authority, photo: pathlib.Path, dst: pathlib.Path) -> pathlib.Path:
-    """`photo` signed as a camera would, with its own time-stamped C2PA manifest."""
-    source = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
-    definition = {
-        "claim_generator_info": [{"name": "camera", "version": "1"}],
-        "assertions": [
-            {
-                "label": "c2pa.actions.v2",
-                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": source}]},
-            }
-        ],
-    }
-    with c2pa.Builder(definition) as builder, authority.signer().c2pa_signer() as signer:
-        out = io.BytesIO()
-        builder.sign(signer, "image/jpeg", io.BytesIO(photo.read_bytes()), out)
-    dst.write_bytes(out.getvalue())
-    return dst
 
 
 def _token(path: pathlib.Path) -> bytes:
@@ -156,7 +137,7 @@ def test_a_signed_photo_has_its_stamp_judged_by_c2pa_in_a_tsa_only_read(
     authority: Authority, photo_path: pathlib.Path, tmp_path: pathlib.Path, reads: list[object]
 ) -> None:
     # Only MP4 stores are taken apart here; other formats keep the two-context reading.
-    signed = sign_photo(authority, photo_path, tmp_path / "photo.jpg")
+    signed = support.sign_photo(authority, photo_path, tmp_path / "photo.jpg")
     report = verify_file(signed, authority.trust_anchors())
     assert report.status == "valid" and "timeStamp.trusted" in report.validation_codes
     assert report.signer == authority.signer_subject

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from stillguard.api import create_app
 from stillguard.cli import main
 from stillguard.container import open_store
-from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
+from tests.support.journey import SMALL_CLIP, settings_for
+from tests.support.samples import SAMPLE_PHOTO
 
 REVIEW_EVERY_OUTPUT = """
 version: "test-review-1"

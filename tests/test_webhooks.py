@@ -21,7 +21,8 @@ from stillguard.services.webhooks import (
     WEBHOOK_CHANNEL,
     verify_signature,
 )
-from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
+from tests.support.journey import SMALL_CLIP, settings_for
+from tests.support.samples import SAMPLE_PHOTO
 
 
 class Receiver:

@@ -9,7 +9,6 @@ from PIL import Image
 
 from stillguard.settings import Settings
 
-SAMPLE_PHOTO = Path(__file__).resolve().parent.parent / "samples" / "falcon9-dscovr-launch.jpg"
 # Small enough to keep the suite fast, large enough for every stage to do real work.
 SMALL_CLIP = {"duration_s": 2.0, "fps": 8, "size": "192x108", "seed": 7}
 SMALL_CLIP_ARGS = ["--duration", "2", "--fps", "8", "--size", "192x108", "--seed", "7"]

@@ -61,5 +61,6 @@ def landscape_photo(
 
 
 def flat_photo(width: int, height: int, value: int | tuple[int, int, int]) -> Image.Image:
+    """A featureless photo of one grey level or colour: the degenerate input analysis must bear."""
     colour = (value, value, value) if isinstance(value, int) else value
     return Image.new("RGB", (width, height), colour)

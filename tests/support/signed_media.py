@@ -1,4 +1,8 @@
-"""Real media and authorities for the provenance tests: tiny H.264 + AAC clips made with PyAV."""
+"""Real media and a signing authority for the provenance tests: tiny H.264 + AAC clips (PyAV).
+
+The session fixtures here are shared by binding them as module attributes in a test module
+(`authority = signed_media.authority`), so every provenance test signs with the same authority.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import io
 import pathlib
 
 import av
+import c2pa
 import numpy as np
 import pytest
 from PIL import Image
@@ -84,23 +89,46 @@ def reencode(data: bytes) -> bytes:
 def jpeg_bytes(
     color: tuple[int, int, int] = (180, 120, 60), size: tuple[int, int] = (64, 48)
 ) -> bytes:
+    """A small one-colour JPEG: the photo a clip is made from, or its thumbnail."""
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, format="JPEG")
     return buffer.getvalue()
 
 
+def sign_photo(authority: Authority, photo: pathlib.Path, dst: pathlib.Path) -> pathlib.Path:
+    """`photo` signed as a camera would, with its own time-stamped C2PA manifest."""
+    source = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+    definition = {
+        "claim_generator_info": [{"name": "camera", "version": "1"}],
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": source}]},
+            }
+        ],
+    }
+    with c2pa.Builder(definition) as builder, authority.signer().c2pa_signer() as signer:
+        out = io.BytesIO()
+        builder.sign(signer, "image/jpeg", io.BytesIO(photo.read_bytes()), out)
+    dst.write_bytes(out.getvalue())
+    return dst
+
+
 @pytest.fixture(scope="session")
 def provenance_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """One folder for the session's authority and media."""
     return tmp_path_factory.mktemp("provenance")
 
 
 @pytest.fixture(scope="session")
 def authority(provenance_dir: pathlib.Path) -> Authority:
+    """A signing authority created once per session (its keys are slow to make)."""
     return Authority.open(provenance_dir / "home", "correct horse battery staple")
 
 
 @pytest.fixture(scope="session")
 def clip_path(provenance_dir: pathlib.Path) -> pathlib.Path:
+    """An unsigned one-second gradient clip with sound."""
     path = provenance_dir / "clip.mp4"
     path.write_bytes(encode_clip(gradient_frames()))
     return path
@@ -108,6 +136,7 @@ def clip_path(provenance_dir: pathlib.Path) -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def photo_path(provenance_dir: pathlib.Path) -> pathlib.Path:
+    """The photo the clip was made from, as a JPEG file."""
     path = provenance_dir / "photo.jpg"
     path.write_bytes(jpeg_bytes())
     return path
@@ -120,6 +149,7 @@ def signed_clip(
     photo_path: pathlib.Path,
     provenance_dir: pathlib.Path,
 ) -> pathlib.Path:
+    """The clip signed with CLAIMS, the photo as ingredient and a thumbnail."""
     dst = provenance_dir / "signed.mp4"
     sign_clip(
         authority,

@@ -1,23 +1,19 @@
-"""Real clips for the durable-provenance tests: photo-like frames with gentle motion, H.264 via PyAV."""
+"""Photo-like clips with gentle camera motion, encoded and decoded as H.264 with PyAV.
+
+What the durable-provenance tests and bench/provenance.py mark, re-encode and recover.
+"""
 
 from __future__ import annotations
 
 import io
-import pathlib
-from collections.abc import Iterator
 
 import av
 import cv2
 import numpy as np
-import pytest
 
-from audit.store import AuditStore
-from provenance.repository import ManifestRepository
+from tests.support.samples import SAMPLE_PHOTO
 
 WIDTH, HEIGHT, FPS, FRAMES = 480, 270, 24, 48  # 2 s
-SAMPLE_PHOTO = (
-    pathlib.Path(__file__).resolve().parent.parent / "samples" / "falcon9-dscovr-launch.jpg"
-)
 
 
 def photo(seed: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
@@ -73,6 +69,7 @@ def encode(frames: np.ndarray, *, crf: int = 18, size: tuple[int, int] | None = 
 
 
 def decode(data: bytes) -> np.ndarray:
+    """The RGB frames of an MP4, stacked."""
     with av.open(io.BytesIO(data)) as container:
         return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
 
@@ -92,23 +89,6 @@ def remux(data: bytes) -> bytes:
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio of `b` against `a`, in dB: what marking or re-encoding cost."""
     mse = float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
     return 10 * np.log10(255.0**2 / mse)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def audit_store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Iterator[AuditStore]:
-    """A migrated audit database (SQLite file, then a fresh PostgreSQL database)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'audit.db'}"
-    else:
-        url = str(request.getfixturevalue("pg_url"))
-    with AuditStore(url) as store:
-        store.migrate()
-        yield store
-
-
-@pytest.fixture
-def repository(audit_store: AuditStore) -> ManifestRepository:
-    """The manifest repository on the audit store's engine, as the service wires it."""
-    return ManifestRepository(audit_store.engine)

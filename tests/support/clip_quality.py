@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .loudness import integrated_loudness
-from .scene import Scene
+from generation.loudness import integrated_loudness
+from generation.scene import Scene
 
 MIN_REGION_FRACTION = 0.01  # a measured region smaller than this share of the frame is left out
 FLOW_BORDER_PX = 32  # frames are mirrored outward this far before optical flow (see mean_flow)
