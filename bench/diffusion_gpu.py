@@ -2,7 +2,8 @@
 
     python -m bench.diffusion_gpu                      # svd, ltx, wan at 1024x576, 25 frames
     python -m bench.diffusion_gpu --kinds svd --steps 25 --runs 2
-    python -m bench.diffusion_gpu --tiny --device cpu  # a seconds-long dry run of this script
+    python -m bench.diffusion_gpu --tiny --device cpu --runs 1 --steps 2 --frames 9 \\
+        --width 128 --height 64                        # a dry run: about a minute on 2 CPU cores
 
 No weights can be downloaded here, so each pipeline is built at its published size with random
 weights (latency does not depend on the weights' values), written with `save_pretrained` and
