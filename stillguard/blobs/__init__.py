@@ -44,7 +44,7 @@ def open_blob_store(settings: Settings) -> BlobStore:
     bucket, prefix = location
     config = Config(
         region_name=settings.blob_region,
-        retries={"mode": "standard", "max_attempts": settings.blob_max_attempts},
+        retries={"mode": "standard", "total_max_attempts": settings.blob_max_attempts},
         connect_timeout=settings.blob_connect_timeout_s,
         read_timeout=settings.blob_read_timeout_s,
         signature_version="s3v4",
