@@ -18,6 +18,7 @@ from stillguard.blobs import (
     blob_ref,
     open_blob_store,
 )
+from stillguard.settings import SettingsError
 from tests.journey_support import settings_for
 from tests.s3_server import TEST_SECRET_ACCESS_KEY, closed_port_url, s3_client
 
@@ -173,3 +174,19 @@ def test_credentials_never_reach_logs_reprs_or_errors(
     assert caplog.records, "debug logging was captured"
     for text in (caplog.text, repr(settings), str(settings), repr(store), *errors):
         assert TEST_SECRET_ACCESS_KEY not in text
+
+
+@pytest.mark.parametrize(
+    "url", ["s3://ab", "http://bucket/prefix", "s3://bucket/../other", "s3://Bucket/x", "bucket"]
+)
+def test_a_blob_url_that_is_not_a_bucket_and_prefix_is_a_one_line_error(
+    tmp_path: Path, url: str
+) -> None:
+    with pytest.raises(SettingsError, match="^STILLGUARD_BLOB_URL="):
+        settings_for(tmp_path, STILLGUARD_BLOB_URL=url)
+
+
+def test_a_blob_url_names_the_bucket_and_prefix(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, STILLGUARD_BLOB_URL="s3://media.example-1/tenant/a/")
+    assert settings.blob_location == ("media.example-1", "tenant/a")
+    assert settings_for(tmp_path).blob_location is None
