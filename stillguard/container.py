@@ -33,7 +33,7 @@ from safety.nudenet_detector import NudeNetDetector
 from safety.signals import Signal
 from safety.video_checks import ClipReport
 
-from .blobs import BlobStore
+from .blobs import BlobStore, open_blob_store
 from .services.admin import load_hash_matcher, load_policy
 from .settings import Settings
 
@@ -158,7 +158,7 @@ def build_deps(settings: Settings, store: AuditStore) -> StageDeps:
     """Stage dependencies for this process; models and keys load lazily on first use."""
     deps = StageDeps(
         store=store,
-        blobs=BlobStore(settings.home / "blobs"),
+        blobs=open_blob_store(settings),
         policy=load_policy(settings),
         authority_factory=lambda: open_authority(settings),
         image_classifier_factory=lambda: ImageClassifier(threads=2),

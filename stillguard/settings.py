@@ -7,6 +7,7 @@ the variable (`SettingsError`) instead of a traceback from deep inside a command
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -14,11 +15,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "STILLGUARD_"
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+HIDDEN_FIELDS = ("database_url", "key_passphrase", "blob_secret_access_key")
+# S3 bucket names (3-63 lowercase letters, digits, dots, hyphens) and a plain key prefix.
+_BLOB_URL = re.compile(
+    r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*))?/?$"
+)
 
 
 class SettingsError(ValueError):
@@ -57,6 +63,27 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(6, ge=1, description="deliveries tried before a dead letter")
     log_format: Literal["text", "json"] = "text"
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint; off if unset")
+    blob_url: str | None = Field(None, description="s3://bucket/prefix; default: HOME/blobs")
+    blob_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, Ceph)")
+    blob_public_endpoint_url: str | None = Field(
+        None, description="endpoint clients reach for presigned downloads, if not the one above"
+    )
+    blob_region: str = "us-east-1"
+    blob_access_key_id: str | None = Field(None, description="default: the AWS credential chain")
+    blob_secret_access_key: SecretStr | None = Field(None, repr=False)
+    blob_max_attempts: int = Field(4, ge=1, description="tries per request, with backoff")
+    blob_connect_timeout_s: float = Field(5.0, gt=0)
+    blob_read_timeout_s: float = Field(60.0, gt=0)
+    blob_url_ttl_s: int = Field(300, ge=1, le=604800, description="presigned download lifetime")
+
+    @field_validator("blob_url")
+    @classmethod
+    def _check_blob_url(cls, value: str | None) -> str | None:
+        if value is not None and not _BLOB_URL.fullmatch(value):
+            raise ValueError("expected s3://bucket or s3://bucket/prefix")
+        if value is not None and {".", ".."} & set(value.split("/")):
+            raise ValueError("the prefix may not contain '.' or '..' segments")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -84,11 +111,7 @@ class Settings(BaseSettings):
             first = exc.errors()[0]
             field = str(first["loc"][0]) if first.get("loc") else "?"
             variable = ENV_PREFIX + field.upper()
-            shown = (
-                "(hidden)"
-                if field in ("database_url", "key_passphrase")
-                else repr(values.get(field))
-            )
+            shown = "(hidden)" if field in HIDDEN_FIELDS else repr(values.get(field))
             raise SettingsError(f"{variable}={shown}: {first['msg']}") from None
 
     @property
@@ -104,6 +127,12 @@ class Settings(BaseSettings):
     def stall_s(self) -> float:
         """How long an active job with no holder and no waiting message may sit still."""
         return self.recovery_bound_s / 2
+
+    @property
+    def blob_location(self) -> tuple[str, str] | None:
+        """(bucket, prefix) of the S3 blob store, or None for the local folder HOME/blobs."""
+        match = _BLOB_URL.fullmatch(self.blob_url) if self.blob_url else None
+        return (match["bucket"], match["prefix"] or "") if match else None
 
     @property
     def hash_bank_folder(self) -> Path:

@@ -53,7 +53,8 @@ def test_job_generated_by_a_tiny_svd_pipeline_is_moderated_signed_and_names_its_
     )
     job = runner.finish(outcome.job.id)
     assert job.status == "published"
-    copy_atomic(runner.deps.blobs.path(job.output_blob), tmp_path / "svd.mp4")
+    with runner.deps.blobs.local_copy(job.output_blob) as signed:
+        copy_atomic(signed, tmp_path / "svd.mp4")
     report = verify_file(tmp_path / "svd.mp4", open_authority(settings).trust_anchors())
     assert report.status == "valid"
     assert report.generator["backend"].startswith("diffusers-svd@diffusers ")

@@ -102,7 +102,7 @@ def test_a_clip_swapped_after_the_output_gate_is_never_signed(tmp_path: Path) ->
     output_gate(sent(job.id), deps)
     cleared = sent(job.id)
     assert isinstance(cleared, ClipCleared)
-    clip = deps.blobs.path(generated_clip(deps, job.id).clip_blob)
+    clip = tmp_path / "blobs" / generated_clip(deps, job.id).clip_blob
     data = bytearray(clip.read_bytes())
     data[-100] ^= 0xFF
     clip.write_bytes(bytes(data))

@@ -11,7 +11,7 @@ from pathlib import Path
 from kafka import KafkaConsumer
 
 from audit.store import AuditQuery
-from stillguard.blobs import BlobStore
+from stillguard.blobs import open_blob_store
 from stillguard.container import open_authority, open_store
 from stillguard.pipeline.worker import run_worker
 from stillguard.services.intake import JobRequest, submit_job
@@ -74,7 +74,8 @@ def test_job_travels_every_topic_and_is_published_with_its_audit_trail(
             options=SMALL_CLIP,
             submitter="cli",
         )
-        job = submit_job(store, BlobStore(settings.home / "blobs"), request)
+        blobs = open_blob_store(settings)
+        job = submit_job(store, blobs, request)
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
             job = store.get_job(job.id)
@@ -96,10 +97,10 @@ def test_job_travels_every_topic_and_is_published_with_its_audit_trail(
         for previous, current in itertools.pairwise(events):
             assert current.seq > previous.seq
         assert store.verify_chain().intact
-        signed = BlobStore(settings.home / "blobs").path(job.output_blob)
         from provenance.verify import verify_file
 
-        report = verify_file(signed, open_authority(settings).trust_anchors())
+        with blobs.local_copy(job.output_blob) as signed:
+            report = verify_file(signed, open_authority(settings).trust_anchors())
         assert report.status == "valid" and report.job_id == job.id
     finally:
         stop.set()

@@ -6,13 +6,13 @@ import time
 from dataclasses import replace
 
 from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, encode_mp4
-from provenance.atomic import atomic_path
 from provenance.fingerprint import clip_fingerprint
 from provenance.label import burn_label, corner_clear_of
 from provenance.watermark import embed_watermark
 from safety.photo_intake import load_photo
 from streams.messages import InputCleared
 
+from ..blobs import blob_ref
 from ..container import StageDeps
 from .records import (
     PUBLISHABLE_ACTIONS,
@@ -75,8 +75,8 @@ def generator(message: InputCleared, deps: StageDeps) -> None:
     timings["fingerprint"] = elapsed_ms(start)
     deps.on_progress(job.id, "encoding")
     start = time.perf_counter()
-    clip_ref = deps.blobs.ref("clips", job.id, "labelled.mp4")
-    with atomic_path(deps.blobs.new_path(clip_ref)) as partial:
+    clip_ref = blob_ref("clips", job.id, "labelled.mp4")
+    with deps.blobs.writing(clip_ref) as partial:
         encode_mp4(clip, partial, preset=ENCODER_PRESET)  # readers never see a half-written clip
         clip_sha256 = sha256_file(partial)
     timings["encode"] = elapsed_ms(start)

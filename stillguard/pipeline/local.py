@@ -125,7 +125,8 @@ class LocalRunner:
         job = self.finish(submit_job(self.deps.store, self.deps.blobs, request).id)
         output = None
         if job.status == "published" and job.output_blob and out is not None:
-            copy_atomic(self.deps.blobs.path(job.output_blob), out)
+            with self.deps.blobs.local_copy(job.output_blob) as signed:
+                copy_atomic(signed, out)
             output = out
         trail = job_trail(self.deps.store, job.id)
         trail.timings_ms["audit"] = round(self._timed.write_ms, 1)

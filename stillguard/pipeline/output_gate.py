@@ -8,15 +8,15 @@ from safety.photo_intake import load_photo
 from streams.messages import ClipCleared, ClipGenerated
 
 from ..container import StageDeps
-from .records import Evaluation, approved_input_signals, checked_clip_path, gate
+from .records import Evaluation, approved_input_signals, checked_clip, gate
 
 
 def output_gate(message: ClipGenerated, deps: StageDeps) -> None:
     """Check the generated clip over time and record the output decision; clear or stop it."""
 
     def evaluate(job: JobRecord) -> Evaluation:
-        clip_path, _generated = checked_clip_path(deps, job.id)
-        decoded = decode_mp4(clip_path)
+        with checked_clip(deps, job.id) as (clip_path, _generated):
+            decoded = decode_mp4(clip_path)
         photo, _mime = load_photo(deps.blobs.read(job.input_blob))
         report = deps.output_report(decoded, approved_input_signals(deps, job.id), photo)
         payload = {

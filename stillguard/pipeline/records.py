@@ -6,10 +6,12 @@ first; a decision or a clip is recorded once, under a deterministic event id.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,10 +23,13 @@ from policies.decision import Action, Decision
 from safety.signals import Signal
 from streams.messages import ClipGenerated, JobCompleted, ReviewRequested, StreamMessage
 
+from ..blobs import BlobUnavailable, ref_owner
 from ..container import StageDeps
 from ..metrics import JOBS_ENDED
 from ..observability import trace_headers
 from .webhooks import webhook_delivery
+
+log = logging.getLogger("stillguard.pipeline")
 
 PUBLISHABLE_ACTIONS = frozenset({"allow", "label", "restrict"})
 STATUS_FOR_ACTION = {"review": "held", "block": "refused"}
@@ -132,7 +137,7 @@ def record_decision(
     if not decision.publishable:
         JOBS_ENDED.labels(status=update["status"]).inc()
     if refused:
-        deps.blobs.delete_intermediates(job.id)
+        discard_intermediates(deps, job.id)
 
 
 def recorded_decision(deps: StageDeps, job: JobRecord, stage: str) -> Decision | None:
@@ -190,7 +195,7 @@ def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:
         outbox=outgoing(JobCompleted(job_id=job_id, status="failed"))
         + webhook_delivery(deps.store, job, "failed"),
     )
-    deps.blobs.delete_intermediates(job_id)
+    discard_intermediates(deps, job_id)
     JOBS_ENDED.labels(status="failed").inc()
 
 
@@ -209,15 +214,26 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def checked_clip_path(deps: StageDeps, job_id: str) -> tuple[Path, GeneratedClip]:
-    """The generated clip's path, after proving it is byte-for-byte the clip that was recorded."""
+@contextlib.contextmanager
+def checked_clip(deps: StageDeps, job_id: str) -> Iterator[tuple[Path, GeneratedClip]]:
+    """A local copy of the generated clip, once proven byte-for-byte the clip that was recorded."""
     generated = generated_clip(deps, job_id)
     if generated is None:
         raise StageError("no generated clip is recorded for this job")
-    path = deps.blobs.path(generated.clip_blob)
-    if sha256_file(path) != generated.clip_sha256:
-        raise StageError("the clip on disk is not the clip that was generated and recorded")
-    return path, generated
+    if ref_owner(generated.clip_blob) != job_id:
+        raise StageError(f"the recorded clip {generated.clip_blob} belongs to another job")
+    with deps.blobs.local_copy(generated.clip_blob) as path:
+        if sha256_file(path) != generated.clip_sha256:
+            raise StageError("the stored clip is not the clip that was generated and recorded")
+        yield path, generated
+
+
+def discard_intermediates(deps: StageDeps, job_id: str) -> None:
+    """Delete an ended job's unsigned clips; if the store is down, the recovery sweep retries."""
+    try:
+        deps.blobs.delete_intermediates(job_id)
+    except BlobUnavailable as exc:
+        log.warning("event=intermediates-kept job_id=%s error=%s", job_id, exc)
 
 
 def face_boxes(signals: Sequence[dict[str, Any]]) -> list[list[float]]:

@@ -16,6 +16,7 @@ from audit.records import TERMINAL_JOB_STATUSES
 from audit.store import JobRecord
 from streams.messages import ClipCleared, InputCleared, JobSubmitted, StreamMessage
 
+from ..blobs import BlobUnavailable
 from ..container import StageDeps
 from ..metrics import RECOVERED
 from .records import PUBLISHABLE_ACTIONS, generated_clip, outgoing
@@ -72,11 +73,14 @@ def sweep(deps: StageDeps) -> SweepReport:
             report.handed_on += hand_on(deps, job_id, why)
     for job_id in store.leases.stalled(deps.settings.stall_s):
         report.handed_on += hand_on(deps, job_id, f"no progress for {deps.settings.stall_s:.0f} s")
-    for job_id in deps.blobs.jobs_with_intermediates():
-        job = store.get_job(job_id)
-        if job is None or job.status in ("published", "refused", "failed"):
-            deps.blobs.delete_intermediates(job_id)
-            report.cleaned += 1
+    try:
+        for job_id in deps.blobs.jobs_with_intermediates():
+            job = store.get_job(job_id)
+            if job is None or job.status in ("published", "refused", "failed"):
+                deps.blobs.delete_intermediates(job_id)
+                report.cleaned += 1
+    except BlobUnavailable as exc:  # the next sweep tries again
+        log.warning("event=sweep-blobs-skipped error=%s", exc)
     return report
 
 

@@ -14,13 +14,15 @@ from provenance.sign import GenerationClaims, sign_clip, soft_bindings
 from provenance.verify import verify_file
 from streams.messages import ClipCleared, JobCompleted
 
+from ..blobs import blob_ref
 from ..container import StageDeps
 from ..metrics import JOBS_ENDED
 from .records import (
     PUBLISHABLE_ACTIONS,
     StageError,
     active_job,
-    checked_clip_path,
+    checked_clip,
+    discard_intermediates,
     elapsed_ms,
     outgoing,
 )
@@ -41,10 +43,6 @@ def sign_and_publish(message: ClipCleared, deps: StageDeps) -> None:
     if input_decision is None or input_decision.action not in PUBLISHABLE_ACTIONS:
         raise StageError("refusing to sign: the input decision does not clear this job")
     deps.on_progress(job.id, "signing")
-    start = time.perf_counter()
-    labelled, generated = checked_clip_path(deps, job.id)
-    signed_ref = deps.blobs.ref("outputs", job.id, "signed.mp4")
-    signed = deps.blobs.new_path(signed_ref)
     claims = GenerationClaims(
         job_id=job.id,
         decision_id=str(output_decision.decision_id),
@@ -54,27 +52,36 @@ def sign_and_publish(message: ClipCleared, deps: StageDeps) -> None:
         backend=f"{message.backend}@{message.backend_version}",
         parameters=GenerationOptions.from_dict(job.options).to_dict(),
     )
-    label = sign_clip(
-        deps.authority,
-        labelled,
-        signed,
-        photo=deps.blobs.path(job.input_blob),
-        claims=claims,
-        thumbnail_jpeg=_thumbnail_jpeg(decode_first_frame(labelled)),
-        soft_binding=soft_bindings(generated.clip_id, generated.fingerprint),
-    )
-    sign_ms = elapsed_ms(start)
-    start = time.perf_counter()
-    report = verify_file(signed, deps.trust_anchors())
-    if report.status != "valid":
-        signed.unlink(missing_ok=True)
-        raise StageError(f"signed clip did not verify ({report.status}: {report.message})")
-    deps.repository.register(
-        clip_id=generated.clip_id,
-        job_id=job.id,
-        fingerprint=generated.fingerprint,
-        signed_clip=signed,
-    )
+    signed_ref = blob_ref("outputs", job.id, "signed.mp4")
+    timings: dict[str, float] = {}
+    # The signed clip is stored only if it verifies: a failure leaves nothing under its reference.
+    with (
+        checked_clip(deps, job.id) as (labelled, generated),
+        deps.blobs.local_copy(job.input_blob) as photo,
+        deps.blobs.writing(signed_ref) as signed,
+    ):
+        start = time.perf_counter()
+        label = sign_clip(
+            deps.authority,
+            labelled,
+            signed,
+            photo=photo,
+            claims=claims,
+            thumbnail_jpeg=_thumbnail_jpeg(decode_first_frame(labelled)),
+            soft_binding=soft_bindings(generated.clip_id, generated.fingerprint),
+        )
+        timings["sign"] = elapsed_ms(start)
+        start = time.perf_counter()
+        report = verify_file(signed, deps.trust_anchors())
+        if report.status != "valid":
+            raise StageError(f"signed clip did not verify ({report.status}: {report.message})")
+        deps.repository.register(
+            clip_id=generated.clip_id,
+            job_id=job.id,
+            fingerprint=generated.fingerprint,
+            signed_clip=signed,
+        )
+        timings["verify"] = elapsed_ms(start)
     deps.store.append(
         job_id=job.id,
         stage="provenance",
@@ -88,14 +95,14 @@ def sign_and_publish(message: ClipCleared, deps: StageDeps) -> None:
             "output_blob": signed_ref,
             "input_decision_id": input_decision.decision_id,
             "verify_status": report.status,
-            "timings_ms": {"sign": sign_ms, "verify": elapsed_ms(start)},
+            "timings_ms": timings,
         },
         event_id=f"{job.id}-provenance-published",
         job_update={"status": "published", "output_blob": signed_ref},
         outbox=outgoing(JobCompleted(job_id=job.id, status="published", output_blob=signed_ref))
         + webhook_delivery(deps.store, job, "published"),
     )
-    deps.blobs.delete_intermediates(job.id)
+    discard_intermediates(deps, job.id)
     JOBS_ENDED.labels(status="published").inc()
 
 

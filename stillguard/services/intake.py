@@ -13,8 +13,8 @@ from generation import GenerationOptions
 from generation.options import DURATION_RANGE
 from streams.messages import JobSubmitted
 
-from ..blobs import BlobStore
-from ..errors import Conflict, InvalidInput, NotFound
+from ..blobs import BlobStore, BlobUnavailable, blob_ref
+from ..errors import Conflict, InvalidInput, NotFound, Unavailable
 from ..observability import job_span
 from ..pipeline.records import outgoing
 from .media import checked_photo
@@ -93,13 +93,20 @@ def extension_request(
         )
     options["duration_s"] = float(duration_s)
     return JobRequest(
-        photo=blobs.read(job.input_blob),
+        photo=_stored_photo(blobs, job.input_blob),
         prompt=job.prompt,
         options=options,
         submitter=submitter,
         idempotency_key=idempotency_key,
         extends=job.id,
     )
+
+
+def _stored_photo(blobs: BlobStore, ref: str) -> bytes:
+    try:
+        return blobs.read(ref)
+    except BlobUnavailable as exc:
+        raise Unavailable("blob_store_unavailable", "the photo store cannot be reached") from exc
 
 
 def validate_request(request: JobRequest) -> tuple[str, GenerationOptions]:
@@ -160,8 +167,11 @@ def submit_job(store: AuditStore, blobs: BlobStore, request: JobRequest) -> JobR
         raise
     # Photos are stored by content, so the reference exists before the job does.
     photo_key = hashlib.sha256(request.photo).hexdigest()[:32]
-    ref = blobs.ref("inputs", photo_key, f"photo.{EXTENSION_FOR_MIME[mime]}")
-    blobs.put(ref, request.photo)
+    ref = blob_ref("inputs", photo_key, f"photo.{EXTENSION_FOR_MIME[mime]}")
+    try:
+        blobs.put(ref, request.photo)
+    except BlobUnavailable as exc:
+        raise Unavailable("blob_store_unavailable", "the photo store cannot be reached") from exc
     job_id = uuid.uuid4().hex
     created = EventDraft(
         job_id=job_id,

@@ -12,7 +12,7 @@ from streams.messages import ClipCleared, InputCleared, JobCompleted, StreamMess
 from ..container import StageDeps
 from ..errors import Conflict, InvalidInput, NotFound
 from ..metrics import JOBS_ENDED
-from ..pipeline.records import generated_clip, outgoing
+from ..pipeline.records import discard_intermediates, generated_clip, outgoing
 from ..pipeline.webhooks import webhook_delivery
 
 REVIEW_ACTIONS = ("approve", "block")
@@ -99,7 +99,7 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
         ) from exc
     if resume is None:
         JOBS_ENDED.labels(status="refused").inc()
-        deps.blobs.delete_intermediates(job.id)
+        discard_intermediates(deps, job.id)
     return deps.store.get_job(job.id) or job
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from provenance.errors import ProvenanceError
 
 from ... import __version__
+from ...blobs import BlobUnavailable
 from ...metrics import exposition
 from ..deps import ServicesDep
 from ..schemas import Health, Readiness
@@ -36,10 +37,10 @@ def metrics() -> Response:
     "/readyz",
     summary="Readiness",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "the store or the keys are down"}},
+    responses={503: {"model": Readiness, "description": "a store or the keys are down"}},
 )
 def readyz(svc: ServicesDep) -> JSONResponse:
-    """Ready when the audit store answers and the signing keys open: else 503, say which."""
+    """Ready when the audit and blob stores answer and the keys open: else 503, say which."""
     problems = {}
     try:
         svc.store.get_job("0" * 32)
@@ -51,5 +52,10 @@ def readyz(svc: ServicesDep) -> JSONResponse:
     except (ProvenanceError, OSError):
         log.exception("readiness: the signing keys cannot be opened")
         problems["authority"] = "the signing keys cannot be opened"
+    try:
+        svc.blobs.ping()
+    except BlobUnavailable:
+        log.exception("readiness: the blob store does not answer")
+        problems["blob_store"] = "the blob store does not answer"
     body = Readiness(ready=not problems, problems=problems)
     return JSONResponse(body.model_dump(), status_code=503 if problems else 200)

@@ -6,10 +6,11 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from audit.records import JobRecord
 
+from ...blobs import SignedUrl
 from ...errors import Conflict, InvalidInput, NotFound
 from ...services.intake import JobRequest, extension_request, submit_job
 from ...services.webhooks import check_callback_url
@@ -121,13 +122,19 @@ def get_job(job_id: str, who: SubmitterDep, svc: ServicesDep) -> JobView:
     "/jobs/{job_id}/video",
     response_class=FileResponse,
     summary="The signed clip",
-    responses={200: {"content": {"video/mp4": {}}}, **error_answers(401, 403, 404, 409)},
+    responses={
+        200: {"content": {"video/mp4": {}}},
+        307: {"description": "a short-lived signed URL of the clip in the object store"},
+        **error_answers(401, 403, 404, 409),
+    },
 )
-def get_video(job_id: str, who: SubmitterDep, svc: ServicesDep) -> FileResponse:
-    """The labelled, C2PA-signed MP4 once the job is published."""
+def get_video(job_id: str, who: SubmitterDep, svc: ServicesDep) -> Response:
+    """The labelled, C2PA-signed MP4 once the job is published (or a redirect to it in S3)."""
     job = _own_job(svc, job_id, who)
     if job.status != "published" or not job.output_blob:
         raise Conflict("not_published", f"job {job_id} is {job.status}, not published")
-    return FileResponse(
-        svc.blobs.path(job.output_blob), media_type="video/mp4", filename=f"{job.id}.mp4"
-    )
+    filename = f"{job.id}.mp4"
+    served = svc.blobs.serve(job.output_blob, filename=filename, media_type="video/mp4")
+    if isinstance(served, SignedUrl):
+        return RedirectResponse(served.url, status_code=307)
+    return FileResponse(served.path, media_type="video/mp4", filename=filename)

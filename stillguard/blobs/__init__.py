@@ -1,0 +1,73 @@
+"""The blob store: photos and clips live here and messages carry references to them.
+
+`open_blob_store(settings)` picks the implementation: the folder HOME/blobs by default, or an
+S3-compatible bucket when `STILLGUARD_BLOB_URL=s3://bucket/prefix` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from ..settings import Settings
+from .base import BlobStore, LocalFile, Served, SignedUrl
+from .local import LocalBlobStore
+from .refs import BlobError, BlobUnavailable, blob_ref, checked_ref, ref_owner
+from .s3 import S3BlobStore
+
+__all__ = [
+    "BlobError",
+    "BlobStore",
+    "BlobUnavailable",
+    "LocalBlobStore",
+    "LocalFile",
+    "S3BlobStore",
+    "Served",
+    "SignedUrl",
+    "blob_ref",
+    "checked_ref",
+    "open_blob_store",
+    "ref_owner",
+]
+
+log = logging.getLogger("stillguard.blobs")
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The blob store the settings name; credentials stay in the client, never in logs."""
+    location = settings.blob_location
+    if location is None:
+        return LocalBlobStore(settings.home / "blobs")
+    bucket, prefix = location
+    config = Config(
+        region_name=settings.blob_region,
+        retries={"mode": "standard", "total_max_attempts": settings.blob_max_attempts},
+        connect_timeout=settings.blob_connect_timeout_s,
+        read_timeout=settings.blob_read_timeout_s,
+        signature_version="s3v4",
+        # MinIO and Ceph are addressed by path; AWS works either way.
+        s3={"addressing_style": "path" if settings.blob_endpoint_url else "auto"},
+    )
+    secret = settings.blob_secret_access_key
+    session = boto3.session.Session(
+        aws_access_key_id=settings.blob_access_key_id,
+        aws_secret_access_key=secret.get_secret_value() if secret else None,
+    )
+
+    def client(endpoint: str | None) -> Any:  # boto3's clients are generated at run time
+        return session.client("s3", endpoint_url=endpoint, config=config)
+
+    internal = client(settings.blob_endpoint_url)
+    public = settings.blob_public_endpoint_url
+    store = S3BlobStore(
+        internal,
+        bucket,
+        prefix,
+        url_ttl_s=settings.blob_url_ttl_s,
+        presigner=client(public) if public else None,
+    )
+    log.info("event=blob-store store=%r", store)
+    return store
