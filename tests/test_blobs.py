@@ -20,7 +20,7 @@ from stillguard.blobs import (
 )
 from stillguard.settings import SettingsError
 from tests.journey_support import settings_for
-from tests.s3_server import TEST_SECRET_ACCESS_KEY, closed_port_url, s3_client
+from tests.support.s3_server import TEST_SECRET_ACCESS_KEY, closed_port_url, s3_client
 
 JOB = "0123456789abcdef0123456789abcdef"
 OTHER_JOB = "fedcba9876543210fedcba9876543210"

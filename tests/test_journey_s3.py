@@ -17,7 +17,7 @@ from stillguard.errors import Unavailable
 from stillguard.pipeline.local import LocalRunner
 from stillguard.services.intake import JobRequest, submit_job
 from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
-from tests.s3_server import closed_port_url
+from tests.support.s3_server import closed_port_url
 
 
 def _request() -> JobRequest:
