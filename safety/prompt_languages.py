@@ -27,6 +27,7 @@ class LanguageGuess:
     confidence: float
     uncovered_confidence: float
     has_letters: bool
+    words: int = 0
 
     @property
     def identified(self) -> bool:
@@ -48,6 +49,10 @@ class LanguageIdentifier:
         self.uncovered = frozenset(spec["uncovered"])
         self.evaluated = tuple(spec["evaluated"])
         self._share = float(spec.get("unsupported_share", 0.5))
+        # A few words say little about their language ("gentle waves" reads 35% Sesotho): below
+        # `short_words` an uncovered language must be the decisive guess, not a share.
+        self._short_words = int(spec.get("short_words", 4))
+        self._decisive = float(spec.get("short_decisive", 0.75))
         codes = sorted(self.covered | self.uncovered)
         isos = [getattr(IsoCode639_1, code.upper()) for code in codes]
         self._detector = LanguageDetectorBuilder.from_iso_codes_639_1(*isos).build()
@@ -60,13 +65,17 @@ class LanguageIdentifier:
         ranked = [(code, value) for code, value in ranked if value > 0.0]
         uncovered = sum(value for code, value in ranked if code in self.uncovered)
         code, confidence = ranked[0] if ranked else ("und", 0.0)
-        return LanguageGuess(code, round(confidence, 3), round(uncovered, 3), _has_letters(text))
+        words = len(text.split())
+        return LanguageGuess(
+            code, round(confidence, 3), round(uncovered, 3), _has_letters(text), words
+        )
 
     def signal(self, guess: LanguageGuess) -> Signal:
         """`prompt.language.unsupported`: 1.0 when no prompt model covers the prompt's language."""
-        unsupported = guess.uncovered_confidence >= self._share or (
-            guess.has_letters and not guess.identified
-        )
+        uncovered = guess.uncovered_confidence >= self._share
+        if guess.words < self._short_words:
+            uncovered = guess.code in self.uncovered and guess.confidence >= self._decisive
+        unsupported = uncovered or (guess.has_letters and not guess.identified)
         if not guess.has_letters:
             why = "no letters to identify"
         elif not guess.identified:

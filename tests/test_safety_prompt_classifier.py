@@ -207,3 +207,15 @@ def test_odd_prompts_reach_a_decision(
 ) -> None:
     decision = pack.decide("input", classifier.classify(prompt), job_id="t")
     assert decision.action in ("label", "review", "block") and decision.reasons
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["gentle waves", "clouds drifting", "gentle waves at dawn", "calm lake", "surf", "birdsong"],
+)
+def test_short_english_prompts_are_not_taken_for_an_uncovered_language(
+    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+) -> None:
+    decision = pack.decide("input", classifier.classify(prompt), job_id="t")
+    assert "input.unsupported_language" not in decision.rules_fired, decision.reasons
+    assert decision.action == "label"
