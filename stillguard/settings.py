@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         120.0, gt=0, description="after a crash, every job is handed on or ends within this"
     )
     max_attempts: int = Field(3, ge=1, description="tries of one stage before the job fails")
+    checkpoint_every_events: int = Field(
+        1000, ge=1, description="sign the audit chain head after this many new events"
+    )
+    checkpoint_every_s: float = Field(
+        300.0, gt=0, description="... or after this many seconds with at least one new event"
+    )
 
     @model_validator(mode="before")
     @classmethod

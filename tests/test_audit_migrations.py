@@ -24,6 +24,10 @@ TABLES = {
     "provenance_manifests",
     "provenance_fingerprint_bands",
     "outbox_messages",
+    "audit_checkpoints",
+    "policy_versions",
+    "policy_activations",
+    "hash_bank_versions",
 }
 SCHEMA = [Base.metadata, registry_metadata]
 

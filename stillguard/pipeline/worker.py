@@ -13,6 +13,7 @@ from streams.kafka import KafkaBackend
 from streams.messages import DeadLettered, parse_message
 
 from ..container import StageDeps, build_deps, open_store
+from ..services.checkpoints import CheckpointScheduler
 from ..settings import Settings
 from .embedded import BackgroundRelay
 from .records import fail_job
@@ -48,6 +49,7 @@ def run_worker(settings: Settings, stage: str, stop: threading.Event | None = No
     backend.ensure_topics()
     deps = build_deps(settings, open_store(settings))
     relay = BackgroundRelay(deps, backend.publish, batch=32)
+    checkpoints = CheckpointScheduler(deps.store, settings, lambda: deps.authority)
     try:
         if stage == RELAY:
             log.info("worker stage=relay")
@@ -67,6 +69,7 @@ def run_worker(settings: Settings, stage: str, stop: threading.Event | None = No
             on_dead_letter=dead_letter_handler(deps),
         )
     finally:
+        checkpoints.close()
         relay.close()
         backend.close()
 
