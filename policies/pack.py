@@ -11,25 +11,38 @@ not run is never taken as a clean result.
 from __future__ import annotations
 
 import fnmatch
+import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, NoReturn
 
 from policies.decision import ACTION_SEVERITY, Decision
+from policies.yaml_bounds import Locate, YamlBoundsError, load_bounded
 from safety.signals import Signal
 
 STAGES = ("input", "output")
 DEFAULT_PATH = Path(__file__).with_name("default.yaml")
 _RULE_KEYS = {"id", "category", "threshold", "action", "require", "on_missing", "description"}
 _DETAIL_CHARS = 160
+# A version is an identifier people type and databases index: 1-64 of letters, digits, . _ + -
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 
 
 class PolicyError(ValueError):
-    """A policy pack that cannot be loaded or used; the message names the file and rule."""
+    """A policy pack that cannot be loaded or used; the message names the file, place and rule."""
+
+
+Fail = Callable[[tuple[Any, ...], str], NoReturn]
+
+
+def _failing(source: str, locate: Locate | None) -> Fail:
+    def fail(path: tuple[Any, ...], message: str) -> NoReturn:
+        where = f"{source}: {locate(path)}" if locate is not None else source
+        raise PolicyError(f"{where}: {message}")
+
+    return fail
 
 
 @dataclass(frozen=True)
@@ -83,35 +96,53 @@ class PolicyPack:
 
     @classmethod
     def from_yaml(cls, text: str, *, source: str = "<policy>") -> PolicyPack:
-        """Parse and validate a pack from YAML text (as uploaded through the API)."""
+        """Parse and validate a pack from YAML text (as uploaded through the API).
+
+        Anchors and aliases, nesting deeper than a few levels and control characters are
+        refused; errors name the line and column.
+        """
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise PolicyError(f"{source}: not valid YAML: {error}") from error
-        return cls.from_dict(data, source=source)
+            data, locate = load_bounded(text)
+        except YamlBoundsError as error:
+            raise PolicyError(f"{source}: {error}") from error
+        return cls.from_dict(data, source=source, locate=locate)
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str = "<policy>") -> PolicyPack:
-        """Validate a parsed pack."""
+    def from_dict(
+        cls, data: Any, *, source: str = "<policy>", locate: Locate | None = None
+    ) -> PolicyPack:
+        """Validate a parsed pack: a version, and every stage with its default and rules."""
+        fail = _failing(source, locate)
         if not isinstance(data, dict):
-            raise PolicyError(f"{source}: a policy pack is a mapping with 'version' and 'stages'")
+            fail((), "a policy pack is a mapping with 'version' and 'stages'")
         unknown = set(data) - {"version", "stages", "description"}
         if unknown:
-            raise PolicyError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
+            fail((min(unknown, key=str),), f"unknown top-level key(s) {sorted(unknown)}")
         version = data.get("version")
-        if not isinstance(version, str | int | float) or not str(version).strip():
-            raise PolicyError(f"{source}: 'version' is required (a string such as \"2026.11.0\")")
+        if isinstance(version, bool) or not isinstance(version, str | int | float):
+            fail(("version",), "'version' is required (a string such as \"2026.11.0\")")
+        if not VERSION.fullmatch(str(version)):
+            fail(
+                ("version",),
+                f"version {str(version)[:80]!r} must be 1-64 letters, digits, '.', '_', '+' or "
+                "'-', starting with a letter or digit",
+            )
         stages_data = data.get("stages")
         if not isinstance(stages_data, dict) or not stages_data:
-            raise PolicyError(
-                f"{source}: 'stages' must map stage names ({', '.join(STAGES)}) to their rules"
-            )
+            fail(("stages",), f"'stages' must map stage names ({', '.join(STAGES)}) to their rules")
         stages: dict[str, StagePolicy] = {}
         seen: set[str] = set()
         for stage, body in stages_data.items():
             if stage not in STAGES:
-                raise PolicyError(f"{source}: unknown stage {stage!r}; stages are {STAGES}")
-            stages[stage] = _parse_stage(source, stage, body, seen)
+                fail(("stages", stage), f"unknown stage {stage!r}; stages are {STAGES}")
+            stages[stage] = _parse_stage(fail, stage, body, seen)
+        missing = [stage for stage in STAGES if stage not in stages]
+        if missing:
+            fail(
+                ("stages",),
+                f"no {' or '.join(repr(m) for m in missing)} stage: a pack defines every stage "
+                f"({', '.join(STAGES)}), or every job would fail there",
+            )
         return cls(str(version), stages, str(data.get("description", "")), source)
 
     def decide(self, stage: str, signals: Iterable[Signal], *, job_id: str) -> Decision:
@@ -182,60 +213,69 @@ def _reason(rule: Rule, signal: Signal) -> str:
     )
 
 
-def _parse_stage(source: str, stage: str, body: Any, seen: set[str]) -> StagePolicy:
-    where = f"{source}: stage {stage!r}"
+def _parse_stage(fail: Fail, stage: str, body: Any, seen: set[str]) -> StagePolicy:
+    here = ("stages", stage)
+    where = f"stage {stage!r}"
     if not isinstance(body, dict):
-        raise PolicyError(f"{where}: must be a mapping with 'default_action' and 'rules'")
+        fail(here, f"{where}: must be a mapping with 'default_action' and 'rules'")
     unknown = set(body) - {"default_action", "rules"}
     if unknown:
-        raise PolicyError(f"{where}: unknown key(s) {sorted(unknown)}")
+        fail(here, f"{where}: unknown key(s) {sorted(unknown, key=str)}")
     default_action = body.get("default_action", "allow")
     if default_action not in ACTION_SEVERITY:
-        raise PolicyError(
-            f"{where}: default_action {default_action!r} is not one of {list(ACTION_SEVERITY)}"
+        fail(
+            (*here, "default_action"),
+            f"{where}: default_action {default_action!r} is not one of {list(ACTION_SEVERITY)}",
         )
     raw_rules = body.get("rules") or []
     if not isinstance(raw_rules, list):
-        raise PolicyError(f"{where}: 'rules' must be a list")
-    rules = tuple(_parse_rule(where, i, raw, seen) for i, raw in enumerate(raw_rules, start=1))
+        fail((*here, "rules"), f"{where}: 'rules' must be a list")
+    rules = tuple(
+        _parse_rule(fail, (*here, "rules", i - 1), f"{where}, rule #{i}", raw, seen)
+        for i, raw in enumerate(raw_rules, start=1)
+    )
     return StagePolicy(default_action, rules)
 
 
-def _parse_rule(where: str, number: int, raw: Any, seen: set[str]) -> Rule:
+def _parse_rule(fail: Fail, here: tuple[Any, ...], where: str, raw: Any, seen: set[str]) -> Rule:
     if not isinstance(raw, dict):
-        raise PolicyError(
-            f"{where}, rule #{number}: must be a mapping with id, category, threshold and action"
-        )
+        fail(here, f"{where}: must be a mapping with id, category, threshold and action")
     rule_id = raw.get("id")
-    name = f"rule {rule_id!r}" if rule_id else f"rule #{number}"
-    at = f"{where}, {name}"
+    at = f"{where.rsplit(',', 1)[0]}, rule {rule_id!r}" if rule_id else where
     if not isinstance(rule_id, str) or not rule_id.strip():
-        raise PolicyError(f"{at}: 'id' is required (a unique name such as 'input.nsfw.block')")
+        fail(here, f"{at}: 'id' is required (a unique name such as 'input.nsfw.block')")
     if rule_id in seen:
-        raise PolicyError(f"{at}: duplicate rule id (ids must be unique across the pack)")
+        fail((*here, "id"), f"{at}: duplicate rule id (ids must be unique across the pack)")
     seen.add(rule_id)
     unknown = set(raw) - _RULE_KEYS
     if unknown:
-        raise PolicyError(f"{at}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}")
+        fail(
+            here, f"{at}: unknown key(s) {sorted(unknown, key=str)}; allowed: {sorted(_RULE_KEYS)}"
+        )
     category = raw.get("category")
     if not isinstance(category, str) or not category.strip():
-        raise PolicyError(f"{at}: 'category' is required (a signal category or glob, e.g. 'nsfw')")
+        fail(
+            (*here, "category"),
+            f"{at}: 'category' is required (a signal category or glob, e.g. 'nsfw')",
+        )
     threshold = raw.get("threshold")
     if (
         isinstance(threshold, bool)
         or not isinstance(threshold, int | float)
         or not (0.0 <= float(threshold) <= 1.0)
     ):
-        raise PolicyError(f"{at}: 'threshold' must be a number in [0, 1], got {threshold!r}")
+        fail(
+            (*here, "threshold"), f"{at}: 'threshold' must be a number in [0, 1], got {threshold!r}"
+        )
     for key in ("action", "on_missing"):
         value = raw.get(key, "review" if key == "on_missing" else None)
         if value not in ACTION_SEVERITY:
-            raise PolicyError(
-                f"{at}: '{key}' must be one of {list(ACTION_SEVERITY)}, got {value!r}"
+            fail(
+                (*here, key), f"{at}: '{key}' must be one of {list(ACTION_SEVERITY)}, got {value!r}"
             )
     require = raw.get("require", False)
     if not isinstance(require, bool):
-        raise PolicyError(f"{at}: 'require' must be true or false, got {require!r}")
+        fail((*here, "require"), f"{at}: 'require' must be true or false, got {require!r}")
     return Rule(
         rule_id,
         category,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -123,7 +124,7 @@ def test_duplicate_rule_ids_are_rejected() -> None:
 def test_broken_yaml_and_missing_version_are_clear(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("version: [unclosed\n")
-    with pytest.raises(PolicyError, match="broken.yaml: not valid YAML"):
+    with pytest.raises(PolicyError, match="broken.yaml: line 2, column 1: not valid YAML"):
         PolicyPack.load(broken)
     with pytest.raises(PolicyError, match="'version' is required"):
         PolicyPack.from_yaml("stages: {input: {rules: []}}")
@@ -163,3 +164,44 @@ def test_pack_round_trips_through_its_dict_form() -> None:
     pack = PolicyPack.default()
     again = PolicyPack.from_yaml(yaml.safe_dump(pack.to_dict()))
     assert again.version == pack.version and again.stages == pack.stages
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'version: "v1"\nstages: &s {input: {rules: []}, output: {rules: []}}\nx: *s\n',
+            "line 2, column 9: YAML anchors and aliases are not allowed",
+        ),
+        (
+            (
+                "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+            ),
+            "line 1, column 4: YAML anchors and aliases are not allowed",
+        ),
+        (
+            "version: v1\nstages: " + "[" * 12 + "]" * 12 + "\n",
+            "line 2, column 16: nested deeper than 8 levels",
+        ),
+        ('version: "v1"\ndescription: "bell\x07"\n', "line 2, column 19: control character U+0007"),
+        ('version: "v\x002"\n', "line 1, column 12: control character U+0000"),
+        ('version: "' + "v" * 65 + '"\nstages: {}\n', "line 1, column 10: version 'vvvv"),
+        (
+            'version: "v1"\nstages:\n  input: {rules: []}\n',
+            "line 3, column 3: no 'output' stage: a pack defines every stage",
+        ),
+        (
+            (
+                'version: "v1"\nstages:\n  input:\n    rules:\n      - {id: r, category: nsfw, '
+                "threshold: 2, action: block}\n  output: {rules: []}\n"
+            ),
+            "line 5, column 44: stage 'input', rule 'r': 'threshold' must be a number in",
+        ),
+    ],
+)
+def test_hostile_or_incomplete_packs_are_refused_with_line_and_column(
+    text: str, message: str
+) -> None:
+    with pytest.raises(PolicyError, match=re.escape(f"upload: {message}")):
+        PolicyPack.from_yaml(text, source="upload")

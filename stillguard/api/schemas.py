@@ -176,6 +176,33 @@ class PolicyActivated(BaseModel):
     previous_version: str
 
 
+class PolicyVersionView(BaseModel):
+    """One uploaded, immutable policy version."""
+
+    version: str
+    sha256: str
+    uploaded_at: str | None
+    uploaded_by: str
+
+
+class PolicyActivationView(BaseModel):
+    """One switch of a surface's active or shadow pack (version null: shadow withdrawn)."""
+
+    id: int
+    surface: str
+    role: str
+    version: str | None
+    activated_at: str | None
+    activated_by: str
+
+
+class PolicyHistory(BaseModel):
+    """Every uploaded version and every activation, oldest first."""
+
+    versions: list[PolicyVersionView]
+    activations: list[PolicyActivationView]
+
+
 class HashBankView(BaseModel):
     """A bank of known-bad PDQ hashes."""
 

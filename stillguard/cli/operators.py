@@ -13,6 +13,7 @@ from policies.pack import PolicyError, PolicyPack
 
 from ..services.review import REVIEW_ACTIONS
 from ..settings import Settings
+from . import policy_versions
 from .output import EXIT_OK, EXIT_OTHER, UsageError, emit, existing_file, parse_time
 
 BACKTEST_PAGE = 1000
@@ -87,6 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     backtest.add_argument("--since")
     backtest.add_argument("--json", action="store_true")
     backtest.set_defaults(handler=cmd_policy_backtest)
+    policy_versions.register(policy)
 
 
 def cmd_audit_query(args: argparse.Namespace, settings: Settings) -> int:
