@@ -1,11 +1,18 @@
 """Policy packs: versioned YAML rules that turn classifier signals into a decision with reasons.
 
-A pack has a version and, per stage (`input`, `output`), a default action and rules. A rule
-fires when an evaluated signal of its category (a glob such as `prompt.*`) scores at or above its
-threshold. When several rules fire the strictest action wins (ACTION_SEVERITY); every fired rule
-is named in the reasons. A rule with `require: true` also fires, with its `on_missing` action
-(default `review`), when no evaluated signal of its category is present: a classifier that could
-not run is never taken as a clean result.
+A pack has a version and, for every stage (`input`, `output`), a default action and rules. A
+threshold rule fires when an evaluated signal of its category (a glob such as `prompt.*`) scores
+at or above its threshold. A condition rule (`when:`) fires when its CEL expression over several
+signals holds (see `policies.expressions`), e.g. `faces_count >= 0.1 && prompt_sexual > 0.3`.
+
+Precedence: when several rules fire, the strictest action wins, block > review > restrict >
+label > allow (ACTION_SEVERITY), whatever their order in the file; every fired rule is named in
+the reasons. With none, the stage's default action applies.
+
+Fail closed: a threshold rule with `require: true` also fires, with its `on_missing` action
+(default `review`), when no evaluated signal of its category is present; a condition rule fires
+its `on_missing` action when a category in its `requires:` list was not evaluated, or when the
+expression fails at run time. A classifier that could not run is never taken as a clean result.
 """
 
 from __future__ import annotations
@@ -14,17 +21,25 @@ import fnmatch
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 from policies.decision import ACTION_SEVERITY, Decision
+from policies.expressions import (
+    SIGNAL_CATEGORIES,
+    ExpressionError,
+    StageConditions,
+    check,
+    scores,
+)
 from policies.yaml_bounds import Locate, YamlBoundsError, load_bounded
 from safety.signals import Signal
 
 STAGES = ("input", "output")
 DEFAULT_PATH = Path(__file__).with_name("default.yaml")
 _RULE_KEYS = {"id", "category", "threshold", "action", "require", "on_missing", "description"}
+_CONDITION_KEYS = {"id", "when", "requires", "action", "on_missing", "description"}
 _DETAIL_CHARS = 160
 # A version is an identifier people type and databases index: 1-64 of letters, digits, . _ + -
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
@@ -47,7 +62,7 @@ def _failing(source: str, locate: Locate | None) -> Fail:
 
 @dataclass(frozen=True)
 class Rule:
-    """One threshold rule: `category` >= `threshold` -> `action`."""
+    """A threshold rule (`category` >= `threshold` -> `action`) or a condition rule (`when`)."""
 
     id: str
     category: str
@@ -56,6 +71,8 @@ class Rule:
     require: bool = False
     on_missing: str = "review"
     description: str = ""
+    when: str = ""
+    requires: tuple[str, ...] = ()
 
     def matches(self, category: str) -> bool:
         """True when a signal category falls under this rule's category pattern."""
@@ -68,6 +85,14 @@ class StagePolicy:
 
     default_action: str
     rules: tuple[Rule, ...]
+    conditions: StageConditions = field(
+        default_factory=lambda: StageConditions(()), compare=False, repr=False
+    )
+
+    @property
+    def condition_rules(self) -> tuple[Rule, ...]:
+        """The `when` rules, in the order `conditions` evaluates them."""
+        return tuple(rule for rule in self.rules if rule.when)
 
 
 @dataclass(frozen=True)
@@ -151,8 +176,10 @@ class PolicyPack:
             raise PolicyError(f"policy {self.version} has no rules for stage {stage!r}")
         policy = self.stages[stage]
         signals = list(signals)
-        fired: list[tuple[Rule, str, str]] = []  # rule, action, reason
+        fired: list[tuple[Rule, str, str]] = _conditions_fired(policy, signals)
         for rule in policy.rules:
+            if rule.when:
+                continue
             matching = [s for s in signals if rule.matches(s.category)]
             evaluated = [s for s in matching if s.evaluated]
             over = [s for s in evaluated if s.score >= rule.threshold]
@@ -193,13 +220,44 @@ class PolicyPack:
             "stages": {
                 name: {
                     "default_action": sp.default_action,
-                    "rules": [
-                        {k: v for k, v in vars(r).items() if v not in ("", None)} for r in sp.rules
-                    ],
+                    "rules": [_rule_dict(r) for r in sp.rules],
                 }
                 for name, sp in self.stages.items()
             },
         }
+
+
+def _rule_dict(rule: Rule) -> dict[str, Any]:
+    data = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(rule).items()}
+    if rule.when:
+        data = {k: v for k, v in data.items() if k not in ("category", "threshold", "require")}
+    return {k: v for k, v in data.items() if v not in ("", None, [])}
+
+
+def _conditions_fired(policy: StagePolicy, signals: list[Signal]) -> list[tuple[Rule, str, str]]:
+    rules = policy.condition_rules
+    if not rules:
+        return []
+    values = scores(signals)
+    evaluated = {s.category for s in signals if s.evaluated}
+    fired = []
+    for rule, holds in zip(rules, policy.conditions.evaluate(values), strict=True):
+        unevaluated = [c for c in rule.requires if c not in evaluated]
+        if unevaluated:
+            why = f"{', '.join(unevaluated)} not evaluated (the rule requires it)"
+            fired.append((rule, rule.on_missing, f"{rule.id}: {why} -> {rule.on_missing}"))
+        elif holds is None:
+            why = f"`{rule.when}` could not be evaluated"
+            fired.append((rule, rule.on_missing, f"{rule.id}: {why} -> {rule.on_missing}"))
+        elif holds:
+            named = ", ".join(
+                f"{name}={value:.3f}"
+                for name, value in values.items()
+                if name in rule.when and value
+            )
+            detail = f" ({named})" if named else ""
+            fired.append((rule, rule.action, f"{rule.id}: {rule.when}{detail} -> {rule.action}"))
+    return fired
 
 
 def _reason(rule: Rule, signal: Signal) -> str:
@@ -234,7 +292,9 @@ def _parse_stage(fail: Fail, stage: str, body: Any, seen: set[str]) -> StagePoli
         _parse_rule(fail, (*here, "rules", i - 1), f"{where}, rule #{i}", raw, seen)
         for i, raw in enumerate(raw_rules, start=1)
     )
-    return StagePolicy(default_action, rules)
+    return StagePolicy(
+        default_action, rules, StageConditions([rule.when for rule in rules if rule.when])
+    )
 
 
 def _parse_rule(fail: Fail, here: tuple[Any, ...], where: str, raw: Any, seen: set[str]) -> Rule:
@@ -247,6 +307,8 @@ def _parse_rule(fail: Fail, here: tuple[Any, ...], where: str, raw: Any, seen: s
     if rule_id in seen:
         fail((*here, "id"), f"{at}: duplicate rule id (ids must be unique across the pack)")
     seen.add(rule_id)
+    if "when" in raw:
+        return _parse_condition(fail, here, at, raw)
     unknown = set(raw) - _RULE_KEYS
     if unknown:
         fail(
@@ -284,4 +346,43 @@ def _parse_rule(fail: Fail, here: tuple[Any, ...], where: str, raw: Any, seen: s
         require,
         raw.get("on_missing", "review"),
         str(raw.get("description", "")),
+    )
+
+
+def _parse_condition(fail: Fail, here: tuple[Any, ...], at: str, raw: dict[str, Any]) -> Rule:
+    unknown = set(raw) - _CONDITION_KEYS
+    if unknown:
+        fail(
+            here,
+            f"{at}: unknown key(s) {sorted(unknown, key=str)} in a condition rule; "
+            f"allowed: {sorted(_CONDITION_KEYS)}",
+        )
+    when = raw["when"]
+    if not isinstance(when, str) or not when.strip():
+        fail((*here, "when"), f"{at}: 'when' is a CEL expression, e.g. 'nsfw > 0.5 && drift > 0.2'")
+    try:
+        check(when)
+    except ExpressionError as error:
+        fail((*here, "when"), f"{at}: {error}")
+    requires = raw.get("requires", [])
+    if not isinstance(requires, list) or any(c not in SIGNAL_CATEGORIES for c in requires):
+        fail(
+            (*here, "requires"),
+            f"{at}: 'requires' lists signal categories, one of {list(SIGNAL_CATEGORIES)}",
+        )
+    for key in ("action", "on_missing"):
+        value = raw.get(key, "review" if key == "on_missing" else None)
+        if value not in ACTION_SEVERITY:
+            fail(
+                (*here, key), f"{at}: '{key}' must be one of {list(ACTION_SEVERITY)}, got {value!r}"
+            )
+    return Rule(
+        raw["id"],
+        "",
+        0.0,
+        raw["action"],
+        on_missing=raw.get("on_missing", "review"),
+        description=str(raw.get("description", "")),
+        when=when,
+        requires=tuple(requires),
     )

@@ -205,3 +205,83 @@ def test_hostile_or_incomplete_packs_are_refused_with_line_and_column(
 ) -> None:
     with pytest.raises(PolicyError, match=re.escape(f"upload: {message}")):
         PolicyPack.from_yaml(text, source="upload")
+
+
+def _signals(**scores: float) -> list[Signal]:
+    return [
+        Signal(category.replace("_", ".", 1), score, "test") for category, score in scores.items()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("signals", "rule"),
+    [
+        ({"faces_count": 0.4, "prompt_sexual": 0.35}, "input.real_person.sexual_prompt.block"),
+        ({"prompt_minors": 0.4, "nsfw": 0.25}, "input.minors.nudity.block"),
+        ({"clip_minors": 0.7, "nudenet_exposed": 0.3}, "input.minors.nudity.block"),
+    ],
+)
+def test_the_default_packs_combined_signal_rules_block(signals: dict, rule: str) -> None:
+    decision = PolicyPack.default().decide("input", _signals(**signals), job_id="j")
+    assert decision.action == "block"
+    assert rule in decision.rules_fired
+    assert any(reason.startswith(f"{rule}: (") for reason in decision.reasons)
+
+
+def test_one_signal_alone_does_not_fire_a_combined_rule() -> None:
+    pack = PolicyPack.default()
+    alone = pack.decide("input", _signals(faces_count=0.4, prompt_sexual=0.2), job_id="j")
+    assert "input.real_person.sexual_prompt.block" not in alone.rules_fired
+    minors_only = pack.decide("input", _signals(prompt_minors=0.4, nsfw=0.1), job_id="j")
+    assert "input.minors.nudity.block" not in minors_only.rules_fired
+
+
+CONDITION_PACK = """
+version: "c1"
+stages:
+  input:
+    rules:
+      - id: clip.violence.required
+        when: "clip_violence > 0.5 || prompt_violence > 0.9"
+        requires: [clip.violence]
+        action: block
+        on_missing: review
+      - {{id: broken.at.run.time, when: "{runtime}", action: review, on_missing: block}}
+  output: {{rules: []}}
+"""
+
+
+def test_a_condition_rule_fails_closed_when_a_required_category_was_not_evaluated() -> None:
+    pack = PolicyPack.from_yaml(CONDITION_PACK.format(runtime="false"))
+    missing = [Signal("clip.violence", 0.0, "clip", evaluated=False)]
+    decision = pack.decide("input", missing, job_id="j")
+    assert (decision.action, decision.rules_fired) == ("review", ("clip.violence.required",))
+    assert "clip.violence not evaluated" in decision.reasons[0]
+    assert (
+        pack.decide("input", [Signal("clip.violence", 0.7, "clip")], job_id="j").action == "block"
+    )
+
+
+def test_a_condition_that_fails_at_run_time_fires_its_on_missing_action() -> None:
+    pack = PolicyPack.from_yaml(CONDITION_PACK.format(runtime="int(nsfw) / 0 > 1"))
+    decision = pack.decide("input", [Signal("clip.violence", 0.1, "clip")], job_id="j")
+    assert (decision.action, decision.rules_fired) == ("block", ("broken.at.run.time",))
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("nsfw > 0.5 && prompt_sexul > 0.3", "line 1, column 15 of the expression: undeclared"),
+        ("nsfw >", "line 1, column 7 of the expression: Syntax error"),
+        ("nsfw + 1.0", "gives a DOUBLE, not true or false"),
+    ],
+)
+def test_bad_conditions_are_refused_at_upload_with_their_place(when: str, message: str) -> None:
+    text = CONDITION_PACK.format(runtime="false").replace(
+        "clip_violence > 0.5 || prompt_violence > 0.9", when
+    )
+    with pytest.raises(PolicyError, match=re.escape(message)) as refused:
+        PolicyPack.from_yaml(text, source="upload")
+    assert "upload: line 7, column 15: stage 'input', rule 'clip.violence.required'" in str(
+        refused.value
+    )
