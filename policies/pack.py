@@ -18,6 +18,7 @@ expression fails at run time. A classifier that could not run is never taken as 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -76,7 +77,7 @@ class Rule:
 
     def matches(self, category: str) -> bool:
         """True when a signal category falls under this rule's category pattern."""
-        return fnmatch.fnmatchcase(category, self.category)
+        return _category_matches(category, self.category)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,22 @@ class StagePolicy:
     conditions: StageConditions = field(
         default_factory=lambda: StageConditions(()), compare=False, repr=False
     )
+
+    _matching: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def categories_per_rule(self, categories: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        """For each rule, which of these categories it covers (cached: the set rarely changes)."""
+        found = self._matching.get(categories)
+        if found is None:
+            found = tuple(
+                tuple(c for c in categories if not rule.when and rule.matches(c))
+                for rule in self.rules
+            )
+            if len(self._matching) < 1024:
+                self._matching[categories] = found
+        return found
 
     @property
     def condition_rules(self) -> tuple[Rule, ...]:
@@ -177,10 +194,14 @@ class PolicyPack:
         policy = self.stages[stage]
         signals = list(signals)
         fired: list[tuple[Rule, str, str]] = _conditions_fired(policy, signals)
-        for rule in policy.rules:
+        by_category: dict[str, list[Signal]] = {}
+        for signal in signals:
+            by_category.setdefault(signal.category, []).append(signal)
+        covered = policy.categories_per_rule(tuple(by_category))
+        for rule, categories in zip(policy.rules, covered, strict=True):
             if rule.when:
                 continue
-            matching = [s for s in signals if rule.matches(s.category)]
+            matching = [s for c in categories for s in by_category[c]]
             evaluated = [s for s in matching if s.evaluated]
             over = [s for s in evaluated if s.score >= rule.threshold]
             if over:
@@ -225,6 +246,12 @@ class PolicyPack:
                 for name, sp in self.stages.items()
             },
         }
+
+
+@functools.lru_cache(maxsize=4096)
+def _category_matches(category: str, pattern: str) -> bool:
+    # Packs name a few dozen patterns and classifiers a few dozen categories: cache the pairs.
+    return fnmatch.fnmatchcase(category, pattern)
 
 
 def _rule_dict(rule: Rule) -> dict[str, Any]:
