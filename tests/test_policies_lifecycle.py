@@ -167,3 +167,36 @@ def test_the_cli_uploads_activates_rolls_back_and_lists(
     history = json.loads(capsys.readouterr().out)
     assert [a["version"] for a in history["activations"]] == ["v1", "v2", "v1"]
     assert [v["version"] for v in history["versions"]] == ["v1", "v2"]
+
+
+def test_a_shadow_pack_is_recorded_beside_the_active_one_and_reported(deps: StageDeps) -> None:
+    from safety.signals import Signal
+    from stillguard.services.shadow import record_shadow, shadow_report
+
+    admin.publish_policy(deps, pack("v1"), admin="root")
+    admin.upload_policy(deps, pack("v2", "review"), admin="root")
+    assert (
+        record_shadow(deps, "job0", "output", [], deps.policy.decide("output", [], job_id="j"))
+        is None
+    )
+    admin.shadow_policy_version(deps, "v2", admin="root")
+    signals = [Signal("nsfw", 0.9, "test")]
+    for job, stage, found in [
+        ("job1", "output", []),
+        ("job2", "output", []),
+        ("job3", "input", signals),
+    ]:
+        active = deps.policy.decide(stage, found, job_id=job)
+        shadow = record_shadow(deps, job, stage, found, active)
+        assert shadow is not None and shadow.policy_version == "v2"
+    assert deps.policy.version == "v1", "the shadow pack enforces nothing"
+    report = shadow_report(deps)
+    assert (report["decisions"], report["agreed"]) == (3, 1)
+    assert report["agreement_rate"] == pytest.approx(1 / 3)
+    assert report["changes"] == [{"stage": "output", "from": "label", "to": "review", "count": 2}]
+    assert report["rules"] == [{"rule": "(default action)", "count": 2}]
+    admin.withdraw_shadow(deps, admin="root")
+    assert (
+        record_shadow(deps, "job4", "output", [], deps.policy.decide("output", [], job_id="j"))
+        is None
+    )

@@ -203,6 +203,35 @@ class PolicyHistory(BaseModel):
     activations: list[PolicyActivationView]
 
 
+class ShadowChange(BaseModel):
+    """How often the shadow pack would turn the active action into another, at one stage."""
+
+    stage: str
+    from_: str = Field(alias="from")
+    to: str
+    count: int
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ShadowRule(BaseModel):
+    """A shadow rule behind changed decisions, and how many."""
+
+    rule: str
+    count: int
+
+
+class ShadowReport(BaseModel):
+    """What the shadow pack would have changed on live traffic."""
+
+    shadow_versions: list[str]
+    decisions: int
+    agreed: int
+    agreement_rate: float | None
+    changes: list[ShadowChange]
+    rules: list[ShadowRule]
+
+
 class HashBankView(BaseModel):
     """A bank of known-bad PDQ hashes."""
 

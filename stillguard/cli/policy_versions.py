@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from audit.policy_versions import DEFAULT_SURFACE
 
 from ..settings import Settings
-from .output import EXIT_OK, emit, existing_file
+from .output import EXIT_OK, UsageError, emit, existing_file, parse_time
 
 if TYPE_CHECKING:  # the container is imported when a command runs, not at start-up
     from ..container import StageDeps
@@ -29,6 +29,13 @@ def register(policy: argparse._SubParsersAction) -> None:
     _common(rollback, cmd_policy_rollback)
     history = policy.add_parser("history", help="every uploaded version and activation")
     _common(history, cmd_policy_history)
+    shadow = policy.add_parser(
+        "shadow", help="run a version beside the active pack (VERSION, --off, or 'report')"
+    )
+    shadow.add_argument("version", nargs="?", help="an uploaded version, or 'report'")
+    shadow.add_argument("--off", action="store_true", help="stop the shadow pack")
+    shadow.add_argument("--since", help="report: only decisions since this ISO time")
+    _common(shadow, cmd_policy_shadow)
 
 
 def _common(parser: argparse.ArgumentParser, handler: object) -> None:
@@ -89,4 +96,35 @@ def cmd_policy_history(args: argparse.Namespace, settings: Settings) -> int:
         for a in history["activations"]
     ]
     emit(args, history, "\n".join(lines) or "no policy versions uploaded")
+    return EXIT_OK
+
+
+def cmd_policy_shadow(args: argparse.Namespace, settings: Settings) -> int:
+    """Set or stop the shadow pack, or report what it would have changed."""
+    from ..services.admin import shadow_policy_version, withdraw_shadow
+    from ..services.shadow import shadow_report
+
+    deps = _deps(settings)
+    if args.version == "report":
+        report = shadow_report(deps, since=parse_time(args.since))
+        rate = report["agreement_rate"]
+        lines = [
+            f"shadow {', '.join(report['shadow_versions']) or '-'}: {report['decisions']} "
+            f"decisions, agreement {rate:.1%}"
+            if rate is not None
+            else "no shadow decisions yet"
+        ]
+        lines += [
+            f"  {c['stage']}: {c['from']} -> {c['to']}: {c['count']}" for c in report["changes"]
+        ]
+        lines += [f"  rule {r['rule']}: {r['count']}" for r in report["rules"]]
+        emit(args, report, "\n".join(lines))
+        return EXIT_OK
+    if args.off == bool(args.version):
+        raise UsageError("give an uploaded VERSION to shadow, --off, or 'report'")
+    if args.off:
+        activation = withdraw_shadow(deps, admin=ADMIN, surface=args.surface)
+    else:
+        activation = shadow_policy_version(deps, args.version, admin=ADMIN, surface=args.surface)
+    emit(args, activation.to_dict(), f"shadow pack of {args.surface}: {activation.version}")
     return EXIT_OK

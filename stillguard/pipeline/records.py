@@ -23,6 +23,7 @@ from streams.messages import ClipGenerated, JobCompleted, ReviewRequested, Strea
 
 from ..container import StageDeps
 from ..metrics import JOBS_ENDED
+from ..services.shadow import record_shadow
 
 PUBLISHABLE_ACTIONS = frozenset({"allow", "label", "restrict"})
 STATUS_FOR_ACTION = {"review": "held", "block": "refused"}
@@ -167,6 +168,7 @@ def gate(
     decision, signals, payload = evaluate(job)
     payload["timings_ms"] = {f"{stage}_gate": elapsed_ms(start)}
     record_decision(deps, job, decision, signals, payload, cleared(decision.decision_id))
+    record_shadow(deps, job.id, stage, signals, decision)
 
 
 def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from audit.policy_versions import DEFAULT_SURFACE
 
 from ...services import admin
+from ...services.shadow import shadow_report
 from ..deps import AdminDep, ServicesDep
 from ..errors import error_answers
 from ..schemas import (
@@ -18,6 +21,7 @@ from ..schemas import (
     PolicyHistory,
     PolicyVersionView,
     PolicyView,
+    ShadowReport,
 )
 
 router = APIRouter(prefix="/v1", tags=["admin"])
@@ -98,6 +102,40 @@ def rollback_policy(
     """Re-activate the version that was active before the current one."""
     activation = admin.rollback_policy(svc.deps, admin=who.key_id, surface=surface)
     return PolicyActivationView(**activation.to_dict())
+
+
+@router.put(
+    "/policies/shadow/{version}",
+    summary="Run a version beside the active pack",
+    responses=error_answers(400, 401, 403, 404, 409),
+)
+def set_shadow(
+    version: str, who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
+) -> PolicyActivationView:
+    """Decide every job with this version too, recording what it would do, enforcing nothing."""
+    activation = admin.shadow_policy_version(svc.deps, version, admin=who.key_id, surface=surface)
+    return PolicyActivationView(**activation.to_dict())
+
+
+@router.delete(
+    "/policies/shadow", summary="Stop the shadow pack", responses=error_answers(400, 401, 403)
+)
+def stop_shadow(
+    who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
+) -> PolicyActivationView:
+    """Stop running a shadow pack on the surface."""
+    activation = admin.withdraw_shadow(svc.deps, admin=who.key_id, surface=surface)
+    return PolicyActivationView(**activation.to_dict())
+
+
+@router.get(
+    "/policies/shadow/report",
+    summary="What the shadow pack would change",
+    responses=error_answers(400, 401, 403),
+)
+def get_shadow_report(_: AdminDep, svc: ServicesDep, since: datetime | None = None) -> ShadowReport:
+    """Agreement rate with the active pack, the actions that would change, the rules behind them."""
+    return ShadowReport(**shadow_report(svc.deps, since=since))
 
 
 @router.get("/hash-banks", summary="Known-bad hash banks", responses=error_answers(401, 403))
