@@ -125,6 +125,9 @@ class AuditEvent(Base):
         Index("ix_audit_events_job_id", "job_id"),
         Index("ix_audit_events_created_at", "created_at"),
         Index("ix_audit_events_stage_kind", "stage", "kind"),
+        # Reviewer queries: recent blocks, and one policy version's decisions (0004).
+        Index("ix_audit_events_action_created_at", "action", "created_at"),
+        Index("ix_audit_events_policy_version_seq", "policy_version", "seq"),
         {"sqlite_autoincrement": True},
     )
 

@@ -21,7 +21,10 @@ SEQUENCE_NUMBER = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    """Create audit_checkpoints, policy_versions, policy_activations and hash_bank_versions."""
+    """Create audit_checkpoints, policy_versions, policy_activations and hash_bank_versions;
+    index audit_events for the reviewer queries that scanned at 1M events."""
+    op.create_index("ix_audit_events_action_created_at", "audit_events", ["action", "created_at"])
+    op.create_index("ix_audit_events_policy_version_seq", "audit_events", ["policy_version", "seq"])
     op.create_table(
         "audit_checkpoints",
         sa.Column("id", SEQUENCE_NUMBER, primary_key=True, autoincrement=True),
@@ -78,7 +81,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop the four tables."""
+    """Drop the four tables and the two indexes."""
+    op.drop_index("ix_audit_events_policy_version_seq", table_name="audit_events")
+    op.drop_index("ix_audit_events_action_created_at", table_name="audit_events")
     op.drop_table("hash_bank_versions")
     op.drop_index("ix_policy_activations_surface_role", table_name="policy_activations")
     op.drop_table("policy_activations")
