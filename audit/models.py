@@ -11,8 +11,10 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -31,6 +33,9 @@ from audit.records import (
     JobRecord,
     OutboxRecord,
 )
+
+# A surface's pack that decides, and the one that only runs beside it (shadow mode).
+POLICY_ROLES: tuple[str, ...] = ("active", "shadow")
 
 # JSONB on PostgreSQL so reviewers can query inside signals and payloads; plain JSON elsewhere.
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -122,6 +127,9 @@ class AuditEvent(Base):
         Index("ix_audit_events_job_id", "job_id"),
         Index("ix_audit_events_created_at", "created_at"),
         Index("ix_audit_events_stage_kind", "stage", "kind"),
+        # Reviewer queries: recent blocks, and one policy version's decisions (0004).
+        Index("ix_audit_events_action_created_at", "action", "created_at"),
+        Index("ix_audit_events_policy_version_seq", "policy_version", "seq"),
         {"sqlite_autoincrement": True},
     )
 
@@ -231,3 +239,78 @@ class WebhookEndpoint(Base):
     key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     url: Mapped[str] = mapped_column(String(2048))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditCheckpoint(Base):
+    """A signed, time-stamped statement of the chain head (seq, hash, count) at one moment.
+
+    `statement` is the canonical JSON that was signed; the other columns repeat its fields so
+    they can be queried. See `audit.checkpoints` for what checkpoints make detectable.
+    """
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (Index("ix_audit_checkpoints_seq", "seq"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    event_count: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    statement: Mapped[str] = mapped_column(Text)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_pem: Mapped[str] = mapped_column(Text)
+    time_stamp: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PolicyVersion(Base):
+    """One uploaded policy pack, immutable: its YAML exactly as uploaded and its SHA-256."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+
+
+class PolicyActivation(Base):
+    """A switch of one surface's active (or shadow) pack; the newest row per surface wins.
+
+    `version_id` NULL on a shadow row means the shadow pack was withdrawn.
+    """
+
+    __tablename__ = "policy_activations"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", POLICY_ROLES), name="ck_policy_activations_role"),
+        Index("ix_policy_activations_surface_role", "surface", "role", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    surface: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(8))
+    version_id: Mapped[int | None] = mapped_column(SequenceNumber, ForeignKey("policy_versions.id"))
+    activated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activated_by: Mapped[str] = mapped_column(String(64))
+
+
+class HashBankVersion(Base):
+    """One uploaded version of a known-bad hash bank; the newest version of each name is used."""
+
+    __tablename__ = "hash_bank_versions"
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_hash_bank_versions_name_version"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(SequenceNumber, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    hashes: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    uploaded_by: Mapped[str] = mapped_column(String(64))

@@ -12,7 +12,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -435,6 +435,17 @@ class AuditStore:
         with self._reader() as session:
             keys = session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))
             return [key.to_record() for key in keys]
+
+    # -- transactions shared with other tables ------------------------------------------------
+
+    def write_transaction(self) -> AbstractContextManager[Session]:
+        """A write transaction on this database, for tables kept beside the chain (checkpoints,
+        policy versions): it takes SQLite's write lock at BEGIN, like every append."""
+        return self._write()
+
+    def append_in(self, session: Session, draft: EventDraft) -> EventRecord:
+        """Append an event inside an open `write_transaction`, so it commits with the rest."""
+        return self._append_in(session, draft)[0]
 
     # -- plumbing -----------------------------------------------------------------------------
 

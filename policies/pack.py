@@ -1,45 +1,74 @@
 """Policy packs: versioned YAML rules that turn classifier signals into a decision with reasons.
 
-A pack has a version and, per stage (`input`, `output`), a default action and rules. A rule
-fires when an evaluated signal of its category (a glob such as `prompt.*`) scores at or above its
-threshold. When several rules fire the strictest action wins (ACTION_SEVERITY); every fired rule
-is named in the reasons. A rule with `require: true` also fires, with its `on_missing` action
-(default `review`), when no evaluated signal of its category is present: a classifier that could
-not run is never taken as a clean result.
+A pack has a version and, for every stage (`input`, `output`), a default action and rules. A
+threshold rule fires when an evaluated signal of its category (a glob such as `prompt.*`) scores
+at or above its threshold. A condition rule (`when:`) fires when its CEL expression over several
+signals holds (see `policies.expressions`), e.g. `faces_count >= 0.1 && prompt_sexual > 0.3`.
+
+Precedence: when several rules fire, the strictest action wins, block > review > restrict >
+label > allow (ACTION_SEVERITY), whatever their order in the file; every fired rule is named in
+the reasons. With none, the stage's default action applies.
 
 A stage's `unsupported_language` action (default `review`; only `review` or `block`, never a
 silent allow) applies when the prompt classifier reports that no model covers the prompt's
 language (the `prompt.language.unsupported` signal).
+
+Fail closed: a threshold rule with `require: true` also fires, with its `on_missing` action
+(default `review`), when no evaluated signal of its category is present; a condition rule fires
+its `on_missing` action when a category in its `requires:` list was not evaluated, or when the
+expression fails at run time. A classifier that could not run is never taken as a clean result.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import re
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, NoReturn
 
 from policies.decision import ACTION_SEVERITY, Decision
+from policies.expressions import (
+    SIGNAL_CATEGORIES,
+    ExpressionError,
+    StageConditions,
+    check,
+    scores,
+)
+from policies.yaml_bounds import Locate, YamlBoundsError, load_bounded
 from safety.signals import UNSUPPORTED_LANGUAGE, Signal
 
 STAGES = ("input", "output")
 DEFAULT_PATH = Path(__file__).with_name("default.yaml")
 _RULE_KEYS = {"id", "category", "threshold", "action", "require", "on_missing", "description"}
+_CONDITION_KEYS = {"id", "when", "requires", "action", "on_missing", "description"}
 _DETAIL_CHARS = 160
+# A version is an identifier people type and databases index: 1-64 of letters, digits, . _ + -
 UNSUPPORTED_LANGUAGE_ACTIONS = ("review", "block")  # a prompt nobody can read is never let through
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 
 
 class PolicyError(ValueError):
-    """A policy pack that cannot be loaded or used; the message names the file and rule."""
+    """A policy pack that cannot be loaded or used; the message names the file, place and rule."""
+
+
+Fail = Callable[[tuple[Any, ...], str], NoReturn]
+
+
+def _failing(source: str, locate: Locate | None) -> Fail:
+    def fail(path: tuple[Any, ...], message: str) -> NoReturn:
+        where = f"{source}: {locate(path)}" if locate is not None else source
+        raise PolicyError(f"{where}: {message}")
+
+    return fail
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One threshold rule: `category` >= `threshold` -> `action`."""
+    """A threshold rule (`category` >= `threshold` -> `action`) or a condition rule (`when`)."""
 
     id: str
     category: str
@@ -48,10 +77,12 @@ class Rule:
     require: bool = False
     on_missing: str = "review"
     description: str = ""
+    when: str = ""
+    requires: tuple[str, ...] = ()
 
     def matches(self, category: str) -> bool:
         """True when a signal category falls under this rule's category pattern."""
-        return fnmatch.fnmatchcase(category, self.category)
+        return _category_matches(category, self.category)
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,30 @@ class StagePolicy:
     default_action: str
     rules: tuple[Rule, ...]
     unsupported_language: str = "review"
+    conditions: StageConditions = field(
+        default_factory=lambda: StageConditions(()), compare=False, repr=False
+    )
+
+    _matching: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def categories_per_rule(self, categories: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        """For each rule, which of these categories it covers (cached: the set rarely changes)."""
+        found = self._matching.get(categories)
+        if found is None:
+            found = tuple(
+                tuple(c for c in categories if not rule.when and rule.matches(c))
+                for rule in self.rules
+            )
+            if len(self._matching) < 1024:
+                self._matching[categories] = found
+        return found
+
+    @property
+    def condition_rules(self) -> tuple[Rule, ...]:
+        """The `when` rules, in the order `conditions` evaluates them."""
+        return tuple(rule for rule in self.rules if rule.when)
 
 
 @dataclass(frozen=True)
@@ -89,35 +144,53 @@ class PolicyPack:
 
     @classmethod
     def from_yaml(cls, text: str, *, source: str = "<policy>") -> PolicyPack:
-        """Parse and validate a pack from YAML text (as uploaded through the API)."""
+        """Parse and validate a pack from YAML text (as uploaded through the API).
+
+        Anchors and aliases, nesting deeper than a few levels and control characters are
+        refused; errors name the line and column.
+        """
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise PolicyError(f"{source}: not valid YAML: {error}") from error
-        return cls.from_dict(data, source=source)
+            data, locate = load_bounded(text)
+        except YamlBoundsError as error:
+            raise PolicyError(f"{source}: {error}") from error
+        return cls.from_dict(data, source=source, locate=locate)
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str = "<policy>") -> PolicyPack:
-        """Validate a parsed pack."""
+    def from_dict(
+        cls, data: Any, *, source: str = "<policy>", locate: Locate | None = None
+    ) -> PolicyPack:
+        """Validate a parsed pack: a version, and every stage with its default and rules."""
+        fail = _failing(source, locate)
         if not isinstance(data, dict):
-            raise PolicyError(f"{source}: a policy pack is a mapping with 'version' and 'stages'")
+            fail((), "a policy pack is a mapping with 'version' and 'stages'")
         unknown = set(data) - {"version", "stages", "description"}
         if unknown:
-            raise PolicyError(f"{source}: unknown top-level key(s) {sorted(unknown)}")
+            fail((min(unknown, key=str),), f"unknown top-level key(s) {sorted(unknown)}")
         version = data.get("version")
-        if not isinstance(version, str | int | float) or not str(version).strip():
-            raise PolicyError(f"{source}: 'version' is required (a string such as \"2026.11.0\")")
+        if isinstance(version, bool) or not isinstance(version, str | int | float):
+            fail(("version",), "'version' is required (a string such as \"2026.11.0\")")
+        if not VERSION.fullmatch(str(version)):
+            fail(
+                ("version",),
+                f"version {str(version)[:80]!r} must be 1-64 letters, digits, '.', '_', '+' or "
+                "'-', starting with a letter or digit",
+            )
         stages_data = data.get("stages")
         if not isinstance(stages_data, dict) or not stages_data:
-            raise PolicyError(
-                f"{source}: 'stages' must map stage names ({', '.join(STAGES)}) to their rules"
-            )
+            fail(("stages",), f"'stages' must map stage names ({', '.join(STAGES)}) to their rules")
         stages: dict[str, StagePolicy] = {}
         seen: set[str] = set()
         for stage, body in stages_data.items():
             if stage not in STAGES:
-                raise PolicyError(f"{source}: unknown stage {stage!r}; stages are {STAGES}")
-            stages[stage] = _parse_stage(source, stage, body, seen)
+                fail(("stages", stage), f"unknown stage {stage!r}; stages are {STAGES}")
+            stages[stage] = _parse_stage(fail, stage, body, seen)
+        missing = [stage for stage in STAGES if stage not in stages]
+        if missing:
+            fail(
+                ("stages",),
+                f"no {' or '.join(repr(m) for m in missing)} stage: a pack defines every stage "
+                f"({', '.join(STAGES)}), or every job would fail there",
+            )
         return cls(str(version), stages, str(data.get("description", "")), source)
 
     def decide(self, stage: str, signals: Iterable[Signal], *, job_id: str) -> Decision:
@@ -126,9 +199,15 @@ class PolicyPack:
             raise PolicyError(f"policy {self.version} has no rules for stage {stage!r}")
         policy = self.stages[stage]
         signals = list(signals)
-        fired: list[tuple[Rule, str, str]] = []  # rule, action, reason
-        for rule in policy.rules:
-            matching = [s for s in signals if rule.matches(s.category)]
+        fired: list[tuple[Rule, str, str]] = _conditions_fired(policy, signals)
+        by_category: dict[str, list[Signal]] = {}
+        for signal in signals:
+            by_category.setdefault(signal.category, []).append(signal)
+        covered = policy.categories_per_rule(tuple(by_category))
+        for rule, categories in zip(policy.rules, covered, strict=True):
+            if rule.when:
+                continue
+            matching = [s for c in categories for s in by_category[c]]
             evaluated = [s for s in matching if s.evaluated]
             over = [s for s in evaluated if s.score >= rule.threshold]
             if over:
@@ -146,17 +225,13 @@ class PolicyPack:
             if s.category == UNSUPPORTED_LANGUAGE and s.evaluated and s.score >= 1
         ]
         if unread:
-            rule = Rule(
-                f"{stage}.unsupported_language",
-                UNSUPPORTED_LANGUAGE,
-                1.0,
-                policy.unsupported_language,
-            )
+            action = policy.unsupported_language
+            rule = Rule(f"{stage}.unsupported_language", UNSUPPORTED_LANGUAGE, 1.0, action)
             reason = (
                 f"{rule.id}: no prompt model covers the prompt's language "
-                f"({unread[0].detail[:_DETAIL_CHARS]}) -> {policy.unsupported_language}"
+                f"({unread[0].detail[:_DETAIL_CHARS]}) -> {action}"
             )
-            fired.append((rule, policy.unsupported_language, reason))
+            fired.append((rule, action, reason))
         decision_id = uuid.uuid4().hex
         if not fired:
             return Decision(
@@ -186,13 +261,50 @@ class PolicyPack:
                 name: {
                     "default_action": sp.default_action,
                     "unsupported_language": sp.unsupported_language,
-                    "rules": [
-                        {k: v for k, v in vars(r).items() if v not in ("", None)} for r in sp.rules
-                    ],
+                    "rules": [_rule_dict(r) for r in sp.rules],
                 }
                 for name, sp in self.stages.items()
             },
         }
+
+
+@functools.lru_cache(maxsize=4096)
+def _category_matches(category: str, pattern: str) -> bool:
+    # Packs name a few dozen patterns and classifiers a few dozen categories: cache the pairs.
+    return fnmatch.fnmatchcase(category, pattern)
+
+
+def _rule_dict(rule: Rule) -> dict[str, Any]:
+    data = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(rule).items()}
+    if rule.when:
+        data = {k: v for k, v in data.items() if k not in ("category", "threshold", "require")}
+    return {k: v for k, v in data.items() if v not in ("", None, [])}
+
+
+def _conditions_fired(policy: StagePolicy, signals: list[Signal]) -> list[tuple[Rule, str, str]]:
+    rules = policy.condition_rules
+    if not rules:
+        return []
+    values = scores(signals)
+    evaluated = {s.category for s in signals if s.evaluated}
+    fired = []
+    for rule, holds in zip(rules, policy.conditions.evaluate(values), strict=True):
+        unevaluated = [c for c in rule.requires if c not in evaluated]
+        if unevaluated:
+            why = f"{', '.join(unevaluated)} not evaluated (the rule requires it)"
+            fired.append((rule, rule.on_missing, f"{rule.id}: {why} -> {rule.on_missing}"))
+        elif holds is None:
+            why = f"`{rule.when}` could not be evaluated"
+            fired.append((rule, rule.on_missing, f"{rule.id}: {why} -> {rule.on_missing}"))
+        elif holds:
+            named = ", ".join(
+                f"{name}={value:.3f}"
+                for name, value in values.items()
+                if name in rule.when and value
+            )
+            detail = f" ({named})" if named else ""
+            fired.append((rule, rule.action, f"{rule.id}: {rule.when}{detail} -> {rule.action}"))
+    return fired
 
 
 def _reason(rule: Rule, signal: Signal) -> str:
@@ -206,66 +318,83 @@ def _reason(rule: Rule, signal: Signal) -> str:
     )
 
 
-def _parse_stage(source: str, stage: str, body: Any, seen: set[str]) -> StagePolicy:
-    where = f"{source}: stage {stage!r}"
+def _parse_stage(fail: Fail, stage: str, body: Any, seen: set[str]) -> StagePolicy:
+    here = ("stages", stage)
+    where = f"stage {stage!r}"
     if not isinstance(body, dict):
-        raise PolicyError(f"{where}: must be a mapping with 'default_action' and 'rules'")
+        fail(here, f"{where}: must be a mapping with 'default_action' and 'rules'")
     unknown = set(body) - {"default_action", "rules", "unsupported_language"}
     if unknown:
-        raise PolicyError(f"{where}: unknown key(s) {sorted(unknown)}")
+        fail(here, f"{where}: unknown key(s) {sorted(unknown, key=str)}")
     default_action = body.get("default_action", "allow")
     if default_action not in ACTION_SEVERITY:
-        raise PolicyError(
-            f"{where}: default_action {default_action!r} is not one of {list(ACTION_SEVERITY)}"
-        )
-    unsupported_language = body.get("unsupported_language", "review")
-    if unsupported_language not in UNSUPPORTED_LANGUAGE_ACTIONS:
-        raise PolicyError(
-            f"{where}: unsupported_language {unsupported_language!r} must be one of "
-            f"{list(UNSUPPORTED_LANGUAGE_ACTIONS)} (a prompt no model reads is never allowed)"
+        fail(
+            (*here, "default_action"),
+            f"{where}: default_action {default_action!r} is not one of {list(ACTION_SEVERITY)}",
         )
     raw_rules = body.get("rules") or []
     if not isinstance(raw_rules, list):
-        raise PolicyError(f"{where}: 'rules' must be a list")
-    rules = tuple(_parse_rule(where, i, raw, seen) for i, raw in enumerate(raw_rules, start=1))
-    return StagePolicy(default_action, rules, unsupported_language)
-
-
-def _parse_rule(where: str, number: int, raw: Any, seen: set[str]) -> Rule:
-    if not isinstance(raw, dict):
-        raise PolicyError(
-            f"{where}, rule #{number}: must be a mapping with id, category, threshold and action"
+        fail((*here, "rules"), f"{where}: 'rules' must be a list")
+    rules = tuple(
+        _parse_rule(fail, (*here, "rules", i - 1), f"{where}, rule #{i}", raw, seen)
+        for i, raw in enumerate(raw_rules, start=1)
+    )
+    unsupported_language = body.get("unsupported_language", "review")
+    if unsupported_language not in UNSUPPORTED_LANGUAGE_ACTIONS:
+        fail(
+            (*here, "unsupported_language"),
+            f"{where}: unsupported_language {unsupported_language!r} must be one of "
+            f"{list(UNSUPPORTED_LANGUAGE_ACTIONS)} (a prompt no model reads is never allowed)",
         )
+    return StagePolicy(
+        default_action,
+        rules,
+        unsupported_language,
+        StageConditions([rule.when for rule in rules if rule.when]),
+    )
+
+
+def _parse_rule(fail: Fail, here: tuple[Any, ...], where: str, raw: Any, seen: set[str]) -> Rule:
+    if not isinstance(raw, dict):
+        fail(here, f"{where}: must be a mapping with id, category, threshold and action")
     rule_id = raw.get("id")
-    name = f"rule {rule_id!r}" if rule_id else f"rule #{number}"
-    at = f"{where}, {name}"
+    at = f"{where.rsplit(',', 1)[0]}, rule {rule_id!r}" if rule_id else where
     if not isinstance(rule_id, str) or not rule_id.strip():
-        raise PolicyError(f"{at}: 'id' is required (a unique name such as 'input.nsfw.block')")
+        fail(here, f"{at}: 'id' is required (a unique name such as 'input.nsfw.block')")
     if rule_id in seen:
-        raise PolicyError(f"{at}: duplicate rule id (ids must be unique across the pack)")
+        fail((*here, "id"), f"{at}: duplicate rule id (ids must be unique across the pack)")
     seen.add(rule_id)
+    if "when" in raw:
+        return _parse_condition(fail, here, at, raw)
     unknown = set(raw) - _RULE_KEYS
     if unknown:
-        raise PolicyError(f"{at}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}")
+        fail(
+            here, f"{at}: unknown key(s) {sorted(unknown, key=str)}; allowed: {sorted(_RULE_KEYS)}"
+        )
     category = raw.get("category")
     if not isinstance(category, str) or not category.strip():
-        raise PolicyError(f"{at}: 'category' is required (a signal category or glob, e.g. 'nsfw')")
+        fail(
+            (*here, "category"),
+            f"{at}: 'category' is required (a signal category or glob, e.g. 'nsfw')",
+        )
     threshold = raw.get("threshold")
     if (
         isinstance(threshold, bool)
         or not isinstance(threshold, int | float)
         or not (0.0 <= float(threshold) <= 1.0)
     ):
-        raise PolicyError(f"{at}: 'threshold' must be a number in [0, 1], got {threshold!r}")
+        fail(
+            (*here, "threshold"), f"{at}: 'threshold' must be a number in [0, 1], got {threshold!r}"
+        )
     for key in ("action", "on_missing"):
         value = raw.get(key, "review" if key == "on_missing" else None)
         if value not in ACTION_SEVERITY:
-            raise PolicyError(
-                f"{at}: '{key}' must be one of {list(ACTION_SEVERITY)}, got {value!r}"
+            fail(
+                (*here, key), f"{at}: '{key}' must be one of {list(ACTION_SEVERITY)}, got {value!r}"
             )
     require = raw.get("require", False)
     if not isinstance(require, bool):
-        raise PolicyError(f"{at}: 'require' must be true or false, got {require!r}")
+        fail((*here, "require"), f"{at}: 'require' must be true or false, got {require!r}")
     return Rule(
         rule_id,
         category,
@@ -274,4 +403,43 @@ def _parse_rule(where: str, number: int, raw: Any, seen: set[str]) -> Rule:
         require,
         raw.get("on_missing", "review"),
         str(raw.get("description", "")),
+    )
+
+
+def _parse_condition(fail: Fail, here: tuple[Any, ...], at: str, raw: dict[str, Any]) -> Rule:
+    unknown = set(raw) - _CONDITION_KEYS
+    if unknown:
+        fail(
+            here,
+            f"{at}: unknown key(s) {sorted(unknown, key=str)} in a condition rule; "
+            f"allowed: {sorted(_CONDITION_KEYS)}",
+        )
+    when = raw["when"]
+    if not isinstance(when, str) or not when.strip():
+        fail((*here, "when"), f"{at}: 'when' is a CEL expression, e.g. 'nsfw > 0.5 && drift > 0.2'")
+    try:
+        check(when)
+    except ExpressionError as error:
+        fail((*here, "when"), f"{at}: {error}")
+    requires = raw.get("requires", [])
+    if not isinstance(requires, list) or any(c not in SIGNAL_CATEGORIES for c in requires):
+        fail(
+            (*here, "requires"),
+            f"{at}: 'requires' lists signal categories, one of {list(SIGNAL_CATEGORIES)}",
+        )
+    for key in ("action", "on_missing"):
+        value = raw.get(key, "review" if key == "on_missing" else None)
+        if value not in ACTION_SEVERITY:
+            fail(
+                (*here, key), f"{at}: '{key}' must be one of {list(ACTION_SEVERITY)}, got {value!r}"
+            )
+    return Rule(
+        raw["id"],
+        "",
+        0.0,
+        raw["action"],
+        on_missing=raw.get("on_missing", "review"),
+        description=str(raw.get("description", "")),
+        when=when,
+        requires=tuple(requires),
     )

@@ -52,6 +52,7 @@ FORMAT_VERSION = 1
 SIGNING_CERT_DAYS = 365
 _CA_ALG: SigningAlg = "es256"
 _loopback_lock = threading.Lock()
+_checkpoint_lock = threading.Lock()
 _loopback: dict[pathlib.Path, LoopbackTSA] = {}
 
 
@@ -160,6 +161,35 @@ class Authority:
     def signer_subject(self) -> str:
         """Subject of the current signing certificate, as verify reports name it."""
         return display_name(self.signing_certificate.subject)
+
+    def checkpoint_credentials(self) -> tuple[PrivateKey, str]:
+        """The key and chain (leaf + intermediate PEM) that sign audit checkpoints.
+
+        Its certificate names one critical EKU, audit checkpoint signing, so it cannot sign
+        clips and a clip signer cannot sign checkpoints. Issued on first use and kept beside
+        the other certificates as `checkpoint.cert.pem` / `checkpoint.key.pem`.
+        """
+        cert_path = self.directory / "checkpoint.cert.pem"
+        key_path = self.directory / "checkpoint.key.pem"
+        with _checkpoint_lock:
+            if not cert_path.exists():
+                intermediate = _read_cert(self.directory / "intermediate.cert.pem")
+                intermediate_key = _read_key(
+                    self.directory / "intermediate.key.pem", self._passphrase
+                )
+                key = new_private_key(_CA_ALG)
+                cert = make_end_entity(
+                    key,
+                    "Stillguard Audit Checkpoint Signer",
+                    intermediate,
+                    intermediate_key,
+                    purpose="audit_checkpoint",
+                    days=365 * 10,
+                )
+                _write_pair(self.directory, "checkpoint", cert, key, self._passphrase)
+        intermediate_pem = cert_pem(_read_cert(self.directory / "intermediate.cert.pem"))
+        chain = cert_pem(_read_cert(cert_path)) + intermediate_pem
+        return _read_key(key_path, self._passphrase), chain
 
     # -- trust and rotation ------------------------------------------------------------------
 

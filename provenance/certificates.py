@@ -29,6 +29,9 @@ PrivateKey: TypeAlias = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey |
 PublicKey: TypeAlias = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+# EKU of the certificate that signs audit-chain checkpoints, and nothing else: an arc under the
+# example-enterprise branch, local to Stillguard (beside the TSA policy OID 1.3.6.1.4.1.32473.7.1).
+AUDIT_CHECKPOINT_SIGNING = x509.ObjectIdentifier("1.3.6.1.4.1.32473.7.2")
 
 ORGANIZATION = "Stillguard"
 _CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -159,13 +162,16 @@ def make_end_entity(
     issuer_cert: x509.Certificate,
     issuer_key: PrivateKey,
     *,
-    purpose: Literal["claim_signing", "time_stamping"],
+    purpose: Literal["claim_signing", "time_stamping", "audit_checkpoint"],
     days: float = 365,
     now: dt.datetime | None = None,
 ) -> x509.Certificate:
-    """End-entity certificate for signing C2PA claims or RFC 3161 time stamps."""
+    """End-entity certificate for signing C2PA claims, RFC 3161 time stamps or audit checkpoints."""
     if purpose == "claim_signing":
         ekus = ([ExtendedKeyUsageOID.EMAIL_PROTECTION, DOCUMENT_SIGNING], False)
+    elif purpose == "audit_checkpoint":
+        # One critical EKU, so this key can sign checkpoints and cannot pass as a claim signer.
+        ekus = ([AUDIT_CHECKPOINT_SIGNING], True)
     else:
         # RFC 3161 2.3: the TSA certificate has exactly one EKU, timeStamping, marked critical.
         ekus = ([ExtendedKeyUsageOID.TIME_STAMPING], True)

@@ -220,6 +220,14 @@ def _signed_attributes_hold(
     return True
 
 
+def chains_to(
+    leaf: x509.Certificate, pool: list[x509.Certificate], roots_pem: str, when: dt.datetime
+) -> bool:
+    """`leaf` is issued, through CA certificates in `pool`, by a root in `roots_pem`, `when`."""
+    roots = _roots(roots_pem)
+    return bool(roots) and _chains_to(leaf, pool, roots, when)
+
+
 def _chains_to(
     leaf: x509.Certificate,
     pool: list[x509.Certificate],

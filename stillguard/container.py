@@ -27,14 +27,13 @@ from provenance.trust import TrustAnchors
 from safety import gates
 from safety.clip_classifier import ClipClassifier
 from safety.faces import FaceDetector
-from safety.hashes import HashMatcher
 from safety.image_classifier import ImageClassifier
 from safety.nudenet_detector import NudeNetDetector
 from safety.signals import Signal
 from safety.video_checks import ClipReport
 
 from .blobs import BlobStore, open_blob_store
-from .services.admin import load_hash_matcher, load_policy
+from .services.live_config import LiveHashBanks, LivePolicies
 from .settings import Settings
 
 
@@ -49,12 +48,12 @@ class StageDeps:
 
     store: AuditStore
     blobs: BlobStore
-    policy: PolicyPack
+    policies: LivePolicies
+    hash_banks: LiveHashBanks
     authority_factory: Callable[[], Authority]
     image_classifier_factory: Callable[[], ImageClassifier]
     prompt_classifier_factory: Callable[[], Any]
     face_detector_factory: Callable[[], FaceDetector | None]
-    hash_matcher_factory: Callable[[], HashMatcher | None]
     clip_classifier_factory: Callable[[], ClipClassifier | None]
     nudenet_factory: Callable[[], NudeNetDetector | None]
     repository_factory: Callable[[], ManifestRepository]
@@ -82,6 +81,11 @@ class StageDeps:
                 self._cache[name] = factory()
             return self._cache[name]
 
+    @property
+    def policy(self) -> PolicyPack:
+        """The default surface's active pack now (follows activations without a restart)."""
+        return self.policies.current()
+
     def forget(self, name: str) -> None:
         """Drop a cached dependency so the next use rebuilds it (e.g. after a bank upload)."""
         with self._lock:
@@ -103,7 +107,7 @@ class StageDeps:
             images=self.image_classifier,
             prompts=self.prompt_classifier if prompt else None,
             faces=self.cached("faces", self.face_detector_factory),
-            hashes=self.cached("hashes", self.hash_matcher_factory),
+            hashes=self.hash_banks.current(),
             clip=self.cached("clip", self.clip_classifier_factory),
             nudenet=self.cached("nudenet", self.nudenet_factory),
         )
@@ -120,7 +124,7 @@ class StageDeps:
             input_photo=photo,
             audio=decoded.audio,
             sample_rate=decoded.sample_rate,
-            hashes=self.cached("hashes", self.hash_matcher_factory),
+            hashes=self.hash_banks.current(),
             clip=self.cached("clip", self.clip_classifier_factory),
             nudenet=self.cached("nudenet", self.nudenet_factory),
         )
@@ -159,12 +163,12 @@ def build_deps(settings: Settings, store: AuditStore) -> StageDeps:
     deps = StageDeps(
         store=store,
         blobs=open_blob_store(settings),
-        policy=load_policy(settings),
+        policies=LivePolicies(store, settings),
+        hash_banks=LiveHashBanks(store, settings),
         authority_factory=lambda: open_authority(settings),
         image_classifier_factory=lambda: ImageClassifier(threads=2),
         prompt_classifier_factory=_prompt_classifier,
         face_detector_factory=FaceDetector,
-        hash_matcher_factory=lambda: load_hash_matcher(settings),
         clip_classifier_factory=lambda: ClipClassifier(settings.clip_checkpoint),
         repository_factory=lambda: ManifestRepository(store.engine),
         nudenet_factory=NudeNetDetector,

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
             raise ValueError("the prefix may not contain '.' or '..' segments")
         return value
 
+    checkpoint_every_events: int = Field(
+        1000, ge=1, description="sign the audit chain head after this many new events"
+    )
+    checkpoint_every_s: float = Field(
+        300.0, gt=0, description="... or after this many seconds with at least one new event"
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _resolve_home(cls, values: Any) -> Any:

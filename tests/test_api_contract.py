@@ -28,6 +28,13 @@ ENDPOINTS: list[tuple[str, str, str | None, dict]] = [
     ("POST", "/v1/reviews/{job_id}/decision", REVIEWER, {"json": {"action": "x", "reason": "r"}}),
     ("GET", "/v1/policies", ADMIN, {}),
     ("PUT", "/v1/policies", ADMIN, {"content": b"not: [a pack"}),
+    ("POST", "/v1/policies/versions", ADMIN, {"content": b"not: [a pack"}),
+    ("GET", "/v1/policies/history", ADMIN, {}),
+    ("POST", "/v1/policies/versions/{version}/activate", ADMIN, {}),
+    ("POST", "/v1/policies/rollback", ADMIN, {}),
+    ("PUT", "/v1/policies/shadow/{version}", ADMIN, {}),
+    ("DELETE", "/v1/policies/shadow", ADMIN, {"params": {"surface": "BAD SURFACE"}}),
+    ("GET", "/v1/policies/shadow/report", ADMIN, {}),
     ("GET", "/v1/hash-banks", ADMIN, {}),
     ("PUT", "/v1/hash-banks/{name}", ADMIN, {"content": b"not a hash"}),
     ("PUT", "/v1/webhook", SUBMITTER, {"json": {"url": "ftp://example.org/x"}}),
@@ -74,7 +81,7 @@ def test_every_endpoint_answers_each_role_as_its_table_says(
     api, method: str, path: str, role: str | None, request_kw: dict, caller: str
 ) -> None:
     client, headers = api
-    url = path.format(job_id=UNKNOWN_JOB, name="bank")
+    url = path.format(job_id=UNKNOWN_JOB, name="bank", version="v0")
     extra_headers = request_kw.get("headers", {})
     kw = {k: v for k, v in request_kw.items() if k != "headers"}
     answer = client.request(method, url, headers={**headers[caller], **extra_headers}, **kw)

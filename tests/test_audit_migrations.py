@@ -25,6 +25,10 @@ TABLES = {
     "provenance_fingerprint_bands",
     "outbox_messages",
     "webhook_endpoints",
+    "audit_checkpoints",
+    "policy_versions",
+    "policy_activations",
+    "hash_bank_versions",
 }
 SCHEMA = [Base.metadata, registry_metadata]
 

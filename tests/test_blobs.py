@@ -19,7 +19,7 @@ from stillguard.blobs import (
     open_blob_store,
 )
 from stillguard.settings import SettingsError
-from tests.journey_support import settings_for
+from tests.support.journey import settings_for
 from tests.support.s3_server import TEST_SECRET_ACCESS_KEY, closed_port_url, s3_client
 
 JOB = "0123456789abcdef0123456789abcdef"

@@ -16,8 +16,9 @@ from stillguard.container import open_authority, open_store
 from stillguard.errors import Unavailable
 from stillguard.pipeline.local import LocalRunner
 from stillguard.services.intake import JobRequest, submit_job
-from tests.journey_support import SAMPLE_PHOTO, SMALL_CLIP, settings_for
+from tests.support.journey import SMALL_CLIP, settings_for
 from tests.support.s3_server import closed_port_url
+from tests.support.samples import SAMPLE_PHOTO
 
 
 def _request() -> JobRequest:

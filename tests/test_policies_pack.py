@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -123,7 +124,7 @@ def test_duplicate_rule_ids_are_rejected() -> None:
 def test_broken_yaml_and_missing_version_are_clear(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text("version: [unclosed\n")
-    with pytest.raises(PolicyError, match="broken.yaml: not valid YAML"):
+    with pytest.raises(PolicyError, match="broken.yaml: line 2, column 1: not valid YAML"):
         PolicyPack.load(broken)
     with pytest.raises(PolicyError, match="'version' is required"):
         PolicyPack.from_yaml("stages: {input: {rules: []}}")
@@ -163,3 +164,124 @@ def test_pack_round_trips_through_its_dict_form() -> None:
     pack = PolicyPack.default()
     again = PolicyPack.from_yaml(yaml.safe_dump(pack.to_dict()))
     assert again.version == pack.version and again.stages == pack.stages
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'version: "v1"\nstages: &s {input: {rules: []}, output: {rules: []}}\nx: *s\n',
+            "line 2, column 9: YAML anchors and aliases are not allowed",
+        ),
+        (
+            (
+                "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+            ),
+            "line 1, column 4: YAML anchors and aliases are not allowed",
+        ),
+        (
+            "version: v1\nstages: " + "[" * 12 + "]" * 12 + "\n",
+            "line 2, column 16: nested deeper than 8 levels",
+        ),
+        ('version: "v1"\ndescription: "bell\x07"\n', "line 2, column 19: control character U+0007"),
+        ('version: "v\x002"\n', "line 1, column 12: control character U+0000"),
+        ('version: "' + "v" * 65 + '"\nstages: {}\n', "line 1, column 10: version 'vvvv"),
+        (
+            'version: "v1"\nstages:\n  input: {rules: []}\n',
+            "line 3, column 3: no 'output' stage: a pack defines every stage",
+        ),
+        (
+            (
+                'version: "v1"\nstages:\n  input:\n    rules:\n      - {id: r, category: nsfw, '
+                "threshold: 2, action: block}\n  output: {rules: []}\n"
+            ),
+            "line 5, column 44: stage 'input', rule 'r': 'threshold' must be a number in",
+        ),
+    ],
+)
+def test_hostile_or_incomplete_packs_are_refused_with_line_and_column(
+    text: str, message: str
+) -> None:
+    with pytest.raises(PolicyError, match=re.escape(f"upload: {message}")):
+        PolicyPack.from_yaml(text, source="upload")
+
+
+def _signals(**scores: float) -> list[Signal]:
+    return [
+        Signal(category.replace("_", ".", 1), score, "test") for category, score in scores.items()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("signals", "rule"),
+    [
+        ({"faces_count": 0.4, "prompt_sexual": 0.35}, "input.real_person.sexual_prompt.block"),
+        ({"prompt_minors": 0.4, "nsfw": 0.25}, "input.minors.nudity.block"),
+        ({"clip_minors": 0.7, "nudenet_exposed": 0.3}, "input.minors.nudity.block"),
+    ],
+)
+def test_the_default_packs_combined_signal_rules_block(signals: dict, rule: str) -> None:
+    decision = PolicyPack.default().decide("input", _signals(**signals), job_id="j")
+    assert decision.action == "block"
+    assert rule in decision.rules_fired
+    assert any(reason.startswith(f"{rule}: (") for reason in decision.reasons)
+
+
+def test_one_signal_alone_does_not_fire_a_combined_rule() -> None:
+    pack = PolicyPack.default()
+    alone = pack.decide("input", _signals(faces_count=0.4, prompt_sexual=0.2), job_id="j")
+    assert "input.real_person.sexual_prompt.block" not in alone.rules_fired
+    minors_only = pack.decide("input", _signals(prompt_minors=0.4, nsfw=0.1), job_id="j")
+    assert "input.minors.nudity.block" not in minors_only.rules_fired
+
+
+CONDITION_PACK = """
+version: "c1"
+stages:
+  input:
+    rules:
+      - id: clip.violence.required
+        when: "clip_violence > 0.5 || prompt_violence > 0.9"
+        requires: [clip.violence]
+        action: block
+        on_missing: review
+      - {{id: broken.at.run.time, when: "{runtime}", action: review, on_missing: block}}
+  output: {{rules: []}}
+"""
+
+
+def test_a_condition_rule_fails_closed_when_a_required_category_was_not_evaluated() -> None:
+    pack = PolicyPack.from_yaml(CONDITION_PACK.format(runtime="false"))
+    missing = [Signal("clip.violence", 0.0, "clip", evaluated=False)]
+    decision = pack.decide("input", missing, job_id="j")
+    assert (decision.action, decision.rules_fired) == ("review", ("clip.violence.required",))
+    assert "clip.violence not evaluated" in decision.reasons[0]
+    assert (
+        pack.decide("input", [Signal("clip.violence", 0.7, "clip")], job_id="j").action == "block"
+    )
+
+
+def test_a_condition_that_fails_at_run_time_fires_its_on_missing_action() -> None:
+    pack = PolicyPack.from_yaml(CONDITION_PACK.format(runtime="int(nsfw) / 0 > 1"))
+    decision = pack.decide("input", [Signal("clip.violence", 0.1, "clip")], job_id="j")
+    assert (decision.action, decision.rules_fired) == ("block", ("broken.at.run.time",))
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("nsfw > 0.5 && prompt_sexul > 0.3", "line 1, column 15 of the expression: undeclared"),
+        ("nsfw >", "line 1, column 7 of the expression: Syntax error"),
+        ("nsfw + 1.0", "gives a DOUBLE, not true or false"),
+    ],
+)
+def test_bad_conditions_are_refused_at_upload_with_their_place(when: str, message: str) -> None:
+    text = CONDITION_PACK.format(runtime="false").replace(
+        "clip_violence > 0.5 || prompt_violence > 0.9", when
+    )
+    with pytest.raises(PolicyError, match=re.escape(message)) as refused:
+        PolicyPack.from_yaml(text, source="upload")
+    assert "upload: line 7, column 15: stage 'input', rule 'clip.violence.required'" in str(
+        refused.value
+    )

@@ -15,7 +15,8 @@ def _pack(setting: str | None) -> PolicyPack:
     stage = {"default_action": "allow", "rules": []}
     if setting is not None:
         stage["unsupported_language"] = setting
-    return PolicyPack.from_dict({"version": "t", "stages": {"input": stage}})
+    output = {"default_action": "allow", "rules": []}  # a pack defines every stage
+    return PolicyPack.from_dict({"version": "t", "stages": {"input": stage, "output": output}})
 
 
 def test_default_is_review_with_a_reason() -> None:

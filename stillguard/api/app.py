@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..container import build_deps, open_store
 from ..pipeline.embedded import BackgroundRelay
+from ..services.checkpoints import CheckpointScheduler
 from ..settings import Settings
 from .deps import Services
 from .errors import install_error_handlers, use_error_schema_for_validation
@@ -43,9 +44,11 @@ def create_app(settings: Settings) -> FastAPI:
         else:
             relay = BackgroundRelay(deps)  # every stage in this process, fed by the outbox
         app.state.services = Services(settings, store, deps.blobs, deps)
+        checkpoints = CheckpointScheduler(store, settings, lambda: deps.authority)
         try:
             yield
         finally:
+            checkpoints.close()
             relay.close()
             if backend is not None:
                 backend.close()

@@ -176,6 +176,62 @@ class PolicyActivated(BaseModel):
     previous_version: str
 
 
+class PolicyVersionView(BaseModel):
+    """One uploaded, immutable policy version."""
+
+    version: str
+    sha256: str
+    uploaded_at: str | None
+    uploaded_by: str
+
+
+class PolicyActivationView(BaseModel):
+    """One switch of a surface's active or shadow pack (version null: shadow withdrawn)."""
+
+    id: int
+    surface: str
+    role: str
+    version: str | None
+    activated_at: str | None
+    activated_by: str
+
+
+class PolicyHistory(BaseModel):
+    """Every uploaded version and every activation, oldest first."""
+
+    versions: list[PolicyVersionView]
+    activations: list[PolicyActivationView]
+
+
+class ShadowChange(BaseModel):
+    """How often the shadow pack would turn the active action into another, at one stage."""
+
+    stage: str
+    from_: str = Field(alias="from")
+    to: str
+    count: int
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ShadowRule(BaseModel):
+    """A shadow rule behind changed decisions, and how many."""
+
+    rule: str
+    count: int
+
+
+class ShadowReport(BaseModel):
+    """What the shadow pack would have changed on live traffic."""
+
+    shadow_versions: list[str]
+    decisions: int
+    agreed: int
+    agreement_rate: float | None
+    changes: list[ShadowChange]
+    rules: list[ShadowRule]
+
+
 class HashBankView(BaseModel):
     """A bank of known-bad PDQ hashes."""
 

@@ -13,7 +13,8 @@ from policies.pack import PolicyError, PolicyPack
 
 from ..services.review import REVIEW_ACTIONS
 from ..settings import Settings
-from .output import EXIT_OK, EXIT_OTHER, UsageError, emit, parse_time
+from . import policy_versions
+from .output import EXIT_OK, EXIT_OTHER, UsageError, emit, existing_file, parse_time
 
 BACKTEST_PAGE = 1000
 
@@ -30,9 +31,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     query.add_argument("--after", type=int, help="keyset cursor: events after this seq")
     query.add_argument("--json", action="store_true")
     query.set_defaults(handler=cmd_audit_query)
-    chain = audit.add_parser("verify", help="check the hash chain of the whole log")
+    chain = audit.add_parser(
+        "verify", help="check the hash chain against its signed checkpoints and anchors"
+    )
+    chain.add_argument(
+        "--anchor",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="exported checkpoint files kept outside the database",
+    )
     chain.add_argument("--json", action="store_true")
     chain.set_defaults(handler=cmd_audit_verify)
+    checkpoint = audit.add_parser("checkpoint", help="sign the chain head now")
+    checkpoint.add_argument("--json", action="store_true")
+    checkpoint.set_defaults(handler=cmd_audit_checkpoint)
+    export = checkpoint.add_subparsers(dest="checkpoint_command").add_parser(
+        "export", help="write every checkpoint as a file, for an auditor to keep"
+    )
+    export.add_argument("directory")
+    export.add_argument("--json", action="store_true")
+    export.set_defaults(handler=cmd_audit_checkpoint_export)
 
     keys = sub.add_parser("keys", help="API keys").add_subparsers(
         dest="keys_command", required=True
@@ -84,6 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     backtest.add_argument("--since")
     backtest.add_argument("--json", action="store_true")
     backtest.set_defaults(handler=cmd_policy_backtest)
+    policy_versions.register(policy)
 
 
 def cmd_audit_query(args: argparse.Namespace, settings: Settings) -> int:
@@ -115,17 +135,55 @@ def cmd_audit_query(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    """Check the whole hash chain; exit 1 when it is broken."""
+    """Check the hash chain against every checkpoint and anchor; exit 1 when it disagrees."""
+    from ..container import open_authority, open_store
+    from ..services.checkpoints import verify_audit
+
+    anchors = [existing_file(path, "anchor") for path in args.anchor]
+    report = verify_audit(open_store(settings), open_authority(settings), anchors)
+    data = report.to_dict()
+    if report.intact:
+        human = (
+            f"audit chain intact: {data['checked']} events checked against "
+            f"{data['checkpoints_checked']} checkpoints and {data['anchors_checked']} anchors; "
+            f"{data['events_after_newest_checkpoint']} events after the newest checkpoint"
+        )
+    else:
+        human = "audit chain BROKEN: " + "\n  ".join(report.problems or [str(report.reason)])
+    emit(args, data, human)
+    return EXIT_OK if report.intact else EXIT_OTHER
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    """Sign the chain head now (a no-op when the newest checkpoint already covers it)."""
+    from ..container import open_authority, open_store
+    from ..services.checkpoints import checkpoint_now
+
+    checkpoint = checkpoint_now(open_store(settings), open_authority(settings))
+    if checkpoint is None:
+        emit(args, {"created": False}, "no new events since the newest checkpoint")
+    else:
+        emit(
+            args,
+            {"created": True, **checkpoint.fields},
+            f"signed {checkpoint.name}: {checkpoint.fields['event_count']} events",
+        )
+    return EXIT_OK
+
+
+def cmd_audit_checkpoint_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write every stored checkpoint to DIR, one JSON file each."""
+    from audit.checkpoints import export_checkpoints
+
     from ..container import open_store
 
-    data = open_store(settings).verify_chain().to_dict()
-    human = (
-        f"audit chain intact: {data['checked']} events checked"
-        if data["intact"]
-        else f"audit chain BROKEN at event {data['first_broken_seq']}: {data.get('reason')}"
+    paths = export_checkpoints(open_store(settings), Path(args.directory))
+    emit(
+        args,
+        {"files": [str(p) for p in paths]},
+        f"exported {len(paths)} checkpoints to {args.directory}",
     )
-    emit(args, data, human)
-    return EXIT_OK if data["intact"] else EXIT_OTHER
+    return EXIT_OK
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:

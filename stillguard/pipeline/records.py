@@ -27,6 +27,7 @@ from ..blobs import BlobUnavailable, ref_owner
 from ..container import StageDeps
 from ..metrics import JOBS_ENDED
 from ..observability import trace_headers
+from ..services.shadow import record_shadow
 from .webhooks import webhook_delivery
 
 log = logging.getLogger("stillguard.pipeline")
@@ -177,6 +178,7 @@ def gate(
     decision, signals, payload = evaluate(job)
     payload["timings_ms"] = {f"{stage}_gate": elapsed_ms(start)}
     record_decision(deps, job, decision, signals, payload, cleared(decision.decision_id))
+    record_shadow(deps, job.id, stage, signals, decision)
 
 
 def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:

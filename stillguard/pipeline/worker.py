@@ -14,6 +14,7 @@ from streams.messages import DeadLettered, parse_message
 
 from ..container import StageDeps, build_deps, open_store
 from ..metrics import CONSUMER_LAG
+from ..services.checkpoints import CheckpointScheduler
 from ..settings import Settings
 from .embedded import BackgroundRelay
 from .records import fail_job
@@ -49,6 +50,7 @@ def run_worker(settings: Settings, stage: str, stop: threading.Event | None = No
     backend.ensure_topics()
     deps = build_deps(settings, open_store(settings))
     relay = BackgroundRelay(deps, backend.publish, batch=32)
+    checkpoints = CheckpointScheduler(deps.store, settings, lambda: deps.authority)
     try:
         if stage == RELAY:
             log.info("worker stage=relay")
@@ -69,6 +71,7 @@ def run_worker(settings: Settings, stage: str, stop: threading.Event | None = No
             on_lag=CONSUMER_LAG.labels(stage=stage).set,
         )
     finally:
+        checkpoints.close()
         relay.close()
         backend.close()
 

@@ -1,42 +1,39 @@
-"""Admin services: the active policy pack and the known-bad hash banks, kept under HOME."""
+"""Admin services: policy packs as versions (upload, activate, roll back, history) and hash banks.
+
+Packs and banks live in the database (`audit.policy_versions`, `audit.hash_bank_versions`);
+running processes follow them through `live_config`. Every change is audited in the same
+transaction, so a refused change leaves nothing behind.
+"""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from audit.policy_versions import (
+    DEFAULT_SURFACE,
+    Activation,
+    NothingToRollBack,
+    PolicyVersionExists,
+    StoredPack,
+    UnknownPolicyVersion,
+)
 from policies.pack import PolicyError, PolicyPack
-from provenance.atomic import write_atomic
-from safety.hashes import HashBank, HashBankError, HashMatcher
+from safety.hashes import HashBank, HashBankError
 
-from ..errors import Conflict, InvalidInput, PayloadTooLarge
-from ..settings import Settings
+from ..errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from .live_config import BANK_NAME, content_sha256
 
-if TYPE_CHECKING:  # the container builds its policy and banks with the loaders below
+if TYPE_CHECKING:
     from ..container import StageDeps
 
 MAX_POLICY_BYTES = 256 * 1024
 MAX_BANK_BYTES = 80 * 1024 * 1024  # ~1M hashes with labels
-BANK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+SURFACE = BANK_NAME  # surfaces are named like banks: 1-64 of a-z, 0-9, '_' and '-'
 
 
-def active_policy_path(settings: Settings) -> Path:
-    """Where an admin's uploaded policy pack is kept."""
-    return settings.home / "policies" / "active.yaml"
-
-
-def load_policy(settings: Settings) -> PolicyPack:
-    """The active policy pack: STILLGUARD_POLICY_PATH, else an uploaded pack, else the default."""
-    if settings.policy_path:
-        return PolicyPack.load(settings.policy_path)
-    uploaded = active_policy_path(settings)
-    return PolicyPack.load(uploaded) if uploaded.exists() else PolicyPack.default()
-
-
-def parse_policy_upload(settings: Settings, body: bytes) -> PolicyPack:
-    """Check an uploaded pack before anything is stored: size, encoding, schema."""
-    if settings.policy_path:
+def parse_policy_upload(deps: StageDeps, body: bytes) -> PolicyPack:
+    """Check an uploaded pack before anything is stored: size, encoding, bounds, schema."""
+    if deps.policies.pinned:
         raise Conflict(
             "policy_pinned", "STILLGUARD_POLICY_PATH pins the policy pack; change that file instead"
         )
@@ -50,21 +47,86 @@ def parse_policy_upload(settings: Settings, body: bytes) -> PolicyPack:
         raise InvalidInput("invalid_policy", str(exc)) from exc
 
 
-def save_active_policy(settings: Settings, text: bytes) -> None:
-    """Keep an uploaded pack (already validated) so restarts and other processes use it."""
-    write_atomic(active_policy_path(settings), text)
+def _surface(surface: str) -> str:
+    if not SURFACE.fullmatch(surface):
+        raise InvalidInput("invalid_surface", "surface names are 1-64 of a-z, 0-9, '_' and '-'")
+    return surface
 
 
-def load_hash_matcher(settings: Settings) -> HashMatcher | None:
-    """Hash banks from the banks folder; None when there are none (no signals, not a failure)."""
-    folder = settings.hash_bank_folder
-    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
-    banks = [HashBank.load(path) for path in files if BANK_NAME.fullmatch(path.stem)]
-    return HashMatcher(banks) if banks else None
+def upload_policy(
+    deps: StageDeps, body: bytes, *, admin: str, activate_on: str | None = None
+) -> StoredPack:
+    """Validate and store a pack as a new immutable version (activated too with `activate_on`)."""
+    pack = parse_policy_upload(deps, body)
+    try:
+        return deps.policies.versions.upload(
+            pack.version,
+            body.decode("utf-8"),
+            content_sha256(body),
+            by=admin,
+            activate_on=_surface(activate_on) if activate_on is not None else None,
+        )
+    except PolicyVersionExists as exc:
+        raise Conflict("policy_version_exists", str(exc)) from exc
 
 
-def save_hash_bank(settings: Settings, name: str, body: bytes) -> HashBank:
-    """Validate and store a bank uploaded through the API; the name becomes the file name."""
+def publish_policy(
+    deps: StageDeps, body: bytes, *, admin: str, surface: str = DEFAULT_SURFACE
+) -> PolicyPack:
+    """Upload and activate in one transaction (`PUT /v1/policies`); returns the new pack."""
+    upload_policy(deps, body, admin=admin, activate_on=surface)
+    return deps.policies.current(surface)
+
+
+def activate_policy_version(
+    deps: StageDeps, version: str, *, admin: str, surface: str = DEFAULT_SURFACE
+) -> Activation:
+    """Make an uploaded version the surface's active pack."""
+    return _switch(deps, version, admin=admin, surface=surface, role="active")
+
+
+def shadow_policy_version(
+    deps: StageDeps, version: str, *, admin: str, surface: str = DEFAULT_SURFACE
+) -> Activation:
+    """Run an uploaded version beside the surface's active pack, recording what it would do."""
+    return _switch(deps, version, admin=admin, surface=surface, role="shadow")
+
+
+def _switch(deps: StageDeps, version: str, *, admin: str, surface: str, role: str) -> Activation:
+    if deps.policies.pinned:
+        raise Conflict("policy_pinned", "STILLGUARD_POLICY_PATH pins the policy pack")
+    try:
+        return deps.policies.versions.activate(
+            version, by=admin, surface=_surface(surface), role=role
+        )
+    except UnknownPolicyVersion as exc:
+        raise NotFound("unknown_policy_version", str(exc)) from exc
+
+
+def withdraw_shadow(deps: StageDeps, *, admin: str, surface: str = DEFAULT_SURFACE) -> Activation:
+    """Stop the surface's shadow pack."""
+    return deps.policies.versions.withdraw_shadow(by=admin, surface=_surface(surface))
+
+
+def rollback_policy(deps: StageDeps, *, admin: str, surface: str = DEFAULT_SURFACE) -> Activation:
+    """Re-activate the version that was active before the current one."""
+    try:
+        return deps.policies.versions.rollback(by=admin, surface=_surface(surface))
+    except NothingToRollBack as exc:
+        raise Conflict("nothing_to_roll_back", str(exc)) from exc
+
+
+def policy_history(deps: StageDeps) -> dict[str, Any]:
+    """Every uploaded version and every activation, oldest first."""
+    versions, activations = deps.policies.versions.history()
+    return {
+        "versions": [v.to_dict() for v in versions],
+        "activations": [a.to_dict() for a in activations],
+    }
+
+
+def parse_hash_bank(name: str, body: bytes) -> HashBank:
+    """Validate an uploaded bank before anything is stored."""
     if not BANK_NAME.fullmatch(name):
         raise InvalidInput("invalid_bank_name", "bank names are 1-64 of a-z, 0-9, '_' and '-'")
     if len(body) > MAX_BANK_BYTES:
@@ -73,44 +135,18 @@ def save_hash_bank(settings: Settings, name: str, body: bytes) -> HashBank:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("invalid_hash_bank", "a hash bank is UTF-8 text") from exc
+    if "\x00" in text:
+        raise InvalidInput("invalid_hash_bank", "a hash bank must not contain NUL characters")
     try:
-        bank = HashBank.from_lines(name, text.splitlines(), source=f"uploaded bank {name}")
+        return HashBank.from_lines(name, text.splitlines(), source=f"uploaded bank {name}")
     except HashBankError as exc:
         raise InvalidInput("invalid_hash_bank", str(exc)) from exc
-    write_atomic(settings.hash_bank_folder / f"{name}.txt", body)
-    return bank
 
 
-def activate_policy(deps: StageDeps, settings: Settings, body: bytes, *, admin: str) -> PolicyPack:
-    """Validate, keep and switch to an uploaded pack, audited with the version it replaced."""
-    pack = parse_policy_upload(settings, body)
-    previous = deps.policy.version
-    save_active_policy(settings, body)
-    deps.policy = pack
-    deps.store.append(
-        job_id=None,
-        stage="policy",
-        kind="policy.activated",
-        action="activate",
-        policy_version=pack.version,
-        reasons=[f"admin {admin} replaced {previous}"],
-        payload={"previous_version": previous, "admin": admin},
-    )
-    return pack
-
-
-def load_hash_bank(
-    deps: StageDeps, settings: Settings, name: str, body: bytes, *, admin: str
-) -> HashBank:
-    """Store an uploaded bank, audited; the next job matches against it."""
-    bank = save_hash_bank(settings, name, body)
-    deps.forget("hashes")
-    deps.store.append(
-        job_id=None,
-        stage="policy",
-        kind="hash_bank.loaded",
-        action="load",
-        reasons=[f"admin {admin} loaded bank {bank.name} ({len(bank)} hashes)"],
-        payload={"bank": bank.name, "hashes": len(bank), "admin": admin},
+def load_hash_bank(deps: StageDeps, name: str, body: bytes, *, admin: str) -> HashBank:
+    """Store an uploaded bank as its next version, audited; every process matches it next."""
+    bank = parse_hash_bank(name, body)
+    deps.hash_banks.versions.upload(
+        name, body.decode("utf-8"), content_sha256(body), len(bank), by=admin
     )
     return bank

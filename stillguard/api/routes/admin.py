@@ -1,60 +1,161 @@
-"""Routes for admins: the active policy pack and the known-bad hash banks."""
+"""Routes for admins: policy packs as versions (upload, activate, roll back, history), hash banks."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from datetime import datetime
+
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from ...services.admin import activate_policy, load_hash_bank, load_hash_matcher
+from audit.policy_versions import DEFAULT_SURFACE
+
+from ...services import admin
+from ...services.shadow import shadow_report
 from ..deps import AdminDep, ServicesDep
 from ..errors import error_answers
-from ..schemas import HashBanks, HashBankView, PolicyActivated, PolicyView
+from ..schemas import (
+    HashBanks,
+    HashBankView,
+    PolicyActivated,
+    PolicyActivationView,
+    PolicyHistory,
+    PolicyVersionView,
+    PolicyView,
+    ShadowReport,
+)
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 YAML_BODY = {"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}}
 TEXT_BODY = {"requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}}}
+SurfaceQuery = Query(DEFAULT_SURFACE, description="the surface (a job field picks it)")
 
 
 @router.get("/policies", summary="The active policy pack", responses=error_answers(401, 403))
-def get_policy(_: AdminDep, svc: ServicesDep) -> PolicyView:
-    """The pack every decision is made with now, and its version."""
-    return PolicyView(version=svc.deps.policy.version, pack=svc.deps.policy.to_dict())
+def get_policy(_: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery) -> PolicyView:
+    """The pack every decision on this surface is made with now, and its version."""
+    pack = svc.deps.policies.current(surface)
+    return PolicyView(version=pack.version, pack=pack.to_dict())
 
 
 @router.put(
     "/policies",
-    summary="Activate a policy pack",
+    summary="Upload and activate a policy pack",
     openapi_extra=YAML_BODY,
     responses=error_answers(400, 401, 403, 409, 413),
 )
-async def put_policy(request: Request, who: AdminDep, svc: ServicesDep) -> PolicyActivated:
-    """Validate a YAML pack and make it the active one; audited with the version it replaced."""
+async def put_policy(
+    request: Request, who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
+) -> PolicyActivated:
+    """Store a YAML pack as a new version and make it active, in one audited transaction."""
     body = await request.body()
-    previous = svc.deps.policy.version
-    pack = await run_in_threadpool(activate_policy, svc.deps, svc.settings, body, admin=who.key_id)
+    previous = svc.deps.policies.current(surface).version
+    pack = await run_in_threadpool(
+        admin.publish_policy, svc.deps, body, admin=who.key_id, surface=surface
+    )
     return PolicyActivated(version=pack.version, previous_version=previous)
+
+
+@router.post(
+    "/policies/versions",
+    summary="Upload a policy pack as a new version",
+    openapi_extra=YAML_BODY,
+    responses=error_answers(400, 401, 403, 409, 413),
+)
+async def upload_policy(request: Request, who: AdminDep, svc: ServicesDep) -> PolicyVersionView:
+    """Validate a YAML pack and store it, immutable, under its version; it is not activated."""
+    body = await request.body()
+    stored = await run_in_threadpool(admin.upload_policy, svc.deps, body, admin=who.key_id)
+    return PolicyVersionView(**stored.to_dict())
+
+
+@router.get(
+    "/policies/history",
+    summary="Policy versions and activations",
+    responses=error_answers(401, 403),
+)
+def policy_history(_: AdminDep, svc: ServicesDep) -> PolicyHistory:
+    """Every uploaded version and every switch of an active or shadow pack, oldest first."""
+    return PolicyHistory(**admin.policy_history(svc.deps))
+
+
+@router.post(
+    "/policies/versions/{version}/activate",
+    summary="Activate an uploaded policy version",
+    responses=error_answers(400, 401, 403, 404, 409),
+)
+def activate_policy(
+    version: str, who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
+) -> PolicyActivationView:
+    """Make an uploaded version the surface's active pack; running workers switch at once."""
+    activation = admin.activate_policy_version(svc.deps, version, admin=who.key_id, surface=surface)
+    return PolicyActivationView(**activation.to_dict())
+
+
+@router.post(
+    "/policies/rollback",
+    summary="Roll back to the previous policy version",
+    responses=error_answers(400, 401, 403, 409),
+)
+def rollback_policy(
+    who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
+) -> PolicyActivationView:
+    """Re-activate the version that was active before the current one."""
+    activation = admin.rollback_policy(svc.deps, admin=who.key_id, surface=surface)
+    return PolicyActivationView(**activation.to_dict())
+
+
+@router.put(
+    "/policies/shadow/{version}",
+    summary="Run a version beside the active pack",
+    responses=error_answers(400, 401, 403, 404, 409),
+)
+def set_shadow(
+    version: str, who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
+) -> PolicyActivationView:
+    """Decide every job with this version too, recording what it would do, enforcing nothing."""
+    activation = admin.shadow_policy_version(svc.deps, version, admin=who.key_id, surface=surface)
+    return PolicyActivationView(**activation.to_dict())
+
+
+@router.delete(
+    "/policies/shadow", summary="Stop the shadow pack", responses=error_answers(400, 401, 403)
+)
+def stop_shadow(
+    who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
+) -> PolicyActivationView:
+    """Stop running a shadow pack on the surface."""
+    activation = admin.withdraw_shadow(svc.deps, admin=who.key_id, surface=surface)
+    return PolicyActivationView(**activation.to_dict())
+
+
+@router.get(
+    "/policies/shadow/report",
+    summary="What the shadow pack would change",
+    responses=error_answers(400, 401, 403),
+)
+def get_shadow_report(_: AdminDep, svc: ServicesDep, since: datetime | None = None) -> ShadowReport:
+    """Agreement rate with the active pack, the actions that would change, the rules behind them."""
+    return ShadowReport(**shadow_report(svc.deps, since=since))
 
 
 @router.get("/hash-banks", summary="Known-bad hash banks", responses=error_answers(401, 403))
 def list_hash_banks(_: AdminDep, svc: ServicesDep) -> HashBanks:
     """Every bank the next job is matched against, with its size."""
-    matcher = load_hash_matcher(svc.settings)
+    matcher = svc.deps.hash_banks.current()
     banks = matcher.banks if matcher else []
     return HashBanks(banks=[HashBankView(name=bank.name, hashes=len(bank)) for bank in banks])
 
 
 @router.put(
     "/hash-banks/{name}",
-    summary="Replace a hash bank",
+    summary="Upload a new version of a hash bank",
     openapi_extra=TEXT_BODY,
     responses=error_answers(400, 401, 403, 413),
 )
 async def put_hash_bank(
     name: str, request: Request, who: AdminDep, svc: ServicesDep
 ) -> HashBankView:
-    """Replace a bank of known-bad PDQ hashes (`HEX[,label]` lines); used from the next job on."""
+    """Store the next version of a bank of known-bad PDQ hashes (`HEX[,label]` lines)."""
     body = await request.body()
-    bank = await run_in_threadpool(
-        load_hash_bank, svc.deps, svc.settings, name, body, admin=who.key_id
-    )
+    bank = await run_in_threadpool(admin.load_hash_bank, svc.deps, name, body, admin=who.key_id)
     return HashBankView(name=bank.name, hashes=len(bank))

@@ -1,0 +1,106 @@
+"""Policy figures (issue 11): decisions per second on one core, the CEL engine's share, backtest.
+
+    .venv/bin/python bench/policies.py [--decisions 50000] [--backtest 1000000]
+
+Decides the default pack's input stage over a realistic set of input signals (photo, prompt,
+faces, CLIP not evaluated, one hash bank) in one thread, and times apart the part spent in CEL
+(`scores` + the stage's one conditions call). Then backtests the default pack against a
+candidate over `--backtest` recorded decisions held in memory (the audit read is timed by
+bench/audit.py), and prints the time and the number that would flip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from policies.backtest import backtest
+from policies.expressions import scores
+from policies.pack import PolicyPack
+from safety.signals import Signal
+
+
+def input_signals(rng: random.Random) -> list[Signal]:
+    """What the input gate records for a photo with a prompt."""
+    categories = ["nsfw", "faces.count", "nudenet.exposed", "hash.known-bad"]
+    categories += [f"prompt.{c}" for c in ("sexual", "violence", "self_harm", "hate", "minors")]
+    signals = [Signal(c, round(rng.random() * 0.6, 4), "bench") for c in categories]
+    signals += [
+        Signal(f"clip.{c}", 0.0, "clip", evaluated=False)
+        for c in ("violence", "weapons", "self_harm", "hate_symbols", "minors", "real_person")
+    ]
+    return signals
+
+
+def rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f}/s ({seconds / count * 1e6:.1f} us each)"
+
+
+def bench_decisions(pack: PolicyPack, count: int) -> None:
+    rng = random.Random(7)
+    batches = [input_signals(rng) for _ in range(256)]
+    stage = pack.stages["input"]
+    start = time.perf_counter()
+    for i in range(count):
+        pack.decide("input", batches[i & 255], job_id="bench")
+    total = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(count):
+        stage.conditions.evaluate(scores(batches[i & 255]))
+    cel = time.perf_counter() - start
+    print(f"decisions, default pack input stage, one thread: {rate(count, total)}")
+    print(
+        f"  of which CEL (scores + one conditions call for {len(stage.condition_rules)} rules): "
+        f"{cel / count * 1e6:.1f} us ({cel / total:.0%}); without it: {rate(count, total - cel)}"
+    )
+
+
+def bench_backtest(pack: PolicyPack, count: int) -> None:
+    rng = random.Random(11)
+    records = []
+    for i in range(count):
+        signals = [s.to_dict() for s in input_signals(rng)]
+        records.append(
+            {
+                "job_id": f"job{i}",
+                "stage": "input",
+                "kind": "decision",
+                "action": "label",
+                "policy_version": "old",
+                "signals": signals,
+            }
+        )
+    candidate = PolicyPack.from_yaml(
+        (ROOT / "policies" / "default.yaml")
+        .read_text()
+        .replace("threshold: 0.5, action: review}", "threshold: 0.4, action: review}")
+        .replace('version: "2026.11.0"', 'version: "candidate"')
+    )
+    start = time.perf_counter()
+    report = backtest(candidate, records)
+    seconds = time.perf_counter() - start
+    print(
+        f"backtest over {count:,} recorded decisions: {seconds:.1f} s ({rate(count, seconds)}); "
+        f"{len(report.changes):,} would flip"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--decisions", type=int, default=50_000)
+    parser.add_argument("--backtest", type=int, default=100_000)
+    args = parser.parse_args()
+    pack = PolicyPack.default()
+    bench_decisions(pack, args.decisions)
+    if args.backtest:
+        bench_backtest(pack, args.backtest)
+
+
+if __name__ == "__main__":
+    main()
