@@ -7,6 +7,7 @@ each test gets its own bucket (`s3_blob_env`), so tests never see each other's o
 
 from __future__ import annotations
 
+import logging
 import socket
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ TEST_SECRET_ACCESS_KEY = "s3cr3t-never-in-logs-" + "x" * 19
 @contextmanager
 def running_moto() -> Iterator[str]:
     """The emulator on a free loopback port: yields its endpoint URL (http://127.0.0.1:PORT)."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
