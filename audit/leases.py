@@ -16,6 +16,7 @@ from audit.models import Job, OutboxMessage
 from audit.records import JobLease
 
 ACTIVE_STATUSES = ("submitted", "running")
+ENDED_STATUSES = ("published", "refused", "failed")  # held jobs wait for a reviewer: kept
 
 
 def _now() -> datetime:
@@ -123,3 +124,29 @@ class JobLeases:
         """Mark a job as handled now (its stall clock restarts)."""
         with self._writer.begin() as session:
             session.execute(update(Job).where(Job.id == job_id).values(updated_at=_now()))
+
+    def expired_by_retention(
+        self, before: datetime, limit: int = 100
+    ) -> list[tuple[str, str, str | None]]:
+        """Ended jobs last changed before `before` whose blobs are still kept:
+        (job id, input blob, output blob)."""
+        statement = (
+            select(Job.id, Job.input_blob, Job.output_blob)
+            .where(
+                Job.status.in_(ENDED_STATUSES),
+                Job.updated_at < before,
+                Job.blobs_expired_at.is_(None),
+            )
+            .limit(limit)
+        )
+        with self._reader() as session:
+            return [(row[0], row[1], row[2]) for row in session.execute(statement)]
+
+    def input_still_kept(self, input_blob: str, before: datetime) -> bool:
+        """Whether a job inside retention (or not ended) still uses this content-addressed photo."""
+        statement = select(Job.id).where(
+            Job.input_blob == input_blob,
+            or_(Job.updated_at >= before, Job.status.not_in(ENDED_STATUSES)),
+        )
+        with self._reader() as session:
+            return session.scalar(statement.limit(1)) is not None

@@ -98,6 +98,7 @@ class Job(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     callback_url: Mapped[str | None] = mapped_column(String(2048))
+    blobs_expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # retention
 
     def to_record(self) -> JobRecord:
         """A detached, frozen copy for callers outside the session."""
@@ -116,6 +117,7 @@ class Job(Base):
             error=self.error,
             decisions=tuple(self.decisions or ()),
             callback_url=self.callback_url,
+            blobs_expired_at=self.blobs_expired_at,
         )
 
 

@@ -43,6 +43,7 @@ class JobRecord:
     error: str | None
     decisions: tuple[dict[str, Any], ...]
     callback_url: str | None = None
+    blobs_expired_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the API and `--json` output."""

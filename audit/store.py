@@ -47,6 +47,7 @@ UPDATABLE_JOB_FIELDS = frozenset(
         "lease_owner",
         "lease_stage",
         "lease_expires_at",
+        "blobs_expired_at",
     }
 )
 VERIFY_BATCH = 1000

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         120.0, gt=0, description="after a crash, every job is handed on or ends within this"
     )
     max_attempts: int = Field(3, ge=1, description="tries of one stage before the job fails")
+    retention_days: float | None = Field(
+        None, gt=0, description="photos and signed clips of ended jobs are deleted after this"
+    )
     public_url: str = Field("http://127.0.0.1:8080", description="how clients reach the API")
     webhook_allow: str | None = Field(
         None, description="hosts or networks webhooks may reach even if private (tests)"

@@ -212,3 +212,29 @@ def test_two_reviewers_deciding_at_once_are_not_both_recorded(tmp_path: Path) ->
         if e.payload.get("reviewer")
     ]
     assert len(reviewer_events) == 1
+
+
+def test_retention_deletes_an_ended_jobs_photo_and_clip_and_says_so_in_the_audit(
+    tmp_path: Path,
+) -> None:
+    from stillguard.blobs import BlobError
+
+    settings = settings_for(tmp_path, STILLGUARD_RETENTION_DAYS="0.00001")  # under a second
+    store = open_store(settings)
+    runner = LocalRunner(settings, store)
+    job = runner.run(_request(), None).job
+    assert job.status == "published"
+    time.sleep(1.0)
+    sweep(runner.deps)
+    job = store.get_job(job.id)
+    assert job.blobs_expired_at is not None
+    for ref in (job.output_blob, job.input_blob):
+        with pytest.raises(BlobError):
+            runner.deps.blobs.read(ref)
+    expired = store.events(AuditQuery(job_id=job.id, kind="blobs.expired"))
+    assert len(expired) == 1 and set(expired[0].payload["deleted"]) == {
+        job.output_blob,
+        job.input_blob,
+    }
+    assert sweep(runner.deps).expired == 0, "each job expires once"
+    assert store.verify_chain().intact

@@ -58,6 +58,7 @@ def upgrade() -> None:
             sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
         jobs.add_column(sa.Column("callback_url", sa.String(2048), nullable=True))
+        jobs.add_column(sa.Column("blobs_expired_at", TIMESTAMP, nullable=True))
     op.create_index("ix_jobs_lease_expires_at", "jobs", ["lease_expires_at"])
     op.create_table(
         "webhook_endpoints",
@@ -72,7 +73,7 @@ def downgrade() -> None:
     op.drop_table("webhook_endpoints")
     op.drop_index("ix_jobs_lease_expires_at", table_name="jobs")
     with op.batch_alter_table("jobs") as jobs:
-        for column in ("callback_url", "attempts", "lease_expires_at", "lease_stage", "lease_owner"):
+        for column in ("blobs_expired_at", "callback_url", "attempts", "lease_expires_at", "lease_stage", "lease_owner"):
             jobs.drop_column(column)
     op.drop_index("ix_outbox_messages_job_id", table_name="outbox_messages")
     op.drop_index("ix_outbox_messages_status_available_at", table_name="outbox_messages")

@@ -52,6 +52,10 @@ class BlobStore(Protocol):
         """A fresh local path to write a blob into; it is stored only if the block completes."""
         ...
 
+    def delete(self, ref: str) -> None:
+        """Remove one blob (retention); a blob already gone is not an error."""
+        ...
+
     def delete_intermediates(self, job_id: str) -> None:
         """Remove a job's unsigned clips once it ended: only signed outputs are ever kept."""
         ...

@@ -53,6 +53,10 @@ class LocalBlobStore:
         """A temp file beside the blob, renamed over it only if the block completes."""
         return atomic_path(self._path(ref))
 
+    def delete(self, ref: str) -> None:
+        """Remove one file; gone already is fine."""
+        self._path(ref).unlink(missing_ok=True)
+
     def delete_intermediates(self, job_id: str) -> None:
         """Remove the job's folder of unsigned clips."""
         folder = self._path(blob_ref(INTERMEDIATES, job_id, "labelled.mp4")).parent

@@ -110,6 +110,12 @@ class S3BlobStore:
             yield path
             self.put_file(ref, path)
 
+    def delete(self, ref: str) -> None:
+        """One DELETE; S3 answers success for a key that is already gone."""
+        key = self._key(ref)
+        with self._calling("delete"):
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+
     def delete_intermediates(self, job_id: str) -> None:
         """Delete every object under `<prefix>/clips/<job>/`."""
         if not is_job_id(job_id):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from audit.records import TERMINAL_JOB_STATUSES
 from audit.store import JobRecord
@@ -31,6 +32,7 @@ class SweepReport:
 
     handed_on: int = 0
     cleaned: int = 0
+    expired: int = 0
 
 
 def next_message(deps: StageDeps, job: JobRecord) -> StreamMessage:
@@ -79,9 +81,41 @@ def sweep(deps: StageDeps) -> SweepReport:
             if job is None or job.status in ("published", "refused", "failed"):
                 deps.blobs.delete_intermediates(job_id)
                 report.cleaned += 1
+        report.expired = expire_by_retention(deps)
     except BlobUnavailable as exc:  # the next sweep tries again
         log.warning("event=sweep-blobs-skipped error=%s", exc)
     return report
+
+
+def expire_by_retention(deps: StageDeps) -> int:
+    """Delete the photo and signed clip of jobs that ended more than `retention_days` ago.
+
+    The audit trail stays (it holds no media); each deletion is an audit event. A photo that a
+    job still inside retention also uses (photos are stored by content) is kept.
+    """
+    days = deps.settings.retention_days
+    if days is None:
+        return 0
+    before = datetime.now(UTC) - timedelta(days=days)
+    expired = 0
+    for job_id, input_blob, output_blob in deps.store.leases.expired_by_retention(before):
+        deleted = [ref for ref in (output_blob,) if ref]
+        if not deps.store.leases.input_still_kept(input_blob, before):
+            deleted.append(input_blob)
+        for ref in deleted:
+            deps.blobs.delete(ref)
+        deps.store.append(
+            job_id=job_id,
+            stage="retention",
+            kind="blobs.expired",
+            action="delete",
+            reasons=[f"ended more than {days:g} days ago"],
+            payload={"deleted": deleted},
+            event_id=f"{job_id}-retention-expired",
+            job_update={"blobs_expired_at": datetime.now(UTC)},
+        )
+        expired += 1
+    return expired
 
 
 class Sweeper:

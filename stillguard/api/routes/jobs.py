@@ -133,6 +133,8 @@ def get_video(job_id: str, who: SubmitterDep, svc: ServicesDep) -> Response:
     job = _own_job(svc, job_id, who)
     if job.status != "published" or not job.output_blob:
         raise Conflict("not_published", f"job {job_id} is {job.status}, not published")
+    if job.blobs_expired_at is not None:
+        raise NotFound("expired", f"job {job_id}'s clip is no longer kept (retention)")
     filename = f"{job.id}.mp4"
     served = svc.blobs.serve(job.output_blob, filename=filename, media_type="video/mp4")
     if isinstance(served, SignedUrl):
