@@ -53,6 +53,7 @@ def test_a_policy_requiring_clip_categories_fails_closed_without_a_checkpoint() 
     pack = PolicyPack.from_yaml(
         'version: "t"\nstages:\n  input:\n    rules:\n      - {id: weapons, category: '
         "clip.weapons, threshold: 0.9, action: block, require: true}\n"
+        "  output: {default_action: allow, rules: []}\n"  # a pack defines every stage
     )
     signals = ClipClassifier(None).score_photo(Image.new("RGB", (8, 8)))
     assert pack.decide("input", signals, job_id="j").action == "review"

@@ -55,6 +55,7 @@ def test_without_the_extra_every_signal_is_not_evaluated_and_nudenet_is_never_im
     pack = PolicyPack.from_yaml(
         'version: "t"\nstages:\n  input:\n    rules:\n      - {id: nude, category: '
         f"{EXPOSED}, threshold: 0.5, action: block, require: true}}\n"
+        "  output: {default_action: allow, rules: []}\n"  # a pack defines every stage
     )
     assert pack.decide("input", photo_signals, job_id="j").action == "review"
 
