@@ -238,3 +238,78 @@ def test_retention_deletes_an_ended_jobs_photo_and_clip_and_says_so_in_the_audit
     }
     assert sweep(runner.deps).expired == 0, "each job expires once"
     assert store.verify_chain().intact
+
+
+def test_a_database_that_is_down_answers_503_with_retry_after_and_records_no_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    from stillguard.api import create_app
+
+    settings = settings_for(tmp_path)
+    store = open_store(settings)
+    _, secret = store.create_api_key("submitter")
+    with TestClient(create_app(settings)) as client:
+        app_store = client.app.state.services.store
+
+        def down(*args: object, **kwargs: object) -> None:
+            raise OperationalError("INSERT INTO jobs ...", {}, ConnectionError("server closed"))
+
+        monkeypatch.setattr(app_store, "create_job", down)
+        answer = client.post(
+            "/v1/jobs",
+            headers={"Authorization": f"Bearer {secret}"},
+            files={"image": ("p.jpg", SAMPLE_PHOTO.read_bytes(), "image/jpeg")},
+            data={"options": json.dumps(SMALL_CLIP)},
+        )
+    assert answer.status_code == 503 and answer.headers["retry-after"]
+    assert answer.json()["error"]["code"] == "unavailable"
+    assert "INSERT" not in answer.text and "server closed" not in answer.text
+    assert store.list_jobs() == [] and store.outbox.pending() == 0
+
+
+def test_a_job_accepted_while_the_broker_is_down_is_sent_once_when_it_returns(
+    tmp_path: Path, kafka_bootstrap: str, unique_kafka_name: str
+) -> None:
+    from kafka import KafkaConsumer
+
+    from stillguard.pipeline.relay import OutboxRelay
+    from streams.kafka import KafkaBackend
+
+    settings = settings_for(tmp_path)
+    store = open_store(settings)
+    deps = LocalRunner(settings, store).deps
+    job = submit_job(store, deps.blobs, _request())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    down = KafkaBackend(dead, publish_timeout_s=1, connect_timeout_s=1)
+    topic = f"{unique_kafka_name}-submitted"
+
+    def to_topic(backend: KafkaBackend):  # type: ignore[no-untyped-def]
+        return lambda _topic, message, headers: backend.publish(topic, message, headers)
+
+    for _ in range(3):
+        assert OutboxRelay(deps, to_topic(down), job_id=job.id).run_once() == 1
+        with store.engine.begin() as connection:  # due again now, without waiting for backoff
+            connection.exec_driver_sql("UPDATE outbox_messages SET available_at = created_at")
+    down.close()
+    [row] = store.outbox.claim("peek", lease_s=0.001, job_id=job.id)
+    assert row.attempts == 1 and "StreamError" in (row.last_error or "")
+    time.sleep(0.01)
+    up = KafkaBackend(kafka_bootstrap)
+    up.ensure_topics([topic])
+    assert OutboxRelay(deps, to_topic(up), job_id=job.id).run_once() == 1
+    assert OutboxRelay(deps, to_topic(up), job_id=job.id).run_once() == 0, "sent once"
+    up.close()
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=kafka_bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    sent = [json.loads(r.value)["job_id"] for r in consumer]
+    consumer.close()
+    assert sent == [job.id]

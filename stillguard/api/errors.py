@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException  # FastAPI's is a subclass: one handler
 
 from ..errors import (
@@ -111,6 +112,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def known_error(_: Request, exc: StillguardError) -> JSONResponse:
         headers = {"Retry-After": "5"} if isinstance(exc, Unavailable) else None
         return JSONResponse(error_body(exc.code, exc.message), status_of(exc), headers=headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_down(request: Request, exc: Exception) -> JSONResponse:
+        # One transaction per change: nothing partial was written. Details go to the log only.
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        message = "the database is unavailable; nothing was changed, retry later"
+        return JSONResponse(error_body("unavailable", message), 503, headers={"Retry-After": "5"})
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
