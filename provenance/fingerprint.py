@@ -15,7 +15,18 @@ FINGERPRINT_ALG = "com.stillguard.pdq-frames.v1"
 HASH_BITS = 256
 MATCH_DISTANCE = 31  # PDQ's usual match threshold
 MIN_QUALITY = 50  # PDQ's own cut-off: flatter frames hash alike and would match each other
-_HASH_SIZE = (512, 288)  # frames are shrunk to this before hashing (PDQ works at 64 x 64)
+HASH_SIZE = (512, 288)  # frames are shrunk to this before hashing (PDQ works at 64 x 64)
+# What each of PDQ's eight dihedral hashes of a copy undoes, in pdqhash's order; None: nothing.
+DIHEDRAL = (
+    None,
+    "turned a quarter turn",
+    "turned half round",
+    "turned a quarter turn",
+    "mirrored upside down",
+    "mirrored left-right",
+    "mirrored across a diagonal",
+    "mirrored across a diagonal",
+)
 
 
 def is_sampled(index: int, fps: float) -> bool:
@@ -28,10 +39,26 @@ def is_sampled(index: int, fps: float) -> bool:
 
 def frame_hash(frame: np.ndarray) -> str | None:
     """PDQ hash of one (H, W, 3) uint8 RGB frame as 64 hex digits; None for a featureless frame."""
-    small = cv2.resize(frame, _HASH_SIZE, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(frame, HASH_SIZE, interpolation=cv2.INTER_AREA)
     bits, quality = pdqhash.compute(np.ascontiguousarray(small))
     if quality < MIN_QUALITY:
         return None
+    return _hex(bits)
+
+
+def dihedral_hashes(picture: np.ndarray) -> list[str] | None:
+    """PDQ hashes of a copy's picture as each entry of DIHEDRAL undoes; None when featureless.
+
+    A mirrored or turned copy's matching variant lies as close to the original's hash as a
+    plain re-encode's does (PDQ computes all eight from one DCT).
+    """
+    variants, quality = pdqhash.compute_dihedral(np.ascontiguousarray(picture))
+    if quality < MIN_QUALITY:
+        return None
+    return [_hex(bits) for bits in variants]
+
+
+def _hex(bits: np.ndarray) -> str:
     return np.packbits(bits.astype(np.uint8)).tobytes().hex()
 
 

@@ -1,8 +1,14 @@
 """Find the original manifest of a clip that lost it: watermark first, then fingerprint.
 
 The copy is decoded once, frame by frame, keeping only what the two readers need (the running
-mean luma for the watermark, one frame per second for the fingerprint), so memory stays small
-whatever the clip's length. Decoding stops after MAX_SECONDS.
+luma statistics for the watermark, one small frame per second for the fingerprint), so memory
+stays small whatever the clip's length. Decoding stops after MAX_SECONDS. Bars found by the
+watermark's reader are cut off the fingerprint's frames too, and the fingerprint is tried in
+PDQ's eight dihedral variants, so a mirrored or letterboxed copy still hashes like its original.
+
+Only the watermark recovers a clip's own manifest: unmarked clips made from the same photo as a
+registered clip match its fingerprint too, so a fingerprint match alone is reported as related
+content from the same source (`Recovery.related`).
 """
 
 from __future__ import annotations
@@ -11,16 +17,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
 import av
+import cv2
 import numpy as np
 
 from provenance.errors import CorruptMediaError
-from provenance.fingerprint import frame_hash, is_sampled
-from provenance.watermark import WatermarkReading, detect_in_luma, mean_luma
+from provenance.fingerprint import DIHEDRAL, HASH_SIZE, dihedral_hashes, is_sampled
+from provenance.watermark import LumaStats, WatermarkReading, detect_in_stats
 
 if TYPE_CHECKING:
     from provenance.repository import ManifestRepository, RegistryEntry
 
 MAX_SECONDS = 60.0  # longer uploads are judged on their first minute
+SHORT_SECONDS = 1.0  # shorter copies average too few frames for a sure watermark reading
+SMALL_PIXELS = 160  # copies with a shorter side than this keep too few pixels per cell
 
 
 @dataclass
@@ -28,8 +37,12 @@ class ClipSignals:
     """What a decoded copy says about its origin."""
 
     watermark: WatermarkReading
-    fingerprint: list[str] = field(default_factory=list)
+    fingerprint: list[str] = field(default_factory=list)  # the picture's PDQ hashes, as is
     frames: int = 0
+    # The hashes of each PDQ dihedral variant (DIHEDRAL's order; the first is `fingerprint`).
+    variants: list[list[str]] = field(default_factory=list)
+    limits: list[str] = field(default_factory=list)  # why a reading may be missing, in words
+    padding: str | None = None  # the bars cut off the picture, in words
 
 
 @dataclass(frozen=True)
@@ -39,15 +52,21 @@ class Recovery:
     entry: RegistryEntry
     source: str  # watermark | fingerprint
     detail: str
+    transform: tuple[str, ...] = ()  # the edits undone to match, in words
+    confidence: float = 0.0  # 0..1
+
+    @property
+    def related(self) -> bool:
+        """A fingerprint match only: content from the same source, not this clip's manifest."""
+        return self.source != "watermark"
 
 
 def read_signals(stream: BinaryIO) -> ClipSignals:
     """Decode the video track of `stream` once; read its watermark and fingerprint."""
     stream.seek(0)
-    luma_sum: np.ndarray | None = None
-    hashes: list[str] = []
-    count = 0
-    aspect: float | None = None  # width / height of the copy's frames
+    stats = LumaStats()
+    sampled: list[np.ndarray] = []
+    count, fps, short_side = 0, 24.0, 0
     try:
         with av.open(stream, mode="r") as container:
             if not container.streams.video:
@@ -57,21 +76,42 @@ def read_signals(stream: BinaryIO) -> ClipSignals:
             fps = float(video.average_rate or video.guessed_rate or 24)
             for frame in container.decode(video):
                 rgb = frame.to_ndarray(format="rgb24")
-                aspect = rgb.shape[1] / rgb.shape[0]
-                luma = mean_luma(rgb[None])
-                luma_sum = luma if luma_sum is None else luma_sum + luma
+                stats.add(rgb)
+                short_side = min(rgb.shape[:2])
                 if is_sampled(count, fps):
-                    value = frame_hash(rgb)
-                    if value is not None:
-                        hashes.append(value)
+                    sampled.append(cv2.resize(rgb, HASH_SIZE, interpolation=cv2.INTER_AREA))
                 count += 1
                 if count >= MAX_SECONDS * fps:
                     break
     except av.FFmpegError as error:
         raise CorruptMediaError(f"the video cannot be decoded ({error})") from error
-    if luma_sum is None:
-        return ClipSignals(WatermarkReading(None, 0.0, 0), [], 0)
-    return ClipSignals(detect_in_luma(luma_sum / count, aspect), hashes, count)
+    reading = detect_in_stats(stats)
+    box = stats.picture()
+    variants = [] if box is None else _picture_hashes(sampled, box.shares())
+    limits = [reading.unreadable] if reading.unreadable else []
+    if count < SHORT_SECONDS * fps:
+        limits.append(f"the clip is only {count / fps:.1f} s long")
+    if 0 < short_side < SMALL_PIXELS:
+        limits.append(f"the picture is only {short_side} pixels high")
+    padding = None if box is None else box.bars()
+    fingerprint = variants[0] if variants else []
+    return ClipSignals(reading, fingerprint, count, variants, limits, padding)
+
+
+def _picture_hashes(
+    sampled: list[np.ndarray], shares: tuple[float, float, float, float]
+) -> list[list[str]]:
+    """Each dihedral variant's hashes of the sampled frames' pictures (bars cut off)."""
+    top, bottom, left, right = shares
+    variants: list[list[str]] = [[] for _ in DIHEDRAL]
+    for small in sampled:
+        height, width = small.shape[:2]
+        rows = slice(round(top * height), round(bottom * height))
+        picture = small[rows, round(left * width) : round(right * width)]
+        hashes = dihedral_hashes(picture)
+        for variant, value in zip(variants, hashes or [], strict=False):
+            variant.append(value)
+    return variants
 
 
 def recover(signals: ClipSignals, repository: ManifestRepository) -> Recovery | None:
@@ -86,13 +126,24 @@ def recover(signals: ClipSignals, repository: ManifestRepository) -> Recovery | 
                 f"its watermark carries clip id {reading.clip_id} "
                 f"(confidence {reading.confidence:.2f}, "
                 f"{reading.bit_errors_corrected} bit errors corrected)",
+                reading.transform,
+                reading.confidence,
             )
-    entry = repository.by_fingerprint(signals.fingerprint)
-    if entry is not None:
+    padding = (signals.padding,) if signals.padding else ()
+    for undone, hashes in zip(DIHEDRAL, signals.variants or [signals.fingerprint], strict=False):
+        entry = repository.by_fingerprint(hashes)
+        if entry is None:
+            continue
+        distance = entry.distance or 0
+        # The share of sampled frames that match, discounted by how far they are (an unrelated
+        # frame lies ~128 bits away).
+        confidence = entry.matched_frames / len(hashes) * (1 - distance / 128)
         return Recovery(
             entry,
             "fingerprint",
-            f"{entry.matched_frames} of its {len(signals.fingerprint)} sampled frames match "
-            f"clip {entry.clip_id}'s fingerprint (mean PDQ distance {entry.distance})",
+            f"{entry.matched_frames} of its {len(hashes)} sampled frames match "
+            f"clip {entry.clip_id}'s fingerprint (mean PDQ distance {distance})",
+            (*padding, *((undone,) if undone else ())),
+            round(confidence, 3),
         )
     return None

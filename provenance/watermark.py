@@ -38,6 +38,7 @@ import numpy as np
 import scipy.linalg  # type: ignore[import-untyped]
 
 from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
+from provenance.watermark_framing import ORIENTATIONS, Box, picture_box
 from provenance.watermark_search import CellTemplate, placements
 
 WATERMARK_ALG = "com.stillguard.watermark.v1"
@@ -59,17 +60,21 @@ MIN_SEEN = 0.5  # least share of coded bits with a visible cell
 GAINS = np.geomspace(0.5, 2.0, 140).astype(np.float32)  # contrast changes searched
 _PER_CELL = 4  # averaged luma keeps 4 x 4 pixels per cell
 _SUPER_SIZE = (GRID_W * _PER_CELL, GRID_H * _PER_CELL)
+_STATS_SIZE = (2 * _SUPER_SIZE[0], 2 * _SUPER_SIZE[1])  # bars are cut at this resolution
 CANDIDATES = 3  # placements of a copy that the detector polishes and tries to decode
 _REFINE_ROUNDS = 4  # passes over the four geometry axes per step size
 
 
 @dataclass
 class WatermarkReading:
-    """What the detector found: the clip id (None when no mark), and how sure it is."""
+    """What the detector found: the clip id (None when no mark), how sure it is, and how the copy
+    differs from the original (the edits undone to read it, in words)."""
 
     clip_id: int | None
     confidence: float
     bit_errors_corrected: int
+    transform: tuple[str, ...] = ()
+    unreadable: str | None = None  # why no reading was possible at all (a blank picture)
 
 
 @dataclass(frozen=True)
@@ -246,11 +251,89 @@ def _grid_view(luma: np.ndarray) -> np.ndarray:
     return _whiten(_shrink(luma, GRID_W, GRID_H))
 
 
+class LumaStats:
+    """Per-pixel mean, least and greatest luma of a clip's frames, added one frame at a time.
+
+    Kept at twice the detector's resolution: the mean is what the mark is read from, the least
+    and greatest tell still, flat bars (letterbox, pillarbox) from the picture.
+    """
+
+    def __init__(self) -> None:
+        shape = _STATS_SIZE[::-1]
+        self.total = np.zeros(shape, np.float32)
+        self.low = np.full(shape, np.inf, np.float32)
+        self.high = np.full(shape, -np.inf, np.float32)
+        self.frames = 0
+        self.aspect = 16 / 9  # the copy's width / height in pixels, set by the first frame
+
+    def add(self, frame: np.ndarray) -> None:
+        """Count one (H, W, 3) uint8 RGB frame in."""
+        luma = _luma(_shrink(frame, *_STATS_SIZE))
+        self.total += luma
+        np.minimum(self.low, luma, out=self.low)
+        np.maximum(self.high, luma, out=self.high)
+        self.frames += 1
+        self.aspect = frame.shape[1] / frame.shape[0]
+
+    def picture(self) -> Box | None:
+        """Where the picture sits once bars are cut off; None when blank or never added to."""
+        if self.frames == 0:
+            return None
+        return picture_box(self.total / self.frames, self.low, self.high)
+
+
 def detect_watermark(frames: np.ndarray) -> WatermarkReading:
     """Read the clip id from decoded frames ((N, H, W, 3) uint8 RGB); clip_id None when absent."""
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] == 0:
         raise ValueError(f"frames must be (N, H, W, 3) RGB, got {frames.shape}")
-    return detect_in_luma(mean_luma(frames), aspect=frames.shape[2] / frames.shape[1])
+    stats = LumaStats()
+    for frame in frames:
+        stats.add(frame)
+    return detect_in_stats(stats)
+
+
+def detect_in_stats(stats: LumaStats) -> WatermarkReading:
+    """Read the clip id of a copy, cutting off bars and undoing mirrors when the copy has them.
+
+    The whole picture is read in each orientation first (cheap), then each orientation's crop
+    search runs; the first reading that passes sync, CRC and the error cap is the answer.
+    """
+    if stats.frames == 0:
+        return WatermarkReading(None, 0.0, 0, unreadable="the clip has no frames")
+    box = stats.picture()
+    if box is None:
+        return WatermarkReading(
+            None, 0.0, 0, unreadable="the picture is blank (one flat colour, nothing to read)"
+        )
+    picture = stats.total[box.top : box.bottom, box.left : box.right] / stats.frames
+    aspect = stats.aspect * (picture.shape[1] / box.width) / (picture.shape[0] / box.height)
+    luma = cv2.resize(picture, _SUPER_SIZE, interpolation=cv2.INTER_AREA)
+    padding = box.bars()
+    views = [(o.words(), o.undo(luma)) for o in ORIENTATIONS]
+    readings = [_read_whole(view) for _, view in views]
+    for (mirror, _), reading in zip(views, readings, strict=True):
+        if reading.clip_id is not None:
+            reading.transform = _words(mirror, padding)
+            return reading
+    for mirror, view in views:
+        found = _read_searched(view, aspect)
+        if found is not None:
+            reading, geometry = found
+            reading.transform = _words(mirror, padding, _crop_words(geometry))
+            return reading
+    return readings[0]
+
+
+def _words(*parts: str | None) -> tuple[str, ...]:
+    return tuple(part for part in parts if part)
+
+
+def _crop_words(geometry: _Geometry) -> str | None:
+    """A found placement in words: which share of the original the copy shows."""
+    left, width, top, height = geometry
+    if max(abs(left), abs(top), abs(1 - width), abs(1 - height)) < 0.01:
+        return None
+    return f"cropped or reframed (shows {100 * width:.0f} % x {100 * height:.0f} % of the original)"
 
 
 def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkReading:
@@ -260,17 +343,34 @@ def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkRe
     frame does not read; without it only crops of equal share per axis or of one axis are tried.
     """
     luma = luma.astype(np.float32)
-    values, weight = _aligned(luma, _WHOLE)
-    _, gain = _best_gain(values, weight, GAINS)
-    reading = _read(values, weight, gain)
+    reading = _read_whole(luma)
     if reading.clip_id is not None:
         return reading
+    found = _read_searched(luma, aspect)
+    if found is None:
+        return reading
+    reading, geometry = found
+    reading.transform = _words(_crop_words(geometry))
+    return reading
+
+
+def _read_whole(luma: np.ndarray) -> WatermarkReading:
+    """The reading of the copy as the whole original frame."""
+    values, weight = _aligned(luma, _WHOLE)
+    _, gain = _best_gain(values, weight, GAINS)
+    return _read(values, weight, gain)
+
+
+def _read_searched(
+    luma: np.ndarray, aspect: float | None
+) -> tuple[WatermarkReading, _Geometry] | None:
+    """The first id read at the crop search's likeliest placements, and where the copy sits."""
     for placement in placements(luma, search_template(), aspect, CANDIDATES):
-        values, weight, gain = _refine(luma, placement.geometry)
+        values, weight, gain, geometry = _refine(luma, placement.geometry)
         found = _read(values, weight, gain)
         if found.clip_id is not None:
-            return found
-    return reading
+            return found, geometry
+    return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -319,7 +419,9 @@ def _best_gain(values: np.ndarray, weight: np.ndarray, gains: np.ndarray) -> tup
     return float(scores[index]), float(gains[index])
 
 
-def _refine(luma: np.ndarray, geometry: _Geometry) -> tuple[np.ndarray, np.ndarray, float]:
+def _refine(
+    luma: np.ndarray, geometry: _Geometry
+) -> tuple[np.ndarray, np.ndarray, float, _Geometry]:
     """Coordinate ascent of the lattice fit over the geometry (and gain) near a first guess."""
     w0, h0 = _SUPER_SIZE
     values, weight = _aligned(luma, geometry)
@@ -341,7 +443,7 @@ def _refine(luma: np.ndarray, geometry: _Geometry) -> tuple[np.ndarray, np.ndarr
                 if trial_fit > fit:
                     geometry, values, weight = candidate, trial_values, trial_weight
                     fit, gain, improved = trial_fit, trial_gain, True
-    return values, weight, gain
+    return values, weight, gain, geometry
 
 
 def _read(values: np.ndarray, weight: np.ndarray, gain: float) -> WatermarkReading:
