@@ -1,0 +1,185 @@
+"""What re-uploaders do to hide a clip's origin: mirrors, bars of any colour, stacked with crops."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import pytest
+
+from provenance.authority import Authority
+from provenance.recovery import read_signals, recover
+from provenance.repository import ManifestRepository
+from provenance.verify import verify_bytes
+from provenance.watermark import detect_watermark, embed_watermark
+from provenance.watermark_framing import picture_box
+from tests.test_provenance_durable_recovery import _publish, authority, photo_path, provenance_dir
+from tests.test_provenance_durable_support import (
+    animate,
+    decode,
+    encode,
+    photo,
+    registry_url,
+    repository,
+)
+from tests.test_provenance_hardening_watermark import crop_every_side
+
+__all__ = ["authority", "photo_path", "provenance_dir", "registry_url", "repository"]
+CLIP_ID = 0x5EED_0014
+Colour = tuple[int, int, int]
+
+
+def mirror(frames: np.ndarray) -> np.ndarray:
+    """Left-right, the commonest re-upload trick."""
+    return np.ascontiguousarray(frames[:, :, ::-1])
+
+
+def flip(frames: np.ndarray) -> np.ndarray:
+    """Upside down."""
+    return np.ascontiguousarray(frames[:, ::-1])
+
+
+def pad(frames: np.ndarray, top: int, bottom: int, left: int, right: int, colour: Colour):
+    """Bars of one colour around the frames (sides in pixels)."""
+    count, height, width = frames.shape[:3]
+    out = np.empty((count, height + top + bottom, width + left + right, 3), np.uint8)
+    out[:] = colour
+    out[:, top : top + height, left : left + width] = frames
+    return out
+
+
+def boxed(frames: np.ndarray, aspect: float, colour: Colour = (0, 0, 0)) -> np.ndarray:
+    """Letterboxed (or pillarboxed) into a frame of `aspect`, centred, even-sized for H.264."""
+    height, width = frames.shape[1:3]
+    tall = round(width / aspect) // 2 * 2
+    if tall >= height:
+        top = (tall - height) // 2
+        return pad(frames, top, tall - height - top, 0, 0, colour)
+    wide = round(height * aspect) // 2 * 2
+    left = (wide - width) // 2
+    return pad(frames, 0, 0, left, wide - width - left, colour)
+
+
+Edit = Callable[[np.ndarray], np.ndarray]
+EDITS: dict[str, tuple[Edit, tuple[str, ...]]] = {
+    "mirror": (mirror, ("mirrored left-right",)),
+    "upside down": (flip, ("mirrored upside down",)),
+    "half turn": (lambda f: flip(mirror(f)), ("mirrored left-right and upside down",)),
+    "letterbox 16:9 into 4:3, black": (lambda f: boxed(f, 4 / 3), ("letterboxed",)),
+    "pillarbox into 21:9, grey": (lambda f: boxed(f, 21 / 9, (128, 128, 128)), ("pillarboxed",)),
+    "uneven bars, red": (lambda f: pad(f, 10, 30, 40, 6, (200, 30, 30)), ("padded on all",)),
+    "white letterbox into a square": (lambda f: boxed(f, 1.0, (255, 255, 255)), ("letterbox",)),
+    "mirror + letterbox 4:3": (lambda f: boxed(mirror(f), 4 / 3), ("mirrored", "letterboxed")),
+    "mirror + crop 8 %/side": (lambda f: crop_every_side(mirror(f), 0.08), ("mirrored", "crop")),
+    "crop 8 %/side + letterbox 4:3": (
+        lambda f: boxed(crop_every_side(f, 0.08), 4 / 3),
+        ("letterboxed", "crop"),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def published() -> np.ndarray:
+    """A marked 480 x 270, 2 s clip as the platform publishes it, decoded."""
+    frames = animate(photo(0))
+    embed_watermark(frames, CLIP_ID)
+    return decode(encode(frames, crf=18))
+
+
+@pytest.mark.parametrize("name", EDITS)
+def test_watermark_is_read_through_the_edit_then_crf_28(published: np.ndarray, name: str) -> None:
+    edit, words = EDITS[name]
+    reading = detect_watermark(decode(encode(edit(published), crf=28)))
+    assert reading.clip_id == CLIP_ID
+    # The reading names what was undone, in order: mirror, bars, crop.
+    said = list(reading.transform)
+    assert len(said) == len(words)
+    assert all(phrase.startswith(word) for phrase, word in zip(said, words, strict=True)), said
+
+
+def test_edited_unmarked_clips_never_decode_to_an_id() -> None:
+    for seed in (4, 5, 7):
+        frames = decode(encode(animate(photo(seed), count=24), crf=23))
+        for edit, _ in EDITS.values():
+            assert detect_watermark(edit(frames)).clip_id is None
+
+
+def test_bars_of_any_colour_are_found_to_the_pixel() -> None:
+    picture = animate(photo(1, 320, 180), count=12)
+    for colour in ((0, 0, 0), (255, 255, 255), (40, 160, 90)):
+        frames = pad(picture, 18, 24, 30, 0, colour)
+        luma = frames.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+        box = picture_box(luma.mean(0), luma.min(0), luma.max(0))
+        assert box is not None
+        # One line more than the bar is cut where it meets the picture (compression rings there).
+        assert (box.top, box.bottom, box.left, box.right) == (19, 18 + 180 - 1, 31, 350)
+        assert box.bars() == "padded on all sides"
+
+
+def test_a_blank_clip_cannot_be_read_and_says_why() -> None:
+    for level in (0, 255):
+        reading = detect_watermark(np.full((24, 180, 320, 3), level, np.uint8))
+        assert reading.clip_id is None and reading.unreadable is not None
+        assert "blank" in reading.unreadable
+
+
+def test_mirrored_letterboxed_copy_without_its_mark_is_related_by_its_fingerprint(
+    repository: ManifestRepository,
+    authority: Authority,
+    photo_path: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
+    clip_id, signed, _ = _publish(repository, authority, photo_path, tmp_path, "job-m", seed=3)
+    # A heavy blur wipes out the mark; PDQ still sees the picture once mirror and bars are undone.
+    blurred = np.stack([cv2.GaussianBlur(f, (0, 0), 8) for f in decode(signed.read_bytes())])
+    copy = encode(boxed(mirror(blurred), 4 / 3, (20, 20, 20)), crf=23)
+    found = recover(read_signals(io.BytesIO(copy)), repository)
+    assert found is not None and found.related and found.entry.clip_id == clip_id
+    assert found.transform == ("letterboxed (bars above and below)", "mirrored left-right")
+    assert 0.5 < found.confidence <= 1
+    report = verify_bytes(copy, authority.trust_anchors(), repository=repository)
+    assert report.status == "related" and report.clip_id == clip_id
+    assert report.match_transform == "letterboxed (bars above and below), mirrored left-right"
+
+
+def test_marked_mirrored_copy_is_recovered_and_the_report_says_how(
+    repository: ManifestRepository,
+    authority: Authority,
+    photo_path: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
+    clip_id, signed, _ = _publish(repository, authority, photo_path, tmp_path, "job-r", seed=3)
+    copy = encode(boxed(mirror(decode(signed.read_bytes())), 4 / 3), crf=28)
+    report = verify_bytes(copy, authority.trust_anchors(), repository=repository)
+    assert report.status == "recovered" and report.recovered_from == "watermark"
+    assert report.clip_id == clip_id and report.original_status == "valid"
+    assert report.match_transform == "mirrored left-right, letterboxed (bars above and below)"
+    assert report.match_confidence is not None and 0.3 < report.match_confidence <= 1
+    assert report.to_dict()["match_transform"] == report.match_transform
+
+
+def test_unmarked_sibling_of_a_registered_clip_is_never_recovered(
+    repository: ManifestRepository,
+    authority: Authority,
+    photo_path: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
+    """Another clip of the same photo, never marked: at most related content, never recovery."""
+    _publish(repository, authority, photo_path, tmp_path, "job-x", seed=3)
+    sibling = encode(animate(photo(3), motion=0.06), crf=23)
+    report = verify_bytes(sibling, authority.trust_anchors(), repository=repository)
+    assert report.status in ("related", "no_manifest")
+    assert report.ai_generated is False and report.job_id is None
+
+
+def test_a_short_tiny_clip_says_why_it_cannot_tell(
+    repository: ManifestRepository, authority: Authority
+) -> None:
+    tiny = encode(animate(photo(5, 144, 80), count=12), crf=23)
+    report = verify_bytes(tiny, authority.trust_anchors(), repository=repository)
+    assert report.status == "no_manifest"
+    assert "Cannot tell" in report.message and "0.5 s" in report.message
+    assert "80 pixels" in report.message
