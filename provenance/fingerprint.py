@@ -16,16 +16,13 @@ HASH_BITS = 256
 MATCH_DISTANCE = 31  # PDQ's usual match threshold
 MIN_QUALITY = 50  # PDQ's own cut-off: flatter frames hash alike and would match each other
 HASH_SIZE = (512, 288)  # frames are shrunk to this before hashing (PDQ works at 64 x 64)
-# What each of PDQ's eight dihedral hashes of a copy undoes, in pdqhash's order; None: nothing.
-DIHEDRAL = (
-    None,
-    "turned a quarter turn",
-    "turned half round",
-    "turned a quarter turn",
-    "mirrored upside down",
-    "mirrored left-right",
-    "mirrored across a diagonal",
-    "mirrored across a diagonal",
+# The mirrors a copy's picture is hashed under, as (undone, flips): the words for what is undone
+# (None: nothing) and the axes to flip (1: left-right, 0: upside down).
+MIRRORS: tuple[tuple[str | None, tuple[int, ...]], ...] = (
+    (None, ()),
+    ("mirrored left-right", (1,)),
+    ("mirrored upside down", (0,)),
+    ("turned half round", (0, 1)),
 )
 
 
@@ -46,16 +43,21 @@ def frame_hash(frame: np.ndarray) -> str | None:
     return _hex(bits)
 
 
-def dihedral_hashes(picture: np.ndarray) -> list[str] | None:
-    """PDQ hashes of a copy's picture as each entry of DIHEDRAL undoes; None when featureless.
+def mirrored_hashes(picture: np.ndarray) -> list[str] | None:
+    """PDQ hashes of a copy's picture with each of MIRRORS undone; None when featureless.
 
-    A mirrored or turned copy's matching variant lies as close to the original's hash as a
-    plain re-encode's does (PDQ computes all eight from one DCT).
+    PDQ's own dihedral variants (pdqhash.compute_dihedral, from one DCT) are exact upside down,
+    but the left-right one lies 8-26 bits from the hash of the flipped frame (the 16 photos of
+    samples/eval), enough to miss the 16-bit band index; hashing the flipped frame keeps a
+    mirrored copy as close as a plain re-encode.
     """
-    variants, quality = pdqhash.compute_dihedral(np.ascontiguousarray(picture))
-    if quality < MIN_QUALITY:
-        return None
-    return [_hex(bits) for bits in variants]
+    hashes = []
+    for _, flips in MIRRORS:
+        bits, quality = pdqhash.compute(np.ascontiguousarray(np.flip(picture, flips)))
+        if quality < MIN_QUALITY:
+            return None
+        hashes.append(_hex(bits))
+    return hashes
 
 
 def _hex(bits: np.ndarray) -> str:

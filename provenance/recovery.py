@@ -3,8 +3,8 @@
 The copy is decoded once, frame by frame, keeping only what the two readers need (the running
 luma statistics for the watermark, one small frame per second for the fingerprint), so memory
 stays small whatever the clip's length. Decoding stops after MAX_SECONDS. Bars found by the
-watermark's reader are cut off the fingerprint's frames too, and the fingerprint is tried in
-PDQ's eight dihedral variants, so a mirrored or letterboxed copy still hashes like its original.
+watermark's reader are cut off the fingerprint's frames too, and the fingerprint is tried with
+each mirror undone, so a mirrored or letterboxed copy still hashes like its original.
 
 Only the watermark recovers a clip's own manifest: unmarked clips made from the same photo as a
 registered clip match its fingerprint too, so a fingerprint match alone is reported as related
@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from provenance.errors import CorruptMediaError
-from provenance.fingerprint import DIHEDRAL, HASH_SIZE, dihedral_hashes, is_sampled
+from provenance.fingerprint import HASH_SIZE, MIRRORS, is_sampled, mirrored_hashes
 from provenance.watermark import LumaStats, WatermarkReading, detect_in_stats
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class ClipSignals:
     watermark: WatermarkReading
     fingerprint: list[str] = field(default_factory=list)  # the picture's PDQ hashes, as is
     frames: int = 0
-    # The hashes of each PDQ dihedral variant (DIHEDRAL's order; the first is `fingerprint`).
+    # The hashes with each of MIRRORS undone (in its order; the first is `fingerprint`).
     variants: list[list[str]] = field(default_factory=list)
     limits: list[str] = field(default_factory=list)  # why a reading may be missing, in words
     padding: str | None = None  # the bars cut off the picture, in words
@@ -101,14 +101,14 @@ def read_signals(stream: BinaryIO) -> ClipSignals:
 def _picture_hashes(
     sampled: list[np.ndarray], shares: tuple[float, float, float, float]
 ) -> list[list[str]]:
-    """Each dihedral variant's hashes of the sampled frames' pictures (bars cut off)."""
+    """The sampled frames' pictures (bars cut off) hashed with each of MIRRORS undone."""
     top, bottom, left, right = shares
-    variants: list[list[str]] = [[] for _ in DIHEDRAL]
+    variants: list[list[str]] = [[] for _ in MIRRORS]
     for small in sampled:
         height, width = small.shape[:2]
         rows = slice(round(top * height), round(bottom * height))
         picture = small[rows, round(left * width) : round(right * width)]
-        hashes = dihedral_hashes(picture)
+        hashes = mirrored_hashes(picture)
         for variant, value in zip(variants, hashes or [], strict=False):
             variant.append(value)
     return variants
@@ -130,7 +130,9 @@ def recover(signals: ClipSignals, repository: ManifestRepository) -> Recovery | 
                 reading.confidence,
             )
     padding = (signals.padding,) if signals.padding else ()
-    for undone, hashes in zip(DIHEDRAL, signals.variants or [signals.fingerprint], strict=False):
+    for (undone, _), hashes in zip(
+        MIRRORS, signals.variants or [signals.fingerprint], strict=False
+    ):
         entry = repository.by_fingerprint(hashes)
         if entry is None:
             continue

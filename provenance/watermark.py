@@ -39,7 +39,7 @@ import scipy.linalg  # type: ignore[import-untyped]
 
 from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
 from provenance.watermark_framing import ORIENTATIONS, Box, picture_box
-from provenance.watermark_search import CellTemplate, placements
+from provenance.watermark_search import SEARCH_GAINS, CellTemplate, placements, zoom_pairs
 
 WATERMARK_ALG = "com.stillguard.watermark.v1"
 
@@ -63,6 +63,10 @@ _SUPER_SIZE = (GRID_W * _PER_CELL, GRID_H * _PER_CELL)
 _STATS_SIZE = (2 * _SUPER_SIZE[0], 2 * _SUPER_SIZE[1])  # bars are cut at this resolution
 CANDIDATES = 3  # placements of a copy that the detector polishes and tries to decode
 _REFINE_ROUNDS = 4  # passes over the four geometry axes per step size
+# Rotations searched, smallest first, in degrees (counter-clockwise positive): the crop search
+# finds a rotated copy only within about half a degree of its angle, hence the 1-degree step.
+ROTATIONS = tuple(sign * step for step in (1.0, 2.0, 3.0, 4.0, 5.0) for sign in (1, -1))
+ROTATION_TRIES = 2  # the best-scoring angles (and mirrors) that are decoded
 
 
 @dataclass
@@ -321,7 +325,62 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
             reading, geometry = found
             reading.transform = _words(mirror, padding, _crop_words(geometry))
             return reading
+    found = _read_rotated(views[:2], aspect)
+    if found is not None:
+        mirror, angle, reading, geometry = found
+        turn = "counter-clockwise" if angle > 0 else "clockwise"
+        rotation = f"rotated {abs(angle):g}° {turn}"
+        reading.transform = _words(mirror, padding, rotation, _crop_words(geometry))
+        return reading
     return readings[0]
+
+
+def _read_rotated(
+    views: list[tuple[str | None, np.ndarray]], aspect: float
+) -> tuple[str | None, float, WatermarkReading, _Geometry] | None:
+    """A reading of a slightly rotated copy (zoomed to fill its frame), and its mirror and angle.
+
+    Every whole degree is scored by the best placement of a copy zoomed to fill (one search
+    gain); the likeliest few angles are then decoded at that degree and half a degree either
+    side, near the zoom found (the search sees a rotated copy only within about half a degree
+    of its angle).
+    """
+    template = search_template()
+    hints = []
+    for angle in ROTATIONS:
+        for mirror, view in views:
+            best = placements(
+                _unrotated(view, angle),
+                template,
+                aspect,
+                1,
+                pairs=zoom_pairs(),
+                gains=SEARCH_GAINS[:1],
+                min_score=-np.inf,
+            )
+            if best:
+                hints.append((best[0].score, angle, mirror, view, best[0].geometry[1]))
+    hints.sort(key=lambda hint: -hint[0])
+    for _, angle, mirror, view, share in hints[:ROTATION_TRIES]:
+        near = zoom_pairs(share - 0.03, share + 0.03)
+        for fine in (angle, angle - 0.5, angle + 0.5):
+            found = _read_searched(_unrotated(view, fine), aspect, pairs=near)
+            if found is not None:
+                return mirror, fine, *found
+    return None
+
+
+def _unrotated(luma: np.ndarray, angle: float) -> np.ndarray:
+    """The copy turned back by `angle` degrees (counter-clockwise positive) about its centre.
+
+    The corners that come from outside the copy are filled by reflection: they read as a few
+    more cells of chance, which the search's z-score already allows for.
+    """
+    height, width = luma.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), -angle, 1.0)
+    return cv2.warpAffine(
+        luma, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
 
 
 def _words(*parts: str | None) -> tuple[str, ...]:
@@ -362,10 +421,11 @@ def _read_whole(luma: np.ndarray) -> WatermarkReading:
 
 
 def _read_searched(
-    luma: np.ndarray, aspect: float | None
+    luma: np.ndarray, aspect: float | None, *, pairs: list[tuple[float, float]] | None = None
 ) -> tuple[WatermarkReading, _Geometry] | None:
     """The first id read at the crop search's likeliest placements, and where the copy sits."""
-    for placement in placements(luma, search_template(), aspect, CANDIDATES):
+    template = search_template()
+    for placement in placements(luma, template, aspect, CANDIDATES, pairs=pairs):
         values, weight, gain, geometry = _refine(luma, placement.geometry)
         found = _read(values, weight, gain)
         if found.clip_id is not None:

@@ -28,6 +28,9 @@ REFRAME_SCALE, REFRAME_KEEPS = 0.5, 0.9
 SCALE_STEP = 0.01  # the correlation peak keeps most of its height within half a step
 SEARCH_GAINS = (0.86, 0.97)  # resampling and re-encoding soften the mark by 3-15 %
 USUAL_ASPECTS = (16 / 9, 9 / 16, 1.0, 4 / 3, 3 / 4)  # originals whose aspect a kept crop implies
+# A copy turned by up to 5 degrees and zoomed to fill its frame shows 86 % (16:9) to 92 % (4:3)
+# of each axis of the original; a little more cut is allowed.
+ZOOM_SCALE = 0.8
 MIN_SCORE = 5.5  # z-score worth a decode: unmarked clips' best placement scores 4.2 +- 0.3
 MIN_COVER = 0.4  # least share of the marked cells a placement must show
 _DISTINCT = 0.015  # placements closer than this (normalised) are one
@@ -122,19 +125,29 @@ def _searched(sx: float, sy: float, reframe: bool) -> bool:
 
 
 def placements(
-    luma: np.ndarray, template: CellTemplate, aspect: float | None, limit: int = 3
+    luma: np.ndarray,
+    template: CellTemplate,
+    aspect: float | None,
+    limit: int = 3,
+    *,
+    pairs: list[tuple[float, float]] | None = None,
+    gains: tuple[float, ...] = SEARCH_GAINS,
+    min_score: float = MIN_SCORE,
 ) -> list[Placement]:
-    """The `limit` likeliest distinct placements of a copy (its super-sampled mean luma)."""
+    """The `limit` likeliest distinct placements of a copy (its super-sampled mean luma).
+
+    `pairs` replaces the scale pairs that `aspect` implies (see zoom_pairs); placements under
+    `min_score` are dropped.
+    """
     found: list[Placement] = []
-    sizes = {
-        (round(sx * template.width), round(sy * template.height)) for sx, sy in scale_pairs(aspect)
-    }
+    pairs = scale_pairs(aspect) if pairs is None else pairs
+    sizes = {(round(sx * template.width), round(sy * template.height)) for sx, sy in pairs}
     for size in sorted(sizes, reverse=True):
-        found.extend(_best_offsets(luma, template, size))
+        found.extend(_best_offsets(luma, template, size, gains))
     found.sort(key=lambda p: -p.score)
     chosen: list[Placement] = []
     for candidate in found:
-        if candidate.score < MIN_SCORE or len(chosen) == limit:
+        if candidate.score < min_score or len(chosen) == limit:
             break
         if all(
             max(abs(a - b) for a, b in zip(candidate.geometry, c.geometry, strict=True)) > _DISTINCT
@@ -144,8 +157,14 @@ def placements(
     return chosen
 
 
+def zoom_pairs(low: float = ZOOM_SCALE, high: float = 1.0) -> list[tuple[float, float]]:
+    """Equal shares on both axes from `high` down to `low`: a copy rotated and zoomed to fill."""
+    steps = round((high - low) / SCALE_STEP)
+    return [(high - i * SCALE_STEP,) * 2 for i in range(steps + 1) if high - i * SCALE_STEP <= 1]
+
+
 def _best_offsets(
-    luma: np.ndarray, template: CellTemplate, size: tuple[int, int]
+    luma: np.ndarray, template: CellTemplate, size: tuple[int, int], gains: tuple[float, ...]
 ) -> list[Placement]:
     """The best offset, per search gain, of the copy scaled to `size` super-sampled pixels."""
     width, height = size
@@ -167,7 +186,7 @@ def _best_offsets(
     rows, cols = offsets_y % template.canvas[0], offsets_x % template.canvas[1]
     phase_map = np.zeros(template.canvas, np.complex64)
     out = []
-    for gain in SEARCH_GAINS:
+    for gain in gains:
         phase = values * np.float32(2 * np.pi / (gain * template.step))
         phase_map[: values.shape[0], : values.shape[1]] = np.cos(phase) + 1j * np.sin(phase)
         fit = scipy.fft.ifft2(template.spectrum * np.conj(scipy.fft.fft2(phase_map))).real
