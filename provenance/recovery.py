@@ -22,7 +22,8 @@ import numpy as np
 
 from provenance.errors import CorruptMediaError
 from provenance.fingerprint import HASH_SIZE, MIRRORS, is_sampled, mirrored_hashes
-from provenance.watermark import LumaStats, WatermarkReading, detect_in_stats
+from provenance.watermark import WatermarkReading
+from provenance.watermark_shots import ShotStats
 
 if TYPE_CHECKING:
     from provenance.repository import ManifestRepository, RegistryEntry
@@ -64,9 +65,8 @@ class Recovery:
 def read_signals(stream: BinaryIO) -> ClipSignals:
     """Decode the video track of `stream` once; read its watermark and fingerprint."""
     stream.seek(0)
-    stats = LumaStats()
     sampled: list[np.ndarray] = []
-    count, fps, short_side = 0, 24.0, 0
+    count, short_side = 0, 0
     try:
         with av.open(stream, mode="r") as container:
             if not container.streams.video:
@@ -74,6 +74,7 @@ def read_signals(stream: BinaryIO) -> ClipSignals:
             video = container.streams.video[0]
             video.thread_type = "AUTO"
             fps = float(video.average_rate or video.guessed_rate or 24)
+            stats = ShotStats(fps)
             for frame in container.decode(video):
                 rgb = frame.to_ndarray(format="rgb24")
                 stats.add(rgb)
@@ -85,8 +86,8 @@ def read_signals(stream: BinaryIO) -> ClipSignals:
                     break
     except av.FFmpegError as error:
         raise CorruptMediaError(f"the video cannot be decoded ({error})") from error
-    reading = detect_in_stats(stats)
-    box = stats.picture()
+    reading = stats.detect()
+    box = stats.whole.picture()
     variants = [] if box is None else _picture_hashes(sampled, box.shares())
     limits = [reading.unreadable] if reading.unreadable else []
     if count < SHORT_SECONDS * fps:

@@ -39,7 +39,13 @@ import scipy.linalg  # type: ignore[import-untyped]
 
 from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
 from provenance.watermark_framing import ORIENTATIONS, Box, picture_box
-from provenance.watermark_search import SEARCH_GAINS, CellTemplate, placements, zoom_pairs
+from provenance.watermark_search import (
+    SEARCH_GAINS,
+    CellTemplate,
+    inset_placements,
+    placements,
+    zoom_pairs,
+)
 
 WATERMARK_ALG = "com.stillguard.watermark.v1"
 
@@ -255,6 +261,11 @@ def _grid_view(luma: np.ndarray) -> np.ndarray:
     return _whiten(_shrink(luma, GRID_W, GRID_H))
 
 
+def stats_luma(frame: np.ndarray) -> np.ndarray:
+    """One (H, W, 3) uint8 RGB frame's luma at the resolution LumaStats keeps."""
+    return _luma(_shrink(frame, *_STATS_SIZE))
+
+
 class LumaStats:
     """Per-pixel mean, least and greatest luma of a clip's frames, added one frame at a time.
 
@@ -272,12 +283,15 @@ class LumaStats:
 
     def add(self, frame: np.ndarray) -> None:
         """Count one (H, W, 3) uint8 RGB frame in."""
-        luma = _luma(_shrink(frame, *_STATS_SIZE))
+        self.add_luma(stats_luma(frame), frame.shape[1] / frame.shape[0])
+
+    def add_luma(self, luma: np.ndarray, aspect: float) -> None:
+        """Count in one frame's `stats_luma`, the frame being `aspect` (width / height) wide."""
         self.total += luma
         np.minimum(self.low, luma, out=self.low)
         np.maximum(self.high, luma, out=self.high)
         self.frames += 1
-        self.aspect = frame.shape[1] / frame.shape[0]
+        self.aspect = aspect
 
     def picture(self) -> Box | None:
         """Where the picture sits once bars are cut off; None when blank or never added to."""
@@ -332,7 +346,23 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
         rotation = f"rotated {abs(angle):g}° {turn}"
         reading.transform = _words(mirror, padding, rotation, _crop_words(geometry))
         return reading
+    inset = _read_inset(luma)
+    if inset is not None:
+        reading, geometry = inset
+        shown = f"shown inside another picture at {100 / geometry[1]:.0f} % of its width"
+        reading.transform = _words(padding, shown)
+        return reading
     return readings[0]
+
+
+def _read_inset(luma: np.ndarray) -> tuple[WatermarkReading, _Geometry] | None:
+    """The first id read where the original may sit inside a larger picture, and where."""
+    for placement in inset_placements(luma, search_template(), CANDIDATES):
+        values, weight, gain, geometry = _refine(luma, placement.geometry)
+        found = _read(values, weight, gain)
+        if found.clip_id is not None:
+            return found, geometry
+    return None
 
 
 def _read_rotated(

@@ -16,8 +16,10 @@ from provenance.repository import ManifestRepository
 from provenance.verify import verify_bytes
 from provenance.watermark import detect_watermark, embed_watermark
 from provenance.watermark_framing import picture_box
+from provenance.watermark_shots import ShotStats
 from tests.test_provenance_durable_recovery import _publish, authority, photo_path, provenance_dir
 from tests.test_provenance_durable_support import (
+    FPS,
     animate,
     decode,
     encode,
@@ -72,6 +74,19 @@ def rotate(frames: np.ndarray, degrees: float) -> np.ndarray:
     return np.stack([cv2.warpAffine(frame, matrix, (width, height)) for frame in frames])
 
 
+def inset(frames: np.ndarray, share: float, x: float, y: float) -> np.ndarray:
+    """Shown at `share` of the width and height inside another moving picture, at (x, y) of the
+    room left (0: left or top, 1: right or bottom)."""
+    count, height, width = frames.shape[:3]
+    out = animate(photo(11, width, height), count=count, motion=0.1)
+    small = (round(width * share) // 2 * 2, round(height * share) // 2 * 2)
+    left, top = round(x * (width - small[0])), round(y * (height - small[1]))
+    for frame, shown in zip(frames, out, strict=True):
+        picture = cv2.resize(frame, small, interpolation=cv2.INTER_AREA)
+        shown[top : top + small[1], left : left + small[0]] = picture
+    return out
+
+
 Edit = Callable[[np.ndarray], np.ndarray]
 EDITS: dict[str, tuple[Edit, tuple[str, ...]]] = {
     "mirror": (mirror, ("mirrored left-right",)),
@@ -87,6 +102,10 @@ EDITS: dict[str, tuple[Edit, tuple[str, ...]]] = {
         lambda f: mirror(rotate(f, -4.5)),
         ("mirrored", "rotated 4", "crop"),
     ),
+    "picture in picture, 70 %": (lambda f: inset(f, 0.7, 0.2, 0.6), ("shown inside",)),
+    "speed 2x": (lambda f: f[::2], ()),
+    "speed 0.5x": (lambda f: np.repeat(f, 2, axis=0), ()),
+    "reversed": (lambda f: f[::-1], ()),
     "mirror + letterbox 4:3": (lambda f: boxed(mirror(f), 4 / 3), ("mirrored", "letterboxed")),
     "mirror + crop 8 %/side": (lambda f: crop_every_side(mirror(f), 0.08), ("mirrored", "crop")),
     "crop 8 %/side + letterbox 4:3": (
@@ -109,8 +128,9 @@ def test_watermark_is_read_through_the_edit_then_a_reencode(
     published: np.ndarray, name: str
 ) -> None:
     edit, words = EDITS[name]
-    # This small, short clip's rotated mark is at the noise floor at CRF 28; 720p is not.
-    crf = 23 if "rotated" in name else 28
+    # This small, short clip's rotated or inset mark is at the noise floor at CRF 28; 720p's
+    # is not (bench/provenance.py).
+    crf = 23 if "rotated" in name or "picture in picture" in name else 28
     reading = detect_watermark(decode(encode(edit(published), crf=crf)))
     assert reading.clip_id == CLIP_ID
     # The reading names what was undone, in order: mirror, bars, crop.
@@ -124,6 +144,21 @@ def test_edited_unmarked_clips_never_decode_to_an_id() -> None:
         frames = decode(encode(animate(photo(seed), count=24), crf=23))
         for edit, _ in EDITS.values():
             assert detect_watermark(edit(frames)).clip_id is None
+
+
+def test_a_clip_cut_into_a_compilation_is_read_from_its_own_shot(published: np.ndarray) -> None:
+    others = [animate(photo(seed), count=3 * FPS, motion=0.1) for seed in (4, 5, 7, 8)]
+    compilation = np.concatenate([*others[:3], published, others[3]])  # at 9-11 s of 14 s
+    stats = ShotStats(FPS)
+    for frame in decode(encode(compilation, crf=23)):
+        stats.add(frame)
+    reading = stats.detect()
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform == ("cut from a longer video (at 9.0-11.0 s)",)
+    unmarked = ShotStats(FPS)
+    for frame in decode(encode(np.concatenate(others), crf=23)):
+        unmarked.add(frame)
+    assert unmarked.detect().clip_id is None and len(unmarked.shots) == 4
 
 
 def test_bars_of_any_colour_are_found_to_the_pixel() -> None:
