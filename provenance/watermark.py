@@ -21,8 +21,16 @@ the detector averages all frames and compression noise averages out.
   coordinate ascent of the lattice fit and decoded. Searched: up to 15 % off each side (or 30 %
   off one), and reframes to another aspect that keep half of one axis and nearly all of the
   other. Not searched: a crop together with a strong contrast change (the search tries two
-  gains), padding or letterboxing (a copy larger than the frame), rotation. (A 1-D template, a
-  +-1 pattern per column and row, was tried first and lost to the host's own column means.)
+  gains). (A 1-D template, a +-1 pattern per column and row, was tried first and lost to the
+  host's own column means.)
+- Re-uploads (issue 14): flat, still bars of any colour are cut off first (watermark_framing);
+  the four mirrors (as is, left-right, upside down, both) are read whole, then searched; then
+  rotations up to 5 degrees zoomed to fill (each whole degree scored, the likeliest two decoded
+  within half a degree); then the original shown inside a larger picture at half its size or
+  more. A reading says which of these it undid (`WatermarkReading.transform`). Every frame
+  carries the same mark, so speed changes and reversal need nothing; a clip inside a longer
+  video is read shot by shot (watermark_shots). Each search hands the decoder only placements
+  whose z-score clears MIN_SCORE, and the decoder still demands sync, CRC and the error cap.
 - The CRC, the sync bits and a cap on corrected errors reject unmarked clips (no false ids).
 - The four corners are left unmarked: the visible label sits in one, and platform logos and
   overlays usually land there.
