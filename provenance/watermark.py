@@ -74,7 +74,9 @@ MIN_SEEN = 0.5  # least share of coded bits with a visible cell
 GAINS = np.geomspace(0.5, 2.0, 140).astype(np.float32)  # contrast changes searched
 _PER_CELL = 4  # averaged luma keeps 4 x 4 pixels per cell
 _SUPER_SIZE = (GRID_W * _PER_CELL, GRID_H * _PER_CELL)
-_STATS_SIZE = (2 * _SUPER_SIZE[0], 2 * _SUPER_SIZE[1])  # bars are cut at this resolution
+# LumaStats keeps the frames at this size: bars are cut at it, and 720p and 1080p shrink to it by
+# whole pixels (the area average's fast path), which keeps decoding as cheap as before.
+_STATS_SIZE = (320, 180)
 CANDIDATES = 3  # placements of a copy that the detector polishes and tries to decode
 _REFINE_ROUNDS = 4  # passes over the four geometry axes per step size
 # Rotations searched, smallest first, in degrees (counter-clockwise positive): the crop search
@@ -277,8 +279,8 @@ def stats_luma(frame: np.ndarray) -> np.ndarray:
 class LumaStats:
     """Per-pixel mean, least and greatest luma of a clip's frames, added one frame at a time.
 
-    Kept at twice the detector's resolution: the mean is what the mark is read from, the least
-    and greatest tell still, flat bars (letterbox, pillarbox) from the picture.
+    Kept at 320 x 180, above the detector's resolution: the mean is what the mark is read from,
+    the least and greatest tell still, flat bars (letterbox, pillarbox) from the picture.
     """
 
     def __init__(self) -> None:
