@@ -109,7 +109,8 @@ def _picture_hashes(
         height, width = small.shape[:2]
         rows = slice(round(top * height), round(bottom * height))
         picture = small[rows, round(left * width) : round(right * width)]
-        hashes = mirrored_hashes(picture)
+        # Hashed at the size the original's frames were: PDQ's filters follow the pixel count.
+        hashes = mirrored_hashes(cv2.resize(picture, HASH_SIZE, interpolation=cv2.INTER_LINEAR))
         for variant, value in zip(variants, hashes or [], strict=False):
             variant.append(value)
     return variants
