@@ -180,6 +180,14 @@ def test_a_blank_clip_cannot_be_read_and_says_why() -> None:
         assert "blank" in reading.unreadable
 
 
+def test_a_still_image_clip_is_read_whole_and_never_decodes_an_id(published: np.ndarray) -> None:
+    still = np.repeat(published[:1], 24, axis=0)  # every pixel still: only flatness marks bars
+    reading = detect_watermark(decode(encode(still, crf=23)))
+    assert reading.clip_id == CLIP_ID and reading.transform == ()
+    unmarked = np.repeat(animate(photo(5), count=1), 24, axis=0)
+    assert detect_watermark(decode(encode(unmarked, crf=23))).clip_id is None
+
+
 def test_mirrored_letterboxed_copy_without_its_mark_is_related_by_its_fingerprint(
     repository: ManifestRepository,
     authority: Authority,
