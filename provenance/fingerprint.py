@@ -15,7 +15,15 @@ FINGERPRINT_ALG = "com.stillguard.pdq-frames.v1"
 HASH_BITS = 256
 MATCH_DISTANCE = 31  # PDQ's usual match threshold
 MIN_QUALITY = 50  # PDQ's own cut-off: flatter frames hash alike and would match each other
-_HASH_SIZE = (512, 288)  # frames are shrunk to this before hashing (PDQ works at 64 x 64)
+HASH_SIZE = (512, 288)  # frames are shrunk to this before hashing (PDQ works at 64 x 64)
+# The mirrors a copy's picture is hashed under, as (undone, flips): the words for what is undone
+# (None: nothing) and the axes to flip (1: left-right, 0: upside down).
+MIRRORS: tuple[tuple[str | None, tuple[int, ...]], ...] = (
+    (None, ()),
+    ("mirrored left-right", (1,)),
+    ("mirrored upside down", (0,)),
+    ("turned half round", (0, 1)),
+)
 
 
 def is_sampled(index: int, fps: float) -> bool:
@@ -28,10 +36,31 @@ def is_sampled(index: int, fps: float) -> bool:
 
 def frame_hash(frame: np.ndarray) -> str | None:
     """PDQ hash of one (H, W, 3) uint8 RGB frame as 64 hex digits; None for a featureless frame."""
-    small = cv2.resize(frame, _HASH_SIZE, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(frame, HASH_SIZE, interpolation=cv2.INTER_AREA)
     bits, quality = pdqhash.compute(np.ascontiguousarray(small))
     if quality < MIN_QUALITY:
         return None
+    return _hex(bits)
+
+
+def mirrored_hashes(picture: np.ndarray) -> list[str] | None:
+    """PDQ hashes of a copy's picture with each of MIRRORS undone; None when featureless.
+
+    PDQ's own dihedral variants (pdqhash.compute_dihedral, from one DCT) are exact upside down,
+    but the left-right one lies 8-26 bits from the hash of the flipped frame (the 16 photos of
+    samples/eval), enough to miss the 16-bit band index; hashing the flipped frame keeps a
+    mirrored copy as close as a plain re-encode.
+    """
+    hashes = []
+    for _, flips in MIRRORS:
+        bits, quality = pdqhash.compute(np.ascontiguousarray(np.flip(picture, flips)))
+        if quality < MIN_QUALITY:
+            return None
+        hashes.append(_hex(bits))
+    return hashes
+
+
+def _hex(bits: np.ndarray) -> str:
     return np.packbits(bits.astype(np.uint8)).tobytes().hex()
 
 

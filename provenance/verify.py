@@ -43,14 +43,14 @@ _CREDENTIAL_PREFIXES = ("signingCredential.", "timeStamp.", "claimSignature.outs
 class VerifyReport:
     """The answer to "is this AI-generated, by whom, and was it changed?"."""
 
-    status: str  # valid | tampered | untrusted | no_manifest | recovered
+    status: str  # valid | tampered | untrusted | no_manifest | recovered | related
     ai_generated: bool = False
     generator: dict[str, Any] | None = None
     decision_id: str | None = None
     job_id: str | None = None
     policy_version: str | None = None
     signer: str | None = None
-    recovered_from: str | None = None  # watermark | fingerprint | None
+    recovered_from: str | None = None  # recovered: watermark; related: fingerprint; else None
     tampered_part: str | None = None  # media data | manifest | signature | None
     validation_codes: list[str] = field(default_factory=list)
     message: str = ""
@@ -58,7 +58,11 @@ class VerifyReport:
     signer_issuer: str | None = None
     time_stamped: bool = False
     original_status: str | None = None  # recovered: the original manifest's own verdict
-    clip_id: int | None = None  # recovered: the registry's id of the original clip
+    clip_id: int | None = None  # recovered/related: the registry's id of the original clip
+    # recovered/related: how the copy differs from the original, as the match undid it
+    # ("mirrored left-right, letterboxed (bars above and below)"; "none" for the frame as is)
+    match_transform: str | None = None
+    match_confidence: float | None = None  # recovered/related: 0..1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the body of `verify --json` and `POST /v1/verify`."""
@@ -138,12 +142,15 @@ def _recover(
     """No manifest in the file: find the original through its watermark or fingerprint."""
     from provenance.recovery import read_signals, recover  # decoding stack only when needed
 
-    found = recover(read_signals(stream), repository)
+    signals = read_signals(stream)
+    found = recover(signals, repository)
     if found is None:
         report = _no_manifest()
         report.message += (
             " Neither a watermark nor a fingerprint match was found in the manifest repository."
         )
+        if signals.limits:
+            report.message += f" Cannot tell whether it was ours: {'; '.join(signals.limits)}."
         return report
     original = _validate(stream, MP4, anchors, found.entry.manifest_store)
     if original is None:
@@ -154,14 +161,36 @@ def _recover(
 
 
 def _recovered(original: VerifyReport, found: Recovery) -> VerifyReport:
-    report = VerifyReport(**original.to_dict())
-    report.original_status = original.status
-    report.status, report.recovered_from = "recovered", found.source
-    report.clip_id = found.entry.clip_id
-    report.message = (
-        f"This file carries no C2PA manifest, but {found.detail}. Its original manifest, "
-        f"recovered from the repository, is {original.status}: {original.message}"
-    )
+    transform = ", ".join(found.transform) or "none"
+    if found.related:
+        # Siblings from the same photo share a fingerprint: the original's claims are not this
+        # file's, so only who made the related clip is told.
+        report = VerifyReport(
+            status="related",
+            recovered_from=found.source,
+            clip_id=found.entry.clip_id,
+            manifest_label=original.manifest_label,
+            signer=original.signer,
+            signer_issuer=original.signer_issuer,
+            original_status=original.status,
+        )
+        report.message = (
+            f"This file carries no C2PA manifest and no watermark we can read, but {found.detail} "
+            f"(undone to match: {transform}). It is related content from the same source as "
+            f"that clip (its manifest is {original.status}), not necessarily that clip itself, "
+            "so that manifest's claims are not this file's."
+        )
+    else:
+        report = VerifyReport(**original.to_dict())
+        report.original_status = original.status
+        report.status, report.recovered_from = "recovered", found.source
+        report.clip_id = found.entry.clip_id
+        report.message = (
+            f"This file carries no C2PA manifest, but {found.detail} (undone to match: "
+            f"{transform}). Its original manifest, recovered from the repository, is "
+            f"{original.status}: {original.message}"
+        )
+    report.match_transform, report.match_confidence = transform, found.confidence
     return report
 
 

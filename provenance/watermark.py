@@ -21,8 +21,16 @@ the detector averages all frames and compression noise averages out.
   coordinate ascent of the lattice fit and decoded. Searched: up to 15 % off each side (or 30 %
   off one), and reframes to another aspect that keep half of one axis and nearly all of the
   other. Not searched: a crop together with a strong contrast change (the search tries two
-  gains), padding or letterboxing (a copy larger than the frame), rotation. (A 1-D template, a
-  +-1 pattern per column and row, was tried first and lost to the host's own column means.)
+  gains). (A 1-D template, a +-1 pattern per column and row, was tried first and lost to the
+  host's own column means.)
+- Re-uploads (issue 14): flat, still bars of any colour are cut off first (watermark_framing);
+  the four mirrors (as is, left-right, upside down, both) are read whole, then searched; then
+  rotations up to 5 degrees zoomed to fill (each whole degree scored, the likeliest two decoded
+  within half a degree); then the original shown inside a larger picture at half its size or
+  more. A reading says which of these it undid (`WatermarkReading.transform`). Every frame
+  carries the same mark, so speed changes and reversal need nothing; a clip inside a longer
+  video is read shot by shot (watermark_shots). Each search hands the decoder only placements
+  whose z-score clears MIN_SCORE, and the decoder still demands sync, CRC and the error cap.
 - The CRC, the sync bits and a cap on corrected errors reject unmarked clips (no false ids).
 - The four corners are left unmarked: the visible label sits in one, and platform logos and
   overlays usually land there.
@@ -38,7 +46,14 @@ import numpy as np
 import scipy.linalg  # type: ignore[import-untyped]
 
 from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
-from provenance.watermark_search import CellTemplate, placements
+from provenance.watermark_framing import ORIENTATIONS, Box, picture_box
+from provenance.watermark_search import (
+    SEARCH_GAINS,
+    CellTemplate,
+    inset_placements,
+    placements,
+    zoom_pairs,
+)
 
 WATERMARK_ALG = "com.stillguard.watermark.v1"
 
@@ -59,17 +74,27 @@ MIN_SEEN = 0.5  # least share of coded bits with a visible cell
 GAINS = np.geomspace(0.5, 2.0, 140).astype(np.float32)  # contrast changes searched
 _PER_CELL = 4  # averaged luma keeps 4 x 4 pixels per cell
 _SUPER_SIZE = (GRID_W * _PER_CELL, GRID_H * _PER_CELL)
+# LumaStats keeps the frames at this size: bars are cut at it, and 720p and 1080p shrink to it by
+# whole pixels (the area average's fast path), which keeps decoding as cheap as before.
+_STATS_SIZE = (320, 180)
 CANDIDATES = 3  # placements of a copy that the detector polishes and tries to decode
 _REFINE_ROUNDS = 4  # passes over the four geometry axes per step size
+# Rotations searched, smallest first, in degrees (counter-clockwise positive): the crop search
+# finds a rotated copy only within about half a degree of its angle, hence the 1-degree step.
+ROTATIONS = tuple(sign * step for step in (1.0, 2.0, 3.0, 4.0, 5.0) for sign in (1, -1))
+ROTATION_TRIES = 2  # the best-scoring angles (and mirrors) that are decoded
 
 
 @dataclass
 class WatermarkReading:
-    """What the detector found: the clip id (None when no mark), and how sure it is."""
+    """What the detector found: the clip id (None when no mark), how sure it is, and how the copy
+    differs from the original (the edits undone to read it, in words)."""
 
     clip_id: int | None
     confidence: float
     bit_errors_corrected: int
+    transform: tuple[str, ...] = ()
+    unreadable: str | None = None  # why no reading was possible at all (a blank picture)
 
 
 @dataclass(frozen=True)
@@ -241,11 +266,168 @@ def _grid_view(luma: np.ndarray) -> np.ndarray:
     return _whiten(_shrink(luma, GRID_W, GRID_H))
 
 
+def stats_luma(frame: np.ndarray) -> np.ndarray:
+    """One (H, W, 3) uint8 RGB frame's luma at the resolution LumaStats keeps."""
+    return _luma(_shrink(frame, *_STATS_SIZE))
+
+
+class LumaStats:
+    """Per-pixel mean, least and greatest luma of a clip's frames, added one frame at a time.
+
+    Kept at 320 x 180, above the detector's resolution: the mean is what the mark is read from,
+    the least and greatest tell still, flat bars (letterbox, pillarbox) from the picture.
+    """
+
+    def __init__(self) -> None:
+        shape = _STATS_SIZE[::-1]
+        self.total = np.zeros(shape, np.float32)
+        self.low = np.full(shape, np.inf, np.float32)
+        self.high = np.full(shape, -np.inf, np.float32)
+        self.frames = 0
+        self.aspect = 16 / 9  # the copy's width / height in pixels, set by the first frame
+
+    def add(self, frame: np.ndarray) -> None:
+        """Count one (H, W, 3) uint8 RGB frame in."""
+        self.add_luma(stats_luma(frame), frame.shape[1] / frame.shape[0])
+
+    def add_luma(self, luma: np.ndarray, aspect: float) -> None:
+        """Count in one frame's `stats_luma`, the frame being `aspect` (width / height) wide."""
+        self.total += luma
+        np.minimum(self.low, luma, out=self.low)
+        np.maximum(self.high, luma, out=self.high)
+        self.frames += 1
+        self.aspect = aspect
+
+    def picture(self) -> Box | None:
+        """Where the picture sits once bars are cut off; None when blank or never added to."""
+        if self.frames == 0:
+            return None
+        return picture_box(self.total / self.frames, self.low, self.high)
+
+
 def detect_watermark(frames: np.ndarray) -> WatermarkReading:
     """Read the clip id from decoded frames ((N, H, W, 3) uint8 RGB); clip_id None when absent."""
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] == 0:
         raise ValueError(f"frames must be (N, H, W, 3) RGB, got {frames.shape}")
-    return detect_in_luma(mean_luma(frames), aspect=frames.shape[2] / frames.shape[1])
+    stats = LumaStats()
+    for frame in frames:
+        stats.add(frame)
+    return detect_in_stats(stats)
+
+
+def detect_in_stats(stats: LumaStats) -> WatermarkReading:
+    """Read the clip id of a copy, cutting off bars and undoing mirrors when the copy has them.
+
+    The whole picture is read in each orientation first (cheap), then each orientation's crop
+    search runs; the first reading that passes sync, CRC and the error cap is the answer.
+    """
+    if stats.frames == 0:
+        return WatermarkReading(None, 0.0, 0, unreadable="the clip has no frames")
+    box = stats.picture()
+    if box is None:
+        return WatermarkReading(
+            None, 0.0, 0, unreadable="the picture is blank (one flat colour, nothing to read)"
+        )
+    picture = stats.total[box.top : box.bottom, box.left : box.right] / stats.frames
+    aspect = stats.aspect * (picture.shape[1] / box.width) / (picture.shape[0] / box.height)
+    luma = cv2.resize(picture, _SUPER_SIZE, interpolation=cv2.INTER_AREA)
+    padding = box.bars()
+    views = [(o.words(), o.undo(luma)) for o in ORIENTATIONS]
+    readings = [_read_whole(view) for _, view in views]
+    for (mirror, _), reading in zip(views, readings, strict=True):
+        if reading.clip_id is not None:
+            reading.transform = _words(mirror, padding)
+            return reading
+    for mirror, view in views:
+        found = _read_searched(view, aspect)
+        if found is not None:
+            reading, geometry = found
+            reading.transform = _words(mirror, padding, _crop_words(geometry))
+            return reading
+    found = _read_rotated(views[:2], aspect)
+    if found is not None:
+        mirror, angle, reading, geometry = found
+        turn = "counter-clockwise" if angle > 0 else "clockwise"
+        rotation = f"rotated {abs(angle):g}° {turn}"
+        reading.transform = _words(mirror, padding, rotation, _crop_words(geometry))
+        return reading
+    inset = _read_inset(luma)
+    if inset is not None:
+        reading, geometry = inset
+        shown = f"shown inside another picture at {100 / geometry[1]:.0f} % of its width"
+        reading.transform = _words(padding, shown)
+        return reading
+    return readings[0]
+
+
+def _read_inset(luma: np.ndarray) -> tuple[WatermarkReading, _Geometry] | None:
+    """The first id read where the original may sit inside a larger picture, and where."""
+    for placement in inset_placements(luma, search_template(), CANDIDATES):
+        values, weight, gain, geometry = _refine(luma, placement.geometry)
+        found = _read(values, weight, gain)
+        if found.clip_id is not None:
+            return found, geometry
+    return None
+
+
+def _read_rotated(
+    views: list[tuple[str | None, np.ndarray]], aspect: float
+) -> tuple[str | None, float, WatermarkReading, _Geometry] | None:
+    """A reading of a slightly rotated copy (zoomed to fill its frame), and its mirror and angle.
+
+    Every whole degree is scored by the best placement of a copy zoomed to fill (one search
+    gain); the likeliest few angles are then decoded at that degree and half a degree either
+    side, near the zoom found (the search sees a rotated copy only within about half a degree
+    of its angle).
+    """
+    template = search_template()
+    hints = []
+    for angle in ROTATIONS:
+        for mirror, view in views:
+            best = placements(
+                _unrotated(view, angle),
+                template,
+                aspect,
+                1,
+                pairs=zoom_pairs(),
+                gains=SEARCH_GAINS[:1],
+                min_score=-np.inf,
+            )
+            if best:
+                hints.append((best[0].score, angle, mirror, view, best[0].geometry[1]))
+    hints.sort(key=lambda hint: -hint[0])
+    for _, angle, mirror, view, share in hints[:ROTATION_TRIES]:
+        near = zoom_pairs(share - 0.03, share + 0.03)
+        for fine in (angle, angle - 0.5, angle + 0.5):
+            found = _read_searched(_unrotated(view, fine), aspect, pairs=near)
+            if found is not None:
+                return mirror, fine, *found
+    return None
+
+
+def _unrotated(luma: np.ndarray, angle: float) -> np.ndarray:
+    """The copy turned back by `angle` degrees (counter-clockwise positive) about its centre.
+
+    The corners that come from outside the copy are filled by reflection: they read as a few
+    more cells of chance, which the search's z-score already allows for.
+    """
+    height, width = luma.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), -angle, 1.0)
+    return cv2.warpAffine(
+        luma, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+
+
+def _words(*parts: str | None) -> tuple[str, ...]:
+    return tuple(part for part in parts if part)
+
+
+def _crop_words(geometry: _Geometry) -> str | None:
+    """A found placement in words: which share of the original the copy shows."""
+    left, width, top, height = geometry
+    if max(abs(left), abs(top), abs(1 - width), abs(1 - height)) < 0.01:
+        return None
+    return f"cropped or reframed (shows {100 * width:.0f} % x {100 * height:.0f} % of the original)"
 
 
 def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkReading:
@@ -255,17 +437,35 @@ def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkRe
     frame does not read; without it only crops of equal share per axis or of one axis are tried.
     """
     luma = luma.astype(np.float32)
-    values, weight = _aligned(luma, _WHOLE)
-    _, gain = _best_gain(values, weight, GAINS)
-    reading = _read(values, weight, gain)
+    reading = _read_whole(luma)
     if reading.clip_id is not None:
         return reading
-    for placement in placements(luma, search_template(), aspect, CANDIDATES):
-        values, weight, gain = _refine(luma, placement.geometry)
+    found = _read_searched(luma, aspect)
+    if found is None:
+        return reading
+    reading, geometry = found
+    reading.transform = _words(_crop_words(geometry))
+    return reading
+
+
+def _read_whole(luma: np.ndarray) -> WatermarkReading:
+    """The reading of the copy as the whole original frame."""
+    values, weight = _aligned(luma, _WHOLE)
+    _, gain = _best_gain(values, weight, GAINS)
+    return _read(values, weight, gain)
+
+
+def _read_searched(
+    luma: np.ndarray, aspect: float | None, *, pairs: list[tuple[float, float]] | None = None
+) -> tuple[WatermarkReading, _Geometry] | None:
+    """The first id read at the crop search's likeliest placements, and where the copy sits."""
+    template = search_template()
+    for placement in placements(luma, template, aspect, CANDIDATES, pairs=pairs):
+        values, weight, gain, geometry = _refine(luma, placement.geometry)
         found = _read(values, weight, gain)
         if found.clip_id is not None:
-            return found
-    return reading
+            return found, geometry
+    return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -314,7 +514,9 @@ def _best_gain(values: np.ndarray, weight: np.ndarray, gains: np.ndarray) -> tup
     return float(scores[index]), float(gains[index])
 
 
-def _refine(luma: np.ndarray, geometry: _Geometry) -> tuple[np.ndarray, np.ndarray, float]:
+def _refine(
+    luma: np.ndarray, geometry: _Geometry
+) -> tuple[np.ndarray, np.ndarray, float, _Geometry]:
     """Coordinate ascent of the lattice fit over the geometry (and gain) near a first guess."""
     w0, h0 = _SUPER_SIZE
     values, weight = _aligned(luma, geometry)
@@ -336,7 +538,7 @@ def _refine(luma: np.ndarray, geometry: _Geometry) -> tuple[np.ndarray, np.ndarr
                 if trial_fit > fit:
                     geometry, values, weight = candidate, trial_values, trial_weight
                     fit, gain, improved = trial_fit, trial_gain, True
-    return values, weight, gain
+    return values, weight, gain, geometry
 
 
 def _read(values: np.ndarray, weight: np.ndarray, gain: float) -> WatermarkReading:

@@ -28,6 +28,11 @@ REFRAME_SCALE, REFRAME_KEEPS = 0.5, 0.9
 SCALE_STEP = 0.01  # the correlation peak keeps most of its height within half a step
 SEARCH_GAINS = (0.86, 0.97)  # resampling and re-encoding soften the mark by 3-15 %
 USUAL_ASPECTS = (16 / 9, 9 / 16, 1.0, 4 / 3, 3 / 4)  # originals whose aspect a kept crop implies
+# A copy turned by up to 5 degrees and zoomed to fill its frame shows 86 % (16:9) to 92 % (4:3)
+# of each axis of the original; a little more cut is allowed.
+ZOOM_SCALE = 0.8
+INSET_SCALE = 0.5  # least share of a copy's width and height an original shown inside it fills
+INSET_GAINS = SEARCH_GAINS[:1]  # an inset's larger correlations are searched at one gain
 MIN_SCORE = 5.5  # z-score worth a decode: unmarked clips' best placement scores 4.2 +- 0.3
 MIN_COVER = 0.4  # least share of the marked cells a placement must show
 _DISTINCT = 0.015  # placements closer than this (normalised) are one
@@ -63,6 +68,7 @@ class CellTemplate:
         self.canvas = (self.height, self.width)
         phasors = np.zeros(self.canvas, np.complex64)
         phasors[rows * per_cell, cols * per_cell] = np.exp(2j * np.pi * dither / step)
+        self.phasors = phasors
         self.spectrum = scipy.fft.fft2(phasors)
         marked = np.zeros((grid_h, grid_w), np.int32)
         marked[rows, cols] = 1
@@ -122,19 +128,34 @@ def _searched(sx: float, sy: float, reframe: bool) -> bool:
 
 
 def placements(
-    luma: np.ndarray, template: CellTemplate, aspect: float | None, limit: int = 3
+    luma: np.ndarray,
+    template: CellTemplate,
+    aspect: float | None,
+    limit: int = 3,
+    *,
+    pairs: list[tuple[float, float]] | None = None,
+    gains: tuple[float, ...] = SEARCH_GAINS,
+    min_score: float = MIN_SCORE,
 ) -> list[Placement]:
-    """The `limit` likeliest distinct placements of a copy (its super-sampled mean luma)."""
+    """The `limit` likeliest distinct placements of a copy (its super-sampled mean luma).
+
+    `pairs` replaces the scale pairs that `aspect` implies (see zoom_pairs); placements under
+    `min_score` are dropped.
+    """
     found: list[Placement] = []
-    sizes = {
-        (round(sx * template.width), round(sy * template.height)) for sx, sy in scale_pairs(aspect)
-    }
+    pairs = scale_pairs(aspect) if pairs is None else pairs
+    sizes = {(round(sx * template.width), round(sy * template.height)) for sx, sy in pairs}
     for size in sorted(sizes, reverse=True):
-        found.extend(_best_offsets(luma, template, size))
+        found.extend(_best_offsets(luma, template, size, gains))
+    return _distinct(found, limit, min_score)
+
+
+def _distinct(found: list[Placement], limit: int, min_score: float) -> list[Placement]:
+    """The best `limit` placements scoring at least `min_score`, no two of them the same."""
     found.sort(key=lambda p: -p.score)
     chosen: list[Placement] = []
     for candidate in found:
-        if candidate.score < MIN_SCORE or len(chosen) == limit:
+        if candidate.score < min_score or len(chosen) == limit:
             break
         if all(
             max(abs(a - b) for a, b in zip(candidate.geometry, c.geometry, strict=True)) > _DISTINCT
@@ -144,19 +165,18 @@ def placements(
     return chosen
 
 
+def zoom_pairs(low: float = ZOOM_SCALE, high: float = 1.0) -> list[tuple[float, float]]:
+    """Equal shares on both axes from `high` down to `low`: a copy rotated and zoomed to fill."""
+    steps = round((high - low) / SCALE_STEP)
+    return [(high - i * SCALE_STEP,) * 2 for i in range(steps + 1) if high - i * SCALE_STEP <= 1]
+
+
 def _best_offsets(
-    luma: np.ndarray, template: CellTemplate, size: tuple[int, int]
+    luma: np.ndarray, template: CellTemplate, size: tuple[int, int], gains: tuple[float, ...]
 ) -> list[Placement]:
     """The best offset, per search gain, of the copy scaled to `size` super-sampled pixels."""
     width, height = size
-    pc = template.per_cell
-    scaled = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
-    # Cell means at every pixel offset, high-passed as the detector's cell grid would be.
-    means = cv2.boxFilter(scaled, -1, (pc, pc), anchor=(0, 0), borderType=cv2.BORDER_REFLECT)
-    means = means[: height - pc + 1, : width - pc + 1]
-    sigma = template.whiten_sigma * pc
-    kernel = 2 * int(np.ceil(3 * sigma)) + 1  # OpenCV's own choice (8 sigma) costs a third more
-    values = means - cv2.GaussianBlur(means, (kernel, kernel), sigma, borderType=cv2.BORDER_REFLECT)
+    values = _cell_values(luma, template, size)
     offsets_x = np.arange(-1, template.width - width + 2)
     offsets_y = np.arange(-1, template.height - height + 2)
     cover = template.covered(offsets_x, offsets_y, size)
@@ -167,7 +187,7 @@ def _best_offsets(
     rows, cols = offsets_y % template.canvas[0], offsets_x % template.canvas[1]
     phase_map = np.zeros(template.canvas, np.complex64)
     out = []
-    for gain in SEARCH_GAINS:
+    for gain in gains:
         phase = values * np.float32(2 * np.pi / (gain * template.step))
         phase_map[: values.shape[0], : values.shape[1]] = np.cos(phase) + 1j * np.sin(phase)
         fit = scipy.fft.ifft2(template.spectrum * np.conj(scipy.fft.fft2(phase_map))).real
@@ -187,6 +207,73 @@ def _best_offsets(
             )
         )
     return out
+
+
+def inset_placements(
+    luma: np.ndarray, template: CellTemplate, limit: int = 3, min_score: float = MIN_SCORE
+) -> list[Placement]:
+    """Where an original shown inside a larger picture (picture in picture) may sit.
+
+    The original, of the copy's aspect, fills a share from 1 down to INSET_SCALE of the copy's
+    width and height; per share, the copy is scaled so the original spans the template and one
+    correlation scores every place it may sit. Geometries then have widths over 1.
+    """
+    found: list[Placement] = []
+    steps = round((1 - INSET_SCALE) / SCALE_STEP)
+    for i in range(1, steps + 1):
+        share = 1 - i * SCALE_STEP
+        size = (round(template.width / share), round(template.height / share))
+        found.extend(_best_insets(luma, template, size))
+    return _distinct(found, limit, min_score)
+
+
+def _best_insets(
+    luma: np.ndarray, template: CellTemplate, size: tuple[int, int]
+) -> list[Placement]:
+    """The best place, per search gain, of the whole original inside the copy scaled to `size`."""
+    width, height = size
+    values = _cell_values(luma, template, size)
+    canvas = (scipy.fft.next_fast_len(values.shape[0]), scipy.fft.next_fast_len(values.shape[1]))
+    phasors = np.zeros(canvas, np.complex64)
+    phasors[: template.height, : template.width] = template.phasors
+    spectrum = np.conj(scipy.fft.fft2(phasors))
+    norm = np.sqrt(template.cells / 2)  # every marked cell is inside: full cover
+    places = (height - template.height + 1, width - template.width + 1)
+    phase_map = np.zeros(canvas, np.complex64)
+    out = []
+    for gain in INSET_GAINS:
+        phase = values * np.float32(2 * np.pi / (gain * template.step))
+        phase_map[: values.shape[0], : values.shape[1]] = np.cos(phase) + 1j * np.sin(phase)
+        fit = scipy.fft.ifft2(scipy.fft.fft2(phase_map) * spectrum).real
+        scores = fit[: places[0], : places[1]] / norm
+        iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
+        dx, dy = _vertex(scores[iy, ix - 1 : ix + 2]), _vertex(scores[iy - 1 : iy + 2, ix])
+        out.append(
+            Placement(
+                (
+                    -(ix + dx) / template.width,
+                    width / template.width,
+                    -(iy + dy) / template.height,
+                    height / template.height,
+                ),
+                gain,
+                float(scores[iy, ix]),
+            )
+        )
+    return out
+
+
+def _cell_values(luma: np.ndarray, template: CellTemplate, size: tuple[int, int]) -> np.ndarray:
+    """Cell means at every pixel offset of the copy scaled to `size`, high-passed as the
+    detector's cell grid would be."""
+    width, height = size
+    pc = template.per_cell
+    scaled = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+    means = cv2.boxFilter(scaled, -1, (pc, pc), anchor=(0, 0), borderType=cv2.BORDER_REFLECT)
+    means = means[: height - pc + 1, : width - pc + 1]
+    sigma = template.whiten_sigma * pc
+    kernel = 2 * int(np.ceil(3 * sigma)) + 1  # OpenCV's own choice (8 sigma) costs a third more
+    return means - cv2.GaussianBlur(means, (kernel, kernel), sigma, borderType=cv2.BORDER_REFLECT)
 
 
 def _vertex(three: np.ndarray) -> float:
