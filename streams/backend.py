@@ -63,7 +63,13 @@ class DeadLetter:
 
 
 def describe_error(exc: BaseException) -> str:
-    """A short, single-string account of an exception, bounded so it fits in a message."""
+    """A short, single-string account of an exception, bounded so it fits in a message.
+
+    Database errors carry their SQL and parameters (prompts, ids) in their text: those are named
+    by type only, since the account ends up in job reasons that submitters read.
+    """
+    if hasattr(exc, "statement") and hasattr(exc, "orig"):
+        return f"{type(exc).__name__}: a database error ({type(exc.orig).__name__}); see the log"
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from safety.prompt_classifier import MAX_PROMPT_CHARS
 
 from ..errors import InvalidInput
-
-# C0 controls other than tab, newline and carriage return, and DEL: never meaningful in a prompt,
-# and NUL cannot be stored in PostgreSQL text.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from .input_limits import has_control_characters
 
 
 def check_prompt(prompt: str | None) -> None:
@@ -22,5 +17,5 @@ def check_prompt(prompt: str | None) -> None:
             "prompt_too_long",
             f"prompt has {len(prompt)} characters; the limit is {MAX_PROMPT_CHARS}",
         )
-    if CONTROL_CHARACTERS.search(prompt):
+    if has_control_characters(prompt):
         raise InvalidInput("invalid_prompt", "prompt contains control characters (e.g. NUL)")

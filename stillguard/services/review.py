@@ -9,6 +9,7 @@ from audit.store import JobRecord, StaleJobState
 from policies.decision import Decision
 from streams.messages import ClipCleared, InputCleared, JobCompleted, StreamMessage
 
+from ..blobs.refs import is_job_id
 from ..container import StageDeps
 from ..errors import Conflict, InvalidInput, NotFound
 from ..metrics import JOBS_ENDED
@@ -50,7 +51,7 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
         raise InvalidInput("invalid_action", f"action must be one of {', '.join(REVIEW_ACTIONS)}")
     if not reason.strip():
         raise InvalidInput("reason_required", "a reviewer decision needs a reason")
-    job = deps.store.get_job(job_id)
+    job = deps.store.get_job(job_id) if is_job_id(job_id) else None
     if job is None:
         raise NotFound("not_found", f"no job {job_id}")
     if job.status != "held":

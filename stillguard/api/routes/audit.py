@@ -9,25 +9,30 @@ from fastapi import APIRouter, Query
 
 from audit.store import AuditQuery
 
+from ...services.input_limits import MAX_QUERY_CHARS, SAFE_TEXT_PATTERN
 from ..deps import ReviewerDep, ServicesDep
 from ..errors import error_answers
 from ..schemas import AuditEvent, AuditPage
 
 router = APIRouter(prefix="/v1", tags=["audit"])
+MAX_SEQ = 2**63 - 1  # BIGINT
+SafeText = Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, pattern=SAFE_TEXT_PATTERN)]
 
 
 @router.get("/audit", summary="Query the audit log", responses=error_answers(400, 401, 403))
 def audit(
     _: ReviewerDep,
     svc: ServicesDep,
-    job: str | None = None,
-    stage: str | None = None,
-    action: str | None = None,
+    job: SafeText = None,
+    stage: SafeText = None,
+    action: SafeText = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    policy: str | None = None,
+    policy: SafeText = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[int | None, Query(description="keyset cursor: events after this seq")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="keyset cursor: events after this seq")
+    ] = None,
 ) -> AuditPage:
     """Events filtered by job, stage, action, time and policy version, oldest first, paged."""
     events = svc.store.events(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, UploadFile
@@ -12,6 +11,7 @@ from audit.records import JobRecord
 
 from ...blobs import SignedUrl
 from ...errors import Conflict, InvalidInput, NotFound
+from ...services.input_limits import parse_json_object
 from ...services.intake import JobRequest, extension_request, submit_job
 from ...services.webhooks import check_callback_url
 from ..deps import Caller, Services, ServicesDep, SubmitterDep
@@ -43,13 +43,7 @@ def _own_job(svc: Services, job_id: str, who: Caller) -> JobRecord:
 
 
 def _parse_options(options: str | None) -> dict[str, Any]:
-    try:
-        parsed = json.loads(options) if options else {}
-    except json.JSONDecodeError as exc:
-        raise InvalidInput("invalid_option", f"options is not valid JSON: {exc}") from exc
-    if not isinstance(parsed, dict):
-        raise InvalidInput("invalid_option", "options must be a JSON object")
-    return parsed
+    return parse_json_object(options, code="invalid_option", what="options") if options else {}
 
 
 @router.post(
