@@ -73,7 +73,9 @@ def test_watermark_is_read_through_the_edit_then_a_reencode(
     edit, words = EDITS[name]
     # This small, short clip's rotated or inset mark is at the noise floor at CRF 28; 720p's
     # is not (bench/provenance.py).
-    crf = 23 if "rotated" in name or "picture in picture" in name else 28
+    crf = 23 if "rotated" in name else 28
+    if "picture in picture" in name:
+        crf = 18  # shrunk to 70 %, this small clip's cells are a few pixels: a light re-encode
     reading = detect_watermark(decode(encode(edit(published), crf=crf)))
     assert reading.clip_id == CLIP_ID
     # The reading names what was undone, in order: mirror, bars, crop.

@@ -56,7 +56,8 @@ def encode(frames: np.ndarray, *, crf: int = 18, size: tuple[int, int] | None = 
         stream = container.add_stream("libx264", rate=FPS)
         stream.width, stream.height = size or (frames.shape[2], frames.shape[1])
         stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        # One thread: x264 slices frames differently run to run with several (issue 15 #11).
+        stream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
         for frame in frames:
             if size is not None:
                 frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
