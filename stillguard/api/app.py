@@ -15,11 +15,33 @@ from ..settings import Settings
 from .deps import Services
 from .errors import install_error_handlers, use_error_schema_for_validation
 from .middleware import BodySizeLimit, RequestMetrics
-from .routes import admin, audit, health, jobs, moderation, pages, provenance, reviews, webhooks
+from .routes import (
+    admin,
+    audit,
+    health,
+    jobs,
+    moderation,
+    pages,
+    provenance,
+    review_media,
+    reviews,
+    webhooks,
+)
 
 ROUTERS = tuple(
     module.router
-    for module in (health, jobs, audit, provenance, reviews, moderation, admin, webhooks, pages)
+    for module in (
+        health,
+        jobs,
+        audit,
+        provenance,
+        reviews,
+        review_media,
+        moderation,
+        admin,
+        webhooks,
+        pages,
+    )
 )
 DESCRIPTION = (
     "Moderated, labelled, C2PA-signed photo-to-video clips. Keys go in "

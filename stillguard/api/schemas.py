@@ -117,6 +117,33 @@ class ReviewOutcome(BaseModel):
     decisions: list[Decision]
 
 
+class ThresholdView(BaseModel):
+    """One output rule's threshold: a score at or over it on `category` fires `action`."""
+
+    rule: str
+    category: str
+    threshold: float
+    action: str
+
+
+class ReviewTimeline(BaseModel):
+    """What the output gate saw in a clip, second by second, and the thresholds it applied."""
+
+    job_id: str
+    status: str
+    decision_id: str | None
+    action: str | None = Field(description="the output gate's own decision (before any review)")
+    reasons: list[str]
+    policy_version: str | None = Field(description="the pack the output decision was made with")
+    thresholds_policy_version: str = Field(description="the pack the thresholds come from")
+    thresholds: list[ThresholdView]
+    duration_s: float | None
+    signals: list[dict[str, Any]] = Field(description="the clip-level signals decided on")
+    frame_signals: list[dict[str, Any]] = Field(description="scores of sampled frames")
+    segments: list[dict[str, Any]] = Field(description="stretches over a threshold")
+    timeline: list[dict[str, Any]] = Field(description="every scored stretch, below thresholds too")
+
+
 class SignalView(BaseModel):
     """One classifier signal: a category's score, and over which seconds for clips."""
 
