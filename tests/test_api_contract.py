@@ -26,6 +26,7 @@ ENDPOINTS: list[tuple[str, str, str | None, dict]] = [
     ("GET", "/v1/audit", REVIEWER, {"params": {"limit": 1}}),
     ("GET", "/v1/reviews", REVIEWER, {}),
     ("POST", "/v1/reviews/{job_id}/decision", REVIEWER, {"json": {"action": "x", "reason": "r"}}),
+    ("POST", "/v1/reviews/{job_id}/claim", REVIEWER, {}),
     ("GET", "/v1/jobs/{job_id}/input", REVIEWER, {}),
     ("GET", "/v1/jobs/{job_id}/clip", REVIEWER, {"headers": {"Range": "bytes=0-1"}}),
     ("GET", "/v1/jobs/{job_id}/timeline", REVIEWER, {}),

@@ -94,6 +94,17 @@ class ReviewItem(BaseModel):
     reasons: list[str]
     policy_version: str | None
     prompt: str | None
+    age_s: float = Field(description="seconds since the job was submitted")
+    claimed_by: str | None = Field(description="the reviewer holding a live claim, if any")
+
+
+class ReviewClaim(BaseModel):
+    """A reviewer's hold on a job: nobody else can decide it until `expires_at`."""
+
+    job_id: str
+    reviewer: str
+    claimed_at: str
+    expires_at: str
 
 
 class ReviewQueue(BaseModel):

@@ -75,6 +75,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     review_decide.add_argument("--reviewer", default="cli")
     review_decide.add_argument("--json", action="store_true")
     review_decide.set_defaults(handler=cmd_review_decide)
+    review_claim = review.add_parser("claim", help="hold a job so no other reviewer decides it")
+    review_claim.add_argument("job_id")
+    review_claim.add_argument("--reviewer", default="cli")
+    review_claim.add_argument("--minutes", type=float, default=10.0)
+    review_claim.add_argument("--json", action="store_true")
+    review_claim.set_defaults(handler=cmd_review_claim)
 
     dlq = sub.add_parser("dlq", help="dead letters: messages given up on").add_subparsers(
         dest="dlq_command", required=True
@@ -207,6 +213,21 @@ def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
     queue = held_jobs(build_deps(settings, open_store(settings)), limit=args.limit)
     human = "\n".join(f"{j['job_id']} {j['stage']:<6} {'; '.join(j['reasons'])}" for j in queue)
     emit(args, {"reviews": queue}, human or "review queue is empty")
+    return EXIT_OK
+
+
+def cmd_review_claim(args: argparse.Namespace, settings: Settings) -> int:
+    """Claim a held job for a reviewer; another's live claim is a conflict naming them."""
+    from ..container import build_deps, open_store
+    from ..services.review import claim
+
+    deps = build_deps(settings, open_store(settings))
+    held = claim(deps, args.job_id, args.reviewer, ttl_s=args.minutes * 60)
+    emit(
+        args,
+        held.to_dict(),
+        f"job {held.job_id}: claimed by {held.reviewer} until {held.expires_at.isoformat()}",
+    )
     return EXIT_OK
 
 

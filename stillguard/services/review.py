@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+from audit.claims import ClaimHeld, ClaimRecord, NotClaimable
 from audit.store import JobRecord, StaleJobState
 from policies.decision import Decision
 from streams.messages import ClipCleared, InputCleared, JobCompleted, StreamMessage
@@ -16,21 +18,68 @@ from ..pipeline.records import discard_intermediates, generated_clip, outgoing
 from ..pipeline.webhooks import webhook_delivery
 
 REVIEW_ACTIONS = ("approve", "block")
+CLAIM_TTL_S = 600.0
+
+
+def claim(deps: StageDeps, job_id: str, reviewer: str, ttl_s: float = CLAIM_TTL_S) -> ClaimRecord:
+    """Hold a job for `ttl_s` seconds so no other reviewer decides it meanwhile (audited)."""
+    try:
+        return deps.store.claim_review(job_id, reviewer, ttl_s=ttl_s)
+    except ClaimHeld as exc:
+        raise _claimed_by_other(exc) from exc
+    except NotClaimable as exc:
+        if exc.status is None:
+            raise NotFound("not_found", f"no job {job_id}") from exc
+        raise Conflict("not_held", f"job {job_id} is {exc.status}, not held for review") from exc
+
+
+def _claimed_by_other(exc: ClaimHeld) -> Conflict:
+    held = exc.claim
+    return Conflict(
+        "claimed",
+        f"job {held.job_id} is claimed by reviewer {held.reviewer} until "
+        f"{held.expires_at.isoformat()}",
+    )
+
+
+def _decided_by(job: JobRecord | None) -> str:
+    decider = next(
+        (d for d in reversed((job.decisions if job else None) or []) if "reviewer" in d), None
+    )
+    return f"reviewer {decider['reviewer']}" if decider else "the pipeline"
+
+
+def _refused_attempt(
+    deps: StageDeps, job_id: str, reviewer: str, action: str, why: Conflict
+) -> None:
+    """Audit a decision that lost, so the log shows who tried what and why it was refused."""
+    deps.store.append(
+        job_id=job_id,
+        stage="review",
+        kind="review.refused",
+        action=action,
+        reasons=[why.message],
+        payload={"reviewer": reviewer, "code": why.code},
+    )
 
 
 def held_jobs(deps: StageDeps, limit: int = 100) -> list[dict[str, Any]]:
-    """Jobs waiting for a reviewer, newest first, with the decision that held them."""
+    """Jobs waiting for a reviewer, oldest first, with the decision that held them."""
     queue = []
-    for job in deps.store.list_jobs(status="held", limit=limit):
+    now = datetime.now(UTC)
+    for job in deps.store.list_jobs(status="held", limit=limit, oldest_first=True):
         held = _held_decision(job)
+        claimed = deps.store.review_claim(job.id)
         queue.append(
             {
                 "job_id": job.id,
                 "created_at": job.to_dict()["created_at"],
+                "age_s": round((now - job.created_at).total_seconds(), 1),
                 "stage": held.get("stage"),
                 "reasons": held.get("reasons", []),
                 "policy_version": held.get("policy_version"),
                 "prompt": job.prompt,
+                "claimed_by": claimed.reviewer if claimed else None,
             }
         )
     return queue
@@ -54,7 +103,12 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
     if job is None:
         raise NotFound("not_found", f"no job {job_id}")
     if job.status != "held":
-        raise Conflict("not_held", f"job {job_id} is {job.status}, not held for review")
+        stale = Conflict(
+            "not_held",
+            f"job {job_id} is {job.status}, not held for review (decided by {_decided_by(job)})",
+        )
+        _refused_attempt(deps, job.id, reviewer, action, stale)
+        raise stale
     held = _held_decision(job)
     stage = held.get("stage", "input")
     decision_id = uuid.uuid4().hex
@@ -91,12 +145,21 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
             },
             job_update=update,
             expect_status={"held"},  # compare-and-set: two reviewers never both decide
+            expect_claim=reviewer,  # ... and never one whose claim lapsed to another
             outbox=outgoing(*messages) + webhook,
         )
     except StaleJobState as exc:
-        raise Conflict(
-            "not_held", f"job {job_id} is {exc.status}: another decision came first"
-        ) from exc
+        stale = Conflict(
+            "not_held",
+            f"job {job_id} is {exc.status}: another decision came first "
+            f"(decided by {_decided_by(deps.store.get_job(job.id))})",
+        )
+        _refused_attempt(deps, job.id, reviewer, action, stale)
+        raise stale from exc
+    except ClaimHeld as exc:
+        conflict = _claimed_by_other(exc)
+        _refused_attempt(deps, job.id, reviewer, action, conflict)
+        raise conflict from exc
     if resume is None:
         JOBS_ENDED.labels(status="refused").inc()
         discard_intermediates(deps, job.id)

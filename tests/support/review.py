@@ -25,7 +25,6 @@ stages:
     rules:
       - {id: input.nsfw.block, category: nsfw, threshold: 0.8, action: block}
       - {id: input.prompt.sexual.block, category: prompt.sexual, threshold: 0.8, action: block}
-      - {id: input.prompt.sexual.block, category: prompt.sexual, threshold: 0.8, action: block}
   output:
     default_action: review
     rules:
