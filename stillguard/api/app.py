@@ -12,6 +12,7 @@ from ..container import build_deps, open_store
 from ..pipeline.embedded import BackgroundRelay
 from ..services.checkpoints import CheckpointScheduler
 from ..settings import Settings
+from . import console
 from .deps import Services
 from .errors import install_error_handlers, use_error_schema_for_validation
 from .middleware import BodySizeLimit, RequestMetrics
@@ -41,6 +42,7 @@ ROUTERS = tuple(
         admin,
         webhooks,
         pages,
+        console,
     )
 )
 DESCRIPTION = (

@@ -38,7 +38,13 @@ class ConsoleSession:
 
 
 class SignInRequired(Exception):
-    """No session, an expired or forged one, or a revoked key: back to the sign-in page."""
+    """No session, an expired or forged one, or a revoked key: back to the sign-in page.
+
+    Its one argument names the note the sign-in page shows (never text from the request)."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__(note)
+        self.note = note
 
 
 def _serializer(svc: ServicesDep) -> URLSafeTimedSerializer:
@@ -56,7 +62,7 @@ def sign_in(svc: ServicesDep, request: Request, response: Response, api_key: str
     """Check the key (a reviewer's or an admin's) and set the session cookie on `response`."""
     key = svc.store.authenticate(api_key.strip()) if api_key.strip() else None
     if key is None:
-        raise SignInRequired("unknown or revoked API key")
+        raise SignInRequired("bad_key")
     if ROLE_RANK[key.role] < ROLE_RANK[CONSOLE_ROLE]:
         raise Forbidden("forbidden", "the console is for reviewers; this key is a submitter's")
     token = _serializer(svc).dumps({"k": key.id, "c": secrets.token_urlsafe(24)})
@@ -81,14 +87,14 @@ def current_session(request: Request, svc: ServicesDep) -> ConsoleSession:
     or its key was revoked (checked on every request, not only at sign-in)."""
     token = request.cookies.get(COOKIE)
     if not token:
-        raise SignInRequired("sign in to use the console")
+        raise SignInRequired("required")
     try:
         data = _serializer(svc).loads(token, max_age=svc.settings.console_session_s)
     except BadSignature as exc:  # SignatureExpired is a BadSignature
-        raise SignInRequired("your session has expired; sign in again") from exc
+        raise SignInRequired("expired") from exc
     role = _active_role(svc.store, str(data.get("k", "")))
     if role is None or ROLE_RANK[role] < ROLE_RANK[CONSOLE_ROLE]:
-        raise SignInRequired("this key is revoked or no longer a reviewer's")
+        raise SignInRequired("revoked")
     return ConsoleSession(key_id=data["k"], role=role, csrf=str(data.get("c", "")))
 
 

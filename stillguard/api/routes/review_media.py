@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["reviews"])
 RANGE_ANSWERS = {206: {"description": "the bytes asked for with `Range: bytes=a-b`"}}
 
 
-def _streamed(opened: AbstractContextManager[MediaFile]) -> FileResponse:
+def media_response(opened: AbstractContextManager[MediaFile]) -> FileResponse:
     """A FileResponse (Range, 206, 416 by Starlette) that keeps the blob's copy until sent."""
     stack = ExitStack()
     media = stack.enter_context(opened)
@@ -45,7 +45,7 @@ def _streamed(opened: AbstractContextManager[MediaFile]) -> FileResponse:
 )
 def get_input(job_id: str, _: ReviewerDep, svc: ServicesDep) -> FileResponse:
     """The photo the job was made from, as submitted; supports HTTP Range."""
-    return _streamed(input_photo(svc.deps, job_id))
+    return media_response(input_photo(svc.deps, job_id))
 
 
 @router.get(
@@ -61,7 +61,7 @@ def get_input(job_id: str, _: ReviewerDep, svc: ServicesDep) -> FileResponse:
 def get_clip(job_id: str, _: ReviewerDep, svc: ServicesDep) -> FileResponse:
     """The labelled, unsigned clip as generated, for review only (never a publication);
     supports HTTP Range so a player can seek."""
-    return _streamed(held_clip(svc.deps, job_id))
+    return media_response(held_clip(svc.deps, job_id))
 
 
 @router.get(
