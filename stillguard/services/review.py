@@ -80,6 +80,7 @@ def held_jobs(deps: StageDeps, limit: int = 100) -> list[dict[str, Any]]:
                 "policy_version": held.get("policy_version"),
                 "prompt": job.prompt,
                 "claimed_by": claimed.reviewer if claimed else None,
+                "appeal": bool(held.get("appeal")),
             }
         )
     return queue
@@ -110,6 +111,13 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
         _refused_attempt(deps, job.id, reviewer, action, stale)
         raise stale
     held = _held_decision(job)
+    if held.get("appeal") and held.get("first_decider") == reviewer:
+        second = Conflict(
+            "second_reviewer_required",
+            f"job {job_id} is an appeal of your own decision; another reviewer decides it",
+        )
+        _refused_attempt(deps, job.id, reviewer, action, second)
+        raise second
     stage = held.get("stage", "input")
     decision_id = uuid.uuid4().hex
     # Built before anything is recorded: a job that cannot resume is refused, not left running.
@@ -142,6 +150,7 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
                 "reviewer": reviewer,
                 "review_action": action,
                 "overrides_decision_id": held.get("decision_id"),
+                "appeal": bool(held.get("appeal")),
             },
             job_update=update,
             expect_status={"held"},  # compare-and-set: two reviewers never both decide
