@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     console_secret: SecretStr | None = Field(
         None, repr=False, description="signs console sessions; default: random per process"
     )
+    review_two_person_rule: bool = Field(
+        True, description="overturning an automated block on appeal needs two reviewers"
+    )
     checkpoint_every_events: int = Field(
         1000, ge=1, description="sign the audit chain head after this many new events"
     )

@@ -102,8 +102,15 @@ def test_an_overturned_input_refusal_resumes_and_is_published(service, monkeypat
     assert main(["review", "appeals", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["reviews"]
     assert [r["job_id"] for r in listed] == [job_id]
-    overturned = _decide(service, job_id, service.headers["reviewer"], "approve", "misread")
-    assert overturned.status_code == 200
+    # Overturning an automated block takes two reviewers (the two-person rule).
+    first = _decide(service, job_id, service.headers["reviewer"], "approve", "misread")
+    assert first.status_code == 200 and first.json()["status"] == "held"
+    twice = _decide(service, job_id, service.headers["reviewer"], "approve", "really")
+    assert twice.status_code == 409
+    assert twice.json()["error"]["code"] == "second_reviewer_required"
+    second, _ = service.key("reviewer")
+    overturned = _decide(service, job_id, second, "approve", "agree, misread")
+    assert overturned.status_code == 200 and overturned.json()["status"] == "running"
     assert service.wait(job_id, {"held", "published", "failed"})["status"] in ("held", "published")
     statement = service.client.get(
         f"/v1/jobs/{job_id}/reasons", headers=service.headers["submitter"]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from audit.claims import ClaimHeld, ClaimRecord, NotClaimable
+from audit.records import OutgoingMessage
 from audit.store import JobRecord, StaleJobState
 from policies.decision import Decision
 from streams.messages import ClipCleared, InputCleared, JobCompleted, StreamMessage
@@ -118,6 +119,8 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
         )
         _refused_attempt(deps, job.id, reviewer, action, second)
         raise second
+    if action == "approve" and _needs_second_approval(deps, job, held, reviewer):
+        return _first_approval(deps, job, held, reviewer, reason)
     stage = held.get("stage", "input")
     decision_id = uuid.uuid4().hex
     # Built before anything is recorded: a job that cannot resume is refused, not left running.
@@ -137,30 +140,103 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
     else:
         update = {"status": "running", "decisions": decisions, "error": None}
         messages, webhook = [resume], []
+    _write_review(
+        deps,
+        job,
+        reviewer,
+        action,
+        decision,
+        kind="decision",
+        payload={
+            "reviewer": reviewer,
+            "review_action": action,
+            "overrides_decision_id": held.get("decision_id"),
+            "appeal": bool(held.get("appeal")),
+        },
+        job_update=update,
+        outbox=outgoing(*messages) + webhook,
+    )
+    if resume is None:
+        JOBS_ENDED.labels(status="refused").inc()
+        discard_intermediates(deps, job.id)
+    return deps.store.get_job(job.id) or job
+
+
+def _needs_second_approval(
+    deps: StageDeps, job: JobRecord, held: dict[str, Any], reviewer: str
+) -> bool:
+    """Two-person rule: overturning an automated block (on appeal) needs two reviewers."""
+    automated_block = held.get("appeal") and held.get("first_decider") is None
+    if not (deps.settings.review_two_person_rule and automated_block):
+        return False
+    first = held.get("first_approval_by")
+    if first == reviewer:
+        raise Conflict(
+            "second_reviewer_required",
+            f"job {job.id}: you approved already; overturning an automated block needs a "
+            "second reviewer",
+        )
+    return first is None
+
+
+def _first_approval(
+    deps: StageDeps, job: JobRecord, held: dict[str, Any], reviewer: str, reason: str
+) -> JobRecord:
+    """Record the first of two approvals; the job stays held for a second reviewer."""
+    decision = Decision(
+        stage=held.get("stage", "input"),
+        action="review",
+        reasons=(f"reviewer {reviewer} approves: {reason.strip()}; a second reviewer confirms",),
+        policy_version=held.get("policy_version") or deps.policy.version,
+        decision_id=uuid.uuid4().hex,
+    )
+    vote = {**held, **decision.to_dict(), "first_approval_by": reviewer}
+    _write_review(
+        deps,
+        job,
+        reviewer,
+        "approve",
+        decision,
+        kind="review.first_approval",
+        payload={"reviewer": reviewer, "review_action": "approve", "appeal": True},
+        job_update={"decisions": [*(job.decisions or []), vote]},
+        outbox=[],
+    )
+    return deps.store.get_job(job.id) or job
+
+
+def _write_review(
+    deps: StageDeps,
+    job: JobRecord,
+    reviewer: str,
+    action: str,
+    decision: Decision,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    job_update: dict[str, Any],
+    outbox: list[OutgoingMessage],
+) -> None:
+    """Record a reviewer's step as a compare-and-set on the job's state and on the claim."""
     try:
         deps.store.append(
             job_id=job.id,
-            stage=stage,
-            kind="decision",
+            stage=decision.stage,
+            kind=kind,
             action=decision.action,
             policy_version=decision.policy_version,
             decision_id=decision.decision_id,
             reasons=list(decision.reasons),
-            payload={
-                "reviewer": reviewer,
-                "review_action": action,
-                "overrides_decision_id": held.get("decision_id"),
-                "appeal": bool(held.get("appeal")),
-            },
-            job_update=update,
+            payload=payload,
+            job_update=job_update,
             expect_status={"held"},  # compare-and-set: two reviewers never both decide
             expect_claim=reviewer,  # ... and never one whose claim lapsed to another
-            outbox=outgoing(*messages) + webhook,
+            outbox=outbox,
         )
     except StaleJobState as exc:
         stale = Conflict(
             "not_held",
-            f"job {job_id} is {exc.status}: another decision came first "
+            f"job {job.id} is {exc.status}: another decision came first "
             f"(decided by {_decided_by(deps.store.get_job(job.id))})",
         )
         _refused_attempt(deps, job.id, reviewer, action, stale)
@@ -169,10 +245,6 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
         conflict = _claimed_by_other(exc)
         _refused_attempt(deps, job.id, reviewer, action, conflict)
         raise conflict from exc
-    if resume is None:
-        JOBS_ENDED.labels(status="refused").inc()
-        discard_intermediates(deps, job.id)
-    return deps.store.get_job(job.id) or job
 
 
 def _resume_message(deps: StageDeps, job: JobRecord, stage: str, decision_id: str) -> StreamMessage:
