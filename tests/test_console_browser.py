@@ -103,7 +103,7 @@ def test_a_reviewer_plays_reads_seeks_and_decides_a_held_job(console, browser, h
     # The audit explorer finds the decision and exports it.
     page.goto(f"{base}/console/audit?job={job_id}&kind=decision")
     expect(page.locator("#audit")).to_contain_text("label")
-    export = page.request.get(page.locator("#export-csv").get_attribute("href") or "")
+    export = page.request.get(base + (page.locator("#export-csv").get_attribute("href") or ""))
     assert export.ok and export.headers["content-type"].startswith("text/csv")
     assert job_id in export.text() and "reviewer" in export.text()
 
@@ -157,9 +157,8 @@ def test_html_is_text_and_a_stale_second_decision_is_refused(console, browser, h
     second.fill("#reason", "looks fine to me")
     second.click("#decide-button")
     expect(second.locator("#error")).to_have_attribute("data-code", "not_held")
-    reviewer_id = service.client.get(
-        "/v1/audit", params={"job": job_id, "kind": "decision"}, headers=service.headers["admin"]
-    ).json()["events"][-1]["payload"]["reviewer"]
+    decided = service.client.get(f"/v1/jobs/{job_id}", headers=service.headers["admin"]).json()
+    reviewer_id = decided["decisions"][-1]["reviewer"]
     expect(second.locator("#error-message")).to_contain_text(reviewer_id)
     second.screenshot(path=tmp_path / "stale-refused.png")
     assert service.wait(job_id, {"refused"})["status"] == "refused"

@@ -13,6 +13,7 @@ from audit.records import EventRecord, JobRecord
 
 from ...container import StageDeps
 from ...errors import Conflict
+from ...services.appeals import appeal_of
 from ...services.review import held_jobs
 from ...services.review_media import reviewable_job, timeline
 
@@ -64,6 +65,7 @@ def job_page(deps: StageDeps, job_id: str) -> dict[str, Any]:
         "decisions": list(job.decisions or ()),
         "history": submitter_history(deps, job),
         "claim": deps.store.review_claim(job.id),
+        "appeal": appeal_of(job),
         "has_clip": scores is not None,
     }
 

@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
-  var W = 760, H = 250, LEFT = 44, RIGHT = 12, TOP = 16, BOTTOM = 52;
+  var W = 760, H = 250, LEFT = 50, RIGHT = 12, TOP = 16, BOTTOM = 52;
   var PALETTE = ["#2f5fb3", "#d1495b", "#2e933c", "#8f5bb8", "#e08e0b", "#00798c", "#6b4226"];
   var figure = document.getElementById("timeline");
   var video = document.getElementById("player");
@@ -17,6 +17,11 @@
     if (parent) parent.appendChild(node);
     return node;
   }
+  function niceCeiling(v) {
+    var power = Math.pow(10, Math.floor(Math.log10(v)));
+    var step = [1, 2, 5, 10].find(function (m) { return m * power >= v - 1e-12; });
+    return Math.min(1, step * power);
+  }
   function titled(node, text) { el("title", {}, node).textContent = text; return node; }
 
   fetch(figure.dataset.src, { credentials: "same-origin" })
@@ -28,7 +33,13 @@
     var duration = data.duration_s || 1;
     var plotW = W - LEFT - RIGHT, plotH = H - TOP - BOTTOM;
     var x = function (t) { return LEFT + (Math.max(0, Math.min(duration, t)) / duration) * plotW; };
-    var y = function (s) { return TOP + (1 - Math.max(0, Math.min(1, s))) * plotH; };
+    // The score axis runs to a round number just over the highest score or threshold, so small
+    // scores stay readable; it never goes past 1.
+    var highest = Math.max.apply(null, [1e-3].concat(
+      (data.frame_signals || []).map(function (s) { return s.score; }),
+      (data.thresholds || []).map(function (t) { return t.threshold; })));
+    var top = niceCeiling(Math.min(1, highest * 1.15));
+    var y = function (s) { return TOP + (1 - Math.max(0, Math.min(top, s)) / top) * plotH; };
     var svg = el("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "scores over time" });
     var defs = el("defs", {}, svg);
     var hatch = el("pattern", { id: "hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, defs);
@@ -82,8 +93,8 @@
     // Axes and ticks.
     el("line", { "class": "axis", x1: LEFT, y1: TOP + plotH, x2: LEFT + plotW, y2: TOP + plotH }, svg);
     el("line", { "class": "axis", x1: LEFT, y1: TOP, x2: LEFT, y2: TOP + plotH }, svg);
-    [0, 0.5, 1].forEach(function (v) {
-      el("text", { "class": "tick", x: LEFT - 6, y: y(v) + 4, "text-anchor": "end" }, svg).textContent = v.toFixed(1);
+    [0, top / 2, top].forEach(function (v) {
+      el("text", { "class": "tick", x: LEFT - 6, y: y(v) + 4, "text-anchor": "end" }, svg).textContent = v === 0 ? "0" : String(Number(v.toPrecision(2)));
     });
     var ticks = Math.min(10, Math.max(1, Math.round(duration)));
     for (var i = 0; i <= ticks; i++) {
