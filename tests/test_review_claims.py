@@ -88,3 +88,19 @@ def test_cli_review_claim_names_the_holder(service, monkeypatch, capsys) -> None
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["reviewer"] == "ana"
     assert main(["review", "claim", job_id, "--reviewer", "ben"]) != 0
     assert "claimed by reviewer ana" in capsys.readouterr().err
+
+
+def test_reviewers_deciding_at_once_yield_exactly_one_decision(service) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    job_id = service.held()
+    reviewers = [service.key("reviewer")[0] for _ in range(6)]
+    with ThreadPoolExecutor(len(reviewers)) as pool:
+        answers = list(
+            pool.map(lambda headers: _decide(service, job_id, headers, "block"), reviewers)
+        )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] + [409] * (len(reviewers) - 1), [a.text for a in answers]
+    decided = [e for e in _events(service, job_id, "decision") if e.payload.get("reviewer")]
+    assert len(decided) == 1
+    assert len(_events(service, job_id, "review.refused")) == len(reviewers) - 1
