@@ -74,6 +74,10 @@ def test_an_appeal_is_decided_by_a_second_reviewer_and_only_once(service) -> Non
     own = _decide(service, job_id, first, "block", "still a real event")
     assert own.status_code == 409 and own.json()["error"]["code"] == "second_reviewer_required"
     second, _ = service.key("reviewer")
+    # The clip of a refused job is discarded, so this appeal can be upheld but not overturned.
+    cannot = _decide(service, job_id, second, "approve", "it is their garden")
+    assert cannot.status_code == 409 and cannot.json()["error"]["code"] == "cannot_resume"
+    assert service.wait(job_id, {"held"})["status"] == "held"
     upheld = _decide(service, job_id, second, "block", "agree with the first review")
     assert upheld.status_code == 200 and upheld.json()["status"] == "refused"
     final = service.client.get(

@@ -12,6 +12,7 @@ from audit.store import JobRecord, StaleJobState
 from policies.decision import Decision
 from streams.messages import ClipCleared, InputCleared, JobCompleted, StreamMessage
 
+from ..blobs import BlobError
 from ..container import StageDeps
 from ..errors import Conflict, InvalidInput, NotFound
 from ..metrics import JOBS_ENDED
@@ -253,5 +254,14 @@ def _resume_message(deps: StageDeps, job: JobRecord, stage: str, decision_id: st
     generated = generated_clip(deps, job.id)
     if generated is None:
         raise Conflict("cannot_resume", f"job {job.id} has no generated clip to resume")
+    try:  # a refused job's clip is discarded: resuming would only fail at signing
+        with deps.blobs.local_copy(generated.clip_blob):
+            pass
+    except BlobError as exc:
+        raise Conflict(
+            "cannot_resume",
+            f"job {job.id}'s clip was discarded when it was refused; block to uphold the "
+            "refusal, and the submitter may submit the photo again",
+        ) from exc
     fields = generated.message(job.id).model_dump(exclude={"schema_version"})
     return ClipCleared(**fields, decision_id=decision_id)
