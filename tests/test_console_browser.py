@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.support.console import chromium, console_service, sign_in
 
 HOSTILE_PROMPT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+HOSTILE_APPEAL = 'It is a rocket <iframe src="/console/audit"></iframe> not <em>art</em>'
 HOSTILE_REASON = "<b>bold?</b><script>window.__pwned = 3</script> looks fine"
 
 
@@ -88,7 +89,9 @@ def test_a_reviewer_plays_reads_seeks_and_decides_a_held_job(console, browser, h
         f"() => Math.abs(document.getElementById('player').currentTime - {seeked}) < 0.05"
     )
 
-    # Deciding with a reason resumes the job, and it is published.
+    # Claiming holds the job for this reviewer; deciding with a reason resumes it: published.
+    page.click("#claim-button")
+    expect(page.locator("#claim")).to_contain_text("(you)")
     page.check("input[name=action][value=approve]")
     page.fill("#reason", "benign landscape; the nsfw threshold is a test setting")
     page.click("#decide-button")
@@ -162,6 +165,50 @@ def test_html_is_text_and_a_stale_second_decision_is_refused(console, browser, h
     expect(second.locator("#error-message")).to_contain_text(reviewer_id)
     second.screenshot(path=tmp_path / "stale-refused.png")
     assert service.wait(job_id, {"refused"})["status"] == "refused"
+
+
+def test_an_appeal_is_marked_and_settled_by_a_reviewer_other_than_the_first(
+    console, browser, held, tmp_path
+):
+    service, base = console
+    job_id = held["hostile"]
+    assert service.wait(job_id, {"refused"})["status"] == "refused"
+    appealed = service.client.post(
+        f"/v1/jobs/{job_id}/appeal",
+        json={"text": HOSTILE_APPEAL},
+        headers=service.headers["submitter"],
+    )
+    assert appealed.status_code < 300, appealed.text
+
+    # The reviewer who blocked it sees the appeal marked, as text, and cannot settle it.
+    first = _page(browser, tmp_path)
+    sign_in(first, base, service.secrets["reviewer"])
+    row = first.locator(f"tr[data-job='{job_id}']")
+    expect(row.locator(".badge.appeal")).to_be_visible()
+    row.locator("a").click()
+    expect(first.locator("#appeal-text")).to_have_text(HOSTILE_APPEAL)
+    assert first.locator("iframe").count() == 0
+    expect(first.locator("#own-decision")).to_be_visible()
+    first.check("input[name=action][value=approve]")
+    first.fill("#reason", "I was wrong")
+    first.click("#decide-button")
+    expect(first.locator("#error")).to_have_attribute("data-code", "second_reviewer_required")
+
+    # Another reviewer upholds it; the submitter's statement of reasons shows the outcome.
+    _, other_secret = service.key("reviewer")
+    second = _page(browser, tmp_path)
+    sign_in(second, base, other_secret, f"/console/jobs/{job_id}")
+    second.check("input[name=action][value=block]")
+    second.fill("#reason", "upheld: the prompt tried to inject markup")
+    second.click("#decide-button")
+    second.wait_for_url(f"{base}/console/jobs/{job_id}")
+    expect(second.locator("#job-status")).to_have_text("refused")
+    second.screenshot(path=tmp_path / "appeal-upheld.png", full_page=True)
+    statement = service.client.get(
+        f"/v1/jobs/{job_id}/reasons", headers=service.headers["submitter"]
+    ).json()
+    assert statement["appeal"]["status"] == "upheld"
+    assert statement["redress"]["can_appeal"] is False
 
 
 def test_an_expired_session_is_sent_back_to_sign_in(browser, tmp_path) -> None:

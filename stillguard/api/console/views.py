@@ -67,6 +67,9 @@ def job_page(deps: StageDeps, job_id: str) -> dict[str, Any]:
         "claim": deps.store.review_claim(job.id),
         "appeal": appeal_of(job),
         "has_clip": scores is not None,
+        # The held clip is kept while the output gate's hold waits; a refusal (and so an appeal)
+        # discards it.
+        "playable": scores is not None and job.status == "held" and not held.get("appeal"),
     }
 
 

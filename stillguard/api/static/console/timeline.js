@@ -106,6 +106,8 @@
     (data.thresholds || []).forEach(function (t) {
       titled(el("line", { "class": "threshold", x1: LEFT, x2: LEFT + plotW, y1: y(t.threshold), y2: y(t.threshold), stroke: colour[t.category] }, svg),
         t.rule + ": " + t.category + " ≥ " + t.threshold + " → " + t.action);
+      el("text", { "class": "tick", x: LEFT + plotW - 2, y: y(t.threshold) - 4, "text-anchor": "end" }, svg).textContent =
+        t.rule + " " + t.threshold;
     });
     categories.forEach(function (c) {
       var points = series[c];
