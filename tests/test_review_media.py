@@ -94,3 +94,16 @@ def test_a_job_without_a_clip_has_no_clip_and_no_timeline(service) -> None:
     plot = service.client.get(f"/v1/jobs/{refused}/timeline", headers=reviewer)
     assert plot.status_code == 409 and plot.json()["error"]["code"] == "no_timeline"
     assert service.client.get(f"/v1/jobs/{'0' * 32}/clip", headers=reviewer).status_code == 404
+
+
+def test_a_published_job_keeps_no_held_clip(service) -> None:
+    job_id = service.held()
+    reviewer = service.headers["reviewer"]
+    approve = {"action": "approve", "reason": "fine"}
+    decided = service.client.post(f"/v1/reviews/{job_id}/decision", json=approve, headers=reviewer)
+    assert decided.status_code == 200
+    service.wait(job_id, {"published"})
+    clip = service.client.get(f"/v1/jobs/{job_id}/clip", headers=reviewer)
+    assert clip.status_code == 409 and clip.json()["error"]["code"] == "no_clip"
+    timeline = service.client.get(f"/v1/jobs/{job_id}/timeline", headers=reviewer)
+    assert timeline.status_code == 200 and timeline.json()["status"] == "published"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from PIL import Image
 
 from audit.records import AuditQuery, EventRecord, JobRecord
 
+from ..blobs import BlobError
 from ..container import StageDeps
 from ..errors import Conflict, NotFound
 from ..pipeline.records import generated_clip
@@ -52,13 +53,19 @@ def held_clip(deps: StageDeps, job_id: str) -> AbstractContextManager[MediaFile]
     generated = generated_clip(deps, job.id)
     if generated is None:
         raise Conflict("no_clip", f"job {job_id} is {job.status} and has no generated clip")
-    return _clip_file(deps, generated.clip_blob, f"{job.id}-held.mp4")
+    return _clip_file(deps, job, generated.clip_blob)
 
 
 @contextmanager
-def _clip_file(deps: StageDeps, ref: str, filename: str) -> Iterator[MediaFile]:
-    with deps.blobs.local_copy(ref) as path:
-        yield MediaFile(path, "video/mp4", filename)
+def _clip_file(deps: StageDeps, job: JobRecord, ref: str) -> Iterator[MediaFile]:
+    with ExitStack() as stack:
+        try:
+            path = stack.enter_context(deps.blobs.local_copy(ref))
+        except BlobError as exc:  # discarded once the job ended: only signed clips are kept
+            raise Conflict(
+                "no_clip", f"job {job.id} is {job.status}; its unsigned clip is no longer kept"
+            ) from exc
+        yield MediaFile(path, "video/mp4", f"{job.id}-held.mp4")
 
 
 def output_evaluation(deps: StageDeps, job_id: str) -> EventRecord | None:
