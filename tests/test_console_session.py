@@ -105,3 +105,21 @@ def test_posts_need_the_csrf_token_and_exports_are_files(app) -> None:
     unknown = client.get(f"/console/jobs/{UNKNOWN_JOB}")
     assert unknown.status_code == 404 and "not_found" in unknown.text
     assert client.get("/console/static/../../settings.py").status_code == 404
+
+
+def test_the_audit_explorer_pages_by_keyset_and_filters(app) -> None:
+    client, settings, keys = app
+    with open_store(settings) as store:
+        for n in range(60):
+            store.append(job_id=None, stage="console-test", kind="note", reasons=[f"<i>n{n}</i>"])
+    _signed_in(client, keys["reviewer"][1])
+    first = client.get("/console/audit", params={"stage": "console-test"})
+    assert first.status_code == 200 and first.text.count("<tr>") == 1 + 50
+    assert "&lt;i&gt;n0&lt;/i&gt;" in first.text and "<i>n0</i>" not in first.text
+    link = first.text.split('id="next-page" href="')[1].split('"')[0].replace("&amp;", "&")
+    second = client.get(link)
+    assert second.text.count("<tr>") == 1 + 10 and 'id="next-page"' not in second.text
+    exported = client.get("/console/audit", params={"stage": "console-test", "format": "csv"})
+    lines = exported.text.strip().splitlines()
+    assert lines[0].startswith("seq,created_at,job_id") and len(lines) == 1 + 60
+    assert client.get("/console/audit", params={"since": "yesterday"}).status_code == 400
