@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.review import ReviewService, review_service
+from tests.support.review import REVIEW_EVERY_OUTPUT, ReviewService, review_service
 from tests.support.samples import SAMPLE_PHOTO
 
 
@@ -107,3 +107,20 @@ def test_a_published_job_keeps_no_held_clip(service) -> None:
     assert clip.status_code == 409 and clip.json()["error"]["code"] == "no_clip"
     timeline = service.client.get(f"/v1/jobs/{job_id}/timeline", headers=reviewer)
     assert timeline.status_code == 200 and timeline.json()["status"] == "published"
+
+
+def test_the_thresholds_are_those_of_the_pack_that_decided(service) -> None:
+    admin, reviewer = service.headers["admin"], service.headers["reviewer"]
+    original = REVIEW_EVERY_OUTPUT
+    stricter = original.replace("test-review-1", "test-review-media-2").replace("0.6", "0.3")
+    assert service.client.put("/v1/policies", content=stricter.encode(), headers=admin).is_success
+    try:
+        job_id = service.held()
+        later = original.replace("test-review-1", "test-review-media-3")
+        assert service.client.put("/v1/policies", content=later.encode(), headers=admin).is_success
+        body = service.client.get(f"/v1/jobs/{job_id}/timeline", headers=reviewer).json()
+        assert body["policy_version"] == body["thresholds_policy_version"] == "test-review-media-2"
+        violence = next(t for t in body["thresholds"] if t["category"] == "violence")
+        assert violence["threshold"] == 0.3
+    finally:
+        service.client.put("/v1/policies", content=original.encode(), headers=admin)

@@ -10,7 +10,9 @@ from typing import Any
 
 from PIL import Image
 
+from audit.policy_versions import PolicyVersions, UnknownPolicyVersion
 from audit.records import AuditQuery, EventRecord, JobRecord
+from policies.pack import PolicyPack
 
 from ..blobs import BlobError
 from ..container import StageDeps
@@ -84,7 +86,7 @@ def timeline(deps: StageDeps, job_id: str) -> dict[str, Any]:
         raise Conflict("no_timeline", f"job {job_id} is {job.status}; its clip was not checked")
     payload = event.payload or {}
     generated = generated_clip(deps, job.id)
-    pack = deps.policy
+    pack = _pack_of(deps, event.policy_version)
     output_rules = pack.to_dict()["stages"].get("output", {}).get("rules", [])
     return {
         "job_id": job.id,
@@ -110,6 +112,18 @@ def timeline(deps: StageDeps, job_id: str) -> dict[str, Any]:
         "segments": list(payload.get("segments", [])),
         "timeline": list(payload.get("timeline", [])),
     }
+
+
+def _pack_of(deps: StageDeps, version: str | None) -> PolicyPack:
+    """The pack a decision was made with when it is stored, so thresholds match the decision;
+    else the active pack (`thresholds_policy_version` says which)."""
+    if version is None or version == deps.policy.version:
+        return deps.policy
+    try:
+        stored = PolicyVersions(deps.store).get(version)
+    except UnknownPolicyVersion:
+        return deps.policy
+    return PolicyPack.from_yaml(stored.body, source=f"policy version {version}")
 
 
 def _duration(options: dict[str, Any], payload: dict[str, Any]) -> float | None:
