@@ -88,6 +88,9 @@ def test_an_appeal_is_decided_by_a_second_reviewer_and_only_once(service) -> Non
     with open_store(service.settings) as store:
         kinds = [e.kind for e in store.events(AuditQuery(job_id=job_id))]
     assert "appeal" in kinds and "review.refused" in kinds
+    with open_store(service.settings) as store:
+        refusals = store.events(AuditQuery(job_id=job_id, kind="appeal.refused"))
+    assert [e.payload["code"] for e in refusals] == ["not_submitter", "already_appealed"]
 
 
 def test_an_overturned_input_refusal_resumes_and_is_published(service, monkeypatch, capsys) -> None:

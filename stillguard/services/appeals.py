@@ -13,6 +13,7 @@ from audit.store import JobRecord, StaleJobState
 
 from ..container import StageDeps
 from ..errors import Conflict, Forbidden, InvalidInput
+from .review import refused_attempt
 from .review_media import reviewable_job
 
 MAX_APPEAL_CHARS = 4000
@@ -95,12 +96,16 @@ def appeal(deps: StageDeps, job_id: str, *, submitter: str, text: str) -> JobRec
     """Put a refused job back in the review queue as an appeal (once, by its submitter)."""
     job = reviewable_job(deps, job_id)
     if job.submitter != submitter:
-        raise Forbidden("not_submitter", "only the job's submitter may appeal")
+        refusal = Forbidden("not_submitter", "only the job's submitter may appeal")
+        refused_attempt(deps, job.id, "appeal", refusal, kind="appeal.refused", by=submitter)
+        raise refusal
     text = text.strip()
     if not text or len(text) > MAX_APPEAL_CHARS:
         raise InvalidInput("invalid_appeal", f"an appeal needs 1-{MAX_APPEAL_CHARS} characters")
     if appeal_of(job) is not None:
-        raise Conflict("already_appealed", f"job {job_id} was appealed already; one appeal each")
+        again = Conflict("already_appealed", f"job {job_id} was appealed already; one appeal each")
+        refused_attempt(deps, job.id, "appeal", again, kind="appeal.refused", by=submitter)
+        raise again
     decision = _deciding(job)
     if job.status != "refused" or decision is None:
         raise Conflict(

@@ -14,7 +14,7 @@ from streams.messages import ClipCleared, InputCleared, JobCompleted, StreamMess
 
 from ..blobs import BlobError
 from ..container import StageDeps
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound, StillguardError
 from ..metrics import JOBS_ENDED
 from ..pipeline.records import discard_intermediates, generated_clip, outgoing
 from ..pipeline.webhooks import webhook_delivery
@@ -51,17 +51,24 @@ def _decided_by(job: JobRecord | None) -> str:
     return f"reviewer {decider['reviewer']}" if decider else "the pipeline"
 
 
-def _refused_attempt(
-    deps: StageDeps, job_id: str, reviewer: str, action: str, why: Conflict
+def refused_attempt(
+    deps: StageDeps,
+    job_id: str,
+    action: str,
+    why: StillguardError,
+    *,
+    kind: str = "review.refused",
+    **actor: str,
 ) -> None:
-    """Audit a decision that lost, so the log shows who tried what and why it was refused."""
+    """Audit a step that was refused (a decision that lost, a second appeal), so the log shows
+    who tried what and why it was refused; `actor` is e.g. reviewer=key_id."""
     deps.store.append(
         job_id=job_id,
         stage="review",
-        kind="review.refused",
+        kind=kind,
         action=action,
         reasons=[why.message],
-        payload={"reviewer": reviewer, "code": why.code},
+        payload={**actor, "code": why.code},
     )
 
 
@@ -110,7 +117,7 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
             "not_held",
             f"job {job_id} is {job.status}, not held for review (decided by {_decided_by(job)})",
         )
-        _refused_attempt(deps, job.id, reviewer, action, stale)
+        refused_attempt(deps, job.id, action, stale, reviewer=reviewer)
         raise stale
     held = _held_decision(job)
     if held.get("appeal") and held.get("first_decider") == reviewer:
@@ -118,7 +125,7 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
             "second_reviewer_required",
             f"job {job_id} is an appeal of your own decision; another reviewer decides it",
         )
-        _refused_attempt(deps, job.id, reviewer, action, second)
+        refused_attempt(deps, job.id, action, second, reviewer=reviewer)
         raise second
     if action == "approve" and _needs_second_approval(deps, job, held, reviewer):
         return _first_approval(deps, job, held, reviewer, reason)
@@ -240,11 +247,11 @@ def _write_review(
             f"job {job.id} is {exc.status}: another decision came first "
             f"(decided by {_decided_by(deps.store.get_job(job.id))})",
         )
-        _refused_attempt(deps, job.id, reviewer, action, stale)
+        refused_attempt(deps, job.id, action, stale, reviewer=reviewer)
         raise stale from exc
     except ClaimHeld as exc:
         conflict = _claimed_by_other(exc)
-        _refused_attempt(deps, job.id, reviewer, action, conflict)
+        refused_attempt(deps, job.id, action, conflict, reviewer=reviewer)
         raise conflict from exc
 
 
