@@ -178,19 +178,21 @@ def job_timeline(job_id: str, _: SessionDep, svc: ServicesDep) -> dict[str, Any]
     return timeline(svc.deps, job_id)
 
 
-def _audited_refusal(
-    svc: ServicesDep, session: ConsoleSession, job_id: str, exc: Exception
-) -> None:
-    """A console post refused for its form (no CSRF token) is an audit event: who, on what."""
-    job = svc.store.get_job(job_id)
-    svc.store.append(
-        job_id=job.id if job else None,
-        stage="review",
-        kind="console.refused",
-        action="refuse",
-        reasons=[str(exc)],
-        payload={"reviewer": session.key_id, "code": getattr(exc, "code", "refused")},
-    )
+def _checked_form(svc: ServicesDep, session: ConsoleSession, job_id: str, csrf: str) -> None:
+    """Refuse a post without this session's CSRF token, and audit the refusal: who, on what."""
+    try:
+        check_csrf(session, csrf)
+    except StillguardError as exc:
+        job = svc.store.get_job(job_id)
+        svc.store.append(
+            job_id=job.id if job else None,
+            stage="review",
+            kind="console.refused",
+            action="refuse",
+            reasons=[exc.message],
+            payload={"reviewer": session.key_id, "code": exc.code, "path": f"jobs/{job_id}"},
+        )
+        raise
 
 
 @router.post("/jobs/{job_id}/claim")
@@ -198,11 +200,7 @@ def claim_post(
     job_id: str, session: SessionDep, svc: ServicesDep, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     """Claim the job so no other reviewer decides it while this one looks."""
-    try:
-        check_csrf(session, csrf)
-    except StillguardError as exc:
-        _audited_refusal(svc, session, job_id, exc)
-        raise
+    _checked_form(svc, session, job_id, csrf)
     claim(svc.deps, job_id, session.key_id)
     return RedirectResponse(f"/console/jobs/{job_id}", status_code=303)
 
@@ -217,11 +215,7 @@ def decision_post(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Approve (the job resumes) or block (it is refused), with a required reason."""
-    try:
-        check_csrf(session, csrf)
-    except StillguardError as exc:
-        _audited_refusal(svc, session, job_id, exc)
-        raise
+    _checked_form(svc, session, job_id, csrf)
     decide(svc.deps, job_id, action=action, reason=reason, reviewer=session.key_id)
     return RedirectResponse(f"/console/jobs/{job_id}", status_code=303)
 

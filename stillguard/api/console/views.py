@@ -32,10 +32,10 @@ def age_text(since: datetime, now: datetime | None = None) -> str:
 
 def queue(deps: StageDeps, limit: int = 200) -> list[dict[str, Any]]:
     """The held jobs, oldest first, each with its age and why it was held."""
-    rows = sorted(held_jobs(deps, limit=limit), key=lambda row: row["created_at"])
     now = datetime.now(UTC)
     return [
-        {**row, "age": age_text(datetime.fromisoformat(row["created_at"]), now)} for row in rows
+        {**row, "age": age_text(datetime.fromisoformat(row["created_at"]), now)}
+        for row in held_jobs(deps, limit=limit)
     ]
 
 
