@@ -123,3 +123,14 @@ def test_the_audit_explorer_pages_by_keyset_and_filters(app) -> None:
     lines = exported.text.strip().splitlines()
     assert lines[0].startswith("seq,created_at,job_id") and len(lines) == 1 + 60
     assert client.get("/console/audit", params={"since": "yesterday"}).status_code == 400
+
+
+def test_pages_follow_the_role_admins_see_the_policy_history(app) -> None:
+    client, _, keys = app
+    _signed_in(client, keys["reviewer"][1])
+    assert "nav-policies" not in client.get("/console/audit").text
+    assert client.get("/console/policies").status_code == 403
+    _signed_in(client, keys["admin"][1])
+    assert "nav-policies" in client.get("/console/audit").text
+    page = client.get("/console/policies")
+    assert page.status_code == 200 and 'id="active-version"' in page.text

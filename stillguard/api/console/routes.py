@@ -17,7 +17,8 @@ from fastapi.templating import Jinja2Templates
 
 from audit.records import AuditQuery
 
-from ...errors import InvalidInput, NotFound, StillguardError
+from ...errors import Forbidden, InvalidInput, NotFound, StillguardError
+from ...services.admin import policy_history
 from ...services.review import claim, decide
 from ...services.review_media import held_clip, input_photo, timeline
 from ..deps import ServicesDep
@@ -218,6 +219,15 @@ def decision_post(
     _checked_form(svc, session, job_id, csrf)
     decide(svc.deps, job_id, action=action, reason=reason, reviewer=session.key_id)
     return RedirectResponse(f"/console/jobs/{job_id}", status_code=303)
+
+
+@router.get("/policies", response_class=HTMLResponse)
+def policies_page(request: Request, session: SessionDep, svc: ServicesDep) -> Response:
+    """Admins only: the policy versions and every switch, so a decision can be traced to its pack."""
+    if not session.is_admin:
+        raise Forbidden("forbidden", "the policy history is for admins")
+    history = policy_history(svc.deps)
+    return _page(request, "policies.html", session, active=svc.deps.policy.version, **history)
 
 
 @router.get("/audit", response_model=None)
