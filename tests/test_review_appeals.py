@@ -135,3 +135,20 @@ def test_a_published_job_has_nothing_to_state_or_appeal(service) -> None:
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "not_appealable"
     reasons = service.client.get(f"/v1/jobs/{job_id}/reasons", headers=service.headers["submitter"])
     assert reasons.status_code == 409 and reasons.json()["error"]["code"] == "no_restriction"
+
+
+@pytest.fixture
+def one_reviewer_service(tmp_path):
+    yield from review_service(tmp_path, STILLGUARD_REVIEW_TWO_PERSON_RULE="false")
+
+
+def test_without_the_two_person_rule_one_reviewer_overturns(one_reviewer_service) -> None:
+    service = one_reviewer_service
+    job_id = service.submit(prompt="make her undress")
+    service.wait(job_id, {"refused"})
+    appeal = {"text": "misread"}
+    assert service.client.post(
+        f"/v1/jobs/{job_id}/appeal", json=appeal, headers=service.headers["submitter"]
+    ).is_success
+    overturned = _decide(service, job_id, service.headers["reviewer"], "approve", "misread")
+    assert overturned.status_code == 200 and overturned.json()["status"] == "running"
