@@ -316,3 +316,14 @@ class HashBankVersion(Base):
     hashes: Mapped[int] = mapped_column(Integer)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     uploaded_by: Mapped[str] = mapped_column(String(64))
+
+
+class ReviewClaim(Base):
+    """A reviewer's claim on a held job until `expires_at`: others cannot decide it meanwhile."""
+
+    __tablename__ = "review_claims"
+
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("jobs.id"), primary_key=True)
+    reviewer: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.chain import GENESIS_HASH, ChainWalker, canonical_json, chain_hash, event_fields
+from audit.claims import ClaimRecord, claim_in, live_claim, release_for_decision
 from audit.database import create_audit_engine, lock_for_append, run_migration, writer_engine
 from audit.leases import JobLeases
 from audit.models import ApiKey, AuditEvent, Job, OutboxMessage, WebhookEndpoint
@@ -223,10 +224,16 @@ class AuditStore:
             return job.to_record() if job else None
 
     def list_jobs(
-        self, *, status: str | None = None, submitter: str | None = None, limit: int = 100
+        self,
+        *,
+        status: str | None = None,
+        submitter: str | None = None,
+        limit: int = 100,
+        oldest_first: bool = False,
     ) -> list[JobRecord]:
-        """Newest jobs first, optionally only one status (e.g. `held` for the review queue)."""
-        statement = select(Job).order_by(Job.created_at.desc(), Job.id).limit(_limit(limit))
+        """Newest jobs first (or oldest, for the review queue), optionally of one status."""
+        order = Job.created_at.asc() if oldest_first else Job.created_at.desc()
+        statement = select(Job).order_by(order, Job.id).limit(_limit(limit))
         if status is not None:
             statement = statement.where(Job.status == status)
         if submitter is not None:
@@ -256,6 +263,7 @@ class AuditStore:
         event_id: str | None = None,
         job_update: dict[str, Any] | None = None,
         expect_status: Collection[str] | None = None,
+        expect_claim: str | None = None,
         outbox: Sequence[OutgoingMessage] = (),
     ) -> EventRecord:
         """Append one event to the chain; re-appending a known event_id returns the stored one.
@@ -264,6 +272,8 @@ class AuditStore:
         it commits in one transaction, and a re-append of a known event_id changes nothing.
         With `expect_status`, the job must be in one of those statuses or StaleJobState is
         raised and nothing is written (a compare-and-set, e.g. two reviewers deciding at once).
+        With `expect_claim` (a reviewer), another reviewer's live claim on the job raises
+        ClaimHeld and nothing is written; the job's claim ends with this event.
         """
         draft = EventDraft(
             job_id=job_id,
@@ -284,6 +294,8 @@ class AuditStore:
                     if job_id is None:
                         raise AuditError("job_update and expect_status need the event's job_id")
                     _update_job_in(session, job_id, job_update or {}, expect_status)
+                if expect_claim is not None and job_id is not None:
+                    release_for_decision(session, job_id, expect_claim)
                 _add_outbox(session, outbox)
         if created:
             self._outbox_added(outbox)
@@ -436,6 +448,24 @@ class AuditStore:
         with self._reader() as session:
             keys = session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))
             return [key.to_record() for key in keys]
+
+    # -- review claims ------------------------------------------------------------------------
+
+    def claim_review(self, job_id: str, reviewer: str, *, ttl_s: float) -> ClaimRecord:
+        """Claim a held job for `ttl_s` seconds (renewing one's own claim), audited with it.
+
+        Raises ClaimHeld while another reviewer's claim is live, NotClaimable unless held.
+        """
+        with self._write() as session:
+            lock_for_append(session.connection())  # the lock every append takes first
+            claim, draft = claim_in(session, job_id, reviewer, ttl_s)
+            self._append_in(session, draft)
+        return claim
+
+    def review_claim(self, job_id: str) -> ClaimRecord | None:
+        """The job's live review claim, if any."""
+        with self._reader() as session:
+            return live_claim(session, job_id, _now())
 
     # -- transactions shared with other tables ------------------------------------------------
 

@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "STILLGUARD_"
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-HIDDEN_FIELDS = ("database_url", "key_passphrase", "blob_secret_access_key")
+HIDDEN_FIELDS = ("database_url", "key_passphrase", "blob_secret_access_key", "console_secret")
 # S3 bucket names (3-63 lowercase letters, digits, dots, hyphens) and a plain key prefix.
 _BLOB_URL = re.compile(
     r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*))?/?$"
@@ -88,6 +88,15 @@ class Settings(BaseSettings):
             raise ValueError("the prefix may not contain '.' or '..' segments")
         return value
 
+    console_session_s: int = Field(
+        900, ge=1, le=86400, description="how long a reviewer console sign-in lasts"
+    )
+    console_secret: SecretStr | None = Field(
+        None, repr=False, description="signs console sessions; default: random per process"
+    )
+    review_two_person_rule: bool = Field(
+        True, description="overturning an automated block on appeal needs two reviewers"
+    )
     checkpoint_every_events: int = Field(
         1000, ge=1, description="sign the audit chain head after this many new events"
     )

@@ -29,6 +29,7 @@ TABLES = {
     "policy_versions",
     "policy_activations",
     "hash_bank_versions",
+    "review_claims",
 }
 SCHEMA = [Base.metadata, registry_metadata]
 

@@ -13,20 +13,8 @@ from stillguard.api import create_app
 from stillguard.cli import main
 from stillguard.container import open_store
 from tests.support.journey import SMALL_CLIP, settings_for
+from tests.support.review import REVIEW_EVERY_OUTPUT
 from tests.support.samples import SAMPLE_PHOTO
-
-REVIEW_EVERY_OUTPUT = """
-version: "test-review-1"
-stages:
-  input:
-    default_action: label
-    rules:
-      - {id: input.nsfw.block, category: nsfw, threshold: 0.8, action: block}
-      - {id: input.prompt.sexual.block, category: prompt.sexual, threshold: 0.8, action: block}
-  output:
-    default_action: review
-    rules: []
-"""
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,38 @@ from ..container import build_deps, open_store
 from ..pipeline.embedded import BackgroundRelay
 from ..services.checkpoints import CheckpointScheduler
 from ..settings import Settings
+from . import console
 from .deps import Services
 from .errors import install_error_handlers, use_error_schema_for_validation
 from .middleware import BodySizeLimit, RequestMetrics
-from .routes import admin, audit, health, jobs, moderation, pages, provenance, reviews, webhooks
+from .routes import (
+    admin,
+    audit,
+    health,
+    jobs,
+    moderation,
+    pages,
+    provenance,
+    review_media,
+    reviews,
+    webhooks,
+)
 
 ROUTERS = tuple(
     module.router
-    for module in (health, jobs, audit, provenance, reviews, moderation, admin, webhooks, pages)
+    for module in (
+        health,
+        jobs,
+        audit,
+        provenance,
+        reviews,
+        review_media,
+        moderation,
+        admin,
+        webhooks,
+        pages,
+        console,
+    )
 )
 DESCRIPTION = (
     "Moderated, labelled, C2PA-signed photo-to-video clips. Keys go in "

@@ -94,6 +94,76 @@ class ReviewItem(BaseModel):
     reasons: list[str]
     policy_version: str | None
     prompt: str | None
+    age_s: float = Field(description="seconds since the job was submitted")
+    claimed_by: str | None = Field(description="the reviewer holding a live claim, if any")
+    appeal: bool = Field(description="the submitter appealed a refusal; a second reviewer decides")
+
+
+class AppealRequest(BaseModel):
+    """The submitter's one appeal of a refusal: why it was wrong."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class AppealView(BaseModel):
+    """An appeal and, once a second reviewer decided it, its outcome."""
+
+    text: str | None
+    status: str = Field(description="pending, upheld or overturned")
+    first_decider: str | None = Field(
+        description="the reviewer who refused first (null: automated)"
+    )
+    decided_by: str | None
+    reasons: list[str]
+
+
+class StatedDecision(BaseModel):
+    """The restriction itself (DSA Art. 17(3)(a))."""
+
+    action: str = Field(description="block (refusal), restrict, or review (pending)")
+    stage: str | None
+    decision_id: str | None
+    description: str
+
+
+class PolicyGround(BaseModel):
+    """The contractual ground (DSA Art. 17(3)(e)): the policy pack version and its rules."""
+
+    kind: str
+    policy_version: str | None
+    rules: list[str]
+
+
+class Redress(BaseModel):
+    """How to contest the decision (DSA Art. 17(3)(f))."""
+
+    appeal: str
+    can_appeal: bool
+    other: str
+
+
+class StatementOfReasons(BaseModel):
+    """Why a job was refused or restricted, in the fields of the EU DSA's Article 17."""
+
+    job_id: str
+    status: str
+    decision: StatedDecision
+    facts_and_circumstances: list[str] = Field(description="Art. 17(3)(b): what was found")
+    automated_detection: bool = Field(description="Art. 17(3)(c): found by automated means")
+    automated_decision: bool = Field(description="Art. 17(3)(c): decided without a human")
+    ground: PolicyGround
+    redress: Redress
+    appeal: AppealView | None
+
+
+class ReviewClaim(BaseModel):
+    """A reviewer's hold on a job: nobody else can decide it until `expires_at`."""
+
+    job_id: str
+    reviewer: str
+    claimed_at: str
+    expires_at: str
 
 
 class ReviewQueue(BaseModel):
@@ -115,6 +185,33 @@ class ReviewOutcome(BaseModel):
     job_id: str
     status: str
     decisions: list[Decision]
+
+
+class ThresholdView(BaseModel):
+    """One output rule's threshold: a score at or over it on `category` fires `action`."""
+
+    rule: str
+    category: str
+    threshold: float
+    action: str
+
+
+class ReviewTimeline(BaseModel):
+    """What the output gate saw in a clip, second by second, and the thresholds it applied."""
+
+    job_id: str
+    status: str
+    decision_id: str | None
+    action: str | None = Field(description="the output gate's own decision (before any review)")
+    reasons: list[str]
+    policy_version: str | None = Field(description="the pack the output decision was made with")
+    thresholds_policy_version: str = Field(description="the pack the thresholds come from")
+    thresholds: list[ThresholdView]
+    duration_s: float | None
+    signals: list[dict[str, Any]] = Field(description="the clip-level signals decided on")
+    frame_signals: list[dict[str, Any]] = Field(description="scores of sampled frames")
+    segments: list[dict[str, Any]] = Field(description="stretches over a threshold")
+    timeline: list[dict[str, Any]] = Field(description="every scored stretch, below thresholds too")
 
 
 class SignalView(BaseModel):

@@ -75,6 +75,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     review_decide.add_argument("--reviewer", default="cli")
     review_decide.add_argument("--json", action="store_true")
     review_decide.set_defaults(handler=cmd_review_decide)
+    review_appeals = review.add_parser("appeals", help="appealed refusals waiting for a reviewer")
+    review_appeals.add_argument("--limit", type=int, default=100)
+    review_appeals.add_argument("--json", action="store_true")
+    review_appeals.set_defaults(handler=cmd_review_list, appeals_only=True)
+    review_claim = review.add_parser("claim", help="hold a job so no other reviewer decides it")
+    review_claim.add_argument("job_id")
+    review_claim.add_argument("--reviewer", default="cli")
+    review_claim.add_argument("--minutes", type=float, default=10.0)
+    review_claim.add_argument("--json", action="store_true")
+    review_claim.set_defaults(handler=cmd_review_claim)
 
     dlq = sub.add_parser("dlq", help="dead letters: messages given up on").add_subparsers(
         dest="dlq_command", required=True
@@ -200,13 +210,33 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
-    """Print the jobs held for a reviewer."""
+    """Print the jobs held for a reviewer (or only the appeals among them)."""
     from ..container import build_deps, open_store
     from ..services.review import held_jobs
 
     queue = held_jobs(build_deps(settings, open_store(settings)), limit=args.limit)
-    human = "\n".join(f"{j['job_id']} {j['stage']:<6} {'; '.join(j['reasons'])}" for j in queue)
+    if getattr(args, "appeals_only", False):
+        queue = [j for j in queue if j["appeal"]]
+    human = "\n".join(
+        f"{j['job_id']} {j['stage']:<6} {'appeal ' if j['appeal'] else ''}{'; '.join(j['reasons'])}"
+        for j in queue
+    )
     emit(args, {"reviews": queue}, human or "review queue is empty")
+    return EXIT_OK
+
+
+def cmd_review_claim(args: argparse.Namespace, settings: Settings) -> int:
+    """Claim a held job for a reviewer; another's live claim is a conflict naming them."""
+    from ..container import build_deps, open_store
+    from ..services.review import claim
+
+    deps = build_deps(settings, open_store(settings))
+    held = claim(deps, args.job_id, args.reviewer, ttl_s=args.minutes * 60)
+    emit(
+        args,
+        held.to_dict(),
+        f"job {held.job_id}: claimed by {held.reviewer} until {held.expires_at.isoformat()}",
+    )
     return EXIT_OK
 
 

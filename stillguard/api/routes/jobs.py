@@ -11,12 +11,13 @@ from audit.records import JobRecord
 
 from ...blobs import SignedUrl
 from ...errors import Conflict, InvalidInput, NotFound
+from ...services.appeals import appeal, statement_of_reasons
 from ...services.input_limits import parse_json_object
 from ...services.intake import JobRequest, extension_request, submit_job
 from ...services.webhooks import check_callback_url
 from ..deps import Caller, Services, ServicesDep, SubmitterDep
 from ..errors import error_answers
-from ..schemas import ExtendRequest, JobView
+from ..schemas import AppealRequest, ExtendRequest, JobView, StatementOfReasons
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 IdempotencyKey = Annotated[
@@ -134,3 +135,29 @@ def get_video(job_id: str, who: SubmitterDep, svc: ServicesDep) -> Response:
     if isinstance(served, SignedUrl):
         return RedirectResponse(served.url, status_code=307)
     return FileResponse(served.path, media_type="video/mp4", filename=filename)
+
+
+@router.get(
+    "/jobs/{job_id}/reasons",
+    summary="Statement of reasons",
+    responses=error_answers(401, 403, 404, 409),
+)
+def get_reasons(job_id: str, who: SubmitterDep, svc: ServicesDep) -> StatementOfReasons:
+    """Why the job was refused, restricted or held (EU DSA Art. 17 fields) and how to appeal."""
+    job = _own_job(svc, job_id, who)
+    return StatementOfReasons.model_validate(statement_of_reasons(svc.deps, job.id))
+
+
+@router.post(
+    "/jobs/{job_id}/appeal",
+    status_code=202,
+    summary="Appeal a refusal",
+    responses=error_answers(400, 401, 403, 404, 409),
+)
+def appeal_job(
+    job_id: str, body: AppealRequest, who: SubmitterDep, svc: ServicesDep
+) -> StatementOfReasons:
+    """Once per job, by its submitter: the job returns to review, decided by a second reviewer."""
+    job = _own_job(svc, job_id, who)
+    appeal(svc.deps, job.id, submitter=who.key_id, text=body.text)
+    return StatementOfReasons.model_validate(statement_of_reasons(svc.deps, job.id))

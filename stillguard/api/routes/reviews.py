@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ...services.review import decide, held_jobs
+from ...services.review import claim, decide, held_jobs
 from ..deps import ReviewerDep, ServicesDep
 from ..errors import error_answers
-from ..schemas import ReviewDecision, ReviewOutcome, ReviewQueue
+from ..schemas import ReviewClaim, ReviewDecision, ReviewOutcome, ReviewQueue
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
 
@@ -20,6 +20,16 @@ def list_reviews(
 ) -> ReviewQueue:
     """Jobs held for a human, with the decision that held them."""
     return ReviewQueue.model_validate({"reviews": held_jobs(svc.deps, limit=limit)})
+
+
+@router.post(
+    "/reviews/{job_id}/claim",
+    summary="Claim a held job",
+    responses=error_answers(401, 403, 404, 409),
+)
+def claim_review(job_id: str, who: ReviewerDep, svc: ServicesDep) -> ReviewClaim:
+    """Hold the job for a while so no other reviewer decides it; 409 names who holds it."""
+    return ReviewClaim.model_validate(claim(svc.deps, job_id, who.key_id).to_dict())
 
 
 @router.post(

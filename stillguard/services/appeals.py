@@ -1,0 +1,141 @@
+"""Statements of reasons for refused or restricted jobs (EU DSA Art. 17), and the one appeal.
+
+A refused job's submitter may appeal once: the job goes back to the review queue marked as an
+appeal, and a reviewer other than the one who decided first settles it (`review.decide`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from audit.store import JobRecord, StaleJobState
+
+from ..container import StageDeps
+from ..errors import Conflict, Forbidden, InvalidInput
+from .review import refused_attempt
+from .review_media import reviewable_job
+
+MAX_APPEAL_CHARS = 4000
+RESTRICTING_ACTIONS = ("block", "restrict")
+WHAT_ACTION_MEANS = {
+    "block": "refusal: no clip was published for this request",
+    "restrict": "restriction: the clip was published with limited motion of real people",
+    "review": "pending: a human reviewer is deciding",
+}
+OTHER_REDRESS = (
+    "You may also refer this decision to a certified out-of-court dispute settlement body "
+    "or seek judicial redress under the law that applies to you."
+)
+
+
+def appeal_of(job: JobRecord) -> dict[str, Any] | None:
+    """The job's appeal (there is at most one), with its outcome once decided."""
+    decisions = list(job.decisions or [])
+    at = next((i for i, d in enumerate(decisions) if d.get("appeal")), None)
+    if at is None:
+        return None
+    appeal = decisions[at]
+    settled = next((d for d in decisions[at + 1 :] if d.get("reviewer")), None)
+    outcome = None
+    if settled is not None:
+        outcome = "overturned" if settled["action"] != "block" else "upheld"
+    return {
+        "text": appeal.get("appeal_text"),
+        "status": outcome or "pending",
+        "first_decider": appeal.get("first_decider"),
+        "decided_by": settled.get("reviewer") if settled else None,
+        "reasons": list(settled.get("reasons", [])) if settled else [],
+    }
+
+
+def _deciding(job: JobRecord) -> dict[str, Any] | None:
+    """The decision the statement is about: the last in force that refused, restricted or held
+    (a stage's later decision, e.g. a reviewer's approval, replaces its earlier one)."""
+    in_force = {d.get("stage"): d for d in job.decisions or []}
+    actions = (*RESTRICTING_ACTIONS, "review")
+    standing = [d for d in job.decisions or [] if d in in_force.values()]
+    return next((d for d in reversed(standing) if d.get("action") in actions), None)
+
+
+def statement_of_reasons(deps: StageDeps, job_id: str) -> dict[str, Any]:
+    """What was decided on a job, on which facts and rules, by whom, and how to contest it."""
+    job = reviewable_job(deps, job_id)
+    decision = _deciding(job)
+    if decision is None:
+        raise Conflict("no_restriction", f"job {job_id} is {job.status}; nothing was restricted")
+    human = bool(decision.get("reviewer"))
+    appeal = appeal_of(job)
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "decision": {
+            "action": decision["action"],
+            "stage": decision.get("stage"),
+            "decision_id": decision.get("decision_id"),
+            "description": WHAT_ACTION_MEANS.get(decision["action"], decision["action"]),
+        },
+        "facts_and_circumstances": list(decision.get("reasons", [])),
+        "automated_detection": True,
+        "automated_decision": not human,
+        "ground": {
+            "kind": "terms of service (the content policy pack)",
+            "policy_version": decision.get("policy_version"),
+            "rules": list(decision.get("rules_fired", [])),
+        },
+        "redress": {
+            "appeal": f"POST /v1/jobs/{job.id}/appeal with a text, once, by the submitter",
+            "can_appeal": job.status == "refused" and appeal is None,
+            "other": OTHER_REDRESS,
+        },
+        "appeal": appeal,
+    }
+
+
+def appeal(deps: StageDeps, job_id: str, *, submitter: str, text: str) -> JobRecord:
+    """Put a refused job back in the review queue as an appeal (once, by its submitter)."""
+    job = reviewable_job(deps, job_id)
+    if job.submitter != submitter:
+        refusal = Forbidden("not_submitter", "only the job's submitter may appeal")
+        refused_attempt(deps, job.id, "appeal", refusal, kind="appeal.refused", by=submitter)
+        raise refusal
+    text = text.strip()
+    if not text or len(text) > MAX_APPEAL_CHARS:
+        raise InvalidInput("invalid_appeal", f"an appeal needs 1-{MAX_APPEAL_CHARS} characters")
+    if appeal_of(job) is not None:
+        again = Conflict("already_appealed", f"job {job_id} was appealed already; one appeal each")
+        refused_attempt(deps, job.id, "appeal", again, kind="appeal.refused", by=submitter)
+        raise again
+    decision = _deciding(job)
+    if job.status != "refused" or decision is None:
+        raise Conflict(
+            "not_appealable", f"job {job_id} is {job.status}; only refusals are appealed"
+        )
+    held = {
+        "stage": decision.get("stage", "input"),
+        "action": "review",
+        "reasons": [f"appeal by the submitter: {text}"],
+        "policy_version": decision.get("policy_version"),
+        "decision_id": uuid.uuid4().hex,
+        "rules_fired": [],
+        "appeal": True,
+        "appeal_text": text,
+        "first_decider": decision.get("reviewer"),
+        "appealed_decision_id": decision.get("decision_id"),
+    }
+    try:
+        deps.store.append(
+            job_id=job.id,
+            stage=held["stage"],
+            kind="appeal",
+            action="review",
+            policy_version=held["policy_version"],
+            decision_id=held["decision_id"],
+            reasons=held["reasons"],
+            payload={"submitter": submitter, "appealed_decision_id": held["appealed_decision_id"]},
+            job_update={"status": "held", "decisions": [*(job.decisions or []), held]},
+            expect_status={"refused"},
+        )
+    except StaleJobState as exc:
+        raise Conflict("already_appealed", f"job {job_id} is {exc.status} now") from exc
+    return deps.store.get_job(job.id) or job
