@@ -112,14 +112,13 @@ class PolicyVersions:
                 session.flush()
                 self._store.append_in(
                     session,
-                    EventDraft(
-                        job_id=None,
-                        stage="policy",
-                        kind="policy.uploaded",
-                        action="upload",
+                    EventDraft.without_job(
+                        "policy",
+                        "policy.uploaded",
+                        "upload",
+                        f"{by} uploaded policy {version} (sha256 {sha256[:16]})",
+                        {"version": version, "sha256": sha256, "admin": by},
                         policy_version=version,
-                        reasons=[f"{by} uploaded policy {version} (sha256 {sha256[:16]})"],
-                        payload={"version": version, "sha256": sha256, "admin": by},
                     ),
                 )
                 if activate_on is not None:
@@ -186,20 +185,19 @@ class PolicyVersions:
         version = row.version if row is not None else None
         self._store.append_in(
             session,
-            EventDraft(
-                job_id=None,
-                stage="policy",
-                kind=kind,
-                action=kind.rsplit(".", 1)[1],
-                policy_version=version,
-                reasons=[f"{by} set the {role} pack of {surface!r}: {previous} -> {version}"],
-                payload={
+            EventDraft.without_job(
+                "policy",
+                kind,
+                kind.rsplit(".", 1)[1],
+                f"{by} set the {role} pack of {surface!r}: {previous} -> {version}",
+                {
                     "surface": surface,
                     "role": role,
                     "version": version,
                     "previous_version": previous,
                     "admin": by,
                 },
+                policy_version=version,
             ),
         )
         return Activation(activation.id, surface, role, version, activation.activated_at, by)

@@ -178,6 +178,21 @@ class EventDraft:
     payload: dict[str, Any] | None = None
     event_id: str | None = None
 
+    @classmethod
+    def without_job(
+        cls,
+        stage: str,
+        kind: str,
+        action: str,
+        reason: str,
+        payload: dict[str, Any],
+        *,
+        policy_version: str | None = None,
+    ) -> EventDraft:
+        """An event that belongs to no job (an admin's change, an operator's replay, a refused
+        request): what was done, one reason a person reads, and the payload that pins it."""
+        return cls(None, stage, kind, action, policy_version, reasons=[reason], payload=payload)
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:

@@ -298,6 +298,11 @@ class AuditStore:
             self._outbox_added(outbox)
         return event
 
+    def record(self, draft: EventDraft) -> EventRecord:
+        """Append a drafted event on its own: one that changes no job and sends nothing."""
+        with self._write() as session:
+            return self._append_in(session, draft)[0]
+
     def enqueue(self, outbox: Sequence[OutgoingMessage]) -> None:
         """Add messages to the outbox on their own (recovery hands a stalled job on this way)."""
         with self._write() as session:
