@@ -16,7 +16,7 @@ from sqlalchemy import select
 from audit.chain import ChainWalker
 from audit.checkpoints import Checkpoint, CheckpointFileError, stored_checkpoints
 from audit.models import AuditEvent
-from audit.records import ChainReport
+from audit.records import ChainReport, json_fields
 from audit.store import AuditStore
 
 WALK_BATCH = 5000
@@ -54,14 +54,9 @@ class CheckpointedReport:
         """JSON-ready form printed by `audit verify --json`."""
         return {
             **self.chain.to_dict(),
+            **json_fields(self, omit=("chain",)),
             "intact": self.intact,
             "reason": self.reason,
-            "checkpoints_checked": self.checkpoints_checked,
-            "anchors_checked": self.anchors_checked,
-            "newest_checkpoint_seq": self.newest_checkpoint_seq,
-            "events_after_newest_checkpoint": self.events_after_newest_checkpoint,
-            "broken_checkpoint": self.broken_checkpoint,
-            "problems": list(self.problems),
         }
 
 

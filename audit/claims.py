@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from audit.models import Job, ReviewClaim
-from audit.records import EventDraft
+from audit.records import EventDraft, record_of
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class NotClaimable(Exception):
 
 
 def _record(row: ReviewClaim) -> ClaimRecord:
-    return ClaimRecord(row.job_id, row.reviewer, row.claimed_at, row.expires_at)
+    return record_of(ClaimRecord, row)
 
 
 def live_claim(session: Session, job_id: str, now: datetime) -> ClaimRecord | None:

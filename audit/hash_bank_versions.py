@@ -58,13 +58,12 @@ class HashBankVersions:
             )
             self._store.append_in(
                 session,
-                EventDraft(
-                    job_id=None,
-                    stage="policy",
-                    kind="hash_bank.loaded",
-                    action="load",
-                    reasons=[f"admin {by} loaded bank {name} v{version} ({hashes} hashes)"],
-                    payload={
+                EventDraft.without_job(
+                    "policy",
+                    "hash_bank.loaded",
+                    "load",
+                    f"admin {by} loaded bank {name} v{version} ({hashes} hashes)",
+                    {
                         "bank": name,
                         "version": version,
                         "hashes": hashes,

@@ -7,20 +7,16 @@ too many tries at one stage the job fails with a reason instead of looping forev
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.models import Job, OutboxMessage
-from audit.records import JobLease
+from audit.records import JobLease, utc_now
 
 ACTIVE_STATUSES = ("submitted", "running")
 ENDED_STATUSES = ("published", "refused", "failed")  # held jobs wait for a reviewer: kept
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class JobLeases:
@@ -36,7 +32,7 @@ class JobLeases:
         The attempt count goes up with every take at the same stage and starts at 1 at a new
         stage, so the caller can give up after N tries.
         """
-        now = _now()
+        now = utc_now()
         with self._writer.begin() as session:
             result = session.execute(
                 update(Job)
@@ -67,7 +63,7 @@ class JobLeases:
             result = session.execute(
                 update(Job)
                 .where(Job.id == lease.job_id, Job.lease_owner == lease.owner)
-                .values(lease_expires_at=_now() + timedelta(seconds=ttl_s))
+                .values(lease_expires_at=utc_now() + timedelta(seconds=ttl_s))
             )
             return result.rowcount == 1
 
@@ -85,7 +81,7 @@ class JobLeases:
         with self._writer.begin() as session:
             result = session.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.lease_owner == owner, Job.lease_expires_at < _now())
+                .where(Job.id == job_id, Job.lease_owner == owner, Job.lease_expires_at < utc_now())
                 .values(lease_owner=None, lease_expires_at=None)
             )
             return result.rowcount == 1
@@ -97,7 +93,7 @@ class JobLeases:
             .where(
                 Job.status.in_(ACTIVE_STATUSES),
                 Job.lease_owner.is_not(None),
-                Job.lease_expires_at < _now(),
+                Job.lease_expires_at < utc_now(),
             )
             .limit(limit)
         )
@@ -112,7 +108,7 @@ class JobLeases:
             .where(
                 Job.status.in_(ACTIVE_STATUSES),
                 Job.lease_owner.is_(None),
-                Job.updated_at < _now() - timedelta(seconds=idle_s),
+                Job.updated_at < utc_now() - timedelta(seconds=idle_s),
                 ~waiting,
             )
             .limit(limit)
@@ -123,7 +119,7 @@ class JobLeases:
     def touch(self, job_id: str) -> None:
         """Mark a job as handled now (its stall clock restarts)."""
         with self._writer.begin() as session:
-            session.execute(update(Job).where(Job.id == job_id).values(updated_at=_now()))
+            session.execute(update(Job).where(Job.id == job_id).values(updated_at=utc_now()))
 
     def expired_by_retention(
         self, before: datetime, limit: int = 100

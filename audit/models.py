@@ -32,6 +32,7 @@ from audit.records import (
     EventRecord,
     JobRecord,
     OutboxRecord,
+    record_of,
 )
 
 # A surface's pack that decides, and the one that only runs beside it (shadow mode).
@@ -102,22 +103,8 @@ class Job(Base):
 
     def to_record(self) -> JobRecord:
         """A detached, frozen copy for callers outside the session."""
-        return JobRecord(
-            id=self.id,
-            status=self.status,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            submitter=self.submitter,
-            idempotency_key=self.idempotency_key,
-            request_sha256=self.request_sha256,
-            prompt=self.prompt,
-            options=dict(self.options or {}),
-            input_blob=self.input_blob,
-            output_blob=self.output_blob,
-            error=self.error,
-            decisions=tuple(self.decisions or ()),
-            callback_url=self.callback_url,
-            blobs_expired_at=self.blobs_expired_at,
+        return record_of(
+            JobRecord, self, options=dict(self.options or {}), decisions=tuple(self.decisions or ())
         )
 
 
@@ -152,21 +139,12 @@ class AuditEvent(Base):
 
     def to_record(self) -> EventRecord:
         """A detached, frozen copy for callers outside the session."""
-        return EventRecord(
-            seq=self.seq,
-            event_id=self.event_id,
-            job_id=self.job_id,
-            stage=self.stage,
-            kind=self.kind,
-            action=self.action,
-            policy_version=self.policy_version,
-            decision_id=self.decision_id,
+        return record_of(
+            EventRecord,
+            self,
             reasons=tuple(self.reasons),
             signals=tuple(self.signals),
             payload=dict(self.payload),
-            created_at=self.created_at,
-            prev_hash=self.prev_hash,
-            hash=self.hash,
         )
 
 
@@ -184,9 +162,7 @@ class ApiKey(Base):
 
     def to_record(self) -> ApiKeyRecord:
         """A detached, frozen copy without the secret's hash."""
-        return ApiKeyRecord(
-            id=self.id, role=self.role, created_at=self.created_at, revoked_at=self.revoked_at
-        )
+        return record_of(ApiKeyRecord, self)
 
 
 class OutboxMessage(Base):
@@ -220,16 +196,8 @@ class OutboxMessage(Base):
 
     def to_record(self) -> OutboxRecord:
         """A detached, frozen copy for callers outside the session."""
-        return OutboxRecord(
-            id=self.id,
-            topic=self.topic,
-            job_id=self.job_id,
-            payload=dict(self.payload),
-            headers=dict(self.headers or {}),
-            status=self.status,
-            attempts=self.attempts,
-            created_at=self.created_at,
-            last_error=self.last_error,
+        return record_of(
+            OutboxRecord, self, payload=dict(self.payload), headers=dict(self.headers or {})
         )
 
 

@@ -8,19 +8,15 @@ another relay claims them again, so a message is sent at least once and never lo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.models import OutboxMessage
-from audit.records import OutboxRecord, OutgoingMessage
+from audit.records import OutboxRecord, OutgoingMessage, utc_now
 
 MAX_ERROR_CHARS = 2000
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Outbox:
@@ -45,7 +41,7 @@ class Outbox:
         Due: pending, available now, and not claimed by a live relay. On PostgreSQL rows another
         relay is claiming are skipped (SKIP LOCKED); SQLite serialises writers.
         """
-        now = _now()
+        now = utc_now()
         statement = (
             select(OutboxMessage)
             .where(
@@ -79,7 +75,7 @@ class Outbox:
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.claimed_by == owner)
-                .values(claimed_until=_now() + timedelta(seconds=lease_s))
+                .values(claimed_until=utc_now() + timedelta(seconds=lease_s))
             )
 
     def complete(self, row_id: int, owner: str) -> None:
@@ -88,7 +84,7 @@ class Outbox:
             session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == row_id, OutboxMessage.claimed_by == owner)
-                .values(status="sent", sent_at=_now(), claimed_until=None)
+                .values(status="sent", sent_at=utc_now(), claimed_until=None)
             )
 
     def retry_later(
@@ -107,7 +103,7 @@ class Outbox:
                     claimed_by=None,
                     claimed_until=None,
                     attempts=attempts,
-                    available_at=_now() + timedelta(seconds=delay_s),
+                    available_at=utc_now() + timedelta(seconds=delay_s),
                     last_error=error[:MAX_ERROR_CHARS],
                 )
             )
@@ -123,7 +119,7 @@ class Outbox:
 
     def record_dead(self, message: OutgoingMessage, *, error: str, attempts: int) -> None:
         """Keep a message a consumer gave up on, so it can be listed and replayed like the rest."""
-        now = _now()
+        now = utc_now()
         with self._writer.begin() as session:
             session.add(
                 OutboxMessage(
@@ -161,7 +157,7 @@ class Outbox:
                 .values(
                     status="pending",
                     attempts=0,
-                    available_at=_now(),
+                    available_at=utc_now(),
                     claimed_by=None,
                     claimed_until=None,
                 )

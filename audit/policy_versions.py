@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from audit.models import PolicyActivation, PolicyVersion
-from audit.records import EventDraft, iso_utc
+from audit.records import EventDraft, json_fields, record_of
 from audit.store import AuditError, AuditStore
 
 DEFAULT_SURFACE = "default"
@@ -50,12 +50,7 @@ class StoredPack:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (without the YAML body)."""
-        return {
-            "version": self.version,
-            "sha256": self.sha256,
-            "uploaded_at": iso_utc(self.uploaded_at),
-            "uploaded_by": self.uploaded_by,
-        }
+        return json_fields(self, omit=("id", "body"))
 
 
 @dataclass(frozen=True)
@@ -71,14 +66,7 @@ class Activation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `policy history`."""
-        return {
-            "id": self.id,
-            "surface": self.surface,
-            "role": self.role,
-            "version": self.version,
-            "activated_at": iso_utc(self.activated_at),
-            "activated_by": self.activated_by,
-        }
+        return json_fields(self)
 
 
 def newest_id(store: AuditStore, column: InstrumentedAttribute[int]) -> int:
@@ -88,7 +76,7 @@ def newest_id(store: AuditStore, column: InstrumentedAttribute[int]) -> int:
 
 
 def _stored(row: PolicyVersion) -> StoredPack:
-    return StoredPack(row.id, row.version, row.sha256, row.body, row.uploaded_at, row.uploaded_by)
+    return record_of(StoredPack, row)
 
 
 class PolicyVersions:
@@ -124,14 +112,13 @@ class PolicyVersions:
                 session.flush()
                 self._store.append_in(
                     session,
-                    EventDraft(
-                        job_id=None,
-                        stage="policy",
-                        kind="policy.uploaded",
-                        action="upload",
+                    EventDraft.without_job(
+                        "policy",
+                        "policy.uploaded",
+                        "upload",
+                        f"{by} uploaded policy {version} (sha256 {sha256[:16]})",
+                        {"version": version, "sha256": sha256, "admin": by},
                         policy_version=version,
-                        reasons=[f"{by} uploaded policy {version} (sha256 {sha256[:16]})"],
-                        payload={"version": version, "sha256": sha256, "admin": by},
                     ),
                 )
                 if activate_on is not None:
@@ -198,20 +185,19 @@ class PolicyVersions:
         version = row.version if row is not None else None
         self._store.append_in(
             session,
-            EventDraft(
-                job_id=None,
-                stage="policy",
-                kind=kind,
-                action=kind.rsplit(".", 1)[1],
-                policy_version=version,
-                reasons=[f"{by} set the {role} pack of {surface!r}: {previous} -> {version}"],
-                payload={
+            EventDraft.without_job(
+                "policy",
+                kind,
+                kind.rsplit(".", 1)[1],
+                f"{by} set the {role} pack of {surface!r}: {previous} -> {version}",
+                {
                     "surface": surface,
                     "role": role,
                     "version": version,
                     "previous_version": previous,
                     "admin": by,
                 },
+                policy_version=version,
             ),
         )
         return Activation(activation.id, surface, role, version, activation.activated_at, by)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 JOB_STATUSES: tuple[str, ...] = ("submitted", "running", "published", "refused", "held", "failed")
 API_KEY_ROLES: tuple[str, ...] = ("submitter", "reviewer", "admin")
@@ -23,6 +26,39 @@ def iso_utc(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC: the only clock the audit tables are written with."""
+    return datetime.now(UTC)
+
+
+def json_fields(record: DataclassInstance, *, omit: Collection[str] = ()) -> dict[str, Any]:
+    """A record's fields in declaration order, JSON-ready: timestamps through `iso_utc`, tuples
+    as lists, mappings copied. `omit` keeps bodies and internals out of the answer."""
+    return {
+        f.name: _json_value(getattr(record, f.name)) for f in fields(record) if f.name not in omit
+    }
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, tuple | list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+Record = TypeVar("Record", bound="DataclassInstance")
+
+
+def record_of(record_type: type[Record], source: object, **converted: Any) -> Record:
+    """A frozen record whose fields are copied from the same-named attributes of `source` (a
+    row or a draft), except those given already `converted` (detached copies of JSON columns)."""
+    names = [f.name for f in fields(record_type) if f.name not in converted]
+    return record_type(**{name: getattr(source, name) for name in names}, **converted)
 
 
 @dataclass(frozen=True)
@@ -47,21 +83,7 @@ class JobRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the API and `--json` output."""
-        return {
-            "id": self.id,
-            "status": self.status,
-            "created_at": iso_utc(self.created_at),
-            "updated_at": iso_utc(self.updated_at),
-            "submitter": self.submitter,
-            "idempotency_key": self.idempotency_key,
-            "request_sha256": self.request_sha256,
-            "prompt": self.prompt,
-            "options": dict(self.options),
-            "input_blob": self.input_blob,
-            "output_blob": self.output_blob,
-            "error": self.error,
-            "decisions": list(self.decisions),
-        }
+        return json_fields(self, omit=("callback_url", "blobs_expired_at"))
 
 
 @dataclass(frozen=True)
@@ -85,22 +107,7 @@ class EventRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for reviewers (`audit query --json`, `GET /v1/audit`)."""
-        return {
-            "seq": self.seq,
-            "event_id": self.event_id,
-            "job_id": self.job_id,
-            "stage": self.stage,
-            "kind": self.kind,
-            "action": self.action,
-            "policy_version": self.policy_version,
-            "decision_id": self.decision_id,
-            "reasons": list(self.reasons),
-            "signals": list(self.signals),
-            "payload": dict(self.payload),
-            "created_at": iso_utc(self.created_at),
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-        }
+        return json_fields(self)
 
 
 @dataclass(frozen=True)
@@ -119,12 +126,7 @@ class ApiKeyRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `keys` listings."""
-        return {
-            "id": self.id,
-            "role": self.role,
-            "created_at": iso_utc(self.created_at),
-            "revoked_at": iso_utc(self.revoked_at),
-        }
+        return json_fields(self)
 
 
 @dataclass(frozen=True)
@@ -158,13 +160,7 @@ class ChainReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form printed by `audit verify --json`."""
-        return {
-            "intact": self.intact,
-            "checked": self.checked,
-            "first_broken_seq": self.first_broken_seq,
-            "reason": self.reason,
-            "head_hash": self.head_hash,
-        }
+        return json_fields(self)
 
 
 @dataclass(frozen=True)
@@ -181,6 +177,21 @@ class EventDraft:
     signals: Sequence[dict[str, Any]] = ()
     payload: dict[str, Any] | None = None
     event_id: str | None = None
+
+    @classmethod
+    def without_job(
+        cls,
+        stage: str,
+        kind: str,
+        action: str,
+        reason: str,
+        payload: dict[str, Any],
+        *,
+        policy_version: str | None = None,
+    ) -> EventDraft:
+        """An event that belongs to no job (an admin's change, an operator's replay, a refused
+        request): what was done, one reason a person reads, and the payload that pins it."""
+        return cls(None, stage, kind, action, policy_version, reasons=[reason], payload=payload)
 
 
 @dataclass(frozen=True)
@@ -209,16 +220,7 @@ class OutboxRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for `stillguard dlq list`."""
-        return {
-            "id": self.id,
-            "topic": self.topic,
-            "job_id": self.job_id,
-            "payload": dict(self.payload),
-            "status": self.status,
-            "attempts": self.attempts,
-            "created_at": iso_utc(self.created_at),
-            "last_error": self.last_error,
-        }
+        return json_fields(self, omit=("headers",))
 
 
 @dataclass(frozen=True)

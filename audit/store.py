@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, datetime
+from dataclasses import asdict
 from typing import Any, Self
 
 from sqlalchemy import Engine, Select, select
@@ -37,6 +37,7 @@ from audit.records import (
     EventRecord,
     JobRecord,
     OutgoingMessage,
+    utc_now,
 )
 
 UPDATABLE_JOB_FIELDS = frozenset(
@@ -70,10 +71,6 @@ class StaleJobState(AuditError):
 
 class IdempotencyConflict(AuditError):
     """The idempotency key was already used by this submitter for a different request."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _json_ready(value: Any, what: str) -> Any:
@@ -158,7 +155,7 @@ class AuditStore:
         """
         if prompt is not None and "\x00" in prompt:
             raise AuditError("prompt must not contain NUL characters")
-        now = _now()
+        now = utc_now()
         job = Job(
             id=job_id or uuid.uuid4().hex,
             status="submitted",
@@ -301,6 +298,11 @@ class AuditStore:
             self._outbox_added(outbox)
         return event
 
+    def record(self, draft: EventDraft) -> EventRecord:
+        """Append a drafted event on its own: one that changes no job and sends nothing."""
+        with self._write() as session:
+            return self._append_in(session, draft)[0]
+
     def enqueue(self, outbox: Sequence[OutgoingMessage]) -> None:
         """Add messages to the outbox on their own (recovery hands a stalled job on this way)."""
         with self._write() as session:
@@ -314,23 +316,20 @@ class AuditStore:
     def _append_in(self, session: Session, draft: EventDraft) -> tuple[EventRecord, bool]:
         """Append inside an open write transaction: (the event, whether it is new)."""
         event = AuditEvent(
-            event_id=draft.event_id or uuid.uuid4().hex,
-            job_id=draft.job_id,
-            stage=draft.stage,
-            kind=draft.kind,
-            action=draft.action,
-            policy_version=draft.policy_version,
-            decision_id=draft.decision_id,
-            reasons=_json_ready([str(reason) for reason in draft.reasons], "reasons"),
-            signals=_json_ready(list(draft.signals), "signals"),
-            payload=_json_ready(dict(draft.payload or {}), "payload"),
+            **{
+                **asdict(draft),
+                "event_id": draft.event_id or uuid.uuid4().hex,
+                "reasons": _json_ready([str(reason) for reason in draft.reasons], "reasons"),
+                "signals": _json_ready(list(draft.signals), "signals"),
+                "payload": _json_ready(dict(draft.payload or {}), "payload"),
+            }
         )
         lock_for_append(session.connection())
         existing = session.scalar(select(AuditEvent).where(AuditEvent.event_id == event.event_id))
         if existing is not None:
             return existing.to_record(), False
         last_hash = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
-        event.created_at = _now()
+        event.created_at = utc_now()
         event.prev_hash = last_hash or GENESIS_HASH
         event.hash = chain_hash(event.prev_hash, event_fields(event))
         session.add(event)
@@ -388,9 +387,9 @@ class AuditStore:
                 if endpoint is not None:
                     session.delete(endpoint)
             elif endpoint is None:
-                session.add(WebhookEndpoint(key_id=key_id, url=url, updated_at=_now()))
+                session.add(WebhookEndpoint(key_id=key_id, url=url, updated_at=utc_now()))
             else:
-                endpoint.url, endpoint.updated_at = url, _now()
+                endpoint.url, endpoint.updated_at = url, utc_now()
 
     def webhook_of(self, key_id: str) -> str | None:
         """A key's webhook URL, if it registered one."""
@@ -412,7 +411,7 @@ class AuditStore:
                     id=key_id,
                     role=role,
                     secret_sha256=_secret_sha256(secret),
-                    created_at=_now(),
+                    created_at=utc_now(),
                     revoked_at=None,
                 )
             )
@@ -440,7 +439,7 @@ class AuditStore:
             if key is None:
                 raise AuditError(f"no API key {key_id!r}")
             if key.revoked_at is None:
-                key.revoked_at = _now()
+                key.revoked_at = utc_now()
         return key.to_record()
 
     def list_api_keys(self) -> list[ApiKeyRecord]:
@@ -465,7 +464,7 @@ class AuditStore:
     def review_claim(self, job_id: str) -> ClaimRecord | None:
         """The job's live review claim, if any."""
         with self._reader() as session:
-            return live_claim(session, job_id, _now())
+            return live_claim(session, job_id, utc_now())
 
     # -- transactions shared with other tables ------------------------------------------------
 
@@ -506,12 +505,12 @@ def _update_job_in(
         raise StaleJobState(job_id, job.status)
     for name, value in fields.items():
         setattr(job, name, value)
-    job.updated_at = _now()
+    job.updated_at = utc_now()
     return job.to_record()
 
 
 def _add_outbox(session: Session, messages: Sequence[OutgoingMessage]) -> None:
-    now = _now()
+    now = utc_now()
     for message in messages:
         session.add(
             OutboxMessage(

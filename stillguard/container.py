@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from PIL import Image
 
@@ -36,10 +36,22 @@ from .blobs import BlobStore, open_blob_store
 from .services.live_config import LiveHashBanks, LivePolicies
 from .settings import Settings
 
+T = TypeVar("T")
+
 
 def worker_identity() -> str:
     """Who holds leases and claims from this process: host, pid and a random tag."""
     return f"{socket.gethostname()[:32]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class BuiltOnFirstUse(Generic[T]):
+    """`deps.NAME`: what the factory `deps.NAME_factory` builds, built once, on first use."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, deps: StageDeps, owner: type | None = None) -> T:
+        return cast(T, deps.cached(self.name, getattr(deps, f"{self.name}_factory")))
 
 
 @dataclass
@@ -67,6 +79,15 @@ class StageDeps:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
 
+    authority = BuiltOnFirstUse[Authority]()
+    image_classifier = BuiltOnFirstUse[ImageClassifier]()
+    prompt_classifier = BuiltOnFirstUse[Any]()
+    face_detector = BuiltOnFirstUse[FaceDetector | None]()
+    clip_classifier = BuiltOnFirstUse[ClipClassifier | None]()
+    nudenet = BuiltOnFirstUse[NudeNetDetector | None]()
+    repository = BuiltOnFirstUse[ManifestRepository]()
+    backend = BuiltOnFirstUse[Backend]()
+
     def cached(self, name: str, factory: Callable[[], Any]) -> Any:
         """Build an expensive dependency (a model, the authority) once, on first use.
 
@@ -86,19 +107,6 @@ class StageDeps:
         """The default surface's active pack now (follows activations without a restart)."""
         return self.policies.current()
 
-    def forget(self, name: str) -> None:
-        """Drop a cached dependency so the next use rebuilds it (e.g. after a bank upload)."""
-        with self._lock:
-            self._cache.pop(name, None)
-
-    @property
-    def image_classifier(self) -> ImageClassifier:
-        return self.cached("image", self.image_classifier_factory)
-
-    @property
-    def prompt_classifier(self) -> Any:
-        return self.cached("prompt", self.prompt_classifier_factory)
-
     def input_signals(self, photo: Image.Image | None, prompt: str | None) -> list[Signal]:
         """Every configured input check on a photo and a prompt (the prompt model loads lazily)."""
         return gates.input_signals(
@@ -106,10 +114,10 @@ class StageDeps:
             prompt,
             images=self.image_classifier,
             prompts=self.prompt_classifier if prompt else None,
-            faces=self.cached("faces", self.face_detector_factory),
+            faces=self.face_detector,
             hashes=self.hash_banks.current(),
-            clip=self.cached("clip", self.clip_classifier_factory),
-            nudenet=self.cached("nudenet", self.nudenet_factory),
+            clip=self.clip_classifier,
+            nudenet=self.nudenet,
         )
 
     def output_report(
@@ -125,17 +133,9 @@ class StageDeps:
             audio=decoded.audio,
             sample_rate=decoded.sample_rate,
             hashes=self.hash_banks.current(),
-            clip=self.cached("clip", self.clip_classifier_factory),
-            nudenet=self.cached("nudenet", self.nudenet_factory),
+            clip=self.clip_classifier,
+            nudenet=self.nudenet,
         )
-
-    @property
-    def repository(self) -> ManifestRepository:
-        return self.cached("repository", self.repository_factory)
-
-    @property
-    def authority(self) -> Authority:
-        return self.cached("authority", self.authority_factory)
 
 
 def open_store(settings: Settings) -> AuditStore:

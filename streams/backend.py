@@ -74,6 +74,11 @@ def describe_error(exc: BaseException) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 3] + "..."
 
 
+def backoff_s(attempt: int, *, first_s: float, max_s: float) -> float:
+    """How long to wait before the next try: doubling from `first_s` at the first, up to `max_s`."""
+    return min(max_s, first_s * 2 ** max(0, attempt - 1))
+
+
 def dead_letter_message(dead: DeadLetter, **details: Any) -> dict[str, Any]:
     """The message published on the dead-letter topic: the original plus a `dead_letter` field."""
     return {

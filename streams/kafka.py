@@ -29,6 +29,7 @@ from streams.backend import (
     DeliveryInterrupted,
     Handler,
     StreamError,
+    backoff_s,
     dead_letter_message,
     delivering,
     handle_with_retries,
@@ -349,7 +350,7 @@ class _ConsumerLoop:
             pass  # partition already reassigned: its new owner starts from the committed offset
 
     def _backoff(self, attempt: int) -> float:
-        return min(self.retry_backoff_s * 2 ** (attempt - 1), self.max_retry_backoff_s)
+        return backoff_s(attempt, first_s=self.retry_backoff_s, max_s=self.max_retry_backoff_s)
 
 
 def _partition_of(record: Any) -> Any:

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from audit.records import API_KEY_ROLES, EventRecord
 from audit.store import AuditQuery, AuditStore
@@ -14,7 +15,7 @@ from policies.pack import PolicyError, PolicyPack
 from ..services.review import REVIEW_ACTIONS
 from ..settings import Settings
 from . import policy_versions
-from .output import EXIT_OK, EXIT_OTHER, UsageError, emit, existing_file, parse_time
+from .output import EXIT_OK, EXIT_OTHER, UsageError, emit, existing_file, listing, parse_time
 
 BACKTEST_PAGE = 1000
 
@@ -132,16 +133,16 @@ def cmd_audit_query(args: argparse.Namespace, settings: Settings) -> int:
     )
     events = [e.to_dict() for e in open_store(settings).events(query)]
     next_after = events[-1]["seq"] if len(events) == args.limit else None
-    human = (
-        "\n".join(
-            f"{e['seq']:>6} {e['created_at']} {e['job_id'] or '-':<32} {e['stage']:<10} "
-            f"{e['kind']:<16} {e['action'] or '':<8} {'; '.join(e['reasons'])}"
-            for e in events
-        )
-        or "no events"
-    )
+    human = listing(events, _event_line, "no events")
     emit(args, {"events": events, "next_after_seq": next_after}, human)
     return EXIT_OK
+
+
+def _event_line(e: dict[str, Any]) -> str:
+    return (
+        f"{e['seq']:>6} {e['created_at']} {e['job_id'] or '-':<32} {e['stage']:<10} "
+        f"{e['kind']:<16} {e['action'] or '':<8} {'; '.join(e['reasons'])}"
+    )
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -217,12 +218,14 @@ def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
     queue = held_jobs(build_deps(settings, open_store(settings)), limit=args.limit)
     if getattr(args, "appeals_only", False):
         queue = [j for j in queue if j["appeal"]]
-    human = "\n".join(
-        f"{j['job_id']} {j['stage']:<6} {'appeal ' if j['appeal'] else ''}{'; '.join(j['reasons'])}"
-        for j in queue
-    )
-    emit(args, {"reviews": queue}, human or "review queue is empty")
+    emit(args, {"reviews": queue}, listing(queue, _review_line, "review queue is empty"))
     return EXIT_OK
+
+
+def _review_line(j: dict[str, Any]) -> str:
+    return (
+        f"{j['job_id']} {j['stage']:<6} {'appeal ' if j['appeal'] else ''}{'; '.join(j['reasons'])}"
+    )
 
 
 def cmd_review_claim(args: argparse.Namespace, settings: Settings) -> int:
@@ -272,12 +275,12 @@ def cmd_dlq_list(args: argparse.Namespace, settings: Settings) -> int:
     from ..services.dead_letters import dead_letters
 
     letters = [d.to_dict() for d in dead_letters(open_store(settings), args.topic, args.limit)]
-    human = "\n".join(
-        f"{d['id']:>6} {d['topic']:<32} {d['job_id']} tries {d['attempts']}: {d['last_error']}"
-        for d in letters
-    )
-    emit(args, {"dead_letters": letters}, human or "no dead letters")
+    emit(args, {"dead_letters": letters}, listing(letters, _dead_letter_line, "no dead letters"))
     return EXIT_OK
+
+
+def _dead_letter_line(d: dict[str, Any]) -> str:
+    return f"{d['id']:>6} {d['topic']:<32} {d['job_id']} tries {d['attempts']}: {d['last_error']}"
 
 
 def cmd_dlq_replay(args: argparse.Namespace, settings: Settings) -> int:

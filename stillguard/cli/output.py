@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,13 @@ def exit_code_for(error: StillguardError) -> int:
 def emit(args: argparse.Namespace, report: dict[str, Any], human: str) -> None:
     """Exactly one JSON object with `--json`, else the human-readable text."""
     print(json.dumps(report, default=str) if args.json else human)
+
+
+def listing(
+    rows: Iterable[dict[str, Any]], line: Callable[[dict[str, Any]], str], empty: str
+) -> str:
+    """The human form of a list: one line a row, or `empty` saying there are none."""
+    return "\n".join(line(row) for row in rows) or empty
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -58,7 +58,7 @@ def generator(message: InputCleared, deps: StageDeps) -> None:
     start = time.perf_counter()
     photo, _mime = load_photo(deps.blobs.read(job.input_blob))
     breakdown: dict[str, float] = {}
-    clip = deps.cached("backend", deps.backend_factory).generate(photo, options, timings=breakdown)
+    clip = deps.backend.generate(photo, options, timings=breakdown)
     timings["generation"] = elapsed_ms(start)
     start = time.perf_counter()
     corner = corner_clear_of(face_boxes(input_decision.signals))

@@ -13,19 +13,19 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from streams.backend import StreamError, describe_error
+from streams.backend import StreamError, backoff_s, describe_error
 
 from ..container import StageDeps
 from ..metrics import DEAD_LETTERS, OUTBOX_PENDING
 from ..services.webhooks import WEBHOOK_CHANNEL
 from .heartbeat import heartbeat
+from .polling import poll_until_stopped
 from .records import fail_job
 from .stages import stage_for_topic
 
 log = logging.getLogger("stillguard.relay")
 
 Deliver = Callable[[str, dict[str, Any], Mapping[str, str]], None]
-POLL_S = 1.0
 MAX_BACKOFF_S = 30.0
 
 
@@ -102,19 +102,15 @@ class OutboxRelay:
 
     def run(self, stop: threading.Event, *, on_idle: Callable[[], None] = lambda: None) -> None:
         """Relay until `stop` is set; `on_idle` runs between polls (the recovery sweeper)."""
-        while not stop.is_set():
-            try:
-                handled = self.run_once()
-                if not handled:
-                    OUTBOX_PENDING.set(self.deps.store.outbox.pending())
-                    on_idle()
-            except Exception:
-                log.exception("event=relay-failed")
-                handled = 0
-            if not handled:
-                self.wake.wait(POLL_S)
-                self.wake.clear()
+
+        def idle() -> None:
+            OUTBOX_PENDING.set(self.deps.store.outbox.pending())
+            on_idle()
+
+        poll_until_stopped(
+            self.run_once, self.wake, stop, failure_event="relay-failed", on_idle=idle
+        )
 
 
 def _backoff(attempts: int) -> float:
-    return min(MAX_BACKOFF_S, 0.5 * 2 ** max(0, attempts - 1))
+    return backoff_s(attempts, first_s=0.5, max_s=MAX_BACKOFF_S)

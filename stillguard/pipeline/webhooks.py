@@ -16,7 +16,7 @@ import httpx
 
 from audit.records import JobRecord, OutboxRecord, OutgoingMessage
 from audit.store import AuditQuery, AuditStore
-from streams.backend import describe_error
+from streams.backend import backoff_s, describe_error
 
 from ..container import StageDeps
 from ..errors import InvalidInput
@@ -30,11 +30,11 @@ from ..services.webhooks import (
     sign,
     signing_secret,
 )
+from .polling import poll_until_stopped
 
 log = logging.getLogger("stillguard.webhooks")
 TIMEOUT_S = 5.0
 MAX_BACKOFF_S = 300.0
-POLL_S = 1.0
 
 
 def webhook_delivery(store: AuditStore, job: JobRecord, status: str) -> list[OutgoingMessage]:
@@ -123,7 +123,7 @@ class WebhookSender:
                 "event=webhook-dead job_id=%s attempts=%d error=%s", row.job_id, row.attempts, error
             )
             return
-        delay = min(MAX_BACKOFF_S, 2.0 ** (row.attempts - 1))
+        delay = backoff_s(row.attempts, first_s=1.0, max_s=MAX_BACKOFF_S)
         outbox.retry_later(row.id, self.deps.worker_id, error=error, delay_s=delay)
         log.warning(
             "event=webhook-retry job_id=%s attempt=%d error=%s", row.job_id, row.attempts, error
@@ -131,12 +131,4 @@ class WebhookSender:
 
     def run(self, stop: threading.Event) -> None:
         """Send until `stop` is set."""
-        while not stop.is_set():
-            try:
-                sent = self.run_once()
-            except Exception:
-                log.exception("event=webhook-sender-failed")
-                sent = 0
-            if not sent:
-                self.wake.wait(POLL_S)
-                self.wake.clear()
+        poll_until_stopped(self.run_once, self.wake, stop, failure_event="webhook-sender-failed")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from audit.records import OutboxRecord
+from audit.records import EventDraft, OutboxRecord
 from audit.store import AuditStore
 
 from ..errors import InvalidInput, NotFound
@@ -26,12 +26,13 @@ def replay_dead_letters(
     if missing:
         raise NotFound("not_found", f"no dead letter {missing[0]} on {topic}")
     replayed = store.outbox.replay([d.id for d in letters])
-    store.append(
-        job_id=None,
-        stage="operator",
-        kind="dead_letters.replayed",
-        action="replay",
-        reasons=[f"{operator} replayed {replayed} dead letter(s) of {topic}"],
-        payload={"topic": topic, "ids": [d.id for d in letters], "operator": operator},
+    store.record(
+        EventDraft.without_job(
+            "operator",
+            "dead_letters.replayed",
+            "replay",
+            f"{operator} replayed {replayed} dead letter(s) of {topic}",
+            {"topic": topic, "ids": [d.id for d in letters], "operator": operator},
+        )
     )
     return replayed

@@ -122,17 +122,15 @@ def validate_request(request: JobRequest) -> tuple[str, GenerationOptions]:
 
 
 def _record_rejection(store: AuditStore, request: JobRequest, error: InvalidInput) -> None:
-    store.append(
-        job_id=None,
-        stage="intake",
-        kind="input.rejected",
-        action="reject",
-        reasons=[f"{error.code}: {error}"],
-        payload={
-            "submitter": request.submitter,
-            "request_sha256": request.sha256(),
-            "photo_bytes": len(request.photo),
-        },
+    refused = {
+        "submitter": request.submitter,
+        "request_sha256": request.sha256(),
+        "photo_bytes": len(request.photo),
+    }
+    store.record(
+        EventDraft.without_job(
+            "intake", "input.rejected", "reject", f"{error.code}: {error}", refused
+        )
     )
 
 
