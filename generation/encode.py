@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Self
@@ -181,11 +182,14 @@ def _frame_rgb(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="rgb24")
 
 
-def decode_mp4(path: pathlib.Path) -> DecodedClip:
+def decode_mp4(
+    path: pathlib.Path, *, on_frame: Callable[[int, int, float], None] | None = None
+) -> DecodedClip:
     """Decodes every frame once, sequentially (one demux pass for video and audio).
 
-    Raises MediaError for missing, empty, corrupt or truncated files (fewer frames than the
-    container declares, or no video at all)."""
+    `on_frame(width, height, seconds)` hears of each frame before it is kept, and may raise to
+    stop decoding (a stranger's clip over its budget). Raises MediaError for missing, empty,
+    corrupt or truncated files (fewer frames than the container declares, or no video at all)."""
     path = pathlib.Path(path)
     try:
         size = path.stat().st_size
@@ -210,6 +214,8 @@ def decode_mp4(path: pathlib.Path) -> DecodedClip:
             for packet in container.demux(*streams):
                 for frame in packet.decode():
                     if isinstance(frame, av.VideoFrame):
+                        if on_frame is not None:
+                            on_frame(frame.width, frame.height, float(frame.time or 0.0))
                         pixels = _frame_rgb(frame)
                         if buffer is None and declared:
                             buffer = frame_buffer(declared, *pixels.shape[:2])
