@@ -21,7 +21,8 @@ from audit.store import AuditStore
 from generation import Backend, load_backend
 from generation.encode import DecodedClip
 from policies.pack import PolicyPack
-from provenance.authority import Authority
+from provenance.authority import Authority, published_trust
+from provenance.errors import AuthorityError
 from provenance.repository import ManifestRepository
 from provenance.trust import TrustAnchors
 from safety import gates
@@ -33,8 +34,9 @@ from safety.signals import Signal
 from safety.video_checks import ClipReport
 
 from .blobs import BlobStore, open_blob_store
+from .errors import Unavailable
 from .services.live_config import LiveHashBanks, LivePolicies
-from .settings import Settings
+from .settings import Settings, SettingsError
 
 
 def worker_identity() -> str:
@@ -151,6 +153,15 @@ def open_authority(settings: Settings) -> Authority:
     return Authority.open(settings.home, settings.resolve_passphrase(), tsa_url=settings.tsa_url)
 
 
+def usable_authority(deps: StageDeps) -> Authority:
+    """The authority with its private keys opened, or Unavailable saying what an operator must
+    fix (a wrong or lost passphrase): checked before work that ends in signing or stamping."""
+    try:
+        return deps.authority
+    except (AuthorityError, SettingsError) as exc:
+        raise Unavailable("keys_unavailable", str(exc)) from exc
+
+
 def _prompt_classifier() -> Any:
     # Imported late: it pulls in torch, which only the input gate needs.
     from safety.prompt_classifier import PromptClassifier
@@ -173,7 +184,8 @@ def build_deps(settings: Settings, store: AuditStore) -> StageDeps:
         repository_factory=lambda: ManifestRepository(store.engine),
         nudenet_factory=NudeNetDetector,
         backend_factory=lambda: load_backend(settings.diffusers_model),
-        trust_anchors=lambda: deps.authority.trust_anchors(),
+        # Verifying reads certificates only: a wrong passphrase must not stop it.
+        trust_anchors=lambda: published_trust(settings.home) or deps.authority.trust_anchors(),
         settings=settings,
     )
     return deps

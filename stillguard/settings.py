@@ -188,6 +188,13 @@ class Settings(BaseSettings):
         path = self.home / "key-passphrase"
         if path.exists():
             return _read_passphrase(path)
+        if (self.home / "authority" / "authority.json").exists():
+            # The keys are encrypted with the passphrase that file held: a new one cannot open them.
+            raise SettingsError(
+                f"{path} is missing, but the authority's keys under {self.home / 'authority'} are "
+                "encrypted with the passphrase it held: restore key-passphrase from a backup, or "
+                "set STILLGUARD_KEY_PASSPHRASE to that passphrase (a new one cannot open the keys)"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(32)
         # Written whole to a private temp file, then linked into place: a process racing this
