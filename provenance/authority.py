@@ -357,7 +357,8 @@ def _write_pair(
     directory: pathlib.Path, name: str, cert: x509.Certificate, key: PrivateKey, passphrase: str
 ) -> None:
     write_atomic(directory / f"{name}.key.pem", encrypt_key(key, passphrase), mode=0o600)
-    write_atomic(directory / f"{name}.cert.pem", cert_pem(cert).encode("ascii"), mode=0o644)
+    # Private like all of HOME; export_trust writes the roots a verifier needs elsewhere.
+    write_atomic(directory / f"{name}.cert.pem", cert_pem(cert).encode("ascii"), mode=0o600)
 
 
 def published_trust(home: pathlib.Path) -> TrustAnchors | None:

@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -140,9 +141,25 @@ class StageDeps:
         return self.cached("authority", self.authority_factory)
 
 
+def private_home(home: Path) -> None:
+    """Make HOME its owner's alone (folders 0700, files 0600), and all this process creates.
+
+    HOME holds the encrypted keys and their passphrase file, prompts and key hashes in the audit
+    database, and every photo and clip. The umask covers what this process writes from now on
+    (SQLite's own files included); the walk tightens what an older version left readable.
+    """
+    os.umask(0o077)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder, _, files in os.walk(home):
+        for path in [Path(folder), *(Path(folder, name) for name in files)]:
+            wanted = 0o700 if path.is_dir() else 0o600
+            if not path.is_symlink() and path.stat().st_mode & 0o777 != wanted:
+                path.chmod(wanted)
+
+
 def open_store(settings: Settings) -> AuditStore:
     """The audit store, migrated to the current schema."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_home(settings.home)
     store = AuditStore(settings.database_url)
     store.migrate()
     return store
@@ -150,6 +167,7 @@ def open_store(settings: Settings) -> AuditStore:
 
 def open_authority(settings: Settings) -> Authority:
     """The signing authority under HOME, created on first use."""
+    private_home(settings.home)
     return Authority.open(settings.home, settings.resolve_passphrase(), tsa_url=settings.tsa_url)
 
 

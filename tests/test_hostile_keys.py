@@ -84,3 +84,27 @@ def test_a_deleted_passphrase_file_is_not_replaced_while_keys_need_it(tmp_path: 
         settings.resolve_passphrase()
     assert "restore" in str(refused.value)
     assert not (tmp_path / "key-passphrase").exists()
+
+
+def test_everything_under_home_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    from stillguard.container import build_deps, open_store
+    from stillguard.services.intake import JobRequest, submit_job
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    (home / "left-by-an-older-version.txt").write_text("x")
+    (home / "left-by-an-older-version.txt").chmod(0o644)
+    settings = settings_for(home)
+    store = open_store(settings)
+    open_authority(settings)
+    deps = build_deps(settings, store)
+    request = JobRequest(SAMPLE_PHOTO.read_bytes(), "waves", {}, submitter="cli")
+    submit_job(store, deps.blobs, request)  # the photo goes to HOME/blobs
+    assert (home / "audit.sqlite3").exists() and (home / "authority" / "signing").is_dir()
+    assert any((home / "blobs").rglob("*"))
+    lax = [
+        f"{path.relative_to(home)} {path.stat().st_mode & 0o777:o}"
+        for path in [home, *home.rglob("*")]
+        if path.stat().st_mode & 0o077
+    ]
+    assert not lax, lax
