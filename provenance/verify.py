@@ -38,6 +38,7 @@ _MEDIA_HASH_CODES = {
 }
 # Fetches a remote manifest store by its URL, or raises RemoteManifestError saying why not.
 RemoteFetch = Callable[[str], bytes]
+_DAMAGED_STAMP_CODES = ("timeStamp.mismatch", "timeStamp.malformed")
 _SIGNATURE_CODES = {"claimSignature.mismatch", "claimSignature.missing"}
 _CREDENTIAL_PREFIXES = ("signingCredential.", "timeStamp.", "claimSignature.outsideValidity")
 
@@ -68,6 +69,8 @@ class VerifyReport:
     match_transform: str | None = None
     match_confidence: float | None = None  # recovered/related: 0..1
     remote_url: str | None = None  # where the file says its manifest store is kept
+    # "code: words" for what does not change the status but must not go unseen
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the body of `verify --json` and `POST /v1/verify`."""
@@ -161,7 +164,20 @@ def _validate(
     report.validation_codes = codes
     report.time_stamped = any(c == "timeStamp.validated" for c in codes)
     _judge(report, state, failures)
+    _warn_of_damaged_stamp(report, codes)
     return report
+
+
+def _warn_of_damaged_stamp(report: VerifyReport, codes: list[str]) -> None:
+    """A stamp that fails its own checks proves no signing time; say so, whatever the status."""
+    damaged = [c for c in codes if c in _DAMAGED_STAMP_CODES]
+    if not damaged:
+        return
+    report.warnings.append(
+        f"time_stamp_damaged: the time stamp does not verify ({', '.join(damaged)}), so it "
+        "proves no signing time; the signer was judged at the current time instead"
+    )
+    report.message += f" Warning: its time stamp is damaged ({', '.join(damaged)})."
 
 
 def _recover(
