@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Self
@@ -30,8 +31,11 @@ def rgb_to_yuv420(frame: np.ndarray, dst: np.ndarray | None = None) -> np.ndarra
 
 class Mp4Writer:
     """Writes H.264 (yuv420p, BT.601) + AAC stereo to an MP4 a frame at a time, so a caller can
-    encode frames while later ones are still being made. The same frames and sound give the same
-    bytes (the muxer runs bit-exact: no creation time, no library version strings).
+    encode frames while later ones are still being made. With `threads=1` the same frames and
+    sound give the same bytes (the muxer runs bit-exact: no creation time, no library version
+    strings). With more encoder threads (0, the default: as many as the machine has) x264's
+    threads make the bytes differ run to run (3 outputs in 40 encodes of one tiny clip, measured),
+    so only the frames handed in are then the same for the same seed.
 
     Use as a context manager: `write` each RGB frame in order, then `finish` with the sound (if
     `sample_rate` was given, the file has an audio track and `finish` needs the samples)."""
@@ -46,6 +50,7 @@ class Mp4Writer:
         sample_rate: int | None = None,
         preset: str = "veryfast",
         crf: int = 20,
+        threads: int = 0,
     ) -> None:
         if width % 2 or height % 2:
             raise ValueError(f"H.264 yuv420p needs even sizes, got {width}x{height}")
@@ -67,7 +72,7 @@ class Mp4Writer:
             video.codec_context.flags |= Flags.bitexact
             video.codec_context.color_range = 1  # MPEG (limited)
             video.codec_context.colorspace = 6  # SMPTE 170M (BT.601)
-            video.codec_context.thread_count = 0
+            video.codec_context.thread_count = threads
             self._video = video
             self._audio = None
             if sample_rate is not None:
@@ -124,9 +129,16 @@ class Mp4Writer:
         self._container.close()
 
 
-def encode_mp4(clip: Clip, path: pathlib.Path, *, preset: str = "veryfast", crf: int = 20) -> None:
-    """Encodes the clip once: H.264 (yuv420p, BT.601) + AAC stereo. Identical clips give identical
-    bytes (see Mp4Writer, which `generation.streaming` also feeds while frames are rendered)."""
+def encode_mp4(
+    clip: Clip,
+    path: pathlib.Path,
+    *,
+    preset: str = "veryfast",
+    crf: int = 20,
+    threads: int = 0,
+) -> None:
+    """Encodes the clip once: H.264 (yuv420p, BT.601) + AAC stereo. With `threads=1` identical
+    clips give identical bytes (see Mp4Writer, which `generation.streaming` also feeds)."""
     frames = clip.frames
     if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
         raise ValueError(
@@ -142,6 +154,7 @@ def encode_mp4(clip: Clip, path: pathlib.Path, *, preset: str = "veryfast", crf:
         sample_rate=sample_rate,
         preset=preset,
         crf=crf,
+        threads=threads,
     ) as writer:
         for frame in frames:
             writer.write(frame)
@@ -181,11 +194,14 @@ def _frame_rgb(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="rgb24")
 
 
-def decode_mp4(path: pathlib.Path) -> DecodedClip:
+def decode_mp4(
+    path: pathlib.Path, *, on_frame: Callable[[int, int, float], None] | None = None
+) -> DecodedClip:
     """Decodes every frame once, sequentially (one demux pass for video and audio).
 
-    Raises MediaError for missing, empty, corrupt or truncated files (fewer frames than the
-    container declares, or no video at all)."""
+    `on_frame(width, height, seconds)` hears of each frame before it is kept, and may raise to
+    stop decoding (a stranger's clip over its budget). Raises MediaError for missing, empty,
+    corrupt or truncated files (fewer frames than the container declares, or no video at all)."""
     path = pathlib.Path(path)
     try:
         size = path.stat().st_size
@@ -210,6 +226,8 @@ def decode_mp4(path: pathlib.Path) -> DecodedClip:
             for packet in container.demux(*streams):
                 for frame in packet.decode():
                     if isinstance(frame, av.VideoFrame):
+                        if on_frame is not None:
+                            on_frame(frame.width, frame.height, float(frame.time or 0.0))
                         pixels = _frame_rgb(frame)
                         if buffer is None and declared:
                             buffer = frame_buffer(declared, *pixels.shape[:2])

@@ -32,6 +32,7 @@ def generate_mp4(
     *,
     preset: str = "veryfast",
     crf: int = 20,
+    threads: int = 0,
     timings: dict[str, float] | None = None,
     faces: list[tuple[int, int, int, int]] | None = None,
 ) -> Clip:
@@ -51,6 +52,7 @@ def generate_mp4(
             sample_rate=SAMPLE_RATE if options.audio else None,
             preset=preset,
             crf=crf,
+            threads=threads,  # 1: the same bytes every run (see Mp4Writer)
         ) as writer:
             clip = generate_clip(
                 photo,

@@ -112,14 +112,11 @@ class Authority:
         intermediate = _read_cert(directory / "intermediate.cert.pem")
         tsa_cert = _read_cert(directory / "tsa.cert.pem")
         tsa_key = _read_key(directory / "tsa.key.pem", passphrase)
-        root_pem = "".join(
-            cert_pem(_read_cert(directory / name)) for name in meta.get("roots", ["root.cert.pem"])
-        )
         return cls(
             directory=directory,
             alg=meta["alg"],
             signing_id=signing_id,
-            root_pem=root_pem,
+            root_pem=_root_pem(directory, meta),
             chain_pem=cert_pem(signing_cert) + cert_pem(intermediate),
             tsa_root_pem=cert_pem(_read_cert(directory / "tsa-root.cert.pem")),
             tsa_url=tsa_url,
@@ -360,7 +357,26 @@ def _write_pair(
     directory: pathlib.Path, name: str, cert: x509.Certificate, key: PrivateKey, passphrase: str
 ) -> None:
     write_atomic(directory / f"{name}.key.pem", encrypt_key(key, passphrase), mode=0o600)
-    write_atomic(directory / f"{name}.cert.pem", cert_pem(cert).encode("ascii"), mode=0o644)
+    # Private like all of HOME; export_trust writes the roots a verifier needs elsewhere.
+    write_atomic(directory / f"{name}.cert.pem", cert_pem(cert).encode("ascii"), mode=0o600)
+
+
+def published_trust(home: pathlib.Path) -> TrustAnchors | None:
+    """The authority's trust anchors from its certificates alone, no private key (so no
+    passphrase) needed: what a verifier uses. None when no authority was created under `home`."""
+    directory = pathlib.Path(home) / "authority"
+    if not (directory / "authority.json").exists():
+        return None
+    return TrustAnchors(
+        signers=_root_pem(directory, _read_meta(directory)),
+        tsa=cert_pem(_read_cert(directory / "tsa-root.cert.pem")),
+    )
+
+
+def _root_pem(directory: pathlib.Path, meta: dict) -> str:
+    return "".join(
+        cert_pem(_read_cert(directory / name)) for name in meta.get("roots", ["root.cert.pem"])
+    )
 
 
 def _read_meta(directory: pathlib.Path) -> dict:

@@ -13,6 +13,14 @@ class CorruptMediaError(ProvenanceError):
     """The file claims to be a supported type but its structure is broken (e.g. truncated)."""
 
 
+class RemoteManifestError(ProvenanceError):
+    """The file's manifest store is kept at a URL, which was not (or could not be) fetched."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"the manifest is stored remotely at {url}; {reason}")
+        self.url, self.reason = url, reason
+
+
 class AuthorityError(ProvenanceError):
     """The signing authority cannot be opened: wrong passphrase, missing or corrupt keys."""
 

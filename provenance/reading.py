@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import c2pa  # type: ignore[import-untyped]
 from cryptography import x509
 
-from provenance.errors import CorruptMediaError
+from provenance.errors import CorruptMediaError, RemoteManifestError
 from provenance.manifest_store import ClaimSignature, claim_signature, sole_embedded_store
 from provenance.media import MP4
 from provenance.trust import (
@@ -30,6 +31,9 @@ from provenance.trust import (
 )
 
 _STAMP_TRUST_CODES = {"timeStamp.trusted", "timeStamp.untrusted"}
+# c2pa's answer, with remote fetching off (trust.validation_context), for a remote manifest.
+_REMOTE_URL = re.compile(r"must fetch remote manifests from url (\S+)")
+NOT_FETCHED = "it was not fetched (remote manifests are fetched only from hosts an operator allows)"
 
 
 @dataclass
@@ -55,6 +59,8 @@ def _read(
     try:
         reader = c2pa.Reader.try_create(mime, stream, manifest_data, context)
     except c2pa.C2paError as error:
+        if remote := _REMOTE_URL.search(str(error)):
+            raise RemoteManifestError(remote.group(1), NOT_FETCHED) from error
         raise CorruptMediaError(
             f"the {mime} file is truncated or corrupt and cannot be verified ({error}); "
             "verify the complete original file"

@@ -13,6 +13,7 @@ content from the same source (`Recovery.related`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 MAX_SECONDS = 60.0  # longer uploads are judged on their first minute
 SHORT_SECONDS = 1.0  # shorter copies average too few frames for a sure watermark reading
+FrameHook = Callable[[int, int, float], None]  # (width, height, seconds) of each decoded frame
 SMALL_PIXELS = 160  # copies with a shorter side than this keep too few pixels per cell
 
 
@@ -62,8 +64,11 @@ class Recovery:
         return self.source != "watermark"
 
 
-def read_signals(stream: BinaryIO) -> ClipSignals:
-    """Decode the video track of `stream` once; read its watermark and fingerprint."""
+def read_signals(stream: BinaryIO, *, on_frame: FrameHook | None = None) -> ClipSignals:
+    """Decode the video track of `stream` once; read its watermark and fingerprint.
+
+    `on_frame(width, height, seconds)` hears of each frame before it is read, and may raise to
+    stop decoding (a stranger's clip over its budget)."""
     stream.seek(0)
     sampled: list[np.ndarray] = []
     count, short_side = 0, 0
@@ -76,6 +81,8 @@ def read_signals(stream: BinaryIO) -> ClipSignals:
             fps = float(video.average_rate or video.guessed_rate or 24)
             stats = ShotStats(fps)
             for frame in container.decode(video):
+                if on_frame is not None:
+                    on_frame(frame.width, frame.height, float(frame.time or 0.0))
                 rgb = frame.to_ndarray(format="rgb24")
                 stats.add(rgb)
                 short_side = min(rgb.shape[:2])

@@ -75,7 +75,16 @@ def _check_pem(pem: str, what: str) -> None:
 def validation_context(roots: str, *, time_stamp_trust: bool) -> c2pa.Context:
     """A c2pa validation context trusting exactly `roots` (cached: building one parses PEMs)."""
     _check_pem(roots, "trust")
-    settings: dict = {"verify": {"verify_trust": True, "verify_timestamp_trust": time_stamp_trust}}
+    settings: dict = {
+        "verify": {
+            "verify_trust": True,
+            "verify_timestamp_trust": time_stamp_trust,
+            # A file names the URL of a remote manifest: fetching it would let any uploader
+            # make this server send requests of their choosing (issue 15, finding 10).
+            "remote_manifest_fetch": False,
+            "ocsp_fetch": False,
+        }
+    }
     if roots.strip():
         settings["trust"] = {"trust_anchors": roots}
     return c2pa.Context.from_dict(settings)

@@ -159,6 +159,12 @@ class TimeStampAuthority:
         raise TypeError(f"unsupported TSA key type {type(key).__name__}")
 
 
+def granted(reply_der: bytes) -> bool:
+    """Whether a DER TimeStampResp (from `respond`) grants a token."""
+    status = TimeStampResponse.load(reply_der)["status"]["status"].native
+    return status in ("granted", "granted_with_mods")
+
+
 def _rejection(text: str, failure: str) -> bytes:
     status = {"status": "rejection", "status_string": [text], "fail_info": {failure}}
     return TimeStampResponse({"status": status}).dump()

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import io
 import pathlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from provenance.errors import ProvenanceError
+from provenance.errors import ProvenanceError, RemoteManifestError
 from provenance.media import MP4, sniff_stream
 from provenance.reading import failures_of, judged_reading
 from provenance.sign import GENERATION_ASSERTION
 from provenance.trust import TrustAnchors
 
 if TYPE_CHECKING:
-    from provenance.recovery import Recovery
+    from provenance.recovery import FrameHook, Recovery
     from provenance.repository import ManifestRepository
 
 AI_SOURCE_TYPES = {
@@ -35,6 +36,9 @@ _MEDIA_HASH_CODES = {
     "assertion.boxesHash.mismatch",
     "assertion.collectionHash.mismatch",
 }
+# Fetches a remote manifest store by its URL, or raises RemoteManifestError saying why not.
+RemoteFetch = Callable[[str], bytes]
+_DAMAGED_STAMP_CODES = ("timeStamp.mismatch", "timeStamp.malformed")
 _SIGNATURE_CODES = {"claimSignature.mismatch", "claimSignature.missing"}
 _CREDENTIAL_PREFIXES = ("signingCredential.", "timeStamp.", "claimSignature.outsideValidity")
 
@@ -43,7 +47,8 @@ _CREDENTIAL_PREFIXES = ("signingCredential.", "timeStamp.", "claimSignature.outs
 class VerifyReport:
     """The answer to "is this AI-generated, by whom, and was it changed?"."""
 
-    status: str  # valid | tampered | untrusted | no_manifest | recovered | related
+    # valid | tampered | untrusted | no_manifest | recovered | related | remote_manifest
+    status: str
     ai_generated: bool = False
     generator: dict[str, Any] | None = None
     decision_id: str | None = None
@@ -63,6 +68,9 @@ class VerifyReport:
     # ("mirrored left-right, letterboxed (bars above and below)"; "none" for the frame as is)
     match_transform: str | None = None
     match_confidence: float | None = None  # recovered/related: 0..1
+    remote_url: str | None = None  # where the file says its manifest store is kept
+    # "code: words" for what does not change the status but must not go unseen
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the body of `verify --json` and `POST /v1/verify`."""
@@ -74,14 +82,24 @@ def verify_file(
     trust_anchors_pem: str | TrustAnchors,
     *,
     repository: ManifestRepository | None = None,
+    on_frame: FrameHook | None = None,
+    fetch_remote: RemoteFetch | None = None,
 ) -> VerifyReport:
     """Verify the file at `path` against our trust anchors (a PEM bundle or TrustAnchors).
 
-    With a `repository`, a clip without a manifest is looked up by watermark and fingerprint.
+    With a `repository`, a clip without a manifest is looked up by watermark and fingerprint;
+    `on_frame` hears of each frame that lookup decodes (see recovery.read_signals).
+    A manifest kept at a URL is fetched only through `fetch_remote` (an operator's allowlist).
     """
     try:
         with open(path, "rb") as handle:
-            return verify_stream(handle, trust_anchors_pem, repository=repository)
+            return verify_stream(
+                handle,
+                trust_anchors_pem,
+                repository=repository,
+                on_frame=on_frame,
+                fetch_remote=fetch_remote,
+            )
     except OSError as error:
         raise ProvenanceError(f"cannot read {path}: {error.strerror}") from error
 
@@ -101,28 +119,41 @@ def verify_stream(
     trust_anchors_pem: str | TrustAnchors,
     *,
     repository: ManifestRepository | None = None,
+    on_frame: FrameHook | None = None,
+    fetch_remote: RemoteFetch | None = None,
 ) -> VerifyReport:
     """Verify a seekable binary stream; the type comes from its magic bytes."""
     mime = sniff_stream(stream)
     anchors = TrustAnchors.coerce(trust_anchors_pem)
-    report = _validate(stream, mime, anchors)
+    try:
+        report = _validate(stream, mime, anchors)
+    except RemoteManifestError as remote:
+        return _remote(stream, mime, anchors, remote, fetch_remote)
     if report is not None:
         return report
     if repository is None or mime != MP4:
         return _no_manifest()
-    return _recover(stream, anchors, repository)
+    return _recover(stream, anchors, repository, on_frame)
 
 
 def _validate(
-    stream: BinaryIO, mime: str, anchors: TrustAnchors, manifest_data: bytes | None = None
+    stream: BinaryIO,
+    mime: str,
+    anchors: TrustAnchors,
+    manifest_data: bytes | None = None,
+    *,
+    of_original: bool = False,
 ) -> VerifyReport | None:
-    """Validate the embedded (or the given detached) manifest store; None when there is none."""
+    """Validate the embedded (or the given detached) manifest store; None when there is none.
+
+    `of_original`: the store is a recovered original's, read beside an altered copy.
+    """
     judged = judged_reading(stream, mime, anchors, manifest_data)
     if judged is None:
         return None
     reading, codes = judged
     state, failures = reading.state, failures_of(reading.results)
-    if manifest_data is not None:
+    if of_original:
         # A detached store is judged as the original: the copy it is read beside was altered,
         # so its media-hash mismatch says nothing about the manifest's own validity.
         codes = [c for c in codes if c not in _MEDIA_HASH_CODES]
@@ -133,16 +164,32 @@ def _validate(
     report.validation_codes = codes
     report.time_stamped = any(c == "timeStamp.validated" for c in codes)
     _judge(report, state, failures)
+    _warn_of_damaged_stamp(report, codes)
     return report
 
 
+def _warn_of_damaged_stamp(report: VerifyReport, codes: list[str]) -> None:
+    """A stamp that fails its own checks proves no signing time; say so, whatever the status."""
+    damaged = [c for c in codes if c in _DAMAGED_STAMP_CODES]
+    if not damaged:
+        return
+    report.warnings.append(
+        f"time_stamp_damaged: the time stamp does not verify ({', '.join(damaged)}), so it "
+        "proves no signing time; the signer was judged at the current time instead"
+    )
+    report.message += f" Warning: its time stamp is damaged ({', '.join(damaged)})."
+
+
 def _recover(
-    stream: BinaryIO, anchors: TrustAnchors, repository: ManifestRepository
+    stream: BinaryIO,
+    anchors: TrustAnchors,
+    repository: ManifestRepository,
+    on_frame: FrameHook | None,
 ) -> VerifyReport:
     """No manifest in the file: find the original through its watermark or fingerprint."""
     from provenance.recovery import read_signals, recover  # decoding stack only when needed
 
-    signals = read_signals(stream)
+    signals = read_signals(stream, on_frame=on_frame)
     found = recover(signals, repository)
     if found is None:
         report = _no_manifest()
@@ -152,12 +199,40 @@ def _recover(
         if signals.limits:
             report.message += f" Cannot tell whether it was ours: {'; '.join(signals.limits)}."
         return report
-    original = _validate(stream, MP4, anchors, found.entry.manifest_store)
+    original = _validate(stream, MP4, anchors, found.entry.manifest_store, of_original=True)
     if original is None:
         raise ProvenanceError(
             f"the repository's manifest store for clip {found.entry.clip_id} cannot be read"
         )
     return _recovered(original, found)
+
+
+def _remote(
+    stream: BinaryIO,
+    mime: str,
+    anchors: TrustAnchors,
+    remote: RemoteManifestError,
+    fetch_remote: RemoteFetch | None,
+) -> VerifyReport:
+    """A file whose manifest store is kept at a URL: judged only if an allowed fetch gets it."""
+    try:
+        if fetch_remote is None:
+            raise remote
+        report = _validate(stream, mime, anchors, fetch_remote(remote.url))
+        if report is None:
+            raise RemoteManifestError(remote.url, "what it serves is not a manifest store")
+    except RemoteManifestError as unread:
+        return VerifyReport(
+            status="remote_manifest",
+            remote_url=unread.url,
+            message=(
+                f"This file's C2PA manifest is not in the file but stored remotely at "
+                f"{unread.url}, and {unread.reason}, so its provenance is unknown."
+            ),
+        )
+    report.remote_url = remote.url
+    report.message += f" (The manifest was fetched from {remote.url}.)"
+    return report
 
 
 def _recovered(original: VerifyReport, found: Recovery) -> VerifyReport:

@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 from PIL import Image
@@ -21,7 +22,8 @@ from audit.store import AuditStore
 from generation import Backend, load_backend
 from generation.encode import DecodedClip
 from policies.pack import PolicyPack
-from provenance.authority import Authority
+from provenance.authority import Authority, published_trust
+from provenance.errors import AuthorityError
 from provenance.repository import ManifestRepository
 from provenance.trust import TrustAnchors
 from safety import gates
@@ -33,8 +35,9 @@ from safety.signals import Signal
 from safety.video_checks import ClipReport
 
 from .blobs import BlobStore, open_blob_store
+from .errors import Unavailable
 from .services.live_config import LiveHashBanks, LivePolicies
-from .settings import Settings
+from .settings import Settings, SettingsError
 
 T = TypeVar("T")
 
@@ -138,9 +141,25 @@ class StageDeps:
         )
 
 
+def private_home(home: Path) -> None:
+    """Make HOME its owner's alone (folders 0700, files 0600), and all this process creates.
+
+    HOME holds the encrypted keys and their passphrase file, prompts and key hashes in the audit
+    database, and every photo and clip. The umask covers what this process writes from now on
+    (SQLite's own files included); the walk tightens what an older version left readable.
+    """
+    os.umask(0o077)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder, _, files in os.walk(home):
+        for path in [Path(folder), *(Path(folder, name) for name in files)]:
+            wanted = 0o700 if path.is_dir() else 0o600
+            if not path.is_symlink() and path.stat().st_mode & 0o777 != wanted:
+                path.chmod(wanted)
+
+
 def open_store(settings: Settings) -> AuditStore:
     """The audit store, migrated to the current schema."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_home(settings.home)
     store = AuditStore(settings.database_url)
     store.migrate()
     return store
@@ -148,7 +167,17 @@ def open_store(settings: Settings) -> AuditStore:
 
 def open_authority(settings: Settings) -> Authority:
     """The signing authority under HOME, created on first use."""
+    private_home(settings.home)
     return Authority.open(settings.home, settings.resolve_passphrase(), tsa_url=settings.tsa_url)
+
+
+def usable_authority(deps: StageDeps) -> Authority:
+    """The authority with its private keys opened, or Unavailable saying what an operator must
+    fix (a wrong or lost passphrase): checked before work that ends in signing or stamping."""
+    try:
+        return deps.authority
+    except (AuthorityError, SettingsError) as exc:
+        raise Unavailable("keys_unavailable", str(exc)) from exc
 
 
 def _prompt_classifier() -> Any:
@@ -173,7 +202,8 @@ def build_deps(settings: Settings, store: AuditStore) -> StageDeps:
         repository_factory=lambda: ManifestRepository(store.engine),
         nudenet_factory=NudeNetDetector,
         backend_factory=lambda: load_backend(settings.diffusers_model),
-        trust_anchors=lambda: deps.authority.trust_anchors(),
+        # Verifying reads certificates only: a wrong passphrase must not stop it.
+        trust_anchors=lambda: published_trust(settings.home) or deps.authority.trust_anchors(),
         settings=settings,
     )
     return deps

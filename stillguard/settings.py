@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     recovery_bound_s: float = Field(
         120.0, gt=0, description="after a crash, every job is handed on or ends within this"
     )
+    # Clips from strangers (check, verify) are decoded only within these; see services/media_limits.
+    max_clip_seconds: float = Field(60.0, gt=0, description="longest clip decoded")
+    max_clip_frames: int = Field(1800, ge=1, description="most frames decoded from one clip")
+    max_frame_pixels: int = Field(3840 * 2160, ge=1, description="largest frame decoded (4K)")
+    max_decoded_pixels: int = Field(
+        120_000_000, ge=1, description="all frames of one clip together (360 MB as RGB)"
+    )
+    remote_manifest_allow: str | None = Field(
+        None, description="hosts (host or host:port, comma-separated) remote manifests come from"
+    )
+    remote_manifest_timeout_s: float = Field(5.0, gt=0, le=60)
+    remote_manifest_max_bytes: int = Field(4 * 1024 * 1024, ge=1)
     max_attempts: int = Field(3, ge=1, description="tries of one stage before the job fails")
     retention_days: float | None = Field(
         None, gt=0, description="photos and signed clips of ended jobs are deleted after this"
@@ -176,6 +188,13 @@ class Settings(BaseSettings):
         path = self.home / "key-passphrase"
         if path.exists():
             return _read_passphrase(path)
+        if (self.home / "authority" / "authority.json").exists():
+            # The keys are encrypted with the passphrase that file held: a new one cannot open them.
+            raise SettingsError(
+                f"{path} is missing, but the authority's keys under {self.home / 'authority'} are "
+                "encrypted with the passphrase it held: restore key-passphrase from a backup, or "
+                "set STILLGUARD_KEY_PASSPHRASE to that passphrase (a new one cannot open the keys)"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(32)
         # Written whole to a private temp file, then linked into place: a process racing this

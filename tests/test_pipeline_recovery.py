@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,8 +21,8 @@ from stillguard.pipeline.recovery import sweep
 from stillguard.services.intake import JobRequest, submit_job
 from tests.support.journey import SMALL_CLIP, settings_for
 from tests.support.samples import SAMPLE_PHOTO
+from tests.support.serve import free_port, start_serve
 
-REPO = Path(__file__).resolve().parent.parent
 ENDED = ("published", "refused", "held", "failed")
 REVIEW_EVERY_INPUT = """
 version: "test-review-input"
@@ -43,35 +41,8 @@ def _request(**options: object) -> JobRequest:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _serve(home: Path, port: int, bound_s: float) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "STILLGUARD_HOME": str(home),
-        "STILLGUARD_KEY_PASSPHRASE": "test-passphrase",
-        "STILLGUARD_RECOVERY_BOUND_S": str(bound_s),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stillguard", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError("serve did not start")
+    return start_serve(home, port, STILLGUARD_RECOVERY_BOUND_S=str(bound_s))
 
 
 def test_serve_killed_mid_job_resumes_every_accepted_job_after_restart(tmp_path: Path) -> None:
@@ -80,7 +51,7 @@ def test_serve_killed_mid_job_resumes_every_accepted_job_after_restart(tmp_path:
     store = open_store(settings)
     _, secret = store.create_api_key("submitter")
     headers = {"Authorization": f"Bearer {secret}"}
-    port = _free_port()
+    port = free_port()
     server = _serve(tmp_path, port, bound_s)
     job_ids = []
     try:

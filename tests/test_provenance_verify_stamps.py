@@ -144,3 +144,27 @@ def test_a_signed_photo_has_its_stamp_judged_by_c2pa_in_a_tsa_only_read(
     assert len(reads) == 2
     lumped = type(authority.trust_anchors())(signers="", tsa=authority.root_pem)
     assert verify_file(signed, lumped).status == "untrusted"
+
+
+_DAMAGED_STAMP_CODES = ("timeStamp.mismatch", "timeStamp.malformed")
+
+
+def test_a_damaged_time_stamp_is_a_named_warning_never_hidden(
+    signed_clip: pathlib.Path, authority: Authority
+) -> None:
+    data = signed_clip.read_bytes()
+    token = _token(signed_clip)
+    start = data.index(token)
+    damaged = 0
+    for offset in range(8, len(token), max(1, len(token) // 24)):
+        flipped = bytearray(data)
+        flipped[start + offset] ^= 0x01
+        report = verify_bytes(bytes(flipped), authority.trust_anchors())
+        codes = [c for c in report.validation_codes if c in _DAMAGED_STAMP_CODES]
+        if not codes:
+            continue
+        damaged += 1
+        assert report.status != "valid" or not report.time_stamped
+        assert report.warnings and "time_stamp_damaged" in report.warnings[0], report
+        assert codes[0] in report.warnings[0] and "time stamp" in report.message
+    assert damaged, "no flipped byte damaged the stamp: nothing was tested"

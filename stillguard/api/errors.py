@@ -128,7 +128,8 @@ def install_error_handlers(app: FastAPI) -> None:
             if isinstance(exc.detail, dict)
             else {"code": "http_error", "message": str(exc.detail)}
         )
-        return JSONResponse({"error": detail}, status_code=exc.status_code)
+        # Starlette's own headers (a 405's Allow) stay on the answer.
+        return JSONResponse({"error": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -235,7 +235,8 @@ class CheckReport(BaseModel):
 
 
 class VerifyReport(BaseModel):
-    """Provenance of a file: valid, tampered, untrusted, no_manifest or recovered, and why."""
+    """Provenance of a file, and why: valid, tampered, untrusted, no_manifest, recovered, related,
+    or remote_manifest (the manifest is kept at `remote_url`, fetched only from allowed hosts)."""
 
     model_config = ConfigDict(extra="allow")
     status: str

@@ -41,20 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Print the report; exit 0 only for `valid`."""
-    from provenance.errors import ProvenanceError
-    from provenance.repository import ManifestRepository
-    from provenance.verify import verify_file
-
-    from ..container import open_authority, open_store
+    from ..container import build_deps, open_store
+    from ..services.verification import verify_path
 
     path = existing_file(args.file)
-    # The manifest repository lives in the migrated audit database.
-    repository = ManifestRepository(open_store(settings).engine)
-    try:
-        anchors = open_authority(settings).trust_anchors()
-        report = verify_file(path, anchors, repository=repository).to_dict()
-    except ProvenanceError as exc:
-        report = {"status": "error", "error": str(exc), "ai_generated": False}
+    report = verify_path(build_deps(settings, open_store(settings)), path)
     human = "\n".join(f"{k}: {v}" for k, v in report.items())
     emit(args, report, human)
     return EXIT_OK if report["status"] == "valid" else EXIT_OTHER

@@ -12,7 +12,7 @@ from audit.records import TERMINAL_JOB_STATUSES
 from audit.store import AuditQuery, AuditStore, JobRecord
 from provenance.atomic import copy_atomic
 
-from ..container import build_deps
+from ..container import build_deps, usable_authority
 from ..services.intake import JobRequest, submit_job
 from ..settings import Settings
 from .relay import OutboxRelay
@@ -105,6 +105,7 @@ class LocalRunner:
         self._timed = TimedStore(store)
         # Typed as the store it stands in for: it delegates every call.
         self.deps = build_deps(settings, cast(AuditStore, self._timed))
+        usable_authority(self.deps)  # a wrong passphrase fails now, not after generating
         if on_progress is not None:
             self.deps.on_progress = on_progress
 

@@ -18,6 +18,7 @@ from safety.signals import Signal
 from ..container import StageDeps
 from ..errors import CorruptMedia, InvalidInput
 from .media import checked_photo
+from .media_limits import DecodeBudget
 from .prompts import check_prompt
 
 
@@ -60,13 +61,16 @@ def check_content(
 
 
 def _check_clip_bytes(deps: StageDeps, content: bytes) -> tuple[list[Signal], list[dict[str, Any]]]:
+    budget = DecodeBudget.from_settings(deps.settings)
+    budget.check_header(content)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clip.mp4"
         path.write_bytes(content)
         try:
-            decoded = decode_mp4(path)
+            decoded = decode_mp4(path, on_frame=budget)
         except MediaError as exc:
-            raise CorruptMedia("corrupt_media", str(exc)) from exc
+            # The decoder names the file it read: a temp path of ours, not the caller's business.
+            raise CorruptMedia("corrupt_media", str(exc).replace(str(path), "the clip")) from exc
     report = deps.output_report(decoded, [], None)
     return report.signals, [s.to_dict() for s in report.segments]
 

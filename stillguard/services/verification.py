@@ -18,6 +18,8 @@ from provenance.watermark import WATERMARK_ALG
 
 from ..container import StageDeps
 from ..errors import CorruptMedia, InvalidInput, UnsupportedMedia
+from .media_limits import DecodeBudget
+from .remote_manifests import remote_fetcher
 
 
 def verify_upload(deps: StageDeps, data: bytes) -> dict[str, Any]:
@@ -25,14 +27,29 @@ def verify_upload(deps: StageDeps, data: bytes) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload"
         path.write_bytes(data)
-        try:
-            report = verify_file(path, deps.authority.trust_anchors(), repository=deps.repository)
-        except UnsupportedMediaError as exc:
-            raise UnsupportedMedia("unsupported_media_type", str(exc)) from exc
-        except CorruptMediaError as exc:
-            raise CorruptMedia("corrupt_media", str(exc)) from exc
-        except ProvenanceError as exc:
-            raise InvalidInput("unreadable_media", str(exc)) from exc
+        return verify_path(deps, path)
+
+
+def verify_path(deps: StageDeps, path: Path) -> dict[str, Any]:
+    """The provenance report of a file (`stillguard verify`, and uploads once saved).
+
+    A clip without a manifest is decoded for its watermark only within the decoding budget.
+    """
+    budget = DecodeBudget.from_settings(deps.settings)
+    try:
+        report = verify_file(
+            path,
+            deps.trust_anchors(),
+            repository=deps.repository,
+            on_frame=budget,
+            fetch_remote=remote_fetcher(deps.settings),
+        )
+    except UnsupportedMediaError as exc:
+        raise UnsupportedMedia("unsupported_media_type", str(exc)) from exc
+    except CorruptMediaError as exc:
+        raise CorruptMedia("corrupt_media", str(exc)) from exc
+    except ProvenanceError as exc:
+        raise InvalidInput("unreadable_media", str(exc)) from exc
     return report.to_dict()
 
 

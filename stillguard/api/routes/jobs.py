@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from audit.records import JobRecord
 
 from ...blobs import SignedUrl
-from ...errors import Conflict, InvalidInput, NotFound
+from ...errors import Conflict, Forbidden, InvalidInput, NotFound
 from ...services.appeals import appeal, statement_of_reasons
 from ...services.input_limits import parse_json_object
 from ...services.intake import JobRequest, extension_request, submit_job
@@ -96,6 +96,8 @@ def extend_job(
 ) -> JobView:
     """A new job whose clip starts as this published one and runs on to `duration_s`."""
     job = _own_job(svc, job_id, who)
+    if job.submitter != who.key_id:  # reviewers and admins see every job, but extend none
+        raise Forbidden("forbidden", "only the key that submitted a job may extend it")
     request = extension_request(
         svc.store,
         svc.blobs,

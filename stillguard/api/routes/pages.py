@@ -8,6 +8,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from provenance.tsa import granted
+
+from ...container import usable_authority
 from ...errors import PayloadTooLarge, UnsupportedMedia
 from ..deps import ServicesDep
 
@@ -32,5 +35,8 @@ async def time_stamp(request: Request, svc: ServicesDep) -> Response:
     body = await request.body()
     if len(body) > MAX_TSA_REQUEST_BYTES:
         raise PayloadTooLarge("payload_too_large", "a time-stamp request is at most 64 KiB")
-    reply = await run_in_threadpool(svc.deps.authority.time_stamp_authority().respond, body)
-    return Response(reply, media_type="application/timestamp-reply")
+    authority = await run_in_threadpool(usable_authority, svc.deps)
+    reply = await run_in_threadpool(authority.time_stamp_authority().respond, body)
+    # A malformed request still gets its RFC 3161 rejection, as a 400: the caller's mistake.
+    status = 200 if granted(reply) else 400
+    return Response(reply, status_code=status, media_type="application/timestamp-reply")

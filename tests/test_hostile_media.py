@@ -1,0 +1,99 @@
+"""Hostile media (issue 15): decompression bombs are refused by name, within a memory budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stillguard.cli import main
+from stillguard.container import open_store
+from tests.support.journey import settings_for
+from tests.support.media_bombs import black_mp4
+from tests.support.serve import PeakMemory, free_port, rss_bytes, start_serve
+
+MEMORY_BUDGET = 500 * 1024 * 1024
+# 120 black 1080p frames: 9 KB on disk, 746 MB of RGB once decoded.
+BOMB_FRAMES = 120
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    return black_mp4(BOMB_FRAMES)
+
+
+def test_an_mp4_bomb_is_refused_by_check_and_verify_within_the_memory_budget(
+    tmp_path: Path, bomb: bytes
+) -> None:
+    store = open_store(settings_for(tmp_path))
+    headers = {"Authorization": f"Bearer {store.create_api_key('submitter')[1]}"}
+    port = free_port()
+    server = start_serve(tmp_path, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        # Warm up first (models load on the first check), so growth measures the bomb only.
+        small = black_mp4(8, 192, 108)
+        warm = httpx.post(
+            f"{base}/v1/check", headers=headers, files={"file": ("w.mp4", small)}, timeout=120
+        )
+        assert warm.status_code == 200, warm.text
+        httpx.post(f"{base}/v1/verify", files={"file": ("w.mp4", small)}, timeout=120)
+        for path, extra in (("/v1/check", headers), ("/v1/verify", {})):
+            before = rss_bytes(server.pid)
+            with PeakMemory(server.pid) as memory:
+                answer = httpx.post(
+                    base + path, headers=extra, files={"file": ("b.mp4", bomb)}, timeout=120
+                )
+            growth = memory.peak - before
+            print(f"{path}: {answer.status_code}, memory growth {growth / 2**20:.0f} MB")
+            assert answer.status_code in (413, 422), answer.text
+            assert "STILLGUARD_MAX_DECODED_PIXELS" in answer.json()["error"]["message"]
+            assert growth < MEMORY_BUDGET, f"{path} grew the server by {growth / 2**20:.0f} MB"
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run the CLI in a throwaway home: (exit status, everything it printed)."""
+    monkeypatch.setenv("STILLGUARD_HOME", str(tmp_path))
+    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "test-passphrase")
+
+    def run(*argv: str) -> tuple[int, str]:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run
+
+
+@pytest.mark.parametrize("command", ["check", "verify"])
+def test_the_cli_refuses_an_mp4_bomb_naming_the_limit(
+    tmp_path: Path, bomb: bytes, command: str, cli
+) -> None:
+    path = tmp_path / "bomb.mp4"
+    path.write_bytes(bomb)
+    code, printed = cli(command, str(path), "--json")
+    assert code == 2 and "STILLGUARD_MAX_DECODED_PIXELS" in printed
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("STILLGUARD_MAX_CLIP_FRAMES", "4"),
+        ("STILLGUARD_MAX_CLIP_SECONDS", "0.5"),
+        ("STILLGUARD_MAX_FRAME_PIXELS", "10000"),
+        ("STILLGUARD_MAX_DECODED_PIXELS", "100000"),
+    ],
+)
+def test_every_decoding_limit_is_a_setting_named_when_broken(
+    tmp_path: Path, variable: str, value: str, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
+    monkeypatch.setenv(variable, value)
+    path = tmp_path / "small.mp4"
+    path.write_bytes(black_mp4(16, 192, 108, fps=8))  # 2 s, 16 frames of 20,736 pixels
+    code, printed = cli("check", str(path), "--json")
+    assert code == 2 and variable in printed
+    assert str(tmp_path) not in printed
