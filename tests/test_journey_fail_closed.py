@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from audit.store import AuditQuery
+from provenance.authority import Authority, AuthorityError
 from stillguard.container import open_authority, open_store
+from stillguard.errors import Unavailable
 from stillguard.pipeline.local import LocalRunner
 from stillguard.pipeline.records import StageError
 from stillguard.services.intake import JobRequest
@@ -21,12 +23,30 @@ def _request() -> JobRequest:
     )
 
 
-def test_job_fails_closed_when_the_signing_key_cannot_be_opened(tmp_path: Path) -> None:
+def test_a_runner_whose_keys_cannot_be_opened_refuses_before_any_job_exists(
+    tmp_path: Path,
+) -> None:
     open_authority(settings_for(tmp_path))  # keys exist, under another passphrase
     settings = settings_for(tmp_path, STILLGUARD_KEY_PASSPHRASE="not-the-passphrase")
     store = open_store(settings)
+    with pytest.raises(Unavailable, match="passphrase"):
+        LocalRunner(settings, store)
+    assert store.events(AuditQuery()) == [], "no job, no photo, no event"
+
+
+def test_job_fails_closed_when_signing_fails_after_the_output_decision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(tmp_path)
+    store = open_store(settings)
+    runner = LocalRunner(settings, store)  # the keys open at start
+
+    def signer_offline(self: Authority, *, time_stamp: bool = True) -> None:
+        raise AuthorityError("the signing key is not available (remote signer offline)")
+
+    monkeypatch.setattr(Authority, "signer", signer_offline)
     out = tmp_path / "clip.mp4"
-    outcome = LocalRunner(settings, store).run(_request(), out)
+    outcome = runner.run(_request(), out)
     assert outcome.job.status == "failed"
     assert "provenance" in outcome.job.error
     assert not out.exists()
