@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from audit.records import EventDraft
 from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, encode_mp4
 from provenance.fingerprint import clip_fingerprint
 from provenance.label import burn_label, corner_clear_of
@@ -97,10 +98,12 @@ def generator(message: InputCleared, deps: StageDeps) -> None:
         timings_ms=timings,
     )
     deps.store.append(
-        job_id=job.id,
-        stage="generation",
-        kind="clip.generated",
-        payload=generated.model_dump(mode="json"),
-        event_id=f"{job.id}-generation-clip",
+        EventDraft(
+            job_id=job.id,
+            stage="generation",
+            kind="clip.generated",
+            payload=generated.model_dump(mode="json"),
+            event_id=f"{job.id}-generation-clip",
+        ),
         outbox=outgoing(generated.message(job.id)),
     )

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from audit.records import TERMINAL_JOB_STATUSES, OutgoingMessage
+from audit.records import TERMINAL_JOB_STATUSES, EventDraft, OutgoingMessage
 from audit.store import AuditQuery, JobRecord
 from policies.decision import Action, Decision
 from safety.signals import Signal
@@ -122,16 +122,18 @@ def record_decision(
     refused = update.get("status") == "refused"
     webhook = webhook_delivery(deps.store, job, "refused") if refused else []
     deps.store.append(
-        job_id=job.id,
-        stage=decision.stage,
-        kind="decision",
-        action=decision.action,
-        policy_version=decision.policy_version,
-        decision_id=decision.decision_id,
-        reasons=list(decision.reasons),
-        signals=[s.to_dict() for s in signals],
-        payload=payload,
-        event_id=f"{job.id}-{decision.stage}-decision",
+        EventDraft(
+            job_id=job.id,
+            stage=decision.stage,
+            kind="decision",
+            action=decision.action,
+            policy_version=decision.policy_version,
+            decision_id=decision.decision_id,
+            reasons=list(decision.reasons),
+            signals=[s.to_dict() for s in signals],
+            payload=payload,
+            event_id=f"{job.id}-{decision.stage}-decision",
+        ),
         job_update=update,
         outbox=outgoing(*messages) + webhook,
     )
@@ -187,12 +189,14 @@ def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:
     if job is None or job.status in TERMINAL_JOB_STATUSES:
         return
     deps.store.append(
-        job_id=job_id,
-        stage=stage,
-        kind="job.failed",
-        action="fail",
-        reasons=[error],
-        event_id=f"{job_id}-{stage}-failed",
+        EventDraft(
+            job_id=job_id,
+            stage=stage,
+            kind="job.failed",
+            action="fail",
+            reasons=[error],
+            event_id=f"{job_id}-{stage}-failed",
+        ),
         job_update={"status": "failed", "error": error},
         outbox=outgoing(JobCompleted(job_id=job_id, status="failed"))
         + webhook_delivery(deps.store, job, "failed"),
