@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from audit.records import TERMINAL_JOB_STATUSES, EventDraft, OutgoingMessage
 from audit.store import AuditQuery, JobRecord
+from generation import GENERATOR_NAME, GENERATOR_VERSION, Clip, GenerationOptions
 from policies.decision import Action, Decision
 from safety.signals import Signal
 from streams.messages import ClipGenerated, JobCompleted, ReviewRequested, StreamMessage
@@ -70,6 +71,22 @@ class GeneratedClip(BaseModel):
     fingerprint: list[str]
     frames: int
     timings_ms: dict[str, float]
+
+    @classmethod
+    def of(cls, clip: Clip, options: GenerationOptions, **made: Any) -> GeneratedClip:
+        """The payload for a clip this generator made from `options`: what the clip says of
+        itself (backend, scene, frame count) plus what the stage `made` of it (label corner,
+        blob, id, fingerprint, timings); pydantic checks those against the fields above."""
+        return cls(
+            backend=clip.backend,
+            backend_version=clip.backend_version,
+            generator=GENERATOR_NAME,
+            generator_version=GENERATOR_VERSION,
+            options=options.to_dict(),
+            scene=clip.scene,
+            frames=int(clip.frames.shape[0]),
+            **made,
+        )
 
     def message(self, job_id: str) -> ClipGenerated:
         """The videos.generated message for this clip (also used to resume after review)."""
