@@ -247,17 +247,8 @@ class AuditStore:
 
     def append(
         self,
+        draft: EventDraft,
         *,
-        job_id: str | None,
-        stage: str,
-        kind: str,
-        action: str | None = None,
-        policy_version: str | None = None,
-        decision_id: str | None = None,
-        reasons: Sequence[str] = (),
-        signals: Sequence[dict[str, Any]] = (),
-        payload: dict[str, Any] | None = None,
-        event_id: str | None = None,
         job_update: dict[str, Any] | None = None,
         expect_status: Collection[str] | None = None,
         expect_claim: str | None = None,
@@ -272,18 +263,7 @@ class AuditStore:
         With `expect_claim` (a reviewer), another reviewer's live claim on the job raises
         ClaimHeld and nothing is written; the job's claim ends with this event.
         """
-        draft = EventDraft(
-            job_id=job_id,
-            stage=stage,
-            kind=kind,
-            action=action,
-            policy_version=policy_version,
-            decision_id=decision_id,
-            reasons=reasons,
-            signals=signals,
-            payload=payload,
-            event_id=event_id,
-        )
+        job_id = draft.job_id
         with self._write() as session:
             event, created = self._append_in(session, draft)
             if created:
@@ -297,11 +277,6 @@ class AuditStore:
         if created:
             self._outbox_added(outbox)
         return event
-
-    def record(self, draft: EventDraft) -> EventRecord:
-        """Append a drafted event on its own: one that changes no job and sends nothing."""
-        with self._write() as session:
-            return self._append_in(session, draft)[0]
 
     def enqueue(self, outbox: Sequence[OutgoingMessage]) -> None:
         """Add messages to the outbox on their own (recovery hands a stalled job on this way)."""

@@ -36,7 +36,7 @@ from audit.chain import GENESIS_HASH, chain_hash, event_fields
 from audit.checkpoint_verify import verify_with_checkpoints
 from audit.checkpoints import create_checkpoint
 from audit.models import AuditEvent
-from audit.records import EventRecord
+from audit.records import EventDraft, EventRecord
 from provenance.authority import Authority
 from provenance.checkpoint_signing import CheckpointSigner, CheckpointVerifier
 
@@ -132,10 +132,10 @@ def run(name: str, url: str, authority: Authority, args: argparse.Namespace) -> 
         print(f"[{name}] {args.events:,} events inserted with checkpoints in {seconds:.0f} s")
         with store.engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")  # planner statistics, as autovacuum/optimize keep
-        store.append(job_id=None, stage="bench", kind="tick")
+        store.append(EventDraft(job_id=None, stage="bench", kind="tick"))
         median, p95 = timed(
             lambda: (
-                store.append(job_id=None, stage="bench", kind="tick"),
+                store.append(EventDraft(job_id=None, stage="bench", kind="tick")),
                 create_checkpoint(store, signer),
             ),
             20,

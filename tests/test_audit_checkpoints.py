@@ -24,6 +24,7 @@ from audit.checkpoints import (
     export_checkpoints,
 )
 from audit.models import AuditCheckpoint, AuditEvent
+from audit.records import EventDraft
 from provenance.authority import Authority
 from provenance.checkpoint_signing import CheckpointSigner, CheckpointVerifier
 
@@ -48,7 +49,7 @@ def verifier(authority: Authority) -> CheckpointVerifier:
 
 def _append(store: AuditStore, n: int, *, action: str = "block") -> None:
     for i in range(n):
-        store.append(job_id=f"job{i}", stage="input", kind="decision", action=action)
+        store.append(EventDraft(job_id=f"job{i}", stage="input", kind="decision", action=action))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from audit import AuditQuery, AuditStore
 from audit.claims import ClaimHeld, NotClaimable
+from audit.records import EventDraft
 
 
 def _held_job(store: AuditStore) -> str:
@@ -19,10 +20,7 @@ def _held_job(store: AuditStore) -> str:
 
 def _decide(store: AuditStore, job_id: str, reviewer: str) -> None:
     store.append(
-        job_id=job_id,
-        stage="output",
-        kind="decision",
-        action="block",
+        EventDraft(job_id=job_id, stage="output", kind="decision", action="block"),
         job_update={"status": "refused"},
         expect_status={"held"},
         expect_claim=reviewer,

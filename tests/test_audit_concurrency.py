@@ -7,6 +7,7 @@ import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 
 from audit import GENESIS_HASH, AuditQuery, AuditStore
+from audit.records import EventDraft
 
 WRITERS = 6
 EVENTS_EACH = 15
@@ -16,7 +17,11 @@ def _append_many(url: str, writer: int) -> int:
     store = AuditStore(url)
     try:
         for n in range(EVENTS_EACH):
-            store.append(job_id=None, stage="api", kind="load", payload={"writer": writer, "n": n})
+            store.append(
+                EventDraft(
+                    job_id=None, stage="api", kind="load", payload={"writer": writer, "n": n}
+                )
+            )
     finally:
         store.close()
     return writer
@@ -40,7 +45,9 @@ def _assert_single_unforked_chain(store: AuditStore, expected: int) -> None:
 def test_appends_from_many_threads_form_one_chain(audit_store: AuditStore) -> None:
     def append_many(writer: int) -> None:
         for n in range(EVENTS_EACH):
-            audit_store.append(job_id=None, stage="api", kind="load", payload={"w": writer, "n": n})
+            audit_store.append(
+                EventDraft(job_id=None, stage="api", kind="load", payload={"w": writer, "n": n})
+            )
 
     with ThreadPoolExecutor(WRITERS) as pool:
         list(pool.map(append_many, range(WRITERS)))
@@ -56,7 +63,9 @@ def test_appends_from_many_processes_form_one_chain(audit_store: AuditStore) -> 
 
 def test_concurrent_redeliveries_of_one_event_record_it_once(audit_store: AuditStore) -> None:
     def deliver(_: int) -> str:
-        return audit_store.append(job_id=None, stage="api", kind="x", event_id="same").hash
+        return audit_store.append(
+            EventDraft(job_id=None, stage="api", kind="x", event_id="same")
+        ).hash
 
     with ThreadPoolExecutor(WRITERS) as pool:
         hashes = set(pool.map(deliver, range(WRITERS * 2)))

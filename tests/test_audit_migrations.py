@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, inspect
 from audit import AuditQuery, AuditStore
 from audit.database import create_audit_engine, run_migration
 from audit.models import Base
+from audit.records import EventDraft
 from provenance.repository import registry_metadata
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +50,7 @@ def test_migrate_builds_the_schema_from_an_empty_database(audit_url: str) -> Non
         store.migrate()
         store.migrate()  # a second run (another worker starting) changes nothing
         assert _tables(audit_url) == TABLES
-        store.append(job_id=None, stage="intake", kind="job.created")
+        store.append(EventDraft(job_id=None, stage="intake", kind="job.created"))
         assert store.verify_chain().intact
     finally:
         store.close()
@@ -69,13 +70,13 @@ def test_downgrade_to_base_and_upgrade_again_round_trips(audit_url: str) -> None
     store = AuditStore(audit_url)
     try:
         store.migrate()
-        store.append(job_id=None, stage="intake", kind="job.created")
+        store.append(EventDraft(job_id=None, stage="intake", kind="job.created"))
         run_migration(create_audit_engine(audit_url), "base", downgrade=True)
         assert _tables(audit_url) == set()
         store.migrate()
         assert _tables(audit_url) == TABLES
         assert store.events(AuditQuery()) == []
-        first = store.append(job_id=None, stage="intake", kind="job.created")
+        first = store.append(EventDraft(job_id=None, stage="intake", kind="job.created"))
         assert (first.seq, first.prev_hash) == (1, "0" * 64), "a fresh chain after the round trip"
         assert store.verify_chain().intact
     finally:

@@ -20,7 +20,7 @@ from audit import (
     IdempotencyConflict,
     canonical_json,
 )
-from audit.records import MAX_QUERY_LIMIT
+from audit.records import MAX_QUERY_LIMIT, EventDraft
 
 
 def _job(store: AuditStore, **overrides: object):
@@ -89,18 +89,22 @@ def test_jobs_without_idempotency_key_never_collide(audit_store: AuditStore) -> 
 def test_each_event_links_to_the_previous_events_hash(audit_store: AuditStore) -> None:
     job = _job(audit_store)
     events = [
-        audit_store.append(job_id=job.id, stage="intake", kind="job.created"),
+        audit_store.append(EventDraft(job_id=job.id, stage="intake", kind="job.created")),
         audit_store.append(
-            job_id=job.id,
-            stage="input",
-            kind="decision",
-            action="allow",
-            policy_version="default-1",
-            decision_id="d1",
-            reasons=["no signal above threshold"],
-            signals=[{"category": "nudity", "score": 0.1, "model": "open-nsfw"}],
+            EventDraft(
+                job_id=job.id,
+                stage="input",
+                kind="decision",
+                action="allow",
+                policy_version="default-1",
+                decision_id="d1",
+                reasons=["no signal above threshold"],
+                signals=[{"category": "nudity", "score": 0.1, "model": "open-nsfw"}],
+            )
         ),
-        audit_store.append(job_id=None, stage="api", kind="key.created", payload={"role": "x"}),
+        audit_store.append(
+            EventDraft(job_id=None, stage="api", kind="key.created", payload={"role": "x"})
+        ),
     ]
     assert events[0].prev_hash == GENESIS_HASH
     for before, after in itertools.pairwise(events):
@@ -122,45 +126,59 @@ def test_awkward_json_values_keep_the_chain_verifiable(audit_store: AuditStore) 
         {"category": "self-harm", "score": 123456789.123456, "model": "ünïcødé ✓", "end_s": 5},
         {"category": "big", "score": 1.0, "model": "m", "detail": 'quote " and \\ slash'},
     ]
-    audit_store.append(job_id=None, stage="output", kind="decision", signals=signals)
+    audit_store.append(EventDraft(job_id=None, stage="output", kind="decision", signals=signals))
     stored = audit_store.events(AuditQuery())[0]
     assert list(stored.signals) == signals
     assert audit_store.verify_chain().intact
     with pytest.raises(AuditError, match="finite"):
-        audit_store.append(job_id=None, stage="output", kind="x", payload={"score": math.nan})
+        audit_store.append(
+            EventDraft(job_id=None, stage="output", kind="x", payload={"score": math.nan})
+        )
     with pytest.raises(AuditError, match="NUL"):
-        audit_store.append(job_id=None, stage="output", kind="x", reasons=["a\x00b"])
+        audit_store.append(EventDraft(job_id=None, stage="output", kind="x", reasons=["a\x00b"]))
     with pytest.raises(AuditError, match="NUL"):
         _job(audit_store, prompt="a\x00b")
     with pytest.raises(AuditError, match="JSON"):
-        audit_store.append(job_id=None, stage="output", kind="x", payload={"when": object()})
+        audit_store.append(
+            EventDraft(job_id=None, stage="output", kind="x", payload={"when": object()})
+        )
 
 
 def test_reappending_a_delivered_event_id_is_harmless(audit_store: AuditStore) -> None:
-    first = audit_store.append(job_id=None, stage="intake", kind="job.created", event_id="e-1")
-    again = audit_store.append(job_id=None, stage="intake", kind="job.created", event_id="e-1")
+    first = audit_store.append(
+        EventDraft(job_id=None, stage="intake", kind="job.created", event_id="e-1")
+    )
+    again = audit_store.append(
+        EventDraft(job_id=None, stage="intake", kind="job.created", event_id="e-1")
+    )
     assert again == first
     assert audit_store.verify_chain().checked == 1
 
 
 def test_decision_for_returns_the_latest_decision_of_the_stage(audit_store: AuditStore) -> None:
     job = _job(audit_store)
-    audit_store.append(job_id=job.id, stage="input", kind="decision", action="review")
-    latest = audit_store.append(job_id=job.id, stage="input", kind="decision", action="allow")
-    audit_store.append(job_id=job.id, stage="input", kind="input.note")
-    audit_store.append(job_id=job.id, stage="output", kind="decision", action="block")
+    audit_store.append(EventDraft(job_id=job.id, stage="input", kind="decision", action="review"))
+    latest = audit_store.append(
+        EventDraft(job_id=job.id, stage="input", kind="decision", action="allow")
+    )
+    audit_store.append(EventDraft(job_id=job.id, stage="input", kind="input.note"))
+    audit_store.append(EventDraft(job_id=job.id, stage="output", kind="decision", action="block"))
     assert audit_store.decision_for(job.id, "input") == latest
     assert audit_store.decision_for(job.id, "provenance") is None
 
 
 def test_queries_filter_by_every_field(audit_store: AuditStore) -> None:
     a, b = _job(audit_store).id, _job(audit_store).id
-    audit_store.append(job_id=a, stage="input", kind="decision", action="allow", policy_version="1")
     audit_store.append(
-        job_id=a, stage="output", kind="decision", action="block", policy_version="2"
+        EventDraft(job_id=a, stage="input", kind="decision", action="allow", policy_version="1")
     )
-    audit_store.append(job_id=b, stage="input", kind="decision", action="block", policy_version="2")
-    audit_store.append(job_id=b, stage="generation", kind="job.failed")
+    audit_store.append(
+        EventDraft(job_id=a, stage="output", kind="decision", action="block", policy_version="2")
+    )
+    audit_store.append(
+        EventDraft(job_id=b, stage="input", kind="decision", action="block", policy_version="2")
+    )
+    audit_store.append(EventDraft(job_id=b, stage="generation", kind="job.failed"))
 
     def seqs(**filters: Any) -> list[int]:
         return [e.seq for e in audit_store.events(AuditQuery(**filters))]
@@ -176,7 +194,9 @@ def test_queries_filter_by_every_field(audit_store: AuditStore) -> None:
 
 
 def test_time_window_is_inclusive_since_and_exclusive_until(audit_store: AuditStore) -> None:
-    events = [audit_store.append(job_id=None, stage="api", kind=f"k{i}") for i in range(3)]
+    events = [
+        audit_store.append(EventDraft(job_id=None, stage="api", kind=f"k{i}")) for i in range(3)
+    ]
     middle = events[1].created_at
     since = [e.kind for e in audit_store.events(AuditQuery(since=middle))]
     until = [e.kind for e in audit_store.events(AuditQuery(until=middle))]
@@ -191,7 +211,9 @@ def test_time_window_is_inclusive_since_and_exclusive_until(audit_store: AuditSt
 
 
 def test_keyset_pagination_walks_every_event_once(audit_store: AuditStore) -> None:
-    appended = [audit_store.append(job_id=None, stage="api", kind="k").seq for _ in range(7)]
+    appended = [
+        audit_store.append(EventDraft(job_id=None, stage="api", kind="k")).seq for _ in range(7)
+    ]
     seen: list[int] = []
     after = None
     while page := audit_store.events(AuditQuery(limit=3, after_seq=after)):
@@ -223,7 +245,7 @@ def _bypass_append_only_guard(connection, dialect: str) -> None:
 def test_database_rejects_changes_to_recorded_events(
     audit_store: AuditStore, audit_url: str, statement: str
 ) -> None:
-    audit_store.append(job_id=None, stage="intake", kind="job.created")
+    audit_store.append(EventDraft(job_id=None, stage="intake", kind="job.created"))
     engine = _raw_engine(audit_url)
     try:
         with pytest.raises(Exception, match="append-only"), engine.begin() as connection:
@@ -238,7 +260,7 @@ def test_verify_chain_names_the_first_tampered_event(
     audit_store: AuditStore, audit_url: str
 ) -> None:
     events = [
-        audit_store.append(job_id=None, stage="input", kind="decision", action="block")
+        audit_store.append(EventDraft(job_id=None, stage="input", kind="decision", action="block"))
         for _ in range(5)
     ]
     target = events[2].seq
@@ -259,7 +281,7 @@ def test_verify_chain_names_the_first_tampered_event(
 
 
 def test_verify_chain_notices_a_deleted_event(audit_store: AuditStore, audit_url: str) -> None:
-    events = [audit_store.append(job_id=None, stage="api", kind="k") for _ in range(4)]
+    events = [audit_store.append(EventDraft(job_id=None, stage="api", kind="k")) for _ in range(4)]
     engine = _raw_engine(audit_url)
     try:
         with engine.begin() as connection:

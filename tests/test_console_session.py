@@ -7,6 +7,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from audit.records import EventDraft
 from stillguard.api import console, create_app
 from stillguard.container import open_store
 from tests.support.journey import settings_for
@@ -111,7 +112,9 @@ def test_the_audit_explorer_pages_by_keyset_and_filters(app) -> None:
     client, settings, keys = app
     with open_store(settings) as store:
         for n in range(60):
-            store.append(job_id=None, stage="console-test", kind="note", reasons=[f"<i>n{n}</i>"])
+            store.append(
+                EventDraft(job_id=None, stage="console-test", kind="note", reasons=[f"<i>n{n}</i>"])
+            )
     _signed_in(client, keys["reviewer"][1])
     first = client.get("/console/audit", params={"stage": "console-test"})
     assert first.status_code == 200 and first.text.count("<tr>") == 1 + 50

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions, encode_mp4
+from audit.records import EventDraft
+from generation import GenerationOptions, encode_mp4
 from provenance.fingerprint import clip_fingerprint
 from provenance.label import burn_label, corner_clear_of
 from provenance.watermark import embed_watermark
@@ -80,27 +81,24 @@ def generator(message: InputCleared, deps: StageDeps) -> None:
         encode_mp4(clip, partial, preset=ENCODER_PRESET)  # readers never see a half-written clip
         clip_sha256 = sha256_file(partial)
     timings["encode"] = elapsed_ms(start)
-    generated = GeneratedClip(
-        backend=clip.backend,
-        backend_version=clip.backend_version,
-        generator=GENERATOR_NAME,
-        generator_version=GENERATOR_VERSION,
-        options=options.to_dict(),
-        scene=clip.scene,
+    generated = GeneratedClip.of(
+        clip,
+        options,
         label_corner=corner,
         generation_breakdown_ms=breakdown,
         clip_blob=clip_ref,
         clip_sha256=clip_sha256,
         clip_id=clip_id,
         fingerprint=fingerprint,
-        frames=int(clip.frames.shape[0]),
         timings_ms=timings,
     )
     deps.store.append(
-        job_id=job.id,
-        stage="generation",
-        kind="clip.generated",
-        payload=generated.model_dump(mode="json"),
-        event_id=f"{job.id}-generation-clip",
+        EventDraft(
+            job_id=job.id,
+            stage="generation",
+            kind="clip.generated",
+            payload=generated.model_dump(mode="json"),
+            event_id=f"{job.id}-generation-clip",
+        ),
         outbox=outgoing(generated.message(job.id)),
     )

@@ -17,8 +17,9 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
 
-from audit.records import TERMINAL_JOB_STATUSES, OutgoingMessage
+from audit.records import TERMINAL_JOB_STATUSES, EventDraft, OutgoingMessage
 from audit.store import AuditQuery, JobRecord
+from generation import GENERATOR_NAME, GENERATOR_VERSION, Clip, GenerationOptions
 from policies.decision import Action, Decision
 from safety.signals import Signal
 from streams.messages import ClipGenerated, JobCompleted, ReviewRequested, StreamMessage
@@ -71,6 +72,22 @@ class GeneratedClip(BaseModel):
     frames: int
     timings_ms: dict[str, float]
 
+    @classmethod
+    def of(cls, clip: Clip, options: GenerationOptions, **made: Any) -> GeneratedClip:
+        """The payload for a clip this generator made from `options`: what the clip says of
+        itself (backend, scene, frame count) plus what the stage `made` of it (label corner,
+        blob, id, fingerprint, timings); pydantic checks those against the fields above."""
+        return cls(
+            backend=clip.backend,
+            backend_version=clip.backend_version,
+            generator=GENERATOR_NAME,
+            generator_version=GENERATOR_VERSION,
+            options=options.to_dict(),
+            scene=clip.scene,
+            frames=int(clip.frames.shape[0]),
+            **made,
+        )
+
     def message(self, job_id: str) -> ClipGenerated:
         """The videos.generated message for this clip (also used to resume after review)."""
         return ClipGenerated(
@@ -122,16 +139,18 @@ def record_decision(
     refused = update.get("status") == "refused"
     webhook = webhook_delivery(deps.store, job, "refused") if refused else []
     deps.store.append(
-        job_id=job.id,
-        stage=decision.stage,
-        kind="decision",
-        action=decision.action,
-        policy_version=decision.policy_version,
-        decision_id=decision.decision_id,
-        reasons=list(decision.reasons),
-        signals=[s.to_dict() for s in signals],
-        payload=payload,
-        event_id=f"{job.id}-{decision.stage}-decision",
+        EventDraft(
+            job_id=job.id,
+            stage=decision.stage,
+            kind="decision",
+            action=decision.action,
+            policy_version=decision.policy_version,
+            decision_id=decision.decision_id,
+            reasons=list(decision.reasons),
+            signals=[s.to_dict() for s in signals],
+            payload=payload,
+            event_id=f"{job.id}-{decision.stage}-decision",
+        ),
         job_update=update,
         outbox=outgoing(*messages) + webhook,
     )
@@ -187,12 +206,14 @@ def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:
     if job is None or job.status in TERMINAL_JOB_STATUSES:
         return
     deps.store.append(
-        job_id=job_id,
-        stage=stage,
-        kind="job.failed",
-        action="fail",
-        reasons=[error],
-        event_id=f"{job_id}-{stage}-failed",
+        EventDraft(
+            job_id=job_id,
+            stage=stage,
+            kind="job.failed",
+            action="fail",
+            reasons=[error],
+            event_id=f"{job_id}-{stage}-failed",
+        ),
         job_update={"status": "failed", "error": error},
         outbox=outgoing(JobCompleted(job_id=job_id, status="failed"))
         + webhook_delivery(deps.store, job, "failed"),

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from audit.records import TERMINAL_JOB_STATUSES
+from audit.records import TERMINAL_JOB_STATUSES, EventDraft
 from audit.store import JobRecord
 from streams.messages import ClipCleared, InputCleared, JobSubmitted, StreamMessage
 
@@ -105,13 +105,15 @@ def expire_by_retention(deps: StageDeps) -> int:
         for ref in deleted:
             deps.blobs.delete(ref)
         deps.store.append(
-            job_id=job_id,
-            stage="retention",
-            kind="blobs.expired",
-            action="delete",
-            reasons=[f"ended more than {days:g} days ago"],
-            payload={"deleted": deleted},
-            event_id=f"{job_id}-retention-expired",
+            EventDraft(
+                job_id=job_id,
+                stage="retention",
+                kind="blobs.expired",
+                action="delete",
+                reasons=[f"ended more than {days:g} days ago"],
+                payload={"deleted": deleted},
+                event_id=f"{job_id}-retention-expired",
+            ),
             job_update={"blobs_expired_at": datetime.now(UTC)},
         )
         expired += 1

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from audit.records import EventDraft
 from generation import GENERATOR_NAME, GENERATOR_VERSION, GenerationOptions
 from provenance.sign import GenerationClaims, sign_clip, soft_bindings
 from provenance.verify import verify_file
@@ -83,21 +84,23 @@ def sign_and_publish(message: ClipCleared, deps: StageDeps) -> None:
         )
         timings["verify"] = elapsed_ms(start)
     deps.store.append(
-        job_id=job.id,
-        stage="provenance",
-        kind="published",
-        action="publish",
-        policy_version=output_decision.policy_version,
-        decision_id=output_decision.decision_id,
-        payload={
-            "manifest_label": label,
-            "clip_id": generated.clip_id,
-            "output_blob": signed_ref,
-            "input_decision_id": input_decision.decision_id,
-            "verify_status": report.status,
-            "timings_ms": timings,
-        },
-        event_id=f"{job.id}-provenance-published",
+        EventDraft(
+            job_id=job.id,
+            stage="provenance",
+            kind="published",
+            action="publish",
+            policy_version=output_decision.policy_version,
+            decision_id=output_decision.decision_id,
+            payload={
+                "manifest_label": label,
+                "clip_id": generated.clip_id,
+                "output_blob": signed_ref,
+                "input_decision_id": input_decision.decision_id,
+                "verify_status": report.status,
+                "timings_ms": timings,
+            },
+            event_id=f"{job.id}-provenance-published",
+        ),
         job_update={"status": "published", "output_blob": signed_ref},
         outbox=outgoing(JobCompleted(job_id=job.id, status="published", output_blob=signed_ref))
         + webhook_delivery(deps.store, job, "published"),

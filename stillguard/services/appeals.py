@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from audit.records import EventDraft
 from audit.store import JobRecord, StaleJobState
 
 from ..container import StageDeps
@@ -125,14 +126,19 @@ def appeal(deps: StageDeps, job_id: str, *, submitter: str, text: str) -> JobRec
     }
     try:
         deps.store.append(
-            job_id=job.id,
-            stage=held["stage"],
-            kind="appeal",
-            action="review",
-            policy_version=held["policy_version"],
-            decision_id=held["decision_id"],
-            reasons=held["reasons"],
-            payload={"submitter": submitter, "appealed_decision_id": held["appealed_decision_id"]},
+            EventDraft(
+                job_id=job.id,
+                stage=held["stage"],
+                kind="appeal",
+                action="review",
+                policy_version=held["policy_version"],
+                decision_id=held["decision_id"],
+                reasons=held["reasons"],
+                payload={
+                    "submitter": submitter,
+                    "appealed_decision_id": held["appealed_decision_id"],
+                },
+            ),
             job_update={"status": "held", "decisions": [*(job.decisions or []), held]},
             expect_status={"refused"},
         )

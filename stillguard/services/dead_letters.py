@@ -26,7 +26,7 @@ def replay_dead_letters(
     if missing:
         raise NotFound("not_found", f"no dead letter {missing[0]} on {topic}")
     replayed = store.outbox.replay([d.id for d in letters])
-    store.record(
+    store.append(
         EventDraft.without_job(
             "operator",
             "dead_letters.replayed",

@@ -127,7 +127,7 @@ def _record_rejection(store: AuditStore, request: JobRequest, error: InvalidInpu
         "request_sha256": request.sha256(),
         "photo_bytes": len(request.photo),
     }
-    store.record(
+    store.append(
         EventDraft.without_job(
             "intake", "input.rejected", "reject", f"{error.code}: {error}", refused
         )

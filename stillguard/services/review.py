@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from audit.claims import ClaimHeld, ClaimRecord, NotClaimable
-from audit.records import OutgoingMessage
+from audit.records import EventDraft, OutgoingMessage
 from audit.store import JobRecord, StaleJobState
 from policies.decision import Decision
 from streams.messages import ClipCleared, InputCleared, JobCompleted, StreamMessage
@@ -64,12 +64,14 @@ def refused_attempt(
     """Audit a step that was refused (a decision that lost, a second appeal), so the log shows
     who tried what and why it was refused; `actor` is e.g. reviewer=key_id."""
     deps.store.append(
-        job_id=job_id,
-        stage="review",
-        kind=kind,
-        action=action,
-        reasons=[why.message],
-        payload={**actor, "code": why.code},
+        EventDraft(
+            job_id=job_id,
+            stage="review",
+            kind=kind,
+            action=action,
+            reasons=[why.message],
+            payload={**actor, "code": why.code},
+        )
     )
 
 
@@ -229,14 +231,16 @@ def _write_review(
     """Record a reviewer's step as a compare-and-set on the job's state and on the claim."""
     try:
         deps.store.append(
-            job_id=job.id,
-            stage=decision.stage,
-            kind=kind,
-            action=decision.action,
-            policy_version=decision.policy_version,
-            decision_id=decision.decision_id,
-            reasons=list(decision.reasons),
-            payload=payload,
+            EventDraft(
+                job_id=job.id,
+                stage=decision.stage,
+                kind=kind,
+                action=decision.action,
+                policy_version=decision.policy_version,
+                decision_id=decision.decision_id,
+                reasons=list(decision.reasons),
+                payload=payload,
+            ),
             job_update=job_update,
             expect_status={"held"},  # compare-and-set: two reviewers never both decide
             expect_claim=reviewer,  # ... and never one whose claim lapsed to another

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from audit.records import AuditQuery, EventRecord
+from audit.records import AuditQuery, EventDraft, EventRecord
 from policies.decision import Decision
 from safety.signals import Signal
 
@@ -32,20 +32,22 @@ def record_shadow(
         return None
     shadow = pack.decide(stage, signals, job_id=job_id)
     deps.store.append(
-        job_id=job_id,
-        stage=stage,
-        kind=SHADOW_KIND,
-        action=shadow.action,
-        policy_version=shadow.policy_version,
-        decision_id=shadow.decision_id,
-        reasons=shadow.reasons,
-        payload={
-            "active_action": active.action,
-            "active_version": active.policy_version,
-            "active_decision_id": active.decision_id,
-            "rules_fired": list(shadow.rules_fired),
-            "agrees": shadow.action == active.action,
-        },
+        EventDraft(
+            job_id=job_id,
+            stage=stage,
+            kind=SHADOW_KIND,
+            action=shadow.action,
+            policy_version=shadow.policy_version,
+            decision_id=shadow.decision_id,
+            reasons=shadow.reasons,
+            payload={
+                "active_action": active.action,
+                "active_version": active.policy_version,
+                "active_decision_id": active.decision_id,
+                "rules_fired": list(shadow.rules_fired),
+                "agrees": shadow.action == active.action,
+            },
+        )
     )
     return shadow
 

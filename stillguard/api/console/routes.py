@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
-from audit.records import AuditQuery
+from audit.records import AuditQuery, EventDraft
 
 from ...errors import Forbidden, InvalidInput, NotFound, StillguardError
 from ...services.admin import policy_history
@@ -186,12 +186,14 @@ def _checked_form(svc: ServicesDep, session: ConsoleSession, job_id: str, csrf: 
     except StillguardError as exc:
         job = svc.store.get_job(job_id)
         svc.store.append(
-            job_id=job.id if job else None,
-            stage="review",
-            kind="console.refused",
-            action="refuse",
-            reasons=[exc.message],
-            payload={"reviewer": session.key_id, "code": exc.code, "path": f"jobs/{job_id}"},
+            EventDraft(
+                job_id=job.id if job else None,
+                stage="review",
+                kind="console.refused",
+                action="refuse",
+                reasons=[exc.message],
+                payload={"reviewer": session.key_id, "code": exc.code, "path": f"jobs/{job_id}"},
+            )
         )
         raise
 
