@@ -313,8 +313,8 @@ def _judge(report: VerifyReport, state: str, failures: list[str]) -> None:
     if any(code in _MEDIA_HASH_CODES for code in failures):
         report.status, report.tampered_part = "tampered", "media data"
         report.message = (
-            "The video/audio data was changed after it was signed, so the manifest's claims "
-            "no longer describe this file."
+            "The media data (picture or sound) was changed after it was signed, so the "
+            "manifest's claims no longer describe this file."
         )
     elif any(
         not code.startswith(_CREDENTIAL_PREFIXES) and code not in _SIGNATURE_CODES

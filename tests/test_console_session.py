@@ -3,9 +3,12 @@ every form post needs the session's CSRF token."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from audit.records import EventDraft
 from stillguard.api import console, create_app
@@ -31,9 +34,18 @@ def app(tmp_path_factory: pytest.TempPathFactory):
         yield client, settings, keys
 
 
-def _signed_in(client: TestClient, secret: str) -> TestClient:
+def _sign_in(client: TestClient, secret: str, next: str = "/console") -> Response:
+    """Post the sign-in form as a browser would: with the token its page handed out."""
     client.cookies.clear()
-    answer = client.post("/console/sign-in", data={"api_key": secret, "next": "/console/audit"})
+    page = client.get("/console/sign-in")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, "the sign-in form carries a CSRF token"
+    form = {"api_key": secret, "next": next, "csrf": token.group(1)}
+    return client.post("/console/sign-in", data=form)
+
+
+def _signed_in(client: TestClient, secret: str) -> TestClient:
+    answer = _sign_in(client, secret, "/console/audit")
     assert answer.status_code == 303 and answer.headers["location"] == "/console/audit"
     return client
 
@@ -54,8 +66,7 @@ def test_every_console_page_sends_a_caller_without_a_session_to_sign_in(app, met
 
 def test_the_session_cookie_is_httponly_strict_and_short(app) -> None:
     client, settings, keys = app
-    client.cookies.clear()
-    answer = client.post("/console/sign-in", data={"api_key": keys["reviewer"][1]})
+    answer = _sign_in(client, keys["reviewer"][1])
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
     assert f"max-age={settings.console_session_s}" in cookie
@@ -64,22 +75,33 @@ def test_the_session_cookie_is_httponly_strict_and_short(app) -> None:
 
 def test_a_submitter_or_a_wrong_key_cannot_sign_in(app) -> None:
     client, _, keys = app
-    client.cookies.clear()
-    submitter = client.post("/console/sign-in", data={"api_key": keys["submitter"][1]})
+    submitter = _sign_in(client, keys["submitter"][1])
     assert submitter.status_code == 403 and "sg_console" not in submitter.headers.get(
         "set-cookie", ""
     )
-    wrong = client.post("/console/sign-in", data={"api_key": "sg_not_a_key"})
+    wrong = _sign_in(client, "sg_not_a_key")
     assert wrong.status_code == 401 and "Unknown or revoked" in wrong.text
 
 
 def test_sign_in_only_returns_to_console_pages(app) -> None:
     client, _, keys = app
-    client.cookies.clear()
-    answer = client.post(
-        "/console/sign-in", data={"api_key": keys["admin"][1], "next": "//evil.example/x"}
-    )
+    answer = _sign_in(client, keys["admin"][1], "//evil.example/x")
     assert answer.status_code == 303 and answer.headers["location"] == "/console"
+
+
+def test_a_sign_in_posted_from_another_site_is_refused(app) -> None:
+    # Login CSRF: a hostile page posts its own reviewer key into the victim's browser. It has
+    # neither the sign-in page's cookie (SameSite=Strict) nor the form's token.
+    client, _, keys = app
+    client.cookies.clear()
+    forged = client.post("/console/sign-in", data={"api_key": keys["reviewer"][1]})
+    assert forged.status_code == 403 and "sg_console=" not in forged.headers.get("set-cookie", "")
+    assert "reload" in forged.text
+    client.get("/console/sign-in")  # the victim's own sign-in cookie, but a guessed token
+    guessed = client.post(
+        "/console/sign-in", data={"api_key": keys["reviewer"][1], "csrf": "guessed"}
+    )
+    assert guessed.status_code == 403 and "sg_console=" not in guessed.headers.get("set-cookie", "")
 
 
 def test_a_revoked_key_loses_its_session_at_once(app) -> None:

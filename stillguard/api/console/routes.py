@@ -30,8 +30,10 @@ from .session import (
     SessionDep,
     SignInRequired,
     check_csrf,
+    check_sign_in_form,
     sign_in,
     sign_out,
+    with_sign_in_token,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -113,9 +115,7 @@ def static_file(name: str) -> FileResponse:
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, next: str = "/console", note: str = "") -> Response:
     """The sign-in form: an API key in, a session cookie out."""
-    return _page(
-        request, "sign_in.html", None, next=_safe_next(next), note=SIGN_IN_NOTES.get(note, "")
-    )
+    return _sign_in_form(request, next, SIGN_IN_NOTES.get(note, ""), status_code=200)
 
 
 @router.post("/sign-in")
@@ -124,19 +124,28 @@ def sign_in_post(
     svc: ServicesDep,
     api_key: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/console",
+    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Exchange a reviewer's (or admin's) API key for a session; a bad key stays here."""
+    check_sign_in_form(request, csrf)
     response = RedirectResponse(_safe_next(next), status_code=303)
     try:
         sign_in(svc, request, response, api_key)
     except SignInRequired:
-        return templates.TemplateResponse(
+        return _sign_in_form(request, next, SIGN_IN_NOTES["bad_key"], status_code=401)
+    return response
+
+
+def _sign_in_form(request: Request, next: str, note: str, status_code: int) -> Response:
+    return with_sign_in_token(
+        request,
+        lambda token: templates.TemplateResponse(
             request,
             "sign_in.html",
-            {"session": None, "next": _safe_next(next), "note": SIGN_IN_NOTES["bad_key"]},
-            status_code=401,
-        )
-    return response
+            {"session": None, "next": _safe_next(next), "note": note, "csrf": token},
+            status_code=status_code,
+        ),
+    )
 
 
 @router.post("/sign-out")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,6 +18,9 @@ from ...errors import Forbidden
 from ..deps import ROLE_RANK, ServicesDep
 
 COOKIE = "sg_console"
+# Before a session exists, the sign-in form's CSRF token rides in its own short-lived cookie.
+SIGN_IN_COOKIE = "sg_console_sign_in"
+SIGN_IN_FORM_S = 600
 COOKIE_PATH = "/console"
 CONSOLE_ROLE = "reviewer"
 # Signs sessions when STILLGUARD_CONSOLE_SECRET is unset: sign-ins then last one process's life.
@@ -58,6 +62,31 @@ def _active_role(store: AuditStore, key_id: str) -> str | None:
     return key.role if key is not None and key.active else None
 
 
+def with_sign_in_token(request: Request, render: Callable[[str], Response]) -> Response:
+    """The sign-in page rendered with the token its form carries back, and the same token in a
+    SameSite=Strict cookie (double submit): a page on another site cannot sign a victim's
+    browser in with the attacker's key."""
+    token = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(24)
+    response = render(token)
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        token,
+        max_age=SIGN_IN_FORM_S,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def check_sign_in_form(request: Request, token: str) -> None:
+    """Refuse a sign-in post whose token is not the one this browser's sign-in page handed out."""
+    expected = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not expected or not token or not hmac.compare_digest(token, expected):
+        raise Forbidden("csrf_failed", "the sign-in form was not this site's; reload the page")
+
+
 def sign_in(svc: ServicesDep, request: Request, response: Response, api_key: str) -> None:
     """Check the key (a reviewer's or an admin's) and set the session cookie on `response`."""
     key = svc.store.authenticate(api_key.strip()) if api_key.strip() else None
@@ -75,6 +104,7 @@ def sign_in(svc: ServicesDep, request: Request, response: Response, api_key: str
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+    response.delete_cookie(SIGN_IN_COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
 
 
 def sign_out(response: Response) -> None:
