@@ -76,6 +76,10 @@ def load_bounded(text: str) -> tuple[Any, Locate]:
         ) from error
     except yaml.YAMLError as error:
         raise YamlBoundsError(f"not valid YAML: {error}") from error
+    except YamlBoundsError:
+        raise
+    except ValueError as error:  # an integer over Python's digit limit (sys.int_info)
+        raise YamlBoundsError(f"a value cannot be read: {str(error)[:120]}") from error
     marks: dict[Path, yaml.Mark] = {}
     if node is not None:
         _collect_marks(node, (), marks)

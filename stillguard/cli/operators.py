@@ -10,12 +10,24 @@ from typing import Any
 
 from audit.records import API_KEY_ROLES, EventRecord
 from audit.store import AuditQuery, AuditStore
-from policies.pack import PolicyError, PolicyPack
+from policies.pack import PolicyPack
 
+from ..services.admin import MAX_POLICY_BYTES, policy_from_bytes
 from ..services.review import REVIEW_ACTIONS
 from ..settings import Settings
 from . import policy_versions
-from .output import EXIT_OK, EXIT_OTHER, UsageError, emit, existing_file, listing, parse_time
+from .output import (
+    EXIT_OK,
+    EXIT_OTHER,
+    UsageError,
+    emit,
+    existing_file,
+    listing,
+    page_size,
+    parse_time,
+    safe_text,
+    sequence_number,
+)
 
 BACKTEST_PAGE = 1000
 
@@ -27,9 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     query = audit.add_parser("query", help="reviewer queries over the audit log")
     for name in ("job", "stage", "action", "since", "until", "policy"):
-        query.add_argument(f"--{name}")
-    query.add_argument("--limit", type=int, default=100)
-    query.add_argument("--after", type=int, help="keyset cursor: events after this seq")
+        query.add_argument(f"--{name}", type=safe_text)
+    query.add_argument("--limit", type=page_size, default=100)
+    query.add_argument("--after", type=sequence_number, help="keyset cursor: events after this seq")
     query.add_argument("--json", action="store_true")
     query.set_defaults(handler=cmd_audit_query)
     chain = audit.add_parser(
@@ -66,22 +78,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="review_command", required=True
     )
     review_list = review.add_parser("list", help="jobs held for review")
-    review_list.add_argument("--limit", type=int, default=100)
+    review_list.add_argument("--limit", type=page_size, default=100)
     review_list.add_argument("--json", action="store_true")
     review_list.set_defaults(handler=cmd_review_list)
     review_decide = review.add_parser("decide", help="approve (resume) or block a held job")
-    review_decide.add_argument("job_id")
+    review_decide.add_argument("job_id", type=safe_text)
     review_decide.add_argument("--action", required=True, choices=REVIEW_ACTIONS)
-    review_decide.add_argument("--reason", required=True)
+    review_decide.add_argument("--reason", required=True, type=safe_text)
     review_decide.add_argument("--reviewer", default="cli")
     review_decide.add_argument("--json", action="store_true")
     review_decide.set_defaults(handler=cmd_review_decide)
     review_appeals = review.add_parser("appeals", help="appealed refusals waiting for a reviewer")
-    review_appeals.add_argument("--limit", type=int, default=100)
+    review_appeals.add_argument("--limit", type=page_size, default=100)
     review_appeals.add_argument("--json", action="store_true")
     review_appeals.set_defaults(handler=cmd_review_list, appeals_only=True)
     review_claim = review.add_parser("claim", help="hold a job so no other reviewer decides it")
-    review_claim.add_argument("job_id")
+    review_claim.add_argument("job_id", type=safe_text)
     review_claim.add_argument("--reviewer", default="cli")
     review_claim.add_argument("--minutes", type=float, default=10.0)
     review_claim.add_argument("--json", action="store_true")
@@ -91,12 +103,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         dest="dlq_command", required=True
     )
     dlq_list = dlq.add_parser("list", help="dead letters, oldest first")
-    dlq_list.add_argument("topic", nargs="?", help="only this topic (or stillguard.webhooks)")
-    dlq_list.add_argument("--limit", type=int, default=100)
+    dlq_list.add_argument(
+        "topic", nargs="?", type=safe_text, help="only this topic (or stillguard.webhooks)"
+    )
+    dlq_list.add_argument("--limit", type=page_size, default=100)
     dlq_list.add_argument("--json", action="store_true")
     dlq_list.set_defaults(handler=cmd_dlq_list)
     dlq_replay = dlq.add_parser("replay", help="send dead letters of a topic again (audited)")
-    dlq_replay.add_argument("topic")
+    dlq_replay.add_argument("topic", type=safe_text)
     dlq_replay.add_argument("--id", type=int, action="append", dest="ids", help="one letter")
     dlq_replay.add_argument("--operator", default="cli")
     dlq_replay.add_argument("--json", action="store_true")
@@ -188,7 +202,10 @@ def cmd_audit_checkpoint_export(args: argparse.Namespace, settings: Settings) ->
 
     from ..container import open_store
 
-    paths = export_checkpoints(open_store(settings), Path(args.directory))
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        raise UsageError(f"directory {directory} does not exist")
+    paths = export_checkpoints(open_store(settings), directory)
     emit(
         args,
         {"files": [str(p) for p in paths]},
@@ -294,10 +311,14 @@ def cmd_dlq_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _load_pack(path: str) -> PolicyPack:
+    """A pack file read as an upload is: a regular file, bounded in size, UTF-8 YAML."""
+    file = existing_file(path, "policy pack")
     try:
-        return PolicyPack.load(Path(path))
-    except (PolicyError, OSError) as exc:
-        raise UsageError(str(exc)) from exc
+        with file.open("rb") as handle:
+            body = handle.read(MAX_POLICY_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"{file}: cannot read policy pack ({exc.strerror})") from exc
+    return policy_from_bytes(body, source=str(file))
 
 
 def cmd_policy_validate(args: argparse.Namespace, settings: Settings) -> int:

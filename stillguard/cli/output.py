@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StillguardError, Unavailable
+from ..services.input_limits import has_control_characters
 
 EXIT_OK, EXIT_OTHER, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_HELD = 0, 1, 2, 3, 4
 EXIT_FOR_STATUS = {
@@ -56,6 +57,33 @@ def parse_time(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError as exc:
         raise UsageError(f"not an ISO 8601 time: {value!r}") from exc
+
+
+def page_size(value: str) -> int:
+    """A `--limit` flag: 1 to 1,000 rows, as the API allows (an argparse type)."""
+    return _bounded_int(value, 1, 1000)
+
+
+def sequence_number(value: str) -> int:
+    """An `--after` cursor: a non-negative BIGINT (an argparse type)."""
+    return _bounded_int(value, 0, 2**63 - 1)
+
+
+def _bounded_int(value: str, low: int, high: int) -> int:
+    try:
+        number = int(value) if len(value) <= 20 else None
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"{value[:40]!r} is not a whole number {low}-{high}")
+    return number
+
+
+def safe_text(value: str) -> str:
+    """A text flag (an id, a filter, a reason): no control characters such as NUL."""
+    if has_control_characters(value):
+        raise argparse.ArgumentTypeError("must not contain control characters (e.g. NUL)")
+    return value
 
 
 def existing_file(value: str, what: str = "file") -> Path:

@@ -21,6 +21,7 @@ from policies.pack import PolicyError, PolicyPack
 from safety.hashes import HashBank, HashBankError
 
 from ..errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from .input_limits import has_control_characters
 from .live_config import BANK_NAME, content_sha256
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 MAX_POLICY_BYTES = 256 * 1024
 MAX_BANK_BYTES = 80 * 1024 * 1024  # ~1M hashes with labels
+MAX_LABEL_CHARS = 200  # a label travels into every decision that matches it
 SURFACE = BANK_NAME  # surfaces are named like banks: 1-64 of a-z, 0-9, '_' and '-'
 
 
@@ -37,17 +39,25 @@ def parse_policy_upload(deps: StageDeps, body: bytes) -> PolicyPack:
         raise Conflict(
             "policy_pinned", "STILLGUARD_POLICY_PATH pins the policy pack; change that file instead"
         )
+    return policy_from_bytes(body, source="uploaded policy")
+
+
+def policy_from_bytes(body: bytes, *, source: str) -> PolicyPack:
+    """A pack from an upload or a file: at most MAX_POLICY_BYTES of UTF-8 YAML, validated."""
     if len(body) > MAX_POLICY_BYTES:
         raise PayloadTooLarge(
             "payload_too_large", f"a policy pack is at most {MAX_POLICY_BYTES} bytes"
         )
     try:
-        return PolicyPack.from_yaml(body.decode("utf-8"), source="uploaded policy")
-    except (PolicyError, UnicodeDecodeError) as exc:
+        return PolicyPack.from_yaml(body.decode("utf-8"), source=source)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("invalid_policy", f"{source}: a policy pack is UTF-8 text") from exc
+    except PolicyError as exc:
         raise InvalidInput("invalid_policy", str(exc)) from exc
 
 
-def _surface(surface: str) -> str:
+def checked_surface(surface: str) -> str:
+    """`surface` when it is a well-formed surface name, else InvalidInput."""
     if not SURFACE.fullmatch(surface):
         raise InvalidInput("invalid_surface", "surface names are 1-64 of a-z, 0-9, '_' and '-'")
     return surface
@@ -64,7 +74,7 @@ def upload_policy(
             body.decode("utf-8"),
             content_sha256(body),
             by=admin,
-            activate_on=_surface(activate_on) if activate_on is not None else None,
+            activate_on=checked_surface(activate_on) if activate_on is not None else None,
         )
     except PolicyVersionExists as exc:
         raise Conflict("policy_version_exists", str(exc)) from exc
@@ -97,7 +107,7 @@ def _switch(deps: StageDeps, version: str, *, admin: str, surface: str, role: st
         raise Conflict("policy_pinned", "STILLGUARD_POLICY_PATH pins the policy pack")
     try:
         return deps.policies.versions.activate(
-            version, by=admin, surface=_surface(surface), role=role
+            version, by=admin, surface=checked_surface(surface), role=role
         )
     except UnknownPolicyVersion as exc:
         raise NotFound("unknown_policy_version", str(exc)) from exc
@@ -105,13 +115,13 @@ def _switch(deps: StageDeps, version: str, *, admin: str, surface: str, role: st
 
 def withdraw_shadow(deps: StageDeps, *, admin: str, surface: str = DEFAULT_SURFACE) -> Activation:
     """Stop the surface's shadow pack."""
-    return deps.policies.versions.withdraw_shadow(by=admin, surface=_surface(surface))
+    return deps.policies.versions.withdraw_shadow(by=admin, surface=checked_surface(surface))
 
 
 def rollback_policy(deps: StageDeps, *, admin: str, surface: str = DEFAULT_SURFACE) -> Activation:
     """Re-activate the version that was active before the current one."""
     try:
-        return deps.policies.versions.rollback(by=admin, surface=_surface(surface))
+        return deps.policies.versions.rollback(by=admin, surface=checked_surface(surface))
     except NothingToRollBack as exc:
         raise Conflict("nothing_to_roll_back", str(exc)) from exc
 
@@ -135,12 +145,19 @@ def parse_hash_bank(name: str, body: bytes) -> HashBank:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("invalid_hash_bank", "a hash bank is UTF-8 text") from exc
-    if "\x00" in text:
-        raise InvalidInput("invalid_hash_bank", "a hash bank must not contain NUL characters")
+    if has_control_characters(text):
+        raise InvalidInput(
+            "invalid_hash_bank", "a hash bank must not contain control characters (e.g. NUL)"
+        )
     try:
-        return HashBank.from_lines(name, text.splitlines(), source=f"uploaded bank {name}")
+        bank = HashBank.from_lines(name, text.splitlines(), source=f"uploaded bank {name}")
     except HashBankError as exc:
         raise InvalidInput("invalid_hash_bank", str(exc)) from exc
+    if any(len(label) > MAX_LABEL_CHARS for label in bank.labels):
+        raise InvalidInput(
+            "invalid_hash_bank", f"a hash bank's labels are at most {MAX_LABEL_CHARS} characters"
+        )
+    return bank
 
 
 def load_hash_bank(deps: StageDeps, name: str, body: bytes, *, admin: str) -> HashBank:

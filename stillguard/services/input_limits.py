@@ -16,13 +16,14 @@ from ..errors import InvalidInput
 MAX_JSON_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 8
 MAX_QUERY_CHARS = 200
-# C0 controls other than tab, newline and carriage return, and DEL.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls other than tab, newline and carriage return, DEL, and lone surrogates (which JSON's
+# \uD800 escapes can produce, and no encoder can store).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 SAFE_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 def has_control_characters(text: str) -> bool:
-    """True when `text` holds a character no field of ours accepts (e.g. NUL)."""
+    """True when `text` holds a character no field of ours accepts (e.g. NUL, a lone surrogate)."""
     return CONTROL_CHARACTERS.search(text) is not None
 
 

@@ -17,6 +17,11 @@ from ..errors import PayloadTooLarge
 from ..settings import Settings
 
 
+def is_mp4(data: bytes) -> bool:
+    """True when `data` starts like an MP4 (an `ftyp` box first)."""
+    return len(data) >= 12 and data[4:8] == b"ftyp"
+
+
 @dataclass
 class DecodeBudget:
     """What one clip may decode to; call it with each decoded frame (width, height, seconds)."""

@@ -18,12 +18,8 @@ from safety.signals import Signal
 from ..container import StageDeps
 from ..errors import CorruptMedia, InvalidInput
 from .media import checked_photo
-from .media_limits import DecodeBudget
+from .media_limits import DecodeBudget, is_mp4
 from .prompts import check_prompt
-
-
-def _is_mp4(data: bytes) -> bool:
-    return len(data) >= 12 and data[4:8] == b"ftyp"
 
 
 def check_content(
@@ -37,7 +33,7 @@ def check_content(
     if not content and not prompt:
         raise InvalidInput("nothing_to_check", "give a photo, a clip or a prompt to check")
     check_prompt(prompt)
-    is_clip = bool(content) and _is_mp4(content or b"")
+    is_clip = bool(content) and is_mp4(content or b"")
     stage = stage or ("output" if is_clip else "input")
     if stage not in STAGES:
         raise InvalidInput("invalid_stage", f"stage must be one of {', '.join(STAGES)}")

@@ -18,7 +18,7 @@ from provenance.watermark import WATERMARK_ALG
 
 from ..container import StageDeps
 from ..errors import CorruptMedia, InvalidInput, UnsupportedMedia
-from .media_limits import DecodeBudget
+from .media_limits import DecodeBudget, is_mp4
 from .remote_manifests import remote_fetcher
 
 
@@ -27,14 +27,20 @@ def verify_upload(deps: StageDeps, data: bytes) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload"
         path.write_bytes(data)
-        return verify_path(deps, path)
+        # The decoder names the file it read: a temp path of ours, not the caller's business.
+        return verify_path(deps, path, shown_as="the upload")
 
 
-def verify_path(deps: StageDeps, path: Path) -> dict[str, Any]:
+def verify_path(deps: StageDeps, path: Path, *, shown_as: str | None = None) -> dict[str, Any]:
     """The provenance report of a file (`stillguard verify`, and uploads once saved).
 
     A clip without a manifest is decoded for its watermark only within the decoding budget.
+    Error messages name the file as `shown_as` when given (an upload's temp path stays private).
     """
+
+    def message(exc: Exception) -> str:
+        return str(exc).replace(str(path), shown_as) if shown_as else str(exc)
+
     budget = DecodeBudget.from_settings(deps.settings)
     try:
         report = verify_file(
@@ -45,11 +51,11 @@ def verify_path(deps: StageDeps, path: Path) -> dict[str, Any]:
             fetch_remote=remote_fetcher(deps.settings),
         )
     except UnsupportedMediaError as exc:
-        raise UnsupportedMedia("unsupported_media_type", str(exc)) from exc
+        raise UnsupportedMedia("unsupported_media_type", message(exc)) from exc
     except CorruptMediaError as exc:
-        raise CorruptMedia("corrupt_media", str(exc)) from exc
+        raise CorruptMedia("corrupt_media", message(exc)) from exc
     except ProvenanceError as exc:
-        raise InvalidInput("unreadable_media", str(exc)) from exc
+        raise InvalidInput("unreadable_media", message(exc)) from exc
     return report.to_dict()
 
 
@@ -95,9 +101,15 @@ def resolve_binding(deps: StageDeps, alg: str, value: str) -> list[dict[str, Any
 
 
 def resolve_content(deps: StageDeps, data: bytes) -> list[dict[str, Any]]:
-    """The manifest an uploaded copy came from, by its watermark, then its fingerprint."""
+    """The manifest an uploaded copy came from, by its watermark, then its fingerprint.
+
+    Only MP4 clips carry the watermark; each is decoded within the decoding budget."""
+    if not is_mp4(data):
+        raise UnsupportedMedia("unsupported_media_type", "send an MP4 clip to find its manifest")
+    budget = DecodeBudget.from_settings(deps.settings)
+    budget.check_header(data)
     try:
-        signals = read_signals(io.BytesIO(data))
+        signals = read_signals(io.BytesIO(data), on_frame=budget)
     except ProvenanceError as exc:
         raise CorruptMedia("corrupt_media", str(exc)) from exc
     found = recover(signals, deps.repository)

@@ -30,10 +30,10 @@ TEXT_BODY = {"requestBody": {"content": {"text/plain": {"schema": {"type": "stri
 SurfaceQuery = Query(DEFAULT_SURFACE, description="the surface (a job field picks it)")
 
 
-@router.get("/policies", summary="The active policy pack", responses=error_answers(401, 403))
+@router.get("/policies", summary="The active policy pack", responses=error_answers(400, 401, 403))
 def get_policy(_: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery) -> PolicyView:
     """The pack every decision on this surface is made with now, and its version."""
-    pack = svc.deps.policies.current(surface)
+    pack = svc.deps.policies.current(admin.checked_surface(surface))
     return PolicyView(version=pack.version, pack=pack.to_dict())
 
 
@@ -48,7 +48,7 @@ async def put_policy(
 ) -> PolicyActivated:
     """Store a YAML pack as a new version and make it active, in one audited transaction."""
     body = await request.body()
-    previous = svc.deps.policies.current(surface).version
+    previous = svc.deps.policies.current(admin.checked_surface(surface)).version
     pack = await run_in_threadpool(
         admin.publish_policy, svc.deps, body, admin=who.key_id, surface=surface
     )

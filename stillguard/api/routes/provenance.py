@@ -31,7 +31,9 @@ def matches_by_binding(alg: str, value: str, svc: ServicesDep) -> Matches:
 
 
 @router.post(
-    "/matches/byContent", summary="Find a copy's manifest", responses=error_answers(400, 413, 422)
+    "/matches/byContent",
+    summary="Find a copy's manifest",
+    responses=error_answers(400, 413, 415, 422),
 )
 async def matches_by_content(svc: ServicesDep, file: Annotated[UploadFile, File()]) -> Matches:
     """Find the manifest of an uploaded copy by its watermark, then its fingerprint."""
