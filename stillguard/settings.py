@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     console_secret: SecretStr | None = Field(
         None, repr=False, description="signs console sessions; default: random per process"
     )
+    appeal_window_days: float = Field(
+        30,
+        ge=0,
+        description="a refusal may be appealed this long; an output refusal's clip is kept",
+    )
     review_two_person_rule: bool = Field(
         True, description="overturning an automated block on appeal needs two reviewers"
     )

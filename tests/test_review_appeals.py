@@ -74,10 +74,6 @@ def test_an_appeal_is_decided_by_a_second_reviewer_and_only_once(service) -> Non
     own = _decide(service, job_id, first, "block", "still a real event")
     assert own.status_code == 409 and own.json()["error"]["code"] == "second_reviewer_required"
     second, _ = service.key("reviewer")
-    # The clip of a refused job is discarded, so this appeal can be upheld but not overturned.
-    cannot = _decide(service, job_id, second, "approve", "it is their garden")
-    assert cannot.status_code == 409 and cannot.json()["error"]["code"] == "cannot_resume"
-    assert service.wait(job_id, {"held"})["status"] == "held"
     upheld = _decide(service, job_id, second, "block", "agree with the first review")
     assert upheld.status_code == 200 and upheld.json()["status"] == "refused"
     final = service.client.get(
@@ -91,6 +87,73 @@ def test_an_appeal_is_decided_by_a_second_reviewer_and_only_once(service) -> Non
     with open_store(service.settings) as store:
         refusals = store.events(AuditQuery(job_id=job_id, kind="appeal.refused"))
     assert [e.payload["code"] for e in refusals] == ["not_submitter", "already_appealed"]
+    # Once the appeal is settled nothing can overturn the refusal: its clip is gone.
+    assert not _clip_kept(service, job_id)
+
+
+def _clip_kept(service: ReviewService, job_id: str) -> bool:
+    return (
+        service.client.get(
+            f"/v1/jobs/{job_id}/clip", headers=service.headers["reviewer"]
+        ).status_code
+        == 200
+    )
+
+
+def test_an_overturned_output_refusal_is_signed_and_published(service) -> None:
+    job_id = service.held()
+    first = service.headers["reviewer"]
+    assert _decide(service, job_id, first, "block", "looks like a real event").status_code == 200
+    # Refused at the output gate: the unsigned clip stays (reviewers only) while an appeal could
+    # still overturn the refusal.
+    assert _clip_kept(service, job_id)
+    unsigned = service.client.get(f"/v1/jobs/{job_id}/video", headers=service.headers["submitter"])
+    assert unsigned.status_code == 409, "the submitter never gets the unsigned clip"
+    appealed = service.client.post(
+        f"/v1/jobs/{job_id}/appeal",
+        json={"text": "my garden"},
+        headers=service.headers["submitter"],
+    )
+    assert appealed.status_code == 202, appealed.text
+    second, _ = service.key("reviewer")
+    overturned = _decide(service, job_id, second, "approve", "it is their garden")
+    assert overturned.status_code == 200, overturned.text
+    published = service.wait(job_id, {"published", "failed"})
+    assert published["status"] == "published", published
+    video = service.client.get(
+        f"/v1/jobs/{job_id}/video", headers=service.headers["submitter"], follow_redirects=True
+    )
+    assert video.status_code == 200
+    report = service.client.post(
+        "/v1/verify", files={"file": ("clip.mp4", video.content, "video/mp4")}
+    ).json()
+    assert report["status"] == "valid" and report["job_id"] == job_id
+    statement = service.client.get(
+        f"/v1/jobs/{job_id}/reasons", headers=service.headers["submitter"]
+    )
+    assert statement.status_code == 409  # published: nothing is restricted any more
+    with open_store(service.settings) as store:
+        assert store.get_job(job_id).decisions[-1]["reviewer"]
+
+
+@pytest.fixture
+def closed_window_service(tmp_path):
+    yield from review_service(tmp_path, STILLGUARD_APPEAL_WINDOW_DAYS="0")
+
+
+def test_after_the_appeal_window_an_output_refusal_keeps_nothing(closed_window_service) -> None:
+    service = closed_window_service
+    job_id = service.held()
+    assert _decide(service, job_id, service.headers["reviewer"], "block", "real event").is_success
+    assert not _clip_kept(service, job_id), "no appeal can come: the clip is discarded at once"
+    late = service.client.post(
+        f"/v1/jobs/{job_id}/appeal", json={"text": "late"}, headers=service.headers["submitter"]
+    )
+    assert late.status_code == 409 and late.json()["error"]["code"] == "appeal_window_closed"
+    statement = service.client.get(
+        f"/v1/jobs/{job_id}/reasons", headers=service.headers["submitter"]
+    ).json()
+    assert statement["redress"]["can_appeal"] is False
 
 
 def test_an_overturned_input_refusal_resumes_and_is_published(service, monkeypatch, capsys) -> None:

@@ -28,6 +28,7 @@ from ..blobs import BlobUnavailable, ref_owner
 from ..container import StageDeps
 from ..metrics import JOBS_ENDED
 from ..observability import trace_headers
+from ..services.appeal_state import keeps_clip_for_appeal
 from ..services.shadow import record_shadow
 from .webhooks import webhook_delivery
 
@@ -157,7 +158,7 @@ def record_decision(
     if not decision.publishable:
         JOBS_ENDED.labels(status=update["status"]).inc()
     if refused:
-        discard_intermediates(deps, job.id)
+        discard_unless_appealable(deps, job.id)
 
 
 def recorded_decision(deps: StageDeps, job: JobRecord, stage: str) -> Decision | None:
@@ -257,6 +258,13 @@ def discard_intermediates(deps: StageDeps, job_id: str) -> None:
         deps.blobs.delete_intermediates(job_id)
     except BlobUnavailable as exc:
         log.warning("event=intermediates-kept job_id=%s error=%s", job_id, exc)
+
+
+def discard_unless_appealable(deps: StageDeps, job_id: str) -> None:
+    """Delete a refused job's unsigned clip, unless an appeal may still overturn its refusal."""
+    job = deps.store.get_job(job_id)
+    if job is None or not keeps_clip_for_appeal(job, deps.settings):
+        discard_intermediates(deps, job_id)
 
 
 def face_boxes(signals: Sequence[dict[str, Any]]) -> list[list[float]]:

@@ -20,6 +20,7 @@ from streams.messages import ClipCleared, InputCleared, JobSubmitted, StreamMess
 from ..blobs import BlobUnavailable
 from ..container import StageDeps
 from ..metrics import RECOVERED
+from ..services.appeal_state import keeps_clip_for_appeal
 from .records import PUBLISHABLE_ACTIONS, generated_clip, outgoing
 
 log = logging.getLogger("stillguard.recovery")
@@ -78,7 +79,8 @@ def sweep(deps: StageDeps) -> SweepReport:
     try:
         for job_id in deps.blobs.jobs_with_intermediates():
             job = store.get_job(job_id)
-            if job is None or job.status in ("published", "refused", "failed"):
+            ended = job is None or job.status in ("published", "refused", "failed")
+            if ended and not (job and keeps_clip_for_appeal(job, deps.settings)):
                 deps.blobs.delete_intermediates(job_id)
                 report.cleaned += 1
         report.expired = expire_by_retention(deps)

@@ -14,11 +14,15 @@ from audit.store import JobRecord, StaleJobState
 
 from ..container import StageDeps
 from ..errors import Conflict, Forbidden, InvalidInput
+from .appeal_state import (
+    appeal_of,
+    deciding_decision,
+    may_still_appeal,
+)
 from .review import refused_attempt
 from .review_media import reviewable_job
 
 MAX_APPEAL_CHARS = 4000
-RESTRICTING_ACTIONS = ("block", "restrict")
 WHAT_ACTION_MEANS = {
     "block": "refusal: no clip was published for this request",
     "restrict": "restriction: the clip was published with limited motion of real people",
@@ -30,39 +34,10 @@ OTHER_REDRESS = (
 )
 
 
-def appeal_of(job: JobRecord) -> dict[str, Any] | None:
-    """The job's appeal (there is at most one), with its outcome once decided."""
-    decisions = list(job.decisions or [])
-    at = next((i for i, d in enumerate(decisions) if d.get("appeal")), None)
-    if at is None:
-        return None
-    appeal = decisions[at]
-    settled = next((d for d in decisions[at + 1 :] if d.get("reviewer")), None)
-    outcome = None
-    if settled is not None:
-        outcome = "overturned" if settled["action"] != "block" else "upheld"
-    return {
-        "text": appeal.get("appeal_text"),
-        "status": outcome or "pending",
-        "first_decider": appeal.get("first_decider"),
-        "decided_by": settled.get("reviewer") if settled else None,
-        "reasons": list(settled.get("reasons", [])) if settled else [],
-    }
-
-
-def _deciding(job: JobRecord) -> dict[str, Any] | None:
-    """The decision the statement is about: the last in force that refused, restricted or held
-    (a stage's later decision, e.g. a reviewer's approval, replaces its earlier one)."""
-    in_force = {d.get("stage"): d for d in job.decisions or []}
-    actions = (*RESTRICTING_ACTIONS, "review")
-    standing = [d for d in job.decisions or [] if d in in_force.values()]
-    return next((d for d in reversed(standing) if d.get("action") in actions), None)
-
-
 def statement_of_reasons(deps: StageDeps, job_id: str) -> dict[str, Any]:
     """What was decided on a job, on which facts and rules, by whom, and how to contest it."""
     job = reviewable_job(deps, job_id)
-    decision = _deciding(job)
+    decision = deciding_decision(job)
     if decision is None:
         raise Conflict("no_restriction", f"job {job_id} is {job.status}; nothing was restricted")
     human = bool(decision.get("reviewer"))
@@ -86,7 +61,7 @@ def statement_of_reasons(deps: StageDeps, job_id: str) -> dict[str, Any]:
         },
         "redress": {
             "appeal": f"POST /v1/jobs/{job.id}/appeal with a text, once, by the submitter",
-            "can_appeal": job.status == "refused" and appeal is None,
+            "can_appeal": may_still_appeal(job, deps.settings),
             "other": OTHER_REDRESS,
         },
         "appeal": appeal,
@@ -107,10 +82,15 @@ def appeal(deps: StageDeps, job_id: str, *, submitter: str, text: str) -> JobRec
         again = Conflict("already_appealed", f"job {job_id} was appealed already; one appeal each")
         refused_attempt(deps, job.id, "appeal", again, kind="appeal.refused", by=submitter)
         raise again
-    decision = _deciding(job)
+    decision = deciding_decision(job)
     if job.status != "refused" or decision is None:
         raise Conflict(
             "not_appealable", f"job {job_id} is {job.status}; only refusals are appealed"
+        )
+    if not may_still_appeal(job, deps.settings):
+        days = deps.settings.appeal_window_days
+        raise Conflict(
+            "appeal_window_closed", f"job {job_id} was refused more than {days:g} days ago"
         )
     held = {
         "stage": decision.get("stage", "input"),

@@ -17,7 +17,7 @@ from ..blobs.refs import is_job_id
 from ..container import StageDeps
 from ..errors import Conflict, InvalidInput, NotFound, StillguardError
 from ..metrics import JOBS_ENDED
-from ..pipeline.records import discard_intermediates, generated_clip, outgoing
+from ..pipeline.records import discard_unless_appealable, generated_clip, outgoing
 from ..pipeline.webhooks import webhook_delivery
 
 REVIEW_ACTIONS = ("approve", "block")
@@ -169,7 +169,7 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
     )
     if resume is None:
         JOBS_ENDED.labels(status="refused").inc()
-        discard_intermediates(deps, job.id)
+        discard_unless_appealable(deps, job.id)
     return deps.store.get_job(job.id) or job
 
 
@@ -266,14 +266,14 @@ def _resume_message(deps: StageDeps, job: JobRecord, stage: str, decision_id: st
     generated = generated_clip(deps, job.id)
     if generated is None:
         raise Conflict("cannot_resume", f"job {job.id} has no generated clip to resume")
-    try:  # a refused job's clip is discarded: resuming would only fail at signing
+    try:  # an output refusal's clip is kept only while it may be appealed
         with deps.blobs.local_copy(generated.clip_blob):
             pass
     except BlobError as exc:
         raise Conflict(
             "cannot_resume",
-            f"job {job.id}'s clip was discarded when it was refused; block to uphold the "
-            "refusal, and the submitter may submit the photo again",
+            f"job {job.id}'s clip is no longer kept; block to uphold the refusal, and the "
+            "submitter may submit the photo again",
         ) from exc
     fields = generated.message(job.id).model_dump(exclude={"schema_version"})
     return ClipCleared(**fields, decision_id=decision_id)

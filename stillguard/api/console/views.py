@@ -13,7 +13,7 @@ from audit.records import EventRecord, JobRecord
 
 from ...container import StageDeps
 from ...errors import Conflict
-from ...services.appeals import appeal_of
+from ...services.appeal_state import appeal_of
 from ...services.review import held_jobs
 from ...services.review_media import reviewable_job, timeline
 
