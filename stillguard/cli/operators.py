@@ -203,8 +203,8 @@ def cmd_audit_checkpoint_export(args: argparse.Namespace, settings: Settings) ->
     from ..container import open_store
 
     directory = Path(args.directory)
-    if not directory.is_dir():
-        raise UsageError(f"directory {directory} does not exist")
+    if not directory.is_dir() and not directory.parent.is_dir():  # one new folder, not a tree
+        raise UsageError(f"cannot create {directory}: its parent folder does not exist")
     paths = export_checkpoints(open_store(settings), directory)
     emit(
         args,

@@ -522,12 +522,20 @@ AUTH_HEADERS: dict[str, str | bytes] = {
     "latin1": "Bearer caf\u00e9".encode("latin-1"),
     "two-keys": "Bearer a, Bearer b",
 }
+# The sign-in form's own CSRF token, filled in by the runner as a browser would (`{sign-in}`).
+SIGN_IN_TOKEN = "{sign-in}"
 CONSOLE_SIGN_IN: dict[str, tuple[dict[str, str], int]] = {
-    "bad-key": ({"api_key": "nope"}, 401),
-    "long-key": ({"api_key": "k" * 100_000}, 401),
-    "nul-key": ({"api_key": "\x00"}, 401),
-    "open-redirect": ({"api_key": "nope", "next": "//evil.example/"}, 401),
-    "traversal-next": ({"api_key": "nope", "next": "/../../etc/passwd"}, 401),
+    "bad-key": ({"api_key": "nope", "csrf": SIGN_IN_TOKEN}, 401),
+    "long-key": ({"api_key": "k" * 100_000, "csrf": SIGN_IN_TOKEN}, 401),
+    "nul-key": ({"api_key": "\x00", "csrf": SIGN_IN_TOKEN}, 401),
+    "open-redirect": ({"api_key": "nope", "next": "//evil.example/", "csrf": SIGN_IN_TOKEN}, 401),
+    "traversal-next": (
+        {"api_key": "nope", "next": "/../../etc/passwd", "csrf": SIGN_IN_TOKEN},
+        401,
+    ),
+    "no-token": ({"api_key": "nope"}, 403),
+    "forged-token": ({"api_key": "nope", "csrf": "forged"}, 403),
+    "nul-token": ({"api_key": "nope", "csrf": "\x00"}, 403),
 }
 
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from stillguard.api import create_app
 from stillguard.cli import main
 from stillguard.container import open_store
-from tests.hostile.cases import CLI_CASES, CLI_FILES, HTTP_CASES, Cli, Http, Media
+from tests.hostile.cases import CLI_CASES, CLI_FILES, HTTP_CASES, SIGN_IN_TOKEN, Cli, Http, Media
 from tests.hostile.media import hostile_media
 from tests.support.journey import settings_for
 
@@ -54,6 +54,10 @@ def _resolve(value: Any) -> Any:
 def _send(api: tuple[TestClient, dict[str, dict[str, str]]], case: Http) -> tuple[int, str]:
     client, keys = api
     headers = {**(keys[case.role] if case.role else {}), **case.headers}
+    data = case.data
+    if data and data.get("csrf") == SIGN_IN_TOKEN:  # the token the sign-in page hands out
+        page = client.get("/console/sign-in").text
+        data = {**data, "csrf": re.search(r'name="csrf" value="([^"]+)"', page).group(1)}
     answer = client.request(
         case.method,
         case.path,
@@ -61,7 +65,7 @@ def _send(api: tuple[TestClient, dict[str, dict[str, str]]], case: Http) -> tupl
         json=case.json,
         content=case.content,
         files=_resolve(case.files),
-        data=case.data,
+        data=data,
         headers=headers,
     )
     if answer.status_code >= 400 and "json" in answer.headers.get("content-type", ""):
