@@ -14,52 +14,14 @@ from provenance.authority import Authority
 from provenance.errors import ProvenanceError
 from provenance.fingerprint import FINGERPRINT_ALG, clip_fingerprint
 from provenance.repository import ManifestRepository
-from provenance.sign import sign_clip, soft_bindings
+from provenance.sign import soft_bindings
 from provenance.verify import verify_bytes, verify_file
-from provenance.watermark import WATERMARK_ALG, embed_watermark
+from provenance.watermark import WATERMARK_ALG
 from tests.support import signed_media as support
 from tests.support.photo_clips import FPS, animate, decode, encode, photo, remux
+from tests.support.signed_media import publish_clip
 
-# Session fixtures shared with the other provenance tests (pytest finds them as module attributes).
-provenance_dir, authority, photo_path = (
-    support.provenance_dir,
-    support.authority,
-    support.photo_path,
-)
 CLAIMS = support.CLAIMS
-
-
-@pytest.fixture
-def repository(audit_store: AuditStore) -> ManifestRepository:
-    """The manifest repository on the audit store's engine (SQLite, then PostgreSQL), as wired."""
-    return ManifestRepository(audit_store.engine)
-
-
-def _publish(
-    repository: ManifestRepository,
-    authority: Authority,
-    photo_path: pathlib.Path,
-    folder: pathlib.Path,
-    job_id: str,
-    seed: int,
-) -> tuple[int, pathlib.Path, list[str]]:
-    """What the pipeline does: allocate, watermark, encode once, fingerprint, sign, register."""
-    clip_id = repository.allocate_clip_id(job_id)
-    frames = animate(photo(seed))
-    embed_watermark(frames, clip_id)
-    fingerprint = clip_fingerprint(frames, FPS)
-    encoded, signed = folder / f"{job_id}.mp4", folder / f"{job_id}-signed.mp4"
-    encoded.write_bytes(encode(frames))
-    sign_clip(
-        authority,
-        encoded,
-        signed,
-        photo=photo_path,
-        claims=CLAIMS,
-        soft_binding=soft_bindings(clip_id, fingerprint),
-    )
-    repository.register(clip_id=clip_id, job_id=job_id, fingerprint=fingerprint, signed_clip=signed)
-    return clip_id, signed, fingerprint
 
 
 def test_clip_ids_are_unique_32_bit_and_idempotent_per_job(repository: ManifestRepository) -> None:
@@ -75,7 +37,7 @@ def test_register_then_find_by_clip_id_and_by_fingerprint(
     photo_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    clip_id, signed, fingerprint = _publish(
+    clip_id, signed, fingerprint = publish_clip(
         repository, authority, photo_path, tmp_path, "job-a", seed=1
     )
     entry = repository.by_clip_id(clip_id)
@@ -96,7 +58,7 @@ def test_signed_clip_records_watermark_and_fingerprint_soft_bindings(
     photo_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    clip_id, signed, fingerprint = _publish(
+    clip_id, signed, fingerprint = publish_clip(
         repository, authority, photo_path, tmp_path, "job-s", seed=4
     )
     with open(signed, "rb") as handle, c2pa.Reader("video/mp4", handle) as reader:
@@ -117,7 +79,7 @@ def test_stripped_copy_is_recovered_through_its_watermark(
     photo_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    clip_id, signed, _ = _publish(repository, authority, photo_path, tmp_path, "job-w", seed=3)
+    clip_id, signed, _ = publish_clip(repository, authority, photo_path, tmp_path, "job-w", seed=3)
     stripped = remux(signed.read_bytes())
     anchors = authority.trust_anchors()
     assert verify_bytes(stripped, anchors).status == "no_manifest"
@@ -136,7 +98,7 @@ def test_copy_whose_watermark_is_destroyed_is_only_related_through_its_fingerpri
     photo_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    clip_id, signed, _ = _publish(repository, authority, photo_path, tmp_path, "job-f", seed=3)
+    clip_id, signed, _ = publish_clip(repository, authority, photo_path, tmp_path, "job-f", seed=3)
     # A heavy blur wipes out the watermark's cell pattern; PDQ, which looks at 64 x 64, keeps it.
     blurred = np.stack([cv2.GaussianBlur(f, (0, 0), 8) for f in decode(signed.read_bytes())])
     copy = encode(blurred, crf=23)
@@ -156,7 +118,7 @@ def test_unrelated_clip_is_not_matched(
     photo_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    _publish(repository, authority, photo_path, tmp_path, "job-u", seed=1)
+    publish_clip(repository, authority, photo_path, tmp_path, "job-u", seed=1)
     stranger = encode(animate(photo(7)), crf=23)
     report = verify_bytes(stranger, authority.trust_anchors(), repository=repository)
     assert report.status == "no_manifest" and report.recovered_from is None

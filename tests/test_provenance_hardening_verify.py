@@ -16,9 +16,6 @@ from provenance.verify import verify_bytes
 from tests.support import signed_media as support
 
 CLAIMS, jpeg_bytes = support.CLAIMS, support.jpeg_bytes
-# Session fixtures shared with the other provenance tests (pytest finds them as module attributes).
-provenance_dir, authority = support.provenance_dir, support.authority
-clip_path, photo_path = support.clip_path, support.photo_path
 
 INGREDIENT_MARK = (7, 201, 99)  # an unusual colour, so the ingredient thumbnail's bytes are unique
 

@@ -19,12 +19,6 @@ from provenance.verify import verify_file
 from tests.support import signed_media as support
 
 CLAIMS = support.CLAIMS
-# Session fixtures shared with the other provenance tests (pytest finds them as module attributes).
-provenance_dir, clip_path, photo_path = (
-    support.provenance_dir,
-    support.clip_path,
-    support.photo_path,
-)
 
 PASS = "lifecycle passphrase"
 

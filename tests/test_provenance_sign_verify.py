@@ -15,9 +15,6 @@ from provenance.verify import verify_bytes, verify_file
 from tests.support import signed_media as support
 
 CLAIMS, reencode = support.CLAIMS, support.reencode
-# Session fixtures shared with the other provenance tests (pytest finds them as module attributes).
-provenance_dir, authority = support.provenance_dir, support.authority
-clip_path, photo_path, signed_clip = support.clip_path, support.photo_path, support.signed_clip
 
 
 def _box_payload(data: bytes, box: bytes) -> tuple[int, int]:

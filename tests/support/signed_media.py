@@ -15,8 +15,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from audit.store import AuditStore
 from provenance.authority import Authority
-from provenance.sign import GenerationClaims, sign_clip
+from provenance.fingerprint import clip_fingerprint
+from provenance.repository import ManifestRepository
+from provenance.sign import GenerationClaims, sign_clip, soft_bindings
+from provenance.watermark import embed_watermark
+
+from .photo_clips import FPS as PHOTO_CLIP_FPS
+from .photo_clips import animate, encode, photo
 
 WIDTH, HEIGHT, FPS = 160, 96, 8
 
@@ -160,3 +167,36 @@ def signed_clip(
         thumbnail_jpeg=jpeg_bytes((20, 40, 200), (80, 48)),
     )
     return dst
+
+
+@pytest.fixture
+def repository(audit_store: AuditStore) -> ManifestRepository:
+    """The manifest repository on the audit store's engine (SQLite, then PostgreSQL), as wired."""
+    return ManifestRepository(audit_store.engine)
+
+
+def publish_clip(
+    repository: ManifestRepository,
+    authority: Authority,
+    photo_path: pathlib.Path,
+    folder: pathlib.Path,
+    job_id: str,
+    seed: int,
+) -> tuple[int, pathlib.Path, list[str]]:
+    """What the pipeline does: allocate, watermark, encode once, fingerprint, sign, register."""
+    clip_id = repository.allocate_clip_id(job_id)
+    frames = animate(photo(seed))
+    embed_watermark(frames, clip_id)
+    fingerprint = clip_fingerprint(frames, PHOTO_CLIP_FPS)
+    encoded, signed = folder / f"{job_id}.mp4", folder / f"{job_id}-signed.mp4"
+    encoded.write_bytes(encode(frames))
+    sign_clip(
+        authority,
+        encoded,
+        signed,
+        photo=photo_path,
+        claims=CLAIMS,
+        soft_binding=soft_bindings(clip_id, fingerprint),
+    )
+    repository.register(clip_id=clip_id, job_id=job_id, fingerprint=fingerprint, signed_clip=signed)
+    return clip_id, signed, fingerprint
