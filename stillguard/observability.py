@@ -1,4 +1,5 @@
-"""Logs, traces and their link: one trace per job across topics, logs carrying job and trace ids.
+"""Logs, traces and their link: one trace per job across topics, logs carrying job, trace and
+request ids.
 
 Tracing is off unless STILLGUARD_OTLP_ENDPOINT names an OTLP/HTTP collector (then spans are
 exported in batches). Either way a job's trace context travels with its messages (outbox row
@@ -21,6 +22,8 @@ from streams.backend import DELIVERY_HEADERS
 from .settings import Settings
 
 JOB_ID: ContextVar[str | None] = ContextVar("stillguard_job_id", default=None)
+# The HTTP request being answered (set by api.middleware.RequestIds); errors carry it too.
+REQUEST_ID: ContextVar[str | None] = ContextVar("stillguard_request_id", default=None)
 TRACER_NAME = "stillguard"
 
 
@@ -31,7 +34,10 @@ def configure(settings: Settings, service: str) -> None:
     handler.setFormatter(
         _JsonFormatter()
         if settings.log_format == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s job_id=%(job_id)s %(message)s")
+        else logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s job_id=%(job_id)s request_id=%(request_id)s "
+            "%(message)s"
+        )
     )
     root = logging.getLogger()
     root.handlers = [handler]
@@ -72,17 +78,18 @@ def job_span(name: str, job_id: str, parent: Mapping[str, str] | None = None) ->
 
 
 class _JobContext(logging.Filter):
-    """Adds the job id and trace id in hand to every record."""
+    """Adds the job, request and trace ids in hand to every record (a record's own wins)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.job_id = JOB_ID.get() or "-"
+        record.request_id = getattr(record, "request_id", None) or REQUEST_ID.get() or "-"
         span = trace.get_current_span().get_span_context()
         record.trace_id = format(span.trace_id, "032x") if span.is_valid else "-"
         return True
 
 
 class _JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, job_id, trace_id."""
+    """One JSON object per line: time, level, logger, message, job_id, request_id, trace_id."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -91,6 +98,7 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "job_id": getattr(record, "job_id", "-"),
+            "request_id": getattr(record, "request_id", "-"),
             "trace_id": getattr(record, "trace_id", "-"),
         }
         if record.exc_info:

@@ -128,3 +128,5 @@ def test_openapi_states_responses_errors_and_the_bearer_scheme(api) -> None:
             if code[0] == "4" or (code == "503" and path != "/readyz"):
                 schema = answer["content"]["application/json"]["schema"]
                 assert schema.get("$ref", "").endswith("/ErrorResponse"), (method, path, code)
+    detail = spec["components"]["schemas"]["ErrorDetail"]
+    assert set(detail["required"]) == {"code", "message", "request_id"}

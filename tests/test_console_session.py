@@ -127,6 +127,7 @@ def test_posts_need_the_csrf_token_and_exports_are_files(app) -> None:
     assert "attachment" in exported.headers["content-disposition"]
     unknown = client.get(f"/console/jobs/{UNKNOWN_JOB}")
     assert unknown.status_code == 404 and "not_found" in unknown.text
+    assert unknown.headers["X-Request-ID"] in unknown.text  # the id a reviewer can report
     assert client.get("/console/static/../../settings.py").status_code == 404
 
 

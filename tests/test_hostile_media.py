@@ -23,36 +23,45 @@ def bomb() -> bytes:
     return black_mp4(BOMB_FRAMES)
 
 
-def test_an_mp4_bomb_is_refused_by_check_and_verify_within_the_memory_budget(
-    tmp_path: Path, bomb: bytes
-) -> None:
-    store = open_store(settings_for(tmp_path))
+@pytest.fixture(scope="module")
+def warm_serve(tmp_path_factory: pytest.TempPathFactory):
+    """serve, its base URL and a submitter's key, after one small check loaded the models."""
+    home = tmp_path_factory.mktemp("accepted")
+    store = open_store(settings_for(home))
     headers = {"Authorization": f"Bearer {store.create_api_key('submitter')[1]}"}
     port = free_port()
-    server = start_serve(tmp_path, port)
+    server = start_serve(home, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        # Warm up first (models load on the first check), so growth measures the bomb only.
         small = black_mp4(8, 192, 108)
         warm = httpx.post(
             f"{base}/v1/check", headers=headers, files={"file": ("w.mp4", small)}, timeout=120
         )
         assert warm.status_code == 200, warm.text
-        httpx.post(f"{base}/v1/verify", files={"file": ("w.mp4", small)}, timeout=120)
-        for path, extra in (("/v1/check", headers), ("/v1/verify", {})):
-            before = rss_bytes(server.pid)
-            with PeakMemory(server.pid) as memory:
-                answer = httpx.post(
-                    base + path, headers=extra, files={"file": ("b.mp4", bomb)}, timeout=120
-                )
-            growth = memory.peak - before
-            print(f"{path}: {answer.status_code}, memory growth {growth / 2**20:.0f} MB")
-            assert answer.status_code in (413, 422), answer.text
-            assert "STILLGUARD_MAX_DECODED_PIXELS" in answer.json()["error"]["message"]
-            assert growth < MEMORY_BUDGET, f"{path} grew the server by {growth / 2**20:.0f} MB"
+        yield server, base, headers
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_an_mp4_bomb_is_refused_by_check_and_verify_within_the_memory_budget(
+    warm_serve, bomb: bytes
+) -> None:
+    server, base, headers = warm_serve
+    # The check's models are loaded already; warm verify too, so growth measures the bomb only.
+    small = black_mp4(8, 192, 108)
+    httpx.post(f"{base}/v1/verify", files={"file": ("w.mp4", small)}, timeout=120)
+    for path, extra in (("/v1/check", headers), ("/v1/verify", {})):
+        before = rss_bytes(server.pid)
+        with PeakMemory(server.pid) as memory:
+            answer = httpx.post(
+                base + path, headers=extra, files={"file": ("b.mp4", bomb)}, timeout=120
+            )
+        growth = memory.peak - before
+        print(f"{path}: {answer.status_code}, memory growth {growth / 2**20:.0f} MB")
+        assert answer.status_code in (413, 422), answer.text
+        assert "STILLGUARD_MAX_DECODED_PIXELS" in answer.json()["error"]["message"]
+        assert growth < MEMORY_BUDGET, f"{path} grew the server by {growth / 2**20:.0f} MB"
 
 
 @pytest.fixture
@@ -97,3 +106,30 @@ def test_every_decoding_limit_is_a_setting_named_when_broken(
     code, printed = cli("check", str(path), "--json")
     assert code == 2 and variable in printed
     assert str(tmp_path) not in printed
+
+
+# The largest clips /v1/check accepts: at the default STILLGUARD_MAX_DECODED_PIXELS (120 M), every
+# frame decoded and held. Measured on 2026-11-28, each in a fresh serve: 1080p x 57 frames grows it
+# by ~466 MB; 4K x 14 frames by ~532 MB (only ~470 MB after the 1080p case, as the allocator keeps
+# what it freed, so it is not asserted here); 288x288 x 1440 frames (60 s) by ~893 MB in 42 s.
+# Those two break the 500 MB budget until the checks stream (sampled frames at classifier size,
+# thumbnails for the temporal checks). The default cannot simply drop: Stillguard's own default clip
+# (1280x720, 5 s at 24 fps) decodes to 110 M pixels and must stay checkable.
+ACCEPTED_AT_THE_LIMIT = [pytest.param(57, 1920, 1080, id="1080p-57-frames")]
+
+
+@pytest.mark.parametrize(("frames", "width", "height"), ACCEPTED_AT_THE_LIMIT)
+def test_the_largest_accepted_clip_is_checked_within_the_memory_budget(
+    warm_serve, frames: int, width: int, height: int
+) -> None:
+    server, base, headers = warm_serve
+    clip = black_mp4(frames, width, height)
+    before = rss_bytes(server.pid)
+    with PeakMemory(server.pid) as memory:
+        answer = httpx.post(
+            f"{base}/v1/check", headers=headers, files={"file": ("c.mp4", clip)}, timeout=120
+        )
+    growth = memory.peak - before
+    print(f"{width}x{height} x {frames}: {answer.status_code}, growth {growth / 2**20:.0f} MB")
+    assert answer.status_code == 200, answer.text
+    assert growth < MEMORY_BUDGET, f"checking it grew the server by {growth / 2**20:.0f} MB"

@@ -15,7 +15,7 @@ from ..settings import Settings
 from . import console
 from .deps import Services
 from .errors import install_error_handlers, use_error_schema_for_validation
-from .middleware import BodySizeLimit, RequestMetrics
+from .middleware import BodySizeLimit, RequestIds, RequestMetrics
 from .routes import (
     admin,
     audit,
@@ -47,7 +47,8 @@ ROUTERS = tuple(
 )
 DESCRIPTION = (
     "Moderated, labelled, C2PA-signed photo-to-video clips. Keys go in "
-    '`Authorization: Bearer ...`; errors are `{"error": {"code", "message"}}`.'
+    '`Authorization: Bearer ...`; errors are `{"error": {"code", "message", "request_id"}}`; '
+    "every answer names its request in `X-Request-ID` (a sane one sent is kept)."
 )
 
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestIds)  # added last, so outermost: every answer carries its id
     install_error_handlers(app)
     use_error_schema_for_validation(app)
     for router in ROUTERS:

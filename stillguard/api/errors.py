@@ -23,6 +23,7 @@ from ..errors import (
     Unavailable,
     UnsupportedMedia,
 )
+from ..observability import REQUEST_ID
 from .schemas import ErrorResponse
 
 log = logging.getLogger("stillguard.api")
@@ -101,12 +102,32 @@ def use_error_schema_for_validation(app: FastAPI) -> None:
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
-    """The JSON body of every error answer."""
-    return {"error": {"code": code, "message": message}}
+    """The JSON body of every error answer, naming the request it answers (see RequestIds)."""
+    return {"error": {"code": code, "message": message, "request_id": REQUEST_ID.get() or "-"}}
+
+
+def unexpected_error(method: str, path: str, exc: Exception) -> JSONResponse:
+    """The 500 for an exception nothing else answered: its traceback goes to the log under the
+    request id, and the caller gets that id and a generic message (no paths, SQL or internals)."""
+    request_id = REQUEST_ID.get() or "-"
+    log.error(
+        "unhandled error on %s %s request_id=%s",
+        method,
+        path,
+        request_id,
+        exc_info=exc,
+        extra={"request_id": request_id},
+    )
+    message = "internal error; the request was not completed"
+    return JSONResponse(error_body("internal_error", message), 500)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every error in the one shape, with no internals (paths, SQL, tracebacks)."""
+    """Answer every error in the one shape, with no internals (paths, SQL, tracebacks).
+
+    Any other exception is answered by `unexpected_error`, from the RequestIds middleware: it
+    is caught there, inside Starlette's ServerErrorMiddleware, while the request id is known.
+    """
 
     @app.exception_handler(StillguardError)
     async def known_error(_: Request, exc: StillguardError) -> JSONResponse:
@@ -123,13 +144,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        detail = (
-            exc.detail
-            if isinstance(exc.detail, dict)
-            else {"code": "http_error", "message": str(exc.detail)}
-        )
+        detail = exc.detail if isinstance(exc.detail, dict) else {}
+        body = error_body(detail.get("code", "http_error"), detail.get("message", str(exc.detail)))
         # Starlette's own headers (a 405's Allow) stay on the answer.
-        return JSONResponse({"error": detail}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -137,10 +155,3 @@ def install_error_handlers(app: FastAPI) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()))
         message = f"{where}: {first.get('msg', 'invalid request')}"
         return JSONResponse(error_body("invalid_request", message), 400)
-
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        # Logged with its traceback for operators; the caller gets the error shape, no internals.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        message = "internal error; the request was not completed"
-        return JSONResponse(error_body("internal_error", message), 500)

@@ -14,6 +14,10 @@ class ErrorDetail(BaseModel):
 
     code: str = Field(examples=["invalid_option"])
     message: str
+    request_id: str = Field(
+        description="this request's id (also the X-Request-ID header), for the server's log",
+        examples=["3f2b9c0e8d7a4b6c9e1f0a2b3c4d5e6f"],
+    )
 
 
 class ErrorResponse(BaseModel):

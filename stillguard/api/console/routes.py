@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from audit.records import AuditQuery, EventDraft
 
 from ...errors import Forbidden, InvalidInput, NotFound, StillguardError
+from ...observability import REQUEST_ID
 from ...services.admin import policy_history
 from ...services.review import claim, decide
 from ...services.review_media import held_clip, input_photo, timeline
@@ -77,7 +78,12 @@ class ConsoleRoute(APIRoute):
                 response = templates.TemplateResponse(
                     request,
                     "error.html",
-                    {"error": exc, "status": status_of(exc), "session": None},
+                    {
+                        "error": exc,
+                        "status": status_of(exc),
+                        "session": None,
+                        "request_id": REQUEST_ID.get(),
+                    },
                     status_code=status_of(exc),
                 )
             for name, value in SECURITY_HEADERS.items():
