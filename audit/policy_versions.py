@@ -10,16 +10,15 @@ caller (the policies room) before it reaches this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from audit.models import PolicyActivation, PolicyVersion
-from audit.records import EventDraft, json_fields, record_of
+from audit.records import NOT_IN_JSON, EventDraft, JsonRecord, record_of
 from audit.store import AuditError, AuditStore
 
 DEFAULT_SURFACE = "default"
@@ -38,23 +37,19 @@ class NothingToRollBack(AuditError):
 
 
 @dataclass(frozen=True)
-class StoredPack:
+class StoredPack(JsonRecord):
     """One uploaded version: its YAML exactly as uploaded, and who uploaded it when."""
 
-    id: int
+    id: int = field(metadata=NOT_IN_JSON)
     version: str
     sha256: str
-    body: str
+    body: str = field(metadata=NOT_IN_JSON)
     uploaded_at: datetime
     uploaded_by: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (without the YAML body)."""
-        return json_fields(self, omit=("id", "body"))
-
 
 @dataclass(frozen=True)
-class Activation:
+class Activation(JsonRecord):
     """One switch of a surface's active or shadow pack (version None: shadow withdrawn)."""
 
     id: int
@@ -63,10 +58,6 @@ class Activation:
     version: str | None
     activated_at: datetime
     activated_by: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for `policy history`."""
-        return json_fields(self)
 
 
 def newest_id(store: AuditStore, column: InstrumentedAttribute[int]) -> int:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -33,11 +34,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Field metadata for what `json_fields` leaves out (bodies and internals):
+# `body: str = field(metadata=NOT_IN_JSON)`.
+NOT_IN_JSON: Mapping[str, Any] = MappingProxyType({"json": False})
+
+
 def json_fields(record: DataclassInstance, *, omit: Collection[str] = ()) -> dict[str, Any]:
     """A record's fields in declaration order, JSON-ready: timestamps through `iso_utc`, tuples
-    as lists, mappings copied. `omit` keeps bodies and internals out of the answer."""
+    as lists, mappings copied. Fields marked NOT_IN_JSON, and those named in `omit`, are
+    left out of the answer."""
     return {
-        f.name: _json_value(getattr(record, f.name)) for f in fields(record) if f.name not in omit
+        f.name: _json_value(getattr(record, f.name))
+        for f in fields(record)
+        if f.name not in omit and f.metadata.get("json", True)
     }
 
 
@@ -51,6 +60,15 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+class JsonRecord:
+    """Base of the frozen records that answer in JSON (API answers, the CLI's `--json`): their
+    fields in declaration order through `json_fields`, less those marked NOT_IN_JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form of the record."""
+        return json_fields(cast("DataclassInstance", self))
+
+
 Record = TypeVar("Record", bound="DataclassInstance")
 
 
@@ -62,7 +80,7 @@ def record_of(record_type: type[Record], source: object, **converted: Any) -> Re
 
 
 @dataclass(frozen=True)
-class JobRecord:
+class JobRecord(JsonRecord):
     """One generation job as recorded: what was asked, where it stands, what was decided."""
 
     id: str
@@ -78,16 +96,12 @@ class JobRecord:
     output_blob: str | None
     error: str | None
     decisions: tuple[dict[str, Any], ...]
-    callback_url: str | None = None
-    blobs_expired_at: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for the API and `--json` output."""
-        return json_fields(self, omit=("callback_url", "blobs_expired_at"))
+    callback_url: str | None = field(default=None, metadata=NOT_IN_JSON)
+    blobs_expired_at: datetime | None = field(default=None, metadata=NOT_IN_JSON)
 
 
 @dataclass(frozen=True)
-class EventRecord:
+class EventRecord(JsonRecord):
     """One link of the audit chain: what happened to which job, and the hashes that pin it."""
 
     seq: int
@@ -105,13 +119,9 @@ class EventRecord:
     prev_hash: str
     hash: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for reviewers (`audit query --json`, `GET /v1/audit`)."""
-        return json_fields(self)
-
 
 @dataclass(frozen=True)
-class ApiKeyRecord:
+class ApiKeyRecord(JsonRecord):
     """An API key's identity and role; the secret (and even its hash) never leaves the store."""
 
     id: str
@@ -123,10 +133,6 @@ class ApiKeyRecord:
     def active(self) -> bool:
         """True until the key is revoked."""
         return self.revoked_at is None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for `keys` listings."""
-        return json_fields(self)
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,7 @@ class AuditQuery:
 
 
 @dataclass(frozen=True)
-class ChainReport:
+class ChainReport(JsonRecord):
     """Outcome of walking the whole hash chain from the first event."""
 
     intact: bool
@@ -157,10 +163,6 @@ class ChainReport:
     first_broken_seq: int | None = None
     reason: str | None = None
     head_hash: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form printed by `audit verify --json`."""
-        return json_fields(self)
 
 
 @dataclass(frozen=True)
@@ -204,23 +206,18 @@ class OutgoingMessage:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class OutboxRecord:
-    """An outbox row: a message, whether it was sent, and how often sending was tried."""
+@dataclass(frozen=True, kw_only=True)
+class OutboxRecord(OutgoingMessage, JsonRecord):
+    """An outbox row: the message, whether it was sent, and how often sending was tried."""
 
+    headers: dict[str, str] = field(
+        default_factory=dict, metadata=NOT_IN_JSON
+    )  # trace context, for the relay
     id: int
-    topic: str
-    job_id: str
-    payload: dict[str, Any]
-    headers: dict[str, str]
     status: str
     attempts: int
     created_at: datetime
     last_error: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for `stillguard dlq list`."""
-        return json_fields(self, omit=("headers",))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ diffusion backends load from a local folder when torch and diffusers are install
 """
 
 from .backends import Backend, ProceduralBackend, load_backend
-from .clip import SAMPLE_RATE, Clip
+from .clip import SAMPLE_RATE, Clip, VideoFormat
 from .encode import DecodedClip, MediaError, decode_mp4, encode_mp4
 from .options import GenerationOptionError, GenerationOptions
 from .procedural import BACKEND_VERSION as GENERATOR_VERSION
@@ -26,6 +26,7 @@ __all__ = [
     "GenerationOptions",
     "MediaError",
     "ProceduralBackend",
+    "VideoFormat",
     "decode_mp4",
     "encode_mp4",
     "generate_clip",

@@ -10,6 +10,17 @@ import numpy as np
 SAMPLE_RATE = 48000
 
 
+@dataclass(frozen=True)
+class VideoFormat:
+    """What an MP4's streams are: frame size and rate, and the sound's sample rate (None: the
+    file has no audio track)."""
+
+    width: int
+    height: int
+    fps: int
+    sample_rate: int | None = None
+
+
 @dataclass
 class Clip:
     """Frames are (N, H, W, 3) uint8 RGB, C-contiguous; audio is float32 (2, samples) in [-1, 1]."""
@@ -25,3 +36,10 @@ class Clip:
     @property
     def duration_s(self) -> float:
         return self.frames.shape[0] / self.fps
+
+    @property
+    def video_format(self) -> VideoFormat:
+        """The clip's size, frame rate and (when it has sound) sample rate, as an encoder wants."""
+        height, width = self.frames.shape[1:3]
+        sample_rate = self.sample_rate if self.audio is not None else None
+        return VideoFormat(width, height, self.fps, sample_rate)

@@ -14,7 +14,7 @@ import numpy as np
 from av.codec.context import Flags
 
 from .buffers import frame_buffer
-from .clip import Clip
+from .clip import Clip, VideoFormat
 
 AUDIO_FRAME = 1024
 
@@ -38,20 +38,19 @@ class Mp4Writer:
     so only the frames handed in are then the same for the same seed.
 
     Use as a context manager: `write` each RGB frame in order, then `finish` with the sound (if
-    `sample_rate` was given, the file has an audio track and `finish` needs the samples)."""
+    the format has a sample rate, the file has an audio track and `finish` needs the samples)."""
 
     def __init__(
         self,
         path: pathlib.Path,
+        video_format: VideoFormat,
         *,
-        width: int,
-        height: int,
-        fps: int,
-        sample_rate: int | None = None,
         preset: str = "veryfast",
         crf: int = 20,
         threads: int = 0,
     ) -> None:
+        width, height, fps = video_format.width, video_format.height, video_format.fps
+        sample_rate = video_format.sample_rate
         if width % 2 or height % 2:
             raise ValueError(f"H.264 yuv420p needs even sizes, got {width}x{height}")
         self.path = pathlib.Path(path)
@@ -144,18 +143,7 @@ def encode_mp4(
         raise ValueError(
             f"clip frames must be (N, H, W, 3) uint8, got {frames.shape} {frames.dtype}"
         )
-    height, width = frames.shape[1:3]
-    sample_rate = clip.sample_rate if clip.audio is not None else None
-    with Mp4Writer(
-        path,
-        width=width,
-        height=height,
-        fps=clip.fps,
-        sample_rate=sample_rate,
-        preset=preset,
-        crf=crf,
-        threads=threads,
-    ) as writer:
+    with Mp4Writer(path, clip.video_format, preset=preset, crf=crf, threads=threads) as writer:
         for frame in frames:
             writer.write(frame)
         writer.finish(clip.audio)

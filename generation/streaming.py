@@ -18,7 +18,7 @@ import pathlib
 
 from PIL import Image
 
-from .clip import SAMPLE_RATE, Clip
+from .clip import SAMPLE_RATE, Clip, VideoFormat
 from .encode import Mp4Writer
 from .options import GenerationOptions
 from .procedural import generate_clip
@@ -44,12 +44,12 @@ def generate_mp4(
     options.validate()
     path = pathlib.Path(path)
     try:
+        video = VideoFormat(
+            options.width, options.height, options.fps, SAMPLE_RATE if options.audio else None
+        )
         with Mp4Writer(
             path,
-            width=options.width,
-            height=options.height,
-            fps=options.fps,
-            sample_rate=SAMPLE_RATE if options.audio else None,
+            video,
             preset=preset,
             crf=crf,
             threads=threads,  # 1: the same bytes every run (see Mp4Writer)

@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from generation import GenerationOptions, MediaError, decode_mp4, encode_mp4, generate_clip
+from generation import (
+    GenerationOptions,
+    MediaError,
+    VideoFormat,
+    decode_mp4,
+    encode_mp4,
+    generate_clip,
+)
 from generation.encode import Mp4Writer
 from tests.support.synthetic_photos import landscape_photo
 
@@ -108,7 +115,7 @@ def test_each_frame_is_encoded_from_its_own_pixels(tmp_path):
     """The writer reuses one picture buffer: every frame must still come out as itself."""
     levels = [16, 200, 64, 235, 110, 30]
     path = tmp_path / "levels.mp4"
-    with Mp4Writer(path, width=64, height=48, fps=6, preset="ultrafast") as writer:
+    with Mp4Writer(path, VideoFormat(64, 48, 6), preset="ultrafast") as writer:
         for level in levels:
             writer.write(np.full((48, 64, 3), level, np.uint8))
         writer.finish()
@@ -119,14 +126,14 @@ def test_each_frame_is_encoded_from_its_own_pixels(tmp_path):
 
 def test_writer_refuses_a_frame_of_another_size(tmp_path):
     with (
-        Mp4Writer(tmp_path / "x.mp4", width=64, height=48, fps=6) as writer,
+        Mp4Writer(tmp_path / "x.mp4", VideoFormat(64, 48, 6)) as writer,
         pytest.raises(ValueError, match=r"\(48, 64, 3\) uint8"),
     ):
         writer.write(np.zeros((48, 66, 3), np.uint8))
 
 
 def test_writer_wants_sound_exactly_when_opened_with_a_sample_rate(tmp_path):
-    with Mp4Writer(tmp_path / "x.mp4", width=64, height=48, fps=6, sample_rate=48000) as writer:
+    with Mp4Writer(tmp_path / "x.mp4", VideoFormat(64, 48, 6, 48000)) as writer:
         writer.write(np.zeros((48, 64, 3), np.uint8))
         with pytest.raises(ValueError, match="sound"):
             writer.finish()

@@ -16,12 +16,13 @@ from ..settings import Settings
 from .base import BlobStore, LocalFile, Served, SignedUrl
 from .local import LocalBlobStore
 from .refs import BlobError, BlobUnavailable, blob_ref, checked_ref, ref_owner
-from .s3 import S3BlobStore
+from .s3 import DownloadLinks, S3BlobStore
 
 __all__ = [
     "BlobError",
     "BlobStore",
     "BlobUnavailable",
+    "DownloadLinks",
     "LocalBlobStore",
     "LocalFile",
     "S3BlobStore",
@@ -62,12 +63,7 @@ def open_blob_store(settings: Settings) -> BlobStore:
 
     internal = client(settings.blob_endpoint_url)
     public = settings.blob_public_endpoint_url
-    store = S3BlobStore(
-        internal,
-        bucket,
-        prefix,
-        url_ttl_s=settings.blob_url_ttl_s,
-        presigner=client(public) if public else None,
-    )
+    links = DownloadLinks(client(public) if public else internal, settings.blob_url_ttl_s)
+    store = S3BlobStore(internal, bucket, prefix, links=links)
     log.info("event=blob-store store=%r", store)
     return store

@@ -14,6 +14,7 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,23 +29,38 @@ _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 _CHUNK = 1 << 20
 
 
+@dataclass(frozen=True)
+class DownloadLinks:
+    """How `serve` presigns its short-lived GET URLs: with a client for the endpoint that
+    downloaders reach (a public one may differ from the store's own) and for how long."""
+
+    client: Any
+    ttl_s: int = 300
+
+    def url(self, bucket: str, key: str, *, filename: str, media_type: str) -> str:
+        """A presigned GET of `bucket`/`key`, downloaded as `filename` of `media_type`."""
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": bucket,
+                "Key": key,
+                "ResponseContentType": media_type,
+                "ResponseContentDisposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            },
+            ExpiresIn=self.ttl_s,
+        )
+
+
 class S3BlobStore:
     """Blobs as objects `<prefix>/<ref>` in one bucket of an S3-compatible store."""
 
     def __init__(
-        self,
-        client: Any,
-        bucket: str,
-        prefix: str,
-        *,
-        url_ttl_s: int = 300,
-        presigner: Any | None = None,
+        self, client: Any, bucket: str, prefix: str, *, links: DownloadLinks | None = None
     ) -> None:
         self._client = client
-        self._presigner = presigner or client
+        self._links = links or DownloadLinks(client)
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self._url_ttl_s = url_ttl_s
         self._where = f"s3://{bucket}/{self.prefix}" + (
             f" at {client.meta.endpoint_url}" if client.meta.endpoint_url else ""
         )
@@ -151,16 +167,7 @@ class S3BlobStore:
         """A presigned GET that expires soon; the client downloads from the store directly."""
         key = self._key(ref)
         with self._calling("presign", ref):
-            url = self._presigner.generate_presigned_url(
-                "get_object",
-                Params={
-                    "Bucket": self.bucket,
-                    "Key": key,
-                    "ResponseContentType": media_type,
-                    "ResponseContentDisposition": f"attachment; filename*=UTF-8''{quote(filename)}",
-                },
-                ExpiresIn=self._url_ttl_s,
-            )
+            url = self._links.url(self.bucket, key, filename=filename, media_type=media_type)
         return SignedUrl(url)
 
     def ping(self) -> None:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
 
 from audit.records import AuditQuery, EventDraft
 
@@ -124,21 +125,33 @@ def sign_in_page(request: Request, next: str = "/console", note: str = "") -> Re
     return _sign_in_form(request, next, SIGN_IN_NOTES.get(note, ""), status_code=200)
 
 
+class SignInForm(BaseModel):
+    """The sign-in page's form: the key, where to go next, the page's CSRF token."""
+
+    api_key: str = ""
+    next: str = "/console"
+    csrf: str = ""
+
+
+class DecisionForm(BaseModel):
+    """A job page's decision form: approve or block, the required reason, the CSRF token."""
+
+    csrf: str = ""
+    action: str = ""
+    reason: str = ""
+
+
 @router.post("/sign-in")
 def sign_in_post(
-    request: Request,
-    svc: ServicesDep,
-    api_key: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/console",
-    csrf: Annotated[str, Form()] = "",
+    request: Request, svc: ServicesDep, form: Annotated[SignInForm, Form()]
 ) -> Response:
     """Exchange a reviewer's (or admin's) API key for a session; a bad key stays here."""
-    check_sign_in_form(request, csrf)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    check_sign_in_form(request, form.csrf)
+    response = RedirectResponse(_safe_next(form.next), status_code=303)
     try:
-        sign_in(svc, request, response, api_key)
+        sign_in(svc, request, response, form.api_key)
     except SignInRequired:
-        return _sign_in_form(request, next, SIGN_IN_NOTES["bad_key"], status_code=401)
+        return _sign_in_form(request, form.next, SIGN_IN_NOTES["bad_key"], status_code=401)
     return response
 
 
@@ -225,16 +238,11 @@ def claim_post(
 
 @router.post("/jobs/{job_id}/decision")
 def decision_post(
-    job_id: str,
-    session: SessionDep,
-    svc: ServicesDep,
-    csrf: Annotated[str, Form()] = "",
-    action: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form()] = "",
+    job_id: str, session: SessionDep, svc: ServicesDep, form: Annotated[DecisionForm, Form()]
 ) -> Response:
     """Approve (the job resumes) or block (it is refused), with a required reason."""
-    _checked_form(svc, session, job_id, csrf)
-    decide(svc.deps, job_id, action=action, reason=reason, reviewer=session.key_id)
+    _checked_form(svc, session, job_id, form.csrf)
+    decide(svc.deps, job_id, action=form.action, reason=form.reason, reviewer=session.key_id)
     return RedirectResponse(f"/console/jobs/{job_id}", status_code=303)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from audit.policy_versions import DEFAULT_SURFACE
+from audit.policy_versions import DEFAULT_SURFACE, Activation
 
+from ...container import StageDeps
 from ...services import admin
 from ...services.shadow import shadow_report
 from ..deps import AdminDep, ServicesDep
@@ -28,6 +32,29 @@ router = APIRouter(prefix="/v1", tags=["admin"])
 YAML_BODY = {"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}}
 TEXT_BODY = {"requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}}}
 SurfaceQuery = Query(DEFAULT_SURFACE, description="the surface (a job field picks it)")
+
+
+@dataclass(frozen=True)
+class PolicySwitch:
+    """What every switch of a surface's active or shadow pack shares: the services, the admin
+    who makes it (audited) and the surface (`?surface=`, checked by the service)."""
+
+    deps: StageDeps
+    admin: str
+    surface: str
+
+    def make(self, change: Callable[..., Activation], *args: str) -> PolicyActivationView:
+        """Apply one of the `services.admin` switches and answer with the activation row."""
+        activation = change(self.deps, *args, admin=self.admin, surface=self.surface)
+        return PolicyActivationView(**activation.to_dict())
+
+
+def policy_switch(who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery) -> PolicySwitch:
+    """The dependency: an admin's key, the services, the surface asked for."""
+    return PolicySwitch(svc.deps, who.key_id, surface)
+
+
+SwitchDep = Annotated[PolicySwitch, Depends(policy_switch)]
 
 
 @router.get("/policies", summary="The active policy pack", responses=error_answers(400, 401, 403))
@@ -83,12 +110,9 @@ def policy_history(_: AdminDep, svc: ServicesDep) -> PolicyHistory:
     summary="Activate an uploaded policy version",
     responses=error_answers(400, 401, 403, 404, 409),
 )
-def activate_policy(
-    version: str, who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
-) -> PolicyActivationView:
+def activate_policy(version: str, switch: SwitchDep) -> PolicyActivationView:
     """Make an uploaded version the surface's active pack; running workers switch at once."""
-    activation = admin.activate_policy_version(svc.deps, version, admin=who.key_id, surface=surface)
-    return PolicyActivationView(**activation.to_dict())
+    return switch.make(admin.activate_policy_version, version)
 
 
 @router.post(
@@ -96,12 +120,9 @@ def activate_policy(
     summary="Roll back to the previous policy version",
     responses=error_answers(400, 401, 403, 409),
 )
-def rollback_policy(
-    who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
-) -> PolicyActivationView:
+def rollback_policy(switch: SwitchDep) -> PolicyActivationView:
     """Re-activate the version that was active before the current one."""
-    activation = admin.rollback_policy(svc.deps, admin=who.key_id, surface=surface)
-    return PolicyActivationView(**activation.to_dict())
+    return switch.make(admin.rollback_policy)
 
 
 @router.put(
@@ -109,23 +130,17 @@ def rollback_policy(
     summary="Run a version beside the active pack",
     responses=error_answers(400, 401, 403, 404, 409),
 )
-def set_shadow(
-    version: str, who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
-) -> PolicyActivationView:
+def set_shadow(version: str, switch: SwitchDep) -> PolicyActivationView:
     """Decide every job with this version too, recording what it would do, enforcing nothing."""
-    activation = admin.shadow_policy_version(svc.deps, version, admin=who.key_id, surface=surface)
-    return PolicyActivationView(**activation.to_dict())
+    return switch.make(admin.shadow_policy_version, version)
 
 
 @router.delete(
     "/policies/shadow", summary="Stop the shadow pack", responses=error_answers(400, 401, 403)
 )
-def stop_shadow(
-    who: AdminDep, svc: ServicesDep, surface: str = SurfaceQuery
-) -> PolicyActivationView:
+def stop_shadow(switch: SwitchDep) -> PolicyActivationView:
     """Stop running a shadow pack on the surface."""
-    activation = admin.withdraw_shadow(svc.deps, admin=who.key_id, surface=surface)
-    return PolicyActivationView(**activation.to_dict())
+    return switch.make(admin.withdraw_shadow)
 
 
 @router.get(

@@ -18,6 +18,7 @@ from ...services.webhooks import check_callback_url
 from ..deps import Caller, Services, ServicesDep, SubmitterDep
 from ..errors import error_answers
 from ..schemas import AppealRequest, ExtendRequest, JobView, StatementOfReasons
+from .review_media import MP4_ANSWER
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 IdempotencyKey = Annotated[
@@ -120,7 +121,7 @@ def get_job(job_id: str, who: SubmitterDep, svc: ServicesDep) -> JobView:
     response_class=FileResponse,
     summary="The signed clip",
     responses={
-        200: {"content": {"video/mp4": {}}},
+        **MP4_ANSWER,
         307: {"description": "a short-lived signed URL of the clip in the object store"},
         **error_answers(401, 403, 404, 409),
     },

@@ -17,6 +17,7 @@ router = APIRouter(prefix="/v1", tags=["reviews"])
 # A Range outside the file is answered 416 with `Content-Range: bytes */size` (by Starlette,
 # in plain text), a malformed one 400.
 RANGE_ANSWERS = {206: {"description": "the bytes asked for with `Range: bytes=a-b`"}}
+MP4_ANSWER = {200: {"content": {"video/mp4": {}}}}  # a clip, as a file
 
 
 def media_response(opened: AbstractContextManager[MediaFile]) -> FileResponse:
@@ -52,11 +53,7 @@ def get_input(job_id: str, _: ReviewerDep, svc: ServicesDep) -> FileResponse:
     "/jobs/{job_id}/clip",
     response_class=FileResponse,
     summary="The held, labelled clip (reviewers)",
-    responses={
-        200: {"content": {"video/mp4": {}}},
-        **RANGE_ANSWERS,
-        **error_answers(401, 403, 404, 409),
-    },
+    responses={**MP4_ANSWER, **RANGE_ANSWERS, **error_answers(401, 403, 404, 409)},
 )
 def get_clip(job_id: str, _: ReviewerDep, svc: ServicesDep) -> FileResponse:
     """The labelled, unsigned clip as generated, for review only (never a publication);
