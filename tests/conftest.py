@@ -1,3 +1,8 @@
 """Shared pytest fixtures: real brokers and databases, started by the tests themselves."""
 
-pytest_plugins = ["tests.support.kafka_broker", "tests.support.postgres", "tests.support.s3_server"]
+pytest_plugins = [
+    "tests.support.kafka_broker",
+    "tests.support.postgres",
+    "tests.support.s3_server",
+    "tests.support.stage_deps",
+]
