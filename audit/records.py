@@ -17,6 +17,8 @@ OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sent", "dead")
 
 # The most rows one query may return; larger asks are refused (page with after_seq instead).
 MAX_QUERY_LIMIT = 10_000
+# The surface a job is decided on when its submitter names none (policy packs per surface).
+DEFAULT_SURFACE = "default"
 
 
 def iso_utc(value: datetime | None) -> str | None:
@@ -80,6 +82,7 @@ class JobRecord:
     decisions: tuple[dict[str, Any], ...]
     callback_url: str | None = None
     blobs_expired_at: datetime | None = None
+    surface: str = DEFAULT_SURFACE  # whose policy packs decide the job
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the API and `--json` output."""

@@ -23,7 +23,7 @@ from safety.hashes import HashBank, HashBankError
 
 from ..errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from .input_limits import has_control_characters
-from .live_config import BANK_NAME, content_sha256
+from .live_config import BANK_NAME, checked_surface, content_sha256
 
 if TYPE_CHECKING:
     from ..container import StageDeps
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 MAX_POLICY_BYTES = 256 * 1024
 MAX_BANK_BYTES = 80 * 1024 * 1024  # ~1M hashes with labels
 MAX_LABEL_CHARS = 200  # a label travels into every decision that matches it
-SURFACE = BANK_NAME  # surfaces are named like banks: 1-64 of a-z, 0-9, '_' and '-'
 
 
 def parse_policy_upload(deps: StageDeps, body: bytes) -> tuple[str, PolicyPack]:
@@ -76,13 +75,6 @@ def _policy_text(body: bytes, *, source: str) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("invalid_policy", f"{source}: a policy pack is UTF-8 text") from exc
-
-
-def checked_surface(surface: str) -> str:
-    """`surface` when it is a well-formed surface name, else InvalidInput."""
-    if not SURFACE.fullmatch(surface):
-        raise InvalidInput("invalid_surface", "surface names are 1-64 of a-z, 0-9, '_' and '-'")
-    return surface
 
 
 def upload_policy(
