@@ -26,6 +26,7 @@ from sqlalchemy.types import TypeDecorator
 
 from audit.records import (
     API_KEY_ROLES,
+    DEFAULT_SURFACE,
     JOB_STATUSES,
     OUTBOX_STATUSES,
     ApiKeyRecord,
@@ -100,6 +101,10 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     callback_url: Mapped[str | None] = mapped_column(String(2048))
     blobs_expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # retention
+    # Whose policy packs decide the job (the submitting service names it; 0006_job_surface).
+    surface: Mapped[str] = mapped_column(
+        String(64), server_default=DEFAULT_SURFACE, default=DEFAULT_SURFACE
+    )
 
     def to_record(self) -> JobRecord:
         """A detached, frozen copy for callers outside the session."""

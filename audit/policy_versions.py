@@ -18,10 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from audit.models import PolicyActivation, PolicyVersion
-from audit.records import NOT_IN_JSON, EventDraft, JsonRecord, record_of
+from audit.records import DEFAULT_SURFACE, NOT_IN_JSON, EventDraft, JsonRecord, record_of
 from audit.store import AuditError, AuditStore
 
-DEFAULT_SURFACE = "default"
+__all__ = ["DEFAULT_SURFACE", "PolicyVersions"]
 
 
 class PolicyVersionExists(AuditError):

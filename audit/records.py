@@ -18,6 +18,8 @@ OUTBOX_STATUSES: tuple[str, ...] = ("pending", "sent", "dead")
 
 # The most rows one query may return; larger asks are refused (page with after_seq instead).
 MAX_QUERY_LIMIT = 10_000
+# The surface a job is decided on when its submitter names none (policy packs per surface).
+DEFAULT_SURFACE = "default"
 
 
 def iso_utc(value: datetime | None) -> str | None:
@@ -98,6 +100,7 @@ class JobRecord(JsonRecord):
     decisions: tuple[dict[str, Any], ...]
     callback_url: str | None = field(default=None, metadata=NOT_IN_JSON)
     blobs_expired_at: datetime | None = field(default=None, metadata=NOT_IN_JSON)
+    surface: str = DEFAULT_SURFACE  # whose policy packs decide the job
 
 
 @dataclass(frozen=True)

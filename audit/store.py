@@ -28,6 +28,7 @@ from audit.models import ApiKey, AuditEvent, Job, OutboxMessage, WebhookEndpoint
 from audit.outbox import Outbox
 from audit.records import (
     API_KEY_ROLES,
+    DEFAULT_SURFACE,
     JOB_STATUSES,
     MAX_QUERY_LIMIT,
     ApiKeyRecord,
@@ -144,6 +145,7 @@ class AuditStore:
         request_sha256: str = "",
         job_id: str | None = None,
         callback_url: str | None = None,
+        surface: str = DEFAULT_SURFACE,
         created: EventDraft | None = None,
         outbox: Sequence[OutgoingMessage] = (),
     ) -> JobRecord:
@@ -172,6 +174,7 @@ class AuditStore:
             decisions=[],
             attempts=0,
             callback_url=callback_url,
+            surface=surface,
         )
         if idempotency_key is not None:
             existing = self.find_job_by_idempotency(submitter, idempotency_key)

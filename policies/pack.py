@@ -58,7 +58,9 @@ class PolicyError(ValueError):
 Fail = Callable[[tuple[Any, ...], str], NoReturn]
 
 
-def _failing(source: str, locate: Locate | None) -> Fail:
+def failing_at(source: str, locate: Locate | None) -> Fail:
+    """A function that raises PolicyError naming the source and the line and column of a path."""
+
     def fail(path: tuple[Any, ...], message: str) -> NoReturn:
         where = f"{source}: {locate(path)}" if locate is not None else source
         raise PolicyError(f"{where}: {message}")
@@ -160,7 +162,7 @@ class PolicyPack:
         cls, data: Any, *, source: str = "<policy>", locate: Locate | None = None
     ) -> PolicyPack:
         """Validate a parsed pack: a version, and every stage with its default and rules."""
-        fail = _failing(source, locate)
+        fail = failing_at(source, locate)
         if not isinstance(data, dict):
             fail((), "a policy pack is a mapping with 'version' and 'stages'")
         unknown = set(data) - {"version", "stages", "description"}
@@ -323,6 +325,12 @@ def _parse_stage(fail: Fail, stage: str, body: Any, seen: set[str]) -> StagePoli
     where = f"stage {stage!r}"
     if not isinstance(body, dict):
         fail(here, f"{where}: must be a mapping with 'default_action' and 'rules'")
+    if "inherit" in body:
+        fail(
+            (*here, "inherit"),
+            f"{where}: 'inherit' is resolved at upload (`stillguard policy upload`, "
+            "POST /v1/policies/versions); a pack read directly spells out every stage",
+        )
     unknown = set(body) - {"default_action", "rules", "unsupported_language"}
     if unknown:
         fail(here, f"{where}: unknown key(s) {sorted(unknown, key=str)}")

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.s3_server",
     "tests.support.signed_media",
+    "tests.support.stage_deps",
 ]

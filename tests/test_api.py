@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -12,7 +11,13 @@ from fastapi.testclient import TestClient
 from generation import decode_mp4
 from stillguard.api import create_app
 from stillguard.container import open_store
-from tests.support.journey import SMALL_CLIP, giant_png_header, png_bytes, settings_for
+from tests.support.journey import (
+    SMALL_CLIP,
+    giant_png_header,
+    png_bytes,
+    settings_for,
+    wait_for,
+)
 from tests.support.samples import SAMPLE_PHOTO
 
 
@@ -34,16 +39,6 @@ def submit(client: TestClient, headers: dict, photo: bytes, **extra) -> object:
     files = {"image": ("photo.jpg", photo, "image/jpeg")}
     data = {"options": json.dumps(SMALL_CLIP), **extra.pop("data", {})}
     return client.post("/v1/jobs", files=files, data=data, headers={**headers, **extra})
-
-
-def wait_for(client: TestClient, headers: dict, job_id: str, timeout: float = 90) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("published", "refused", "held", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
 @pytest.fixture(scope="module")

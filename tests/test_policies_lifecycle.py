@@ -6,7 +6,6 @@ PostgreSQL. Running processes pick up a new active version without a restart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from stillguard.container import StageDeps, build_deps, open_store
 from stillguard.errors import Conflict, InvalidInput, NotFound
 from stillguard.services import admin
 from stillguard.settings import Settings
-from tests.support.journey import settings_for
 
 PACK = """
 version: "{version}"
@@ -34,18 +32,6 @@ stages:
 
 def pack(version: str, output_action: str = "label") -> bytes:
     return PACK.format(version=version, output_action=output_action).encode()
-
-
-@pytest.fixture
-def settings(audit_url: str, tmp_path: Path) -> Settings:
-    return settings_for(tmp_path / "home", STILLGUARD_DATABASE_URL=audit_url)
-
-
-@pytest.fixture
-def deps(settings: Settings) -> Iterator[StageDeps]:
-    deps = build_deps(settings, open_store(settings))
-    yield deps
-    deps.store.close()
 
 
 def _policy_events(store: AuditStore) -> list[str]:

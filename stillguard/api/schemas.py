@@ -48,6 +48,7 @@ class JobView(BaseModel):
     decisions: list[Decision]
     error: str | None = Field(description="why the job was refused or failed")
     options: dict[str, Any]
+    surface: str = Field("default", description="the surface whose policy packs decide the job")
     extends: str | None = Field(None, description="the published job this one continues")
 
 

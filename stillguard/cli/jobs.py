@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from audit.records import DEFAULT_SURFACE
 from generation import GenerationOptionError, GenerationOptions
 from generation.backends import variation_options
 from generation.options import MOTIONS, STYLES
@@ -34,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--no-audio", action="store_true")
     run.add_argument("--variations", type=int, default=1)
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument(
+        "--surface",
+        default=DEFAULT_SURFACE,
+        help="whose policy packs decide the job (a surface with an active pack, e.g. teen)",
+    )
     run.add_argument("--json", action="store_true")
     run.set_defaults(handler=cmd_run)
 
@@ -94,6 +100,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 prompt=args.prompt,
                 options=_options(args, seed),
                 submitter="cli",
+                surface=args.surface,
             ),
             out,
         ).to_dict()

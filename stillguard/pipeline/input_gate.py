@@ -16,7 +16,11 @@ def input_gate(message: JobSubmitted, deps: StageDeps) -> None:
     def evaluate(job: JobRecord) -> Evaluation:
         photo, _mime = load_photo(deps.blobs.read(job.input_blob))
         signals = deps.input_signals(photo, job.prompt)
-        return deps.policy.decide("input", signals, job_id=job.id), signals, {}
+        return (
+            deps.policies.current(job.surface).decide("input", signals, job_id=job.id),
+            signals,
+            {},
+        )
 
     def cleared(decision_id: str) -> InputCleared:
         return InputCleared(job_id=message.job_id, decision_id=decision_id)

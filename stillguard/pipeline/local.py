@@ -123,7 +123,9 @@ class LocalRunner:
         """Submit, run every stage, and copy the signed clip to `out` if it was published."""
         self._timed.write_ms = 0.0
         started = time.perf_counter()
-        job = self.finish(submit_job(self.deps.store, self.deps.blobs, request).id)
+        job = self.finish(
+            submit_job(self.deps.store, self.deps.blobs, request, policies=self.deps.policies).id
+        )
         output = None
         if job.status == "published" and job.output_blob and out is not None:
             with self.deps.blobs.local_copy(job.output_blob) as signed:

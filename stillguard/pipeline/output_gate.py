@@ -24,7 +24,8 @@ def output_gate(message: ClipGenerated, deps: StageDeps) -> None:
             "timeline": [s.to_dict() for s in report.timeline],  # below thresholds too
             "frame_signals": [s.to_dict() for s in report.frame_signals],
         }
-        return deps.policy.decide("output", report.signals, job_id=job.id), report.signals, payload
+        pack = deps.policies.current(job.surface)
+        return pack.decide("output", report.signals, job_id=job.id), report.signals, payload
 
     def cleared(decision_id: str) -> ClipCleared:
         fields = message.model_dump(exclude={"schema_version"})

@@ -198,7 +198,7 @@ def gate(
     decision, signals, payload = evaluate(job)
     payload["timings_ms"] = {f"{stage}_gate": elapsed_ms(start)}
     record_decision(deps, job, decision, signals, payload, cleared(decision.decision_id))
-    record_shadow(deps, job.id, stage, signals, decision)
+    record_shadow(deps, job.id, stage, signals, decision, surface=job.surface)
 
 
 def fail_job(deps: StageDeps, job_id: str, stage: str, error: str) -> None:

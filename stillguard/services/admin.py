@@ -17,12 +17,13 @@ from audit.policy_versions import (
     StoredPack,
     UnknownPolicyVersion,
 )
+from policies.inheritance import resolve_inheritance
 from policies.pack import PolicyError, PolicyPack
 from safety.hashes import HashBank, HashBankError
 
 from ..errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from .input_limits import has_control_characters
-from .live_config import BANK_NAME, content_sha256
+from .live_config import BANK_NAME, checked_surface, content_sha256
 
 if TYPE_CHECKING:
     from ..container import StageDeps
@@ -30,49 +31,65 @@ if TYPE_CHECKING:
 MAX_POLICY_BYTES = 256 * 1024
 MAX_BANK_BYTES = 80 * 1024 * 1024  # ~1M hashes with labels
 MAX_LABEL_CHARS = 200  # a label travels into every decision that matches it
-SURFACE = BANK_NAME  # surfaces are named like banks: 1-64 of a-z, 0-9, '_' and '-'
 
 
-def parse_policy_upload(deps: StageDeps, body: bytes) -> PolicyPack:
-    """Check an uploaded pack before anything is stored: size, encoding, bounds, schema."""
+def parse_policy_upload(deps: StageDeps, body: bytes) -> tuple[str, PolicyPack]:
+    """Check an uploaded pack before anything is stored: size, encoding, bounds, schema.
+
+    Returns the text to store (inherited stages copied in, see `policies.inheritance`) and its
+    pack.
+    """
     if deps.policies.pinned:
         raise Conflict(
             "policy_pinned", "STILLGUARD_POLICY_PATH pins the policy pack; change that file instead"
         )
-    return policy_from_bytes(body, source="uploaded policy")
+    source = "uploaded policy"
+    text = _policy_text(body, source=source)
+
+    def stored_body(version: str) -> str | None:
+        try:
+            return deps.policies.versions.get(version).body
+        except UnknownPolicyVersion:
+            return None
+
+    try:
+        return resolve_inheritance(text, stored_body, source=source)
+    except PolicyError as exc:
+        raise InvalidInput("invalid_policy", str(exc)) from exc
 
 
 def policy_from_bytes(body: bytes, *, source: str) -> PolicyPack:
-    """A pack from an upload or a file: at most MAX_POLICY_BYTES of UTF-8 YAML, validated."""
+    """A pack from a file: at most MAX_POLICY_BYTES of UTF-8 YAML, validated."""
+    try:
+        return PolicyPack.from_yaml(_policy_text(body, source=source), source=source)
+    except PolicyError as exc:
+        raise InvalidInput("invalid_policy", str(exc)) from exc
+
+
+def _policy_text(body: bytes, *, source: str) -> str:
     if len(body) > MAX_POLICY_BYTES:
         raise PayloadTooLarge(
             "payload_too_large", f"a policy pack is at most {MAX_POLICY_BYTES} bytes"
         )
     try:
-        return PolicyPack.from_yaml(body.decode("utf-8"), source=source)
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("invalid_policy", f"{source}: a policy pack is UTF-8 text") from exc
-    except PolicyError as exc:
-        raise InvalidInput("invalid_policy", str(exc)) from exc
-
-
-def checked_surface(surface: str) -> str:
-    """`surface` when it is a well-formed surface name, else InvalidInput."""
-    if not SURFACE.fullmatch(surface):
-        raise InvalidInput("invalid_surface", "surface names are 1-64 of a-z, 0-9, '_' and '-'")
-    return surface
 
 
 def upload_policy(
     deps: StageDeps, body: bytes, *, admin: str, activate_on: str | None = None
 ) -> StoredPack:
-    """Validate and store a pack as a new immutable version (activated too with `activate_on`)."""
-    pack = parse_policy_upload(deps, body)
+    """Validate and store a pack as a new immutable version (activated too with `activate_on`).
+
+    What is stored, and hashed, is the pack with its inherited stages resolved.
+    """
+    text, pack = parse_policy_upload(deps, body)
     try:
         return deps.policies.versions.upload(
             pack.version,
-            body.decode("utf-8"),
-            content_sha256(body),
+            text,
+            content_sha256(text.encode("utf-8")),
             by=admin,
             activate_on=checked_surface(activate_on) if activate_on is not None else None,
         )

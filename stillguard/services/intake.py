@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from audit.records import EventDraft
+from audit.records import DEFAULT_SURFACE, EventDraft
 from audit.store import AuditStore, IdempotencyConflict, JobRecord
 from generation import GenerationOptions
 from generation.options import DURATION_RANGE
@@ -17,6 +17,7 @@ from ..blobs import BlobStore, BlobUnavailable, blob_ref
 from ..errors import Conflict, InvalidInput, NotFound, Unavailable
 from ..observability import job_span
 from ..pipeline.records import outgoing
+from .live_config import LivePolicies, checked_surface
 from .media import checked_photo
 from .prompts import check_prompt
 
@@ -39,6 +40,7 @@ class JobRequest:
     idempotency_key: str | None = None
     extends: str | None = None  # the published job whose clip this one continues
     callback_url: str | None = None  # checked before the request is built (see webhooks)
+    surface: str = DEFAULT_SURFACE  # whose policy packs decide it (the submitting service says)
 
     def sha256(self) -> str:
         """What an idempotency key is bound to: the photo, prompt, options and extended job."""
@@ -50,6 +52,8 @@ class JobRequest:
             digest.update(b"extends:" + self.extends.encode())
         if self.callback_url:
             digest.update(b"callback:" + self.callback_url.encode())
+        if self.surface != DEFAULT_SURFACE:  # so hashes of requests made before surfaces hold
+            digest.update(b"surface:" + self.surface.encode())
         return digest.hexdigest()
 
 
@@ -99,6 +103,7 @@ def extension_request(
         submitter=submitter,
         idempotency_key=idempotency_key,
         extends=job.id,
+        surface=job.surface,
     )
 
 
@@ -119,6 +124,21 @@ def validate_request(request: JobRequest) -> tuple[str, GenerationOptions]:
     except ValueError as exc:
         raise InvalidInput("invalid_option", str(exc)) from exc
     return mime, options
+
+
+def check_surface(surface: str, policies: LivePolicies | None) -> None:
+    """A job may name the default surface, or one with an active pack; else InvalidInput.
+
+    Checked at submission, so a job naming a surface nobody configured is a 400, not a job that
+    fails (or, worse, is quietly decided by the default pack).
+    """
+    checked_surface(surface)
+    if surface != DEFAULT_SURFACE and (policies is None or not policies.serves(surface)):
+        raise InvalidInput(
+            "unknown_surface",
+            f"surface {surface!r} has no active policy pack; an admin activates one with "
+            f"`stillguard policy activate VERSION --surface {surface}`",
+        )
 
 
 def _record_rejection(store: AuditStore, request: JobRequest, error: InvalidInput) -> None:
@@ -147,19 +167,27 @@ def _replayed_job(store: AuditStore, request: JobRequest) -> JobRecord | None:
     return existing
 
 
-def submit_job(store: AuditStore, blobs: BlobStore, request: JobRequest) -> JobRecord:
+def submit_job(
+    store: AuditStore,
+    blobs: BlobStore,
+    request: JobRequest,
+    *,
+    policies: LivePolicies | None = None,
+) -> JobRecord:
     """Validate a request, store the photo, and record the job with its message to the input gate.
 
     The job, its `job.created` event and its `jobs.submitted` message commit together (the
     outbox), so an accepted job is never lost and never left without a message. A replayed
     request (same submitter and idempotency key, same body) returns the original job; the same
-    key with a different body is refused. Rejected input leaves an audit event.
+    key with a different body is refused. Rejected input leaves an audit event. A surface other
+    than the default needs `policies` to check that it has an active pack.
     """
     existing = _replayed_job(store, request)
     if existing is not None:
         return existing
     try:
         mime, options = validate_request(request)
+        check_surface(request.surface, policies)
     except InvalidInput as exc:
         _record_rejection(store, request, exc)
         raise
@@ -181,6 +209,7 @@ def submit_job(store: AuditStore, blobs: BlobStore, request: JobRequest) -> JobR
             "mime": mime,
             "options": options.to_dict(),
             "prompt_chars": len(request.prompt or ""),
+            "surface": request.surface,
         }
         | ({"extends": request.extends} if request.extends else {}),
         event_id=f"{job_id}-intake-created",
@@ -196,6 +225,7 @@ def submit_job(store: AuditStore, blobs: BlobStore, request: JobRequest) -> JobR
                 request_sha256=request.sha256(),
                 job_id=job_id,
                 callback_url=request.callback_url,
+                surface=request.surface,
                 created=created,
                 outbox=outgoing(JobSubmitted(job_id=job_id)),
             )

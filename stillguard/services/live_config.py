@@ -19,10 +19,19 @@ from audit.store import AuditStore
 from policies.pack import PolicyPack
 from safety.hashes import HashBank, HashMatcher
 
+from ..errors import InvalidInput
 from ..settings import Settings
 
 BANK_SUFFIX = ".txt"
 BANK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+SURFACE = BANK_NAME  # surfaces are named like banks: 1-64 of a-z, 0-9, '_' and '-'
+
+
+def checked_surface(surface: str) -> str:
+    """`surface` when it is a well-formed surface name, else InvalidInput."""
+    if not SURFACE.fullmatch(surface):
+        raise InvalidInput("invalid_surface", "surface names are 1-64 of a-z, 0-9, '_' and '-'")
+    return surface
 
 
 def legacy_policy(settings: Settings) -> PolicyPack:
@@ -53,6 +62,10 @@ class LivePolicies:
             or packs.get((DEFAULT_SURFACE, "active"))
             or self._fallback
         )
+
+    def serves(self, surface: str) -> bool:
+        """True when jobs may name `surface`: the default one, or one with an active pack."""
+        return surface == DEFAULT_SURFACE or (surface, "active") in self._refreshed()
 
     def shadow(self, surface: str = DEFAULT_SURFACE) -> PolicyPack | None:
         """The candidate pack running beside the active one on `surface`, if any."""

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from audit.records import AuditQuery, EventDraft, EventRecord
+from audit.records import DEFAULT_SURFACE, AuditQuery, EventDraft, EventRecord
 from policies.decision import Decision
 from safety.signals import Signal
 
@@ -24,10 +24,16 @@ PAGE = 1000
 
 
 def record_shadow(
-    deps: StageDeps, job_id: str, stage: str, signals: Sequence[Signal], active: Decision
+    deps: StageDeps,
+    job_id: str,
+    stage: str,
+    signals: Sequence[Signal],
+    active: Decision,
+    *,
+    surface: str = DEFAULT_SURFACE,
 ) -> Decision | None:
-    """Decide with the shadow pack (if any) and record it; never changes what is enforced."""
-    pack = deps.policies.shadow()
+    """Decide with the surface's shadow pack (if any) and record it; never enforced."""
+    pack = deps.policies.shadow(surface)
     if pack is None or stage not in pack.stages:
         return None
     shadow = pack.decide(stage, signals, job_id=job_id)
@@ -46,6 +52,7 @@ def record_shadow(
                 "active_decision_id": active.decision_id,
                 "rules_fired": list(shadow.rules_fired),
                 "agrees": shadow.action == active.action,
+                "surface": surface,
             },
         )
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -47,3 +49,14 @@ def giant_png_header(width: int = 8000, height: int = 6000) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\0" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+def wait_for(client: Any, headers: dict, job_id: str, timeout: float = 90) -> dict:
+    """The job as the API shows it once it ends (published, refused, held or failed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("published", "refused", "held", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish: {job}")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from audit.records import JobRecord
+from audit.records import DEFAULT_SURFACE, JobRecord
 
 from ...blobs import SignedUrl
 from ...errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -65,6 +65,13 @@ async def create_job(
     callback_url: Annotated[
         str | None, Form(description="POSTed the final state (else the key's webhook)")
     ] = None,
+    surface: Annotated[
+        str,
+        Form(
+            description="whose policy packs decide the job, e.g. `teen` for a stricter pack: "
+            "1-64 of a-z, 0-9, '_' and '-'; a surface with no active pack is a 400",
+        ),
+    ] = DEFAULT_SURFACE,
     idempotency_key: IdempotencyKey = None,
 ) -> JobView:
     """Accept a photo (and prompt, options) for moderation, generation and signing; 202 at once."""
@@ -78,8 +85,9 @@ async def create_job(
         submitter=who.key_id,
         idempotency_key=idempotency_key,
         callback_url=check_callback_url(callback_url, svc.settings) if callback_url else None,
+        surface=surface,
     )
-    return _job_view(submit_job(svc.store, svc.blobs, request))
+    return _job_view(submit_job(svc.store, svc.blobs, request, policies=svc.deps.policies))
 
 
 @router.post(
@@ -107,7 +115,8 @@ def extend_job(
         submitter=who.key_id,
         idempotency_key=idempotency_key,
     )
-    return _job_view(submit_job(svc.store, svc.blobs, request), extends=job.id)
+    submitted = submit_job(svc.store, svc.blobs, request, policies=svc.deps.policies)
+    return _job_view(submitted, extends=job.id)
 
 
 @router.get("/jobs/{job_id}", summary="A job's status", responses=error_answers(401, 403, 404))
