@@ -7,7 +7,7 @@ diffusion backends load from a local folder when torch and diffusers are install
 
 from .backends import Backend, ProceduralBackend, load_backend
 from .clip import SAMPLE_RATE, Clip, VideoFormat
-from .encode import DecodedClip, MediaError, decode_mp4, encode_mp4
+from .encode import DecodedClip, MediaError, Mp4Read, decode_mp4, encode_mp4, read_mp4
 from .options import GenerationOptionError, GenerationOptions
 from .procedural import BACKEND_VERSION as GENERATOR_VERSION
 from .procedural import generate_clip
@@ -25,6 +25,7 @@ __all__ = [
     "GenerationOptionError",
     "GenerationOptions",
     "MediaError",
+    "Mp4Read",
     "ProceduralBackend",
     "VideoFormat",
     "decode_mp4",
@@ -32,4 +33,5 @@ __all__ = [
     "generate_clip",
     "generate_mp4",
     "load_backend",
+    "read_mp4",
 ]

@@ -185,10 +185,58 @@ def _frame_rgb(frame: av.VideoFrame) -> np.ndarray:
 def decode_mp4(
     path: pathlib.Path, *, on_frame: Callable[[int, int, float], None] | None = None
 ) -> DecodedClip:
-    """Decodes every frame once, sequentially (one demux pass for video and audio).
+    """Decodes every frame once and holds them all (our own clips; a stranger's go through
+    `read_mp4`, which keeps none). `on_frame` and the errors are `read_mp4`'s."""
+    frames: list[np.ndarray] = []
+    buffer: np.ndarray | None = None
+    declared = 0
 
-    `on_frame(width, height, seconds)` hears of each frame before it is kept, and may raise to
-    stop decoding (a stranger's clip over its budget). Raises MediaError for missing, empty,
+    def open_sink(_fps: float, frames_declared: int) -> Callable[[np.ndarray], None]:
+        nonlocal declared
+        declared = frames_declared
+        return keep
+
+    def keep(pixels: np.ndarray) -> None:
+        nonlocal buffer
+        if buffer is None and declared:
+            buffer = frame_buffer(declared, *pixels.shape[:2])
+        if buffer is not None and len(frames) < buffer.shape[0]:
+            buffer[len(frames)] = pixels  # straight into the clip's array
+            pixels = buffer[len(frames)]
+        frames.append(pixels)
+
+    reader = read_mp4(path, open_sink, on_frame=on_frame)
+    if buffer is not None and len(frames) == buffer.shape[0]:
+        stacked = buffer
+    else:
+        stacked = np.stack(frames)
+    return DecodedClip(
+        frames=stacked, fps=reader.fps, audio=reader.audio, sample_rate=reader.sample_rate
+    )
+
+
+@dataclass
+class Mp4Read:
+    """What `read_mp4` learned besides the frames it handed on."""
+
+    fps: float
+    frames: int  # decoded
+    declared: int  # in the header (0 when it does not say)
+    audio: np.ndarray | None  # float32 (channels, samples)
+    sample_rate: int | None
+
+
+def read_mp4(
+    path: pathlib.Path,
+    open_sink: Callable[[float, int], Callable[[np.ndarray], None]],
+    *,
+    on_frame: Callable[[int, int, float], None] | None = None,
+) -> Mp4Read:
+    """Decodes a clip once, sequentially (one demux pass for video and audio), handing each RGB
+    frame to the sink that `open_sink(fps, frames_declared)` returns and keeping none of them.
+
+    `on_frame(width, height, seconds)` hears of each frame before it is converted, and may raise
+    to stop decoding (a stranger's clip over its budget). Raises MediaError for missing, empty,
     corrupt or truncated files (fewer frames than the container declares, or no video at all)."""
     path = pathlib.Path(path)
     try:
@@ -197,8 +245,7 @@ def decode_mp4(
         raise MediaError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if size == 0:
         raise MediaError(f"{path} is empty")
-    frames: list[np.ndarray] = []
-    buffer: np.ndarray | None = None
+    count = 0
     audio_parts: list[np.ndarray] = []
     try:
         with av.open(str(path), mode="r") as container:
@@ -211,18 +258,14 @@ def decode_mp4(
             fps = float(video.average_rate or video.guessed_rate or 0) or 0.0
             sample_rate = int(audio.rate) if audio is not None else None
             streams = [video] + ([audio] if audio is not None else [])
+            sink = open_sink(fps, declared)
             for packet in container.demux(*streams):
                 for frame in packet.decode():
                     if isinstance(frame, av.VideoFrame):
                         if on_frame is not None:
                             on_frame(frame.width, frame.height, float(frame.time or 0.0))
-                        pixels = _frame_rgb(frame)
-                        if buffer is None and declared:
-                            buffer = frame_buffer(declared, *pixels.shape[:2])
-                        if buffer is not None and len(frames) < buffer.shape[0]:
-                            buffer[len(frames)] = pixels  # straight into the clip's array
-                            pixels = buffer[len(frames)]
-                        frames.append(pixels)
+                        sink(_frame_rgb(frame))
+                        count += 1
                     elif isinstance(frame, av.AudioFrame):
                         samples = frame.to_ndarray()
                         if not frame.format.is_planar:
@@ -232,21 +275,18 @@ def decode_mp4(
         raise
     except (av.FFmpegError, EOFError, ValueError) as exc:
         raise MediaError(f"{path} is corrupt or truncated: {exc}") from exc
-    if not frames:
+    if not count:
         raise MediaError(f"{path} has no decodable video frames (corrupt or truncated)")
-    if declared and len(frames) < declared:
-        raise MediaError(f"{path} is truncated: decoded {len(frames)} of {declared} frames")
+    if declared and count < declared:
+        raise MediaError(f"{path} is truncated: decoded {count} of {declared} frames")
     audio_track = np.concatenate(audio_parts, axis=1).astype(np.float32) if audio_parts else None
     if audio_track is not None and sample_rate and fps > 0:
         # AAC pads its last frame: keep the sound as long as the pictures
-        audio_track = audio_track[:, : max(1, round(len(frames) / fps * sample_rate))]
-    if buffer is not None and len(frames) == buffer.shape[0]:
-        stacked = buffer
-    else:
-        stacked = np.stack(frames)
-    return DecodedClip(
-        frames=stacked,
+        audio_track = audio_track[:, : max(1, round(count / fps * sample_rate))]
+    return Mp4Read(
         fps=fps,
+        frames=count,
+        declared=declared,
         audio=audio_track,
         sample_rate=sample_rate if audio_track is not None else None,
     )

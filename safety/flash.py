@@ -30,27 +30,33 @@ LUMINANCE_STEP = 0.1
 DARK_LIMIT = 0.8
 RED_STEP = 20.0
 
-_SRGB_TO_LINEAR = np.where(
+SRGB_TO_LINEAR = np.where(
     (v := np.arange(256) / 255.0) <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4
 ).astype(np.float32)
 
 
 def linear_thumbnails(frames: np.ndarray) -> np.ndarray:
-    """(T, H, W, 3) uint8 -> (T, gh, gw, 3) linear float32.
+    """(T, H, W, 3) uint8 -> (T, gh, gw, 3) linear float32 (`grid_thumbnail` of each frame)."""
+    t, h, w, _ = frames.shape
+    small = np.empty((t, min(GRID[1], h), min(GRID[0], w), 3), dtype=np.uint8)
+    for i in range(t):
+        small[i] = grid_thumbnail(frames[i])
+    return SRGB_TO_LINEAR[small]
+
+
+def grid_thumbnail(frame: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (gh, gw, 3) uint8 on the analysis grid.
 
     Nearest-neighbour decimation to 4x the grid, then area averaging: flashing areas that matter
     are far larger than the decimation step, and this costs ~0.2 ms per 720p frame.
     """
-    t, h, w, _ = frames.shape
+    h, w = frame.shape[:2]
     gw, gh = min(GRID[0], w), min(GRID[1], h)
     mid = (min(w, gw * 4), min(h, gh * 4))
-    small = np.empty((t, gh, gw, 3), dtype=np.uint8)
-    for i in range(t):
-        frame = np.ascontiguousarray(frames[i])
-        if (w, h) != mid:
-            frame = cv2.resize(frame, mid, interpolation=cv2.INTER_NEAREST)
-        small[i] = cv2.resize(frame, (gw, gh), interpolation=cv2.INTER_AREA)
-    return _SRGB_TO_LINEAR[small]
+    frame = np.ascontiguousarray(frame)
+    if (w, h) != mid:
+        frame = cv2.resize(frame, mid, interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(frame, (gw, gh), interpolation=cv2.INTER_AREA)
 
 
 def _transitions(series: np.ndarray, step: float, dark_limit: float | None) -> np.ndarray:

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 from PIL import Image
 
 from safety.clip_classifier import ClipClassifier
+from safety.clip_sampling import SampledClip
 from safety.faces import FaceDetector
 from safety.hashes import HashMatcher
 from safety.image_classifier import ImageClassifier
 from safety.nudenet_detector import NudeNetDetector
 from safety.prompt_classifier import PromptClassifier
 from safety.signals import Signal
-from safety.video_checks import ClipReport, check_clip
+from safety.video_checks import ClipReport, check_sampled
 
 
 def input_signals(
@@ -52,30 +52,22 @@ def input_signals(
 
 
 def output_report(
-    frames: np.ndarray,
-    fps: float,
+    sampled: SampledClip,
     *,
     images: ImageClassifier,
     approved: Sequence[Signal] = (),
     input_photo: Image.Image | None = None,
-    audio: np.ndarray | None = None,
-    sample_rate: int | None = None,
     hashes: HashMatcher | None = None,
     clip: ClipClassifier | None = None,
     nudenet: NudeNetDetector | None = None,
-    sample_fps: float = 2.0,
 ) -> ClipReport:
-    """Temporal checks on a decoded clip, plus CLIP and NudeNet scores of its sampled frames."""
-    report = check_clip(
-        frames, fps, classifier=images, sample_fps=sample_fps, input_signals=approved,
-        input_photo=input_photo, hash_matcher=hashes, audio=audio, sample_rate=sample_rate,
+    """Temporal checks on a sampled clip, plus CLIP and NudeNet scores of its sampled frames."""
+    report = check_sampled(
+        sampled, classifier=images, input_signals=approved, input_photo=input_photo,
+        hash_matcher=hashes,
     )  # fmt: skip
     extra: list[ClipClassifier | NudeNetDetector] = [c for c in (clip, nudenet) if c is not None]
-    if extra and len(frames):
-        # The frames check_clip sampled (its per-frame signals carry their times): no resampling.
-        times = np.array([s.start_s for s in report.frame_signals], dtype=np.float64)
-        indices = np.minimum(np.round(times * fps).astype(np.int64), len(frames) - 1)
-        sampled = np.asarray(frames)[indices]
+    if sampled.count:
         for classifier in extra:
-            report.signals.extend(classifier.score_frames(sampled, times))
+            report.signals.extend(classifier.score_frames(sampled.frames, sampled.times))
     return report

@@ -1,6 +1,7 @@
-"""Temporal checks on a generated clip: sampled frame scores, segments, escalation, flashing.
+"""Temporal checks on a clip: sampled frame scores, segments, escalation, flashing.
 
-Works on frames already decoded once (T, H, W, 3) uint8 RGB; never decodes the clip again.
+Works on a SampledClip (`clip_sampling`: thumbnails of every frame, the sampled frames), made
+while the clip was decoded once, or from frames already decoded (`check_clip`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ import numpy as np
 from PIL import Image
 
 from safety.audio_checks import audio_checks
-from safety.drift import drift_signal
-from safety.flash import (
-    flash_check,
-    flash_check_thumbnails,
-    linear_thumbnails,
-    validated_frames,
+from safety.clip_sampling import (
+    LUMA_WEIGHTS,
+    MAX_CUTS,
+    SAMPLE_FPS,
+    SCENE_CHANGE,
+    ClipSampler,
+    SampledClip,
+    scene_cuts,
 )
+from safety.drift import drift_signal
+from safety.flash import MODEL as FLASH_MODEL
+from safety.flash import flash_check_thumbnails, validated_frames
 from safety.hashes import HashMatcher
 from safety.image_classifier import NSFW, ImageClassifier
 from safety.signals import Segment, Signal
@@ -30,7 +36,6 @@ TIMELINE_FLOOR = 0.1
 ESCALATION_MARGIN = 0.15  # the clip may score this much above the approved photo
 ESCALATION_FLOOR = 0.2  # Yahoo's "safe below 0.2": rises below it are not escalations
 ESCALATION = "escalation.nsfw"
-SCENE_CHANGE = 0.15  # mean change of linear luminance between frames that marks a cut
 
 
 @dataclass
@@ -43,27 +48,29 @@ class ClipReport:
     timeline: list[Segment] = field(default_factory=list)  # every category, from TIMELINE_FLOOR
 
 
-def sample_times(n_frames: int, fps: float, sample_fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Frame indices and their times at `sample_fps` (always including the first frame)."""
-    if n_frames == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0)
-    duration = n_frames / fps
-    step = 1.0 / sample_fps if sample_fps > 0 else duration
-    times = np.arange(0.0, duration, step)
-    indices = np.unique(np.minimum(np.round(times * fps).astype(np.int64), n_frames - 1))
-    return indices, indices / fps
-
-
 def scene_changes(
-    thumbnails: np.ndarray, threshold: float = SCENE_CHANGE, limit: int = 10
+    thumbnails: np.ndarray, threshold: float = SCENE_CHANGE, limit: int = MAX_CUTS
 ) -> np.ndarray:
     """Indices of frames that differ sharply from the one before (cuts), largest first, capped."""
     if len(thumbnails) < 2:
         return np.empty(0, dtype=np.int64)
-    luminance = thumbnails @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
-    change = np.abs(np.diff(luminance, axis=0)).mean(axis=(1, 2))
-    cuts = np.flatnonzero(change > threshold) + 1
-    return np.sort(cuts[np.argsort(-change[cuts - 1])][:limit])
+    change = np.abs(np.diff(thumbnails @ LUMA_WEIGHTS, axis=0)).mean(axis=(1, 2))
+    return scene_cuts(change, threshold, limit)
+
+
+def sample_clip(
+    frames: np.ndarray,
+    fps: float,
+    sample_fps: float = SAMPLE_FPS,
+    audio: np.ndarray | None = None,
+    sample_rate: int | None = None,
+) -> SampledClip:
+    """A SampledClip of frames already decoded (T, H, W, 3) uint8 RGB."""
+    frames = validated_frames(frames, fps)
+    sampler = ClipSampler(fps, sample_fps)
+    for frame in frames:
+        sampler.add(frame)
+    return sampler.finish(audio, sample_rate)
 
 
 def smooth_scores(scores: np.ndarray, radius: int = 1) -> np.ndarray:
@@ -142,7 +149,7 @@ def check_clip(
     fps: float,
     *,
     classifier: ImageClassifier,
-    sample_fps: float = 2.0,
+    sample_fps: float = SAMPLE_FPS,
     input_signals: Sequence[Signal] = (),
     segment_threshold: float = SEGMENT_THRESHOLD,
     input_photo: Image.Image | None = None,
@@ -150,29 +157,45 @@ def check_clip(
     audio: np.ndarray | None = None,
     sample_rate: int | None = None,
 ) -> ClipReport:
+    """`check_sampled` on frames already decoded (T, H, W, 3) uint8 RGB."""
+    return check_sampled(
+        sample_clip(frames, fps, sample_fps, audio, sample_rate),
+        classifier=classifier,
+        input_signals=input_signals,
+        segment_threshold=segment_threshold,
+        input_photo=input_photo,
+        hash_matcher=hash_matcher,
+    )
+
+
+def check_sampled(
+    clip: SampledClip,
+    *,
+    classifier: ImageClassifier,
+    input_signals: Sequence[Signal] = (),
+    segment_threshold: float = SEGMENT_THRESHOLD,
+    input_photo: Image.Image | None = None,
+    hash_matcher: HashMatcher | None = None,
+) -> ClipReport:
     """Score sampled frames in one batch, build segments, and add clip-level, flash and escalation
     signals; the clip-level `nsfw` score is the raw peak (a single bad frame is not smoothed away).
 
     Frames are sampled at `sample_fps` plus at scene cuts. Optional checks: `input_photo` adds
-    `drift`; `hash_matcher` adds `hash.<bank>` for sampled frames; `sample_rate` (with `audio`,
-    (channels, samples) floats, or None for a clip without sound) adds the audio signals.
+    `drift`; `hash_matcher` adds `hash.<bank>` for sampled frames; the clip's `sample_rate` (with
+    its `audio`, or None for a clip without sound) adds the audio signals.
     """
-    frames = validated_frames(frames, fps)
-    n = len(frames)
-    clip_end = n / fps
-    if n == 0:
+    fps, sample_fps, clip_end = clip.fps, clip.sample_fps, clip.clip_end
+    if clip.count == 0:
         missing = [
             Signal(NSFW, 0.0, classifier.model, evaluated=False, detail="clip has no frames")
         ]
-        return ClipReport(missing + flash_check(frames, fps), [], [])
+        no_frames = [
+            Signal(c, 0.0, FLASH_MODEL, evaluated=False, detail="no frames to check")
+            for c in ("flash.general", "flash.red")
+        ]
+        return ClipReport(missing + no_frames, [], [])
 
-    thumbnails = linear_thumbnails(frames)
-    indices, times = sample_times(n, fps, sample_fps)
-    cuts = scene_changes(thumbnails)
-    if len(cuts):
-        indices = np.union1d(indices, cuts)
-        times = indices / fps
-    sampled = frames[indices]
+    times, sampled = clip.times, clip.frames
     frame_signals = classifier.score_frames(sampled, times)
     raw = np.array([s.score for s in frame_signals])
     smoothed = smooth_scores(raw)
@@ -196,13 +219,13 @@ def check_clip(
         )
     ]
     signals.append(_escalation(input_signals, raw, times, step, clip_end, classifier.model))
-    signals.extend(flash_check_thumbnails(thumbnails, fps))
+    signals.extend(flash_check_thumbnails(clip.thumbnails, fps))
     if input_photo is not None:
         signals.append(drift_signal(input_photo, sampled, times))
     if hash_matcher is not None:
         signals.extend(hash_matcher.match_frames(sampled, times))
-    if sample_rate is not None:
-        signals.extend(audio_checks(audio, sample_rate))
+    if clip.sample_rate is not None:
+        signals.extend(audio_checks(clip.audio, clip.sample_rate))
     timeline = timeline_segments(frame_signals, step, clip_end)
     return ClipReport(signals, segments, frame_signals, timeline)
 

@@ -20,7 +20,6 @@ from PIL import Image
 
 from audit.store import AuditStore
 from generation import Backend, load_backend
-from generation.encode import DecodedClip
 from policies.pack import PolicyPack
 from provenance.authority import Authority, published_trust
 from provenance.errors import AuthorityError
@@ -28,6 +27,7 @@ from provenance.repository import ManifestRepository
 from provenance.trust import TrustAnchors
 from safety import gates
 from safety.clip_classifier import ClipClassifier
+from safety.clip_sampling import SampledClip
 from safety.faces import FaceDetector
 from safety.image_classifier import ImageClassifier
 from safety.nudenet_detector import NudeNetDetector
@@ -124,17 +124,14 @@ class StageDeps:
         )
 
     def output_report(
-        self, decoded: DecodedClip, approved: list[Signal], photo: Image.Image | None
+        self, sampled: SampledClip, approved: list[Signal], photo: Image.Image | None
     ) -> ClipReport:
-        """Every configured temporal check on a decoded clip, against the approved input."""
+        """Every configured temporal check on a sampled clip, against the approved input."""
         return gates.output_report(
-            decoded.frames,
-            decoded.fps,
+            sampled,
             images=self.image_classifier,
             approved=approved,
             input_photo=photo,
-            audio=decoded.audio,
-            sample_rate=decoded.sample_rate,
             hashes=self.hash_banks.current(),
             clip=self.clip_classifier,
             nudenet=self.nudenet,

@@ -14,6 +14,7 @@ from safety.faces import FaceDetector
 from safety.gates import input_signals, output_report
 from safety.hashes import HashBank, HashMatcher, pdq_hash
 from safety.image_classifier import ImageClassifier
+from safety.video_checks import sample_clip
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
 
@@ -59,13 +60,10 @@ def test_output_gate_report_for_a_still_clip_of_the_photo(
     approved = images.score_photo(photo)
     audio = (0.02 * np.random.default_rng(0).standard_normal((2, 96_000))).astype(np.float32)
     report = output_report(
-        frames,
-        24.0,
+        sample_clip(frames, 24.0, audio=audio, sample_rate=48_000),
         images=images,
         approved=approved,
         input_photo=photo,
-        audio=audio,
-        sample_rate=48_000,
         clip=ClipClassifier(None),
     )
     categories = {s.category for s in report.signals}

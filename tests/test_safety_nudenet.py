@@ -14,6 +14,7 @@ from policies.pack import PolicyPack
 from safety.gates import input_signals, output_report
 from safety.image_classifier import ImageClassifier
 from safety.nudenet_detector import EXPOSED, EXPOSED_CLASSES, UNAVAILABLE, NudeNetDetector
+from safety.video_checks import sample_clip
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 BENIGN = SAMPLES / "falcon9-dscovr-launch.jpg"
@@ -130,7 +131,7 @@ def test_gates_add_nudenet_signals_for_the_photo_and_the_sampled_frames(
     signals = input_signals(photo, None, images=images, nudenet=detector)
     assert [s.evaluated for s in signals if s.category == EXPOSED] == [True]
     frames = np.repeat(np.asarray(photo.resize((256, 144)))[None], 48, axis=0)
-    report = output_report(frames, 24.0, images=images, nudenet=detector)
+    report = output_report(sample_clip(frames, 24.0), images=images, nudenet=detector)
     [signal] = [s for s in report.signals if s.category == EXPOSED]
     assert signal.evaluated
     assert signal.start_s in {s.start_s for s in report.frame_signals}

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from safety.clip_sampling import sample_times
 from safety.image_classifier import ImageClassifier
 from safety.signals import Signal
 from safety.video_checks import (
     SEGMENT_THRESHOLD,
     check_clip,
-    sample_times,
     smooth_scores,
     temporal_segments,
     timeline_segments,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from audit.store import JobRecord
-from generation import decode_mp4
 from safety.photo_intake import load_photo
 from streams.messages import ClipCleared, ClipGenerated
 
 from ..container import StageDeps
+from ..services.clips import sampled_mp4
 from .records import Evaluation, approved_input_signals, checked_clip, gate
 
 
@@ -16,9 +16,9 @@ def output_gate(message: ClipGenerated, deps: StageDeps) -> None:
 
     def evaluate(job: JobRecord) -> Evaluation:
         with checked_clip(deps, job.id) as (clip_path, _generated):
-            decoded = decode_mp4(clip_path)
+            sampled = sampled_mp4(clip_path)
         photo, _mime = load_photo(deps.blobs.read(job.input_blob))
-        report = deps.output_report(decoded, approved_input_signals(deps, job.id), photo)
+        report = deps.output_report(sampled, approved_input_signals(deps, job.id), photo)
         payload = {
             "segments": [s.to_dict() for s in report.segments],
             "timeline": [s.to_dict() for s in report.timeline],  # below thresholds too

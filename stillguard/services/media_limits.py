@@ -3,7 +3,7 @@
 A few kilobytes of MP4 can hold thousands of black 4K frames (a decompression bomb). The header is
 checked before anything is decoded, and every decoded frame is counted as well, so a header that
 lies is caught too. Breaking a limit is PayloadTooLarge naming the setting an operator may raise;
-the defaults keep one clip's decoded frames (held for the checks) near 360 MB.
+the checks then keep only thumbnails and sampled frames (`safety.clip_sampling`).
 """
 
 from __future__ import annotations

@@ -11,12 +11,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from generation import MediaError, decode_mp4
+from generation import MediaError
 from policies.pack import STAGES
 from safety.signals import Signal
 
 from ..container import StageDeps
 from ..errors import CorruptMedia, InvalidInput
+from .clips import sampled_mp4
 from .media import checked_photo
 from .media_limits import DecodeBudget, is_mp4
 from .prompts import check_prompt
@@ -63,11 +64,11 @@ def _check_clip_bytes(deps: StageDeps, content: bytes) -> tuple[list[Signal], li
         path = Path(tmp) / "clip.mp4"
         path.write_bytes(content)
         try:
-            decoded = decode_mp4(path, on_frame=budget)
+            sampled = sampled_mp4(path, on_frame=budget)
         except MediaError as exc:
             # The decoder names the file it read: a temp path of ours, not the caller's business.
             raise CorruptMedia("corrupt_media", str(exc).replace(str(path), "the clip")) from exc
-    report = deps.output_report(decoded, [], None)
+    report = deps.output_report(sampled, [], None)
     return report.signals, [s.to_dict() for s in report.segments]
 
 
