@@ -2,6 +2,7 @@
 interleaved against a previous version of the code so that a busy machine slows both alike.
 
     python -m bench.cold_start [--runs 5] [--against /work/main] [--this DIR] [--size 1280x720]
+                                [--prompt TEXT]
 
 Each round runs this checkout, then the other one (PYTHONPATH picks which `stillguard` and
 domain packages load; the virtual environment is the same), on the sample photo with the default
@@ -24,10 +25,10 @@ from pathlib import Path
 from tests.support.samples import REPO_ROOT, SAMPLE_PHOTO
 
 
-def cold_run(code: Path, home: Path, size: str | None) -> float:
+def cold_run(code: Path, home: Path, extra: list[str]) -> float:
     """Milliseconds for one `python -m stillguard run` process from the checkout at `code`."""
     argv = [sys.executable, "-m", "stillguard", "run", str(SAMPLE_PHOTO)]
-    argv += ["--out", str(home / "cold.mp4"), "--json"] + (["--size", size] if size else [])
+    argv += ["--out", str(home / "cold.mp4"), "--json", *extra]
     env = {
         "STILLGUARD_HOME": str(home),
         "STILLGUARD_KEY_PASSPHRASE": "bench",
@@ -48,19 +49,23 @@ def main() -> None:
     parser.add_argument("--against", type=Path, default=Path("/work/main"))
     parser.add_argument("--this", type=Path, default=REPO_ROOT, help="a copy of a commit, say")
     parser.add_argument("--size", help="WxH; the default is the generator's 1280x720")
+    parser.add_argument("--prompt", help="a prompt also loads the prompt classifier (torch)")
     args = parser.parse_args()
+    extra = (["--size", args.size] if args.size else []) + (
+        ["--prompt", args.prompt] if args.prompt else []
+    )
     versions = {"this": args.this.resolve(), "previous": args.against.resolve()}
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         homes = {name: Path(tmp) / name for name in versions}
         for name, code in versions.items():
             homes[name].mkdir()
-            cold_run(code, homes[name], args.size)  # keys, database and .pyc files; not counted
+            cold_run(code, homes[name], extra)  # keys, database and .pyc files; not counted
         times: dict[str, list[float]] = {name: [] for name in versions}
         for i in range(args.runs):
             order = list(versions) if i % 2 == 0 else list(reversed(versions))
             for name in order:
-                times[name].append(cold_run(versions[name], homes[name], args.size))
+                times[name].append(cold_run(versions[name], homes[name], extra))
             print(f"round {i + 1}: " + ", ".join(f"{n} {times[n][-1]:.0f} ms" for n in versions))
     load_after = os.getloadavg()
     medians = {name: statistics.median(values) for name, values in times.items()}
