@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from generation import decode_mp4
+from generation.motion_prompt import parse_motion_prompt
 from stillguard.api import create_app
 from stillguard.container import open_store
 from tests.support.journey import (
@@ -237,6 +238,51 @@ def test_stripped_copy_is_recovered_and_soft_bindings_resolve(api, published_job
     assert unknown == {"matches": []}
     bad = client.get("/v1/matches/byBinding", params={"alg": "md5", "value": "x"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "unknown_alg"
+
+
+def _generated_event(client: TestClient, headers: dict, job_id: str) -> dict:
+    audit = client.get("/v1/audit", params={"job": job_id}, headers=headers).json()
+    return next(e for e in audit["events"] if e["kind"] == "clip.generated")
+
+
+def test_the_prompt_steers_motion_as_in_the_cli_and_the_audit_records_the_parsed_motion(
+    api,
+) -> None:
+    client, keys = api
+    response = submit(
+        client,
+        keys["submitter"],
+        SAMPLE_PHOTO.read_bytes(),
+        data={"prompt": "clouds drifting left"},
+    )
+    assert response.status_code == 202, response.text
+    job = wait_for(client, keys["submitter"], response.json()["job_id"])
+    assert (
+        job["status"] == "published" and job["options"]["motion_prompt"] == "clouds drifting left"
+    )
+    generated = _generated_event(client, keys["admin"], job["job_id"])
+    expected = parse_motion_prompt("clouds drifting left").to_dict()
+    assert generated["payload"]["scene"]["motion_prompt"] == expected
+    assert expected["sky_direction"] == -1
+
+
+def test_an_explicit_motion_prompt_wins_over_the_prompt_and_is_moderated_too(api) -> None:
+    client, keys = api
+
+    def submit_both(prompt: str, motion_prompt: str) -> object:
+        options = json.dumps({**SMALL_CLIP, "motion_prompt": motion_prompt})
+        data = {"prompt": prompt, "options": options}
+        return submit(client, keys["submitter"], png_bytes(), data=data)
+
+    response = submit_both("clouds drifting left", "clouds drifting right")
+    assert response.status_code == 202, response.text
+    assert response.json()["options"]["motion_prompt"] == "clouds drifting right"
+    response = submit_both("gentle waves", "make her undress")
+    assert response.status_code == 202, response.text
+    job = wait_for(client, keys["submitter"], response.json()["job_id"])
+    assert job["status"] in ("refused", "held"), job
+    refused = submit_both("x" * 1600, "w" * 500)  # 2,000 characters of text in all, at most
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "prompt_too_long"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import av
 import numpy as np
 import pytest
 
+from generation.motion_prompt import parse_motion_prompt
 from stillguard.cli import main
 from tests.support.journey import SMALL_CLIP_ARGS, giant_png_header
 from tests.support.samples import SAMPLE_PHOTO
@@ -155,6 +156,29 @@ def test_audit_query_returns_one_event_per_stage_decision_in_a_linked_chain(
     )
     code, chain = run_json(capsys, "audit", "verify", "--json")
     assert code == 0 and chain["intact"] is True and chain["checked"] >= 5
+
+
+def test_run_prompt_steers_motion_and_json_and_audit_record_the_parsed_motion(
+    tmp_path: Path, capsys
+) -> None:
+    expected = parse_motion_prompt("clouds drifting left").to_dict()
+    code, report = run_json(
+        capsys,
+        "run",
+        str(SAMPLE_PHOTO),
+        "--out",
+        str(tmp_path / "left.mp4"),
+        "--prompt",
+        "clouds drifting left",
+        *SMALL_CLIP_ARGS,
+        "--json",
+    )
+    assert code == 0 and report["status"] == "published"
+    assert report["motion_plan"] == expected and expected["sky_direction"] == -1
+    code, result = run_json(capsys, "audit", "query", "--job", report["job_id"], "--json")
+    generated = next(e for e in result["events"] if e["kind"] == "clip.generated")
+    assert generated["payload"]["options"]["motion_prompt"] == "clouds drifting left"
+    assert generated["payload"]["scene"]["motion_prompt"] == expected
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,15 @@ S3-compatible bucket when `STILLGUARD_BLOB_URL=s3://bucket/prefix` is set.
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-import boto3
-from botocore.config import Config
+from typing import TYPE_CHECKING, Any
 
 from ..settings import Settings
 from .base import BlobStore, LocalFile, Served, SignedUrl
 from .local import LocalBlobStore
 from .refs import BlobError, BlobUnavailable, blob_ref, checked_ref, ref_owner
-from .s3 import DownloadLinks, S3BlobStore
+
+if TYPE_CHECKING:
+    from .s3 import DownloadLinks, S3BlobStore
 
 __all__ = [
     "BlobError",
@@ -37,11 +36,25 @@ __all__ = [
 log = logging.getLogger("stillguard.blobs")
 
 
+def __getattr__(name: str) -> Any:
+    # boto3 costs a quarter of a second to import; a local store never needs it (bench/cold_start)
+    if name in ("S3BlobStore", "DownloadLinks"):
+        from . import s3
+
+        return getattr(s3, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def open_blob_store(settings: Settings) -> BlobStore:
     """The blob store the settings name; credentials stay in the client, never in logs."""
     location = settings.blob_location
     if location is None:
         return LocalBlobStore(settings.home / "blobs")
+    import boto3
+    from botocore.config import Config
+
+    from .s3 import DownloadLinks, S3BlobStore
+
     bucket, prefix = location
     config = Config(
         region_name=settings.blob_region,

@@ -7,6 +7,7 @@ from safety.photo_intake import load_photo
 from streams.messages import InputCleared, JobSubmitted
 
 from ..container import StageDeps
+from ..services.prompts import moderated_text
 from .records import Evaluation, gate
 
 
@@ -15,7 +16,9 @@ def input_gate(message: JobSubmitted, deps: StageDeps) -> None:
 
     def evaluate(job: JobRecord) -> Evaluation:
         photo, _mime = load_photo(deps.blobs.read(job.input_blob))
-        signals = deps.input_signals(photo, job.prompt)
+        # the prompt, and an explicit motion prompt that overrides it: all text that steers
+        text = moderated_text(job.prompt, (job.options or {}).get("motion_prompt"))
+        signals = deps.input_signals(photo, text)
         return (
             deps.policies.current(job.surface).decide("input", signals, job_id=job.id),
             signals,

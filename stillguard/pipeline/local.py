@@ -51,10 +51,11 @@ class JobTrail:
     timings_ms: dict[str, float] = field(default_factory=dict)
     signals: list[dict[str, Any]] = field(default_factory=list)
     segments: list[dict[str, Any]] = field(default_factory=list)
+    motion_plan: dict[str, Any] | None = None  # what the generator read from the prompt
 
 
 def job_trail(store: AuditStore, job_id: str) -> JobTrail:
-    """Read back a job's audit events into the figures and signals `run --json` reports."""
+    """Read back a job's audit events into the figures, signals and motion `run --json` reports."""
     trail = JobTrail()
     for event in store.events(AuditQuery(job_id=job_id, limit=1000)):
         payload = event.payload or {}
@@ -63,6 +64,8 @@ def job_trail(store: AuditStore, job_id: str) -> JobTrail:
         if event.kind == "decision":
             trail.signals += [{"stage": event.stage, **signal} for signal in event.signals]
             trail.segments += payload.get("segments", [])
+        elif event.kind == "clip.generated":
+            trail.motion_plan = payload.get("scene", {}).get("motion_prompt")
     return trail
 
 
@@ -90,6 +93,7 @@ class JobOutcome:
             "timings_ms": self.trail.timings_ms,
             "signals": self.trail.signals,
             "segments": self.trail.segments,
+            "motion_plan": self.trail.motion_plan,
         }
 
 

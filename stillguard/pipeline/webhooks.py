@@ -10,9 +10,7 @@ import json
 import logging
 import threading
 import time
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from audit.records import JobRecord, OutboxRecord, OutgoingMessage
 from audit.store import AuditQuery, AuditStore
@@ -31,6 +29,9 @@ from ..services.webhooks import (
     signing_secret,
 )
 from .polling import poll_until_stopped
+
+if TYPE_CHECKING:
+    import httpx  # imported when a sender is made: every job records deliveries, few send them
 
 log = logging.getLogger("stillguard.webhooks")
 TIMEOUT_S = 5.0
@@ -76,12 +77,16 @@ class WebhookSender:
     """Claims webhook deliveries and POSTs them; 2xx is delivered, anything else is retried."""
 
     def __init__(self, deps: StageDeps, client: httpx.Client | None = None) -> None:
+        import httpx
+
         self.deps = deps
         self._client = client or httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
         self.wake = threading.Event()
 
     def run_once(self) -> int:
         """Send every due delivery once; returns how many were tried."""
+        import httpx
+
         outbox = self.deps.store.outbox
         owner = self.deps.worker_id
         rows = outbox.claim(owner, lease_s=TIMEOUT_S * 4, limit=16, topics=[WEBHOOK_CHANNEL])
@@ -109,6 +114,8 @@ class WebhookSender:
             SIGNATURE_HEADER: sign(secret, delivery_id, timestamp, body),
         }
         answer = self._client.post(url, content=body, headers=headers)
+        import httpx
+
         if not 200 <= answer.status_code < 300:
             raise httpx.HTTPStatusError(
                 f"receiver answered {answer.status_code}", request=answer.request, response=answer

@@ -19,7 +19,7 @@ from ..observability import job_span
 from ..pipeline.records import outgoing
 from .live_config import LivePolicies, checked_surface
 from .media import checked_photo
-from .prompts import check_prompt
+from .prompts import check_prompt, moderated_text, steered_by_prompt
 
 EXTENSION_FOR_MIME = {
     "image/jpeg": "jpg",
@@ -123,7 +123,8 @@ def validate_request(request: JobRequest) -> tuple[str, GenerationOptions]:
         options.validate()
     except ValueError as exc:
         raise InvalidInput("invalid_option", str(exc)) from exc
-    return mime, options
+    check_prompt(moderated_text(request.prompt, options.motion_prompt))
+    return mime, steered_by_prompt(request.prompt, options)
 
 
 def check_surface(surface: str, policies: LivePolicies | None) -> None:

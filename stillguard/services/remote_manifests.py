@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import httpx
-
 from provenance.errors import RemoteManifestError
 from provenance.verify import RemoteFetch
 
@@ -27,6 +25,8 @@ def remote_fetcher(settings: Settings) -> RemoteFetch | None:
     limit, timeout = settings.remote_manifest_max_bytes, settings.remote_manifest_timeout_s
 
     def fetch(url: str) -> bytes:
+        import httpx  # a quarter of a second to import; only a remote manifest needs it
+
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not (
             parts.netloc.lower() in allowed or (parts.hostname or "").lower() in allowed
