@@ -231,12 +231,14 @@ def read_mp4(
     open_sink: Callable[[float, int], Callable[[np.ndarray], None]],
     *,
     on_frame: Callable[[int, int, float], None] | None = None,
+    on_audio: Callable[[int, float], None] | None = None,
 ) -> Mp4Read:
     """Decodes a clip once, sequentially (one demux pass for video and audio), handing each RGB
     frame to the sink that `open_sink(fps, frames_declared)` returns and keeping none of them.
 
     `on_frame(width, height, seconds)` hears of each frame before it is converted, and may raise
-    to stop decoding (a stranger's clip over its budget). Raises MediaError for missing, empty,
+    to stop decoding (a stranger's clip over its budget); `on_audio(channels, seconds)` likewise
+    hears of each block of sound with the seconds of it decoded so far. Raises MediaError for missing, empty,
     corrupt or truncated files (fewer frames than the container declares, or no video at all)."""
     path = pathlib.Path(path)
     try:
@@ -247,6 +249,7 @@ def read_mp4(
         raise MediaError(f"{path} is empty")
     count = 0
     audio_parts: list[np.ndarray] = []
+    audio_samples = 0
     try:
         with av.open(str(path), mode="r") as container:
             if not container.streams.video:
@@ -270,6 +273,9 @@ def read_mp4(
                         samples = frame.to_ndarray()
                         if not frame.format.is_planar:
                             samples = samples.reshape(-1, len(frame.layout.channels)).T
+                        audio_samples += samples.shape[1]
+                        if on_audio is not None and sample_rate:
+                            on_audio(samples.shape[0], audio_samples / sample_rate)
                         audio_parts.append(samples)
     except MediaError:
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from stillguard.cli import main
 from stillguard.container import open_store
 from tests.support.journey import settings_for
-from tests.support.media_bombs import black_mp4
+from tests.support.media_bombs import black_mp4, long_silence_mp4
 from tests.support.serve import PeakMemory, free_port, rss_bytes, start_serve
 
 MEMORY_BUDGET = 500 * 1024 * 1024
@@ -115,6 +116,20 @@ def test_every_decoding_limit_is_a_setting_named_when_broken(
     code, printed = cli("check", str(path), "--json")
     assert code == 2 and variable in printed
     assert str(tmp_path) not in printed
+
+
+def test_a_long_soundtrack_under_a_short_clip_is_refused_naming_the_limit(
+    tmp_path: Path, cli
+) -> None:
+    # One second of pictures under ten minutes of silence: the sound alone would decode to
+    # ~230 MB of float samples, and an hour to ~1.4 GB, while the file stays small.
+    path = tmp_path / "silence.mp4"
+    path.write_bytes(long_silence_mp4(audio_seconds=600.0))
+    assert path.stat().st_size < 2_000_000
+    started = time.monotonic()
+    code, printed = cli("check", str(path), "--json")
+    assert code == 2 and "STILLGUARD_MAX_CLIP_SECONDS" in printed, printed
+    assert time.monotonic() - started < 20
 
 
 # The largest clips /v1/check accepts at the default STILLGUARD_MAX_DECODED_PIXELS (120 M): a frame

@@ -16,6 +16,11 @@ import av
 from ..errors import PayloadTooLarge
 from ..settings import Settings
 
+# 7.1 surround; more channels than that are not a video's soundtrack.
+MAX_AUDIO_CHANNELS = 8
+# AAC pads its last block, and an encoder may run the sound a little past the pictures.
+AUDIO_PADDING_S = 1.0
+
 
 def is_mp4(data: bytes) -> bool:
     """True when `data` starts like an MP4 (an `ftyp` box first)."""
@@ -68,6 +73,23 @@ class DecodeBudget:
         self.frames += 1
         self.decoded_pixels += width * height
         self._check(width, height, self.frames, seconds, self.decoded_pixels)
+
+    def audio(self, channels: int, seconds: float) -> None:
+        """Count decoded sound: as long as the clip may be, in at most MAX_AUDIO_CHANNELS.
+
+        A second of pictures can carry an hour of silence that decodes to gigabytes of samples.
+        """
+        if channels > MAX_AUDIO_CHANNELS:
+            raise PayloadTooLarge(
+                "media_too_large",
+                f"the clip's sound has {channels} channels, over {MAX_AUDIO_CHANNELS}",
+            )
+        if seconds > self.max_seconds + AUDIO_PADDING_S:
+            raise PayloadTooLarge(
+                "media_too_large",
+                f"the clip is too large to decode: {seconds:.1f} s of sound, over "
+                f"STILLGUARD_MAX_CLIP_SECONDS={self.max_seconds:g}",
+            )
 
     def _check(self, width: int, height: int, frames: int, seconds: float, pixels: int) -> None:
         over = [

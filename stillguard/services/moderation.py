@@ -64,7 +64,7 @@ def _check_clip_bytes(deps: StageDeps, content: bytes) -> tuple[list[Signal], li
         path = Path(tmp) / "clip.mp4"
         path.write_bytes(content)
         try:
-            sampled = sampled_mp4(path, on_frame=budget)
+            sampled = sampled_mp4(path, on_frame=budget, on_audio=budget.audio)
         except MediaError as exc:
             # The decoder names the file it read: a temp path of ours, not the caller's business.
             raise CorruptMedia("corrupt_media", str(exc).replace(str(path), "the clip")) from exc
