@@ -49,7 +49,7 @@ from tests.support.clip_edits import (
 )
 from tests.support.photo_clips import animate, decode, encode, photo, psnr, remux
 from tests.support.samples import REPO_ROOT
-from tests.support.signed_media import CLAIMS, jpeg_bytes
+from tests.support.signed_media import CLAIMS, jpeg_bytes, publish_clip
 
 FPS = 24
 # The robustness table's published clips: the product's 720p (at 640x360 and CRF 28 some
@@ -82,28 +82,14 @@ def interleaved(fns: dict, repeat: int) -> tuple[dict, dict]:
 
 
 def publish(repo, authority, photo_path, folder, job_id, frames):
-    """The pipeline's order: label, watermark, encode once, fingerprint, sign, register.
+    """The pipeline's order: label, then watermark, encode once, fingerprint, sign, register.
 
     Returns the watermark's PSNR (labelled frames against labelled + watermarked ones) too.
     """
-    clip_id = repo.allocate_clip_id(job_id)
     burn_label(frames)
     labelled = frames.copy()
-    embed_watermark(frames, clip_id)
-    quality = psnr(labelled, frames)
-    fingerprint = clip_fingerprint(frames, FPS)
-    encoded, signed = folder / f"{job_id}.mp4", folder / f"{job_id}-signed.mp4"
-    encoded.write_bytes(encode(frames, crf=20))
-    sign_clip(
-        authority,
-        encoded,
-        signed,
-        photo=photo_path,
-        claims=CLAIMS,
-        soft_binding=soft_bindings(clip_id, fingerprint),
-    )
-    repo.register(clip_id=clip_id, job_id=job_id, fingerprint=fingerprint, signed_clip=signed)
-    return clip_id, signed, quality
+    clip_id, signed, _ = publish_clip(repo, authority, photo_path, folder, job_id, frames, crf=20)
+    return clip_id, signed, psnr(labelled, frames)
 
 
 def costs(authority, repo, photo_path, folder) -> None:

@@ -38,7 +38,7 @@ def test_register_then_find_by_clip_id_and_by_fingerprint(
     tmp_path: pathlib.Path,
 ) -> None:
     clip_id, signed, fingerprint = publish_clip(
-        repository, authority, photo_path, tmp_path, "job-a", seed=1
+        repository, authority, photo_path, tmp_path, "job-a", animate(photo(1))
     )
     entry = repository.by_clip_id(clip_id)
     assert entry is not None and entry.job_id == "job-a" and entry.fingerprint == fingerprint
@@ -59,7 +59,7 @@ def test_signed_clip_records_watermark_and_fingerprint_soft_bindings(
     tmp_path: pathlib.Path,
 ) -> None:
     clip_id, signed, fingerprint = publish_clip(
-        repository, authority, photo_path, tmp_path, "job-s", seed=4
+        repository, authority, photo_path, tmp_path, "job-s", animate(photo(4))
     )
     with open(signed, "rb") as handle, c2pa.Reader("video/mp4", handle) as reader:
         manifest = reader.get_active_manifest()
@@ -79,7 +79,9 @@ def test_stripped_copy_is_recovered_through_its_watermark(
     photo_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    clip_id, signed, _ = publish_clip(repository, authority, photo_path, tmp_path, "job-w", seed=3)
+    clip_id, signed, _ = publish_clip(
+        repository, authority, photo_path, tmp_path, "job-w", animate(photo(3))
+    )
     stripped = remux(signed.read_bytes())
     anchors = authority.trust_anchors()
     assert verify_bytes(stripped, anchors).status == "no_manifest"
@@ -98,7 +100,9 @@ def test_copy_whose_watermark_is_destroyed_is_only_related_through_its_fingerpri
     photo_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    clip_id, signed, _ = publish_clip(repository, authority, photo_path, tmp_path, "job-f", seed=3)
+    clip_id, signed, _ = publish_clip(
+        repository, authority, photo_path, tmp_path, "job-f", animate(photo(3))
+    )
     # A heavy blur wipes out the watermark's cell pattern; PDQ, which looks at 64 x 64, keeps it.
     blurred = np.stack([cv2.GaussianBlur(f, (0, 0), 8) for f in decode(signed.read_bytes())])
     copy = encode(blurred, crf=23)
@@ -118,7 +122,7 @@ def test_unrelated_clip_is_not_matched(
     photo_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    publish_clip(repository, authority, photo_path, tmp_path, "job-u", seed=1)
+    publish_clip(repository, authority, photo_path, tmp_path, "job-u", animate(photo(1)))
     stranger = encode(animate(photo(7)), crf=23)
     report = verify_bytes(stranger, authority.trust_anchors(), repository=repository)
     assert report.status == "no_manifest" and report.recovered_from is None

@@ -132,7 +132,9 @@ def test_mirrored_letterboxed_copy_without_its_mark_is_related_by_its_fingerprin
     photo_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    clip_id, _, _ = publish_clip(repository, authority, photo_path, tmp_path, "job-m", seed=3)
+    clip_id, _, _ = publish_clip(
+        repository, authority, photo_path, tmp_path, "job-m", animate(photo(3))
+    )
     # The same picture never marked (as an unmarked sibling would be): PDQ sees the picture
     # once the bars are cut off and the mirror undone; nothing says it is this very clip.
     copy = encode(boxed(mirror(animate(photo(3))), 4 / 3, (20, 20, 20)), crf=23)
@@ -151,7 +153,9 @@ def test_marked_mirrored_copy_is_recovered_and_the_report_says_how(
     photo_path: pathlib.Path,
     tmp_path: pathlib.Path,
 ) -> None:
-    clip_id, signed, _ = publish_clip(repository, authority, photo_path, tmp_path, "job-r", seed=3)
+    clip_id, signed, _ = publish_clip(
+        repository, authority, photo_path, tmp_path, "job-r", animate(photo(3))
+    )
     copy = encode(boxed(mirror(decode(signed.read_bytes())), 4 / 3), crf=28)
     report = verify_bytes(copy, authority.trust_anchors(), repository=repository)
     assert report.status == "recovered" and report.recovered_from == "watermark"
@@ -168,7 +172,7 @@ def test_unmarked_sibling_of_a_registered_clip_is_never_recovered(
     tmp_path: pathlib.Path,
 ) -> None:
     """Another clip of the same photo, never marked: at most related content, never recovery."""
-    publish_clip(repository, authority, photo_path, tmp_path, "job-x", seed=3)
+    publish_clip(repository, authority, photo_path, tmp_path, "job-x", animate(photo(3)))
     sibling = encode(animate(photo(3), motion=0.06), crf=23)
     report = verify_bytes(sibling, authority.trust_anchors(), repository=repository)
     assert report.status in ("related", "no_manifest")

@@ -23,7 +23,7 @@ from provenance.sign import GenerationClaims, sign_clip, soft_bindings
 from provenance.watermark import embed_watermark
 
 from .photo_clips import FPS as PHOTO_CLIP_FPS
-from .photo_clips import animate, encode, photo
+from .photo_clips import encode
 
 WIDTH, HEIGHT, FPS = 160, 96, 8
 
@@ -181,15 +181,17 @@ def publish_clip(
     photo_path: pathlib.Path,
     folder: pathlib.Path,
     job_id: str,
-    seed: int,
+    frames: np.ndarray,
+    *,
+    crf: int = 18,
 ) -> tuple[int, pathlib.Path, list[str]]:
-    """What the pipeline does: allocate, watermark, encode once, fingerprint, sign, register."""
+    """What the pipeline does: allocate, watermark (`frames`, in place), encode once,
+    fingerprint, sign, register. Returns the clip id, the signed file and its fingerprint."""
     clip_id = repository.allocate_clip_id(job_id)
-    frames = animate(photo(seed))
     embed_watermark(frames, clip_id)
     fingerprint = clip_fingerprint(frames, PHOTO_CLIP_FPS)
     encoded, signed = folder / f"{job_id}.mp4", folder / f"{job_id}-signed.mp4"
-    encoded.write_bytes(encode(frames))
+    encoded.write_bytes(encode(frames, crf=crf))
     sign_clip(
         authority,
         encoded,
