@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import threading
 import uuid
 from collections.abc import Callable
@@ -149,9 +150,19 @@ def private_home(home: Path) -> None:
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     for folder, _, files in os.walk(home):
         for path in [Path(folder), *(Path(folder, name) for name in files)]:
-            wanted = 0o700 if path.is_dir() else 0o600
-            if not path.is_symlink() and path.stat().st_mode & 0o777 != wanted:
-                path.chmod(wanted)
+            try:
+                _tighten(path)
+            except FileNotFoundError:
+                continue  # another process's atomic write renamed it away after the listing
+
+
+def _tighten(path: Path) -> None:
+    mode = path.lstat().st_mode
+    if stat.S_ISLNK(mode):
+        return
+    wanted = 0o700 if stat.S_ISDIR(mode) else 0o600
+    if mode & 0o777 != wanted:
+        path.chmod(wanted)
 
 
 def open_store(settings: Settings) -> AuditStore:

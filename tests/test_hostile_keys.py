@@ -108,3 +108,33 @@ def test_everything_under_home_is_readable_by_its_owner_only(tmp_path: Path) -> 
         if path.stat().st_mode & 0o077
     ]
     assert not lax, lax
+
+
+def test_tightening_home_tolerates_files_another_process_moves_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process's atomic write (the authority's `.authority-*` staging folder, a blob's
+    temporary file) can be renamed away between the walk's listing and its chmod; opening the
+    store must not fail for that (it did, as a FileNotFoundError in a review-claims test)."""
+    import os
+
+    from stillguard import container
+
+    home = tmp_path / "home"
+    staging = home / ".authority-staging"
+    staging.mkdir(parents=True, mode=0o755)
+    (staging / "root.pem").write_text("x")
+    (home / "kept.txt").write_text("x")
+    (home / "kept.txt").chmod(0o644)
+    real_walk = os.walk
+
+    def walk_while_a_rename_lands(top: Path):  # type: ignore[no-untyped-def]
+        for folder, folders, files in real_walk(top):
+            if Path(folder) == staging:
+                (staging / "root.pem").unlink()
+                staging.rmdir()  # renamed into place by its writer, after the listing
+            yield folder, folders, files
+
+    monkeypatch.setattr(container.os, "walk", walk_while_a_rename_lands)
+    container.private_home(home)
+    assert (home / "kept.txt").stat().st_mode & 0o777 == 0o600
