@@ -69,9 +69,9 @@ def _field(record: Any, name: str, default: Any = None) -> Any:
     return getattr(record, name, default)
 
 
-def replay(pack: PolicyPack, stage: str, signals: Iterable[Mapping[str, Any]]) -> Any:
+def replay(pack: PolicyPack, stage: str, signals: Iterable[dict[str, Any]]) -> Any:
     """Dry-run: the decision `pack` makes for recorded signal dicts (nothing is recorded)."""
-    return pack.decide(stage, [Signal.from_dict(dict(s)) for s in signals], job_id="dry-run")
+    return pack.decide(stage, [Signal.from_dict(s) for s in signals], job_id="dry-run")
 
 
 def backtest(pack: PolicyPack, records: Iterable[Any]) -> BacktestReport:

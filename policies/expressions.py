@@ -49,6 +49,7 @@ SIGNAL_CATEGORIES: tuple[str, ...] = (
 )
 HASH_ANY = "hash_any"
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ExpressionError(ValueError):
@@ -86,10 +87,15 @@ def scores(signals: Iterable[Signal]) -> dict[str, float]:
     for signal in signals:
         if not signal.evaluated:
             continue
-        name = HASH_ANY if signal.category.startswith("hash.") else variable(signal.category)
+        name = variable_of(signal.category)
         if name in values and signal.score > values[name]:
             values[name] = float(signal.score)
     return values
+
+
+def variable_of(category: str) -> str:
+    """The variable a signal category feeds (every `hash.*` bank feeds `hash_any`)."""
+    return HASH_ANY if category.startswith("hash.") else variable(category)
 
 
 class StageConditions:
@@ -98,11 +104,15 @@ class StageConditions:
     def __init__(self, expressions: Sequence[str]) -> None:
         for expression in expressions:
             check(expression)
+        named = {word for e in expressions for word in _IDENTIFIER.findall(e)}
+        # Only the variables the conditions name are passed in: each costs a conversion per call.
+        self.names: frozenset[str] = frozenset(named & {*VARIABLES, HASH_ANY})
         self._singles = [_ENV.compile(e) for e in expressions]
         self._all = _ENV.compile("[" + ", ".join(f"({e})" for e in expressions) + "]")
 
     def evaluate(self, values: dict[str, float]) -> list[bool | None]:
-        """True or False per condition; None where it failed at run time."""
+        """True or False per condition; None where it failed at run time. `values` holds at
+        least every variable in `names`."""
         if not self._singles:
             return []
         result = self._all.eval(data=values).plain_value()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-import uuid
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +32,13 @@ from typing import Any, NoReturn
 
 from policies.decision import ACTION_SEVERITY, Decision
 from policies.expressions import (
+    HASH_ANY,
     SIGNAL_CATEGORIES,
+    VARIABLES,
     ExpressionError,
     StageConditions,
     check,
-    scores,
+    variable_of,
 )
 from policies.yaml_bounds import Locate, YamlBoundsError, load_bounded
 from safety.signals import UNSUPPORTED_LANGUAGE, Signal
@@ -98,26 +100,51 @@ class StagePolicy:
         default_factory=lambda: StageConditions(()), compare=False, repr=False
     )
 
-    _matching: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = field(
+    _plans: dict[tuple[str, ...], StagePlan] = field(
         default_factory=dict, compare=False, repr=False
     )
 
-    def categories_per_rule(self, categories: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
-        """For each rule, which of these categories it covers (cached: the set rarely changes)."""
-        found = self._matching.get(categories)
-        if found is None:
-            found = tuple(
-                tuple(c for c in categories if not rule.when and rule.matches(c))
-                for rule in self.rules
-            )
-            if len(self._matching) < 1024:
-                self._matching[categories] = found
-        return found
+    def plan_for(self, categories: tuple[str, ...]) -> StagePlan:
+        """What to look at for signals of these categories (cached: the set rarely changes)."""
+        plan = self._plans.get(categories)
+        if plan is None:
+            plan = StagePlan.of(self, categories)
+            if len(self._plans) < 1024:
+                self._plans[categories] = plan
+        return plan
 
     @property
     def condition_rules(self) -> tuple[Rule, ...]:
         """The `when` rules, in the order `conditions` evaluates them."""
         return tuple(rule for rule in self.rules if rule.when)
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """A stage's rules resolved against one set of signal categories, so a decision only looks
+    at what can fire: each threshold rule with the present categories it covers (rules that
+    cover none and require nothing are left out), and each condition variable with the present
+    categories that feed it."""
+
+    threshold_rules: tuple[tuple[Rule, tuple[str, ...]], ...]
+    variables: tuple[tuple[str, tuple[str, ...]], ...]
+
+    @classmethod
+    def of(cls, policy: StagePolicy, categories: tuple[str, ...]) -> StagePlan:
+        """Resolve `policy` for signals of `categories` (each category once)."""
+        threshold_rules = []
+        for rule in policy.rules:
+            if rule.when:
+                continue
+            covered = tuple(c for c in categories if rule.matches(c))
+            if covered or rule.require:
+                threshold_rules.append((rule, covered))
+        variables = tuple(
+            (name, tuple(c for c in categories if variable_of(c) == name))
+            for name in (*VARIABLES, HASH_ANY)
+            if name in policy.conditions.names
+        )
+        return cls(tuple(threshold_rules), variables)
 
 
 @dataclass(frozen=True)
@@ -200,41 +227,39 @@ class PolicyPack:
         if stage not in self.stages:
             raise PolicyError(f"policy {self.version} has no rules for stage {stage!r}")
         policy = self.stages[stage]
-        signals = list(signals)
-        fired: list[tuple[Rule, str, str]] = _conditions_fired(policy, signals)
-        by_category: dict[str, list[Signal]] = {}
+        best: dict[str, Signal] = {}  # the highest evaluated signal of each category
+        present: dict[str, None] = {}  # every category, evaluated or not, in order
         for signal in signals:
-            by_category.setdefault(signal.category, []).append(signal)
-        covered = policy.categories_per_rule(tuple(by_category))
-        for rule, categories in zip(policy.rules, covered, strict=True):
-            if rule.when:
-                continue
-            matching = [s for c in categories for s in by_category[c]]
-            evaluated = [s for s in matching if s.evaluated]
-            over = [s for s in evaluated if s.score >= rule.threshold]
-            if over:
-                worst = max(over, key=lambda s: s.score)
-                fired.append((rule, rule.action, _reason(rule, worst)))
-            elif rule.require and not evaluated:
-                what = ", ".join(sorted({s.category for s in matching})) or rule.category
+            category = signal.category
+            present[category] = None
+            if signal.evaluated:
+                held = best.get(category)
+                if held is None or signal.score > held.score:
+                    best[category] = signal
+        plan = policy.plan_for(tuple(present))
+        fired = _conditions_fired(policy, plan, best)
+        for rule, categories in plan.threshold_rules:
+            # Most rules name one category: a lookup, not a call (this loop is the hot path).
+            worst = best.get(categories[0]) if len(categories) == 1 else _highest(best, categories)
+            if worst is not None:
+                if worst.score >= rule.threshold:
+                    fired.append((rule, rule.action, _reason(rule, worst)))
+            elif rule.require:
+                what = ", ".join(sorted(categories)) or rule.category
                 reason = (
                     f"{rule.id}: {what} not evaluated (the rule requires it) -> {rule.on_missing}"
                 )
                 fired.append((rule, rule.on_missing, reason))
-        unread = [
-            s
-            for s in signals
-            if s.category == UNSUPPORTED_LANGUAGE and s.evaluated and s.score >= 1
-        ]
-        if unread:
+        language = best.get(UNSUPPORTED_LANGUAGE)
+        if language is not None and language.score >= 1:
             action = policy.unsupported_language
             rule = Rule(f"{stage}.unsupported_language", UNSUPPORTED_LANGUAGE, 1.0, action)
             reason = (
                 f"{rule.id}: no prompt model covers the prompt's language "
-                f"({unread[0].detail[:_DETAIL_CHARS]}) -> {action}"
+                f"({language.detail[:_DETAIL_CHARS]}) -> {action}"
             )
             fired.append((rule, action, reason))
-        decision_id = uuid.uuid4().hex
+        decision_id = secrets.token_hex(16)  # as random as uuid4().hex, a third of its cost
         if not fired:
             return Decision(
                 stage,
@@ -283,15 +308,29 @@ def _rule_dict(rule: Rule) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v not in ("", None, [])}
 
 
-def _conditions_fired(policy: StagePolicy, signals: list[Signal]) -> list[tuple[Rule, str, str]]:
+def _highest(best: dict[str, Signal], categories: tuple[str, ...]) -> Signal | None:
+    # Written out rather than max() over a generator: this runs for every rule of every decision.
+    found = None
+    for category in categories:
+        signal = best.get(category)
+        if signal is not None and (found is None or signal.score > found.score):
+            found = signal
+    return found
+
+
+def _conditions_fired(
+    policy: StagePolicy, plan: StagePlan, best: dict[str, Signal]
+) -> list[tuple[Rule, str, str]]:
     rules = policy.condition_rules
     if not rules:
         return []
-    values = scores(signals)
-    evaluated = {s.category for s in signals if s.evaluated}
+    values: dict[str, float] = {}
+    for name, categories in plan.variables:
+        signal = _highest(best, categories)
+        values[name] = 0.0 if signal is None else float(signal.score)
     fired = []
     for rule, holds in zip(rules, policy.conditions.evaluate(values), strict=True):
-        unevaluated = [c for c in rule.requires if c not in evaluated]
+        unevaluated = [c for c in rule.requires if c not in best]
         if unevaluated:
             why = f"{', '.join(unevaluated)} not evaluated (the rule requires it)"
             fired.append((rule, rule.on_missing, f"{rule.id}: {why} -> {rule.on_missing}"))
