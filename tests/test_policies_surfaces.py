@@ -151,3 +151,42 @@ def test_the_cli_runs_a_job_on_the_surface_it_is_given(
     code, default = run_json()
     assert (code, default["status"]) == (0, "published")
     assert _versions(default) == {"input": DEFAULT_VERSION, "output": DEFAULT_VERSION}
+
+
+def test_check_moderates_with_the_surface_it_is_given_in_the_cli_and_the_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A product team trying a photo before submitting it on the teen surface sees the teen
+    decision, not the default one; a surface with no active pack is a clear error."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("STILLGUARD_HOME", str(home))
+    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "test-passphrase")
+    monkeypatch.delenv("STILLGUARD_DATABASE_URL", raising=False)
+    (tmp_path / "teen.yaml").write_bytes(TEEN_PACK)
+    check = ["check", str(SAMPLE_PHOTO), "--json"]
+    assert main([*check, "--surface", "teen"]) == 2
+    assert "no active policy pack" in capsys.readouterr().err
+    assert (
+        main(["policy", "upload", str(tmp_path / "teen.yaml"), "--activate", "--surface", "teen"])
+        == 0
+    )
+    capsys.readouterr()
+    assert main([*check, "--surface", "teen"]) == 3
+    teen = json.loads(capsys.readouterr().out)["decision"]
+    assert (teen["action"], teen["policy_version"]) == ("block", "teen-1")
+    assert main(check) == 0
+    assert json.loads(capsys.readouterr().out)["decision"]["policy_version"] == DEFAULT_VERSION
+
+    store = open_store(settings_for(home))
+    key = {"Authorization": f"Bearer {store.create_api_key('submitter')[1]}"}
+    photo = {"file": ("photo.jpg", SAMPLE_PHOTO.read_bytes(), "image/jpeg")}
+    with TestClient(create_app(settings_for(home))) as client:
+        teen_api = client.post("/v1/check", files=photo, data={"surface": "teen"}, headers=key)
+        unknown = client.post("/v1/check", files=photo, data={"surface": "kids"}, headers=key)
+        default_api = client.post("/v1/check", files=photo, headers=key)
+    store.close()
+    assert teen_api.status_code == 200, teen_api.text
+    assert teen_api.json()["decision"]["policy_version"] == "teen-1"
+    assert teen_api.json()["decision"]["action"] == "block"
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (400, "unknown_surface")
+    assert default_api.json()["decision"]["policy_version"] == DEFAULT_VERSION

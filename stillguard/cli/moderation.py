@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from audit.records import DEFAULT_SURFACE
 from policies.pack import STAGES
 
 from ..settings import Settings
@@ -16,6 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     check.add_argument("file", nargs="?", help="a photo or an MP4 clip")
     check.add_argument("--prompt")
     check.add_argument("--stage", choices=STAGES)
+    check.add_argument(
+        "--surface",
+        default=DEFAULT_SURFACE,
+        help="whose active pack decides (as for `run --surface`), e.g. teen",
+    )
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=cmd_check)
 
@@ -31,6 +37,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         content=content,
         prompt=args.prompt,
         stage=args.stage,
+        surface=args.surface,
     )
     decision = report["decision"]
     lines = [

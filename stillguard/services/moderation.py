@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from audit.records import DEFAULT_SURFACE
 from generation import MediaError
 from policies.pack import STAGES
 from safety.signals import Signal
@@ -18,22 +19,31 @@ from safety.signals import Signal
 from ..container import StageDeps
 from ..errors import CorruptMedia, InvalidInput
 from .clips import sampled_mp4
+from .intake import check_surface
 from .media import checked_photo
 from .media_limits import DecodeBudget, is_mp4
 from .prompts import check_prompt
 
 
 def check_content(
-    deps: StageDeps, *, content: bytes | None, prompt: str | None, stage: str | None
+    deps: StageDeps,
+    *,
+    content: bytes | None,
+    prompt: str | None,
+    stage: str | None,
+    surface: str = DEFAULT_SURFACE,
 ) -> dict[str, Any]:
-    """Signals, segments and the decision for a photo, a prompt and/or a clip.
+    """Signals, segments and the decision for a photo, a prompt and/or a clip, made by the
+    surface's active pack (as a job submitted on that surface would be decided).
 
     The stage defaults to `output` for clips and `input` otherwise. Raises InvalidInput for input a
-    user must fix (nothing to check, unreadable media, an overlong prompt, a clip at the input stage).
+    user must fix (nothing to check, unreadable media, an overlong prompt, a clip at the input
+    stage, a surface with no active pack).
     """
     if not content and not prompt:
         raise InvalidInput("nothing_to_check", "give a photo, a clip or a prompt to check")
     check_prompt(prompt)
+    check_surface(surface, deps.policies)
     is_clip = bool(content) and is_mp4(content or b"")
     stage = stage or ("output" if is_clip else "input")
     if stage not in STAGES:
@@ -49,7 +59,8 @@ def check_content(
         signals = deps.input_signals(photo, prompt)
     if is_clip and prompt:
         signals += deps.prompt_classifier.classify(prompt)
-    decision = deps.policy.decide(stage, signals, job_id=f"check-{uuid.uuid4().hex}")
+    pack = deps.policies.current(surface)
+    decision = pack.decide(stage, signals, job_id=f"check-{uuid.uuid4().hex}")
     return {
         "decision": {k: v for k, v in decision.to_dict().items() if k != "rules_fired"},
         "signals": [_signal_view(s) for s in signals],
