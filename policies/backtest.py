@@ -1,7 +1,9 @@
 """Dry-run and backtest: replay recorded signals through a policy pack and show what would change.
 
 Works on any recorded decision (an audit event or its dict form) that carries `stage`, `action`
-and `signals` (Signal dicts); other event kinds are skipped. Nothing is written anywhere.
+and `signals` (Signal dicts); other event kinds are skipped. The candidate is compared with the
+action that was recorded, or, given a baseline pack, with what the baseline decides on the same
+signals (two versions compared on the same history). Nothing is written anywhere.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class BacktestReport:
     """What a candidate pack would have decided over recorded history."""
 
     policy_version: str
+    baseline_version: str | None = None  # None: compared with the recorded actions
     replayed: int = 0
     unchanged: int = 0
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -52,6 +55,7 @@ class BacktestReport:
         """JSON-ready summary: counts per old -> new action, and every change."""
         return {
             "policy_version": self.policy_version,
+            "baseline_version": self.baseline_version,
             "replayed": self.replayed,
             "unchanged": self.unchanged,
             "changed": len(self.changes),
@@ -74,16 +78,24 @@ def replay(pack: PolicyPack, stage: str, signals: Iterable[dict[str, Any]]) -> A
     return pack.decide(stage, [Signal.from_dict(s) for s in signals], job_id="dry-run")
 
 
-def backtest(pack: PolicyPack, records: Iterable[Any]) -> BacktestReport:
-    """Replay every recorded stage decision through `pack`."""
-    report = BacktestReport(pack.version)
+def backtest(
+    pack: PolicyPack, records: Iterable[Any], *, baseline: PolicyPack | None = None
+) -> BacktestReport:
+    """Replay every recorded stage decision through `pack`, against the recorded action or, with
+    `baseline`, against the baseline's decision on the same signals."""
+    report = BacktestReport(pack.version, baseline.version if baseline else None)
     for record in records:
         stage = _field(record, "stage")
         old_action = _field(record, "action")
         kind = _field(record, "kind", "decision")
         if stage not in STAGES or stage not in pack.stages or not old_action or kind != "decision":
             continue
-        decision = replay(pack, stage, _field(record, "signals") or [])
+        signals = [Signal.from_dict(s) for s in _field(record, "signals") or ()]
+        decision = pack.decide(stage, signals, job_id="dry-run")
+        old_version = str(_field(record, "policy_version", ""))
+        if baseline is not None:
+            old_action = baseline.decide(stage, signals, job_id="dry-run").action
+            old_version = baseline.version
         report.replayed += 1
         report.transitions[(old_action, decision.action)] += 1
         if decision.action == old_action:
@@ -95,7 +107,7 @@ def backtest(pack: PolicyPack, records: Iterable[Any]) -> BacktestReport:
                 stage=stage,
                 old_action=old_action,
                 new_action=decision.action,
-                old_policy_version=str(_field(record, "policy_version", "")),
+                old_policy_version=old_version,
                 reasons=decision.reasons,
             )
         )

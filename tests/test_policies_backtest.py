@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from audit.records import EventDraft
 from policies.backtest import backtest, replay
 from policies.pack import PolicyPack
 from safety.signals import Signal
+from stillguard.cli import main
+from stillguard.container import open_store
+from tests.support.journey import settings_for
 
 STRICTER = """
 version: "candidate"
@@ -66,3 +76,42 @@ def test_default_pack_backtested_on_itself_changes_nothing() -> None:
         for i, score in enumerate((0.0, 0.55, 0.85))
     ]
     assert backtest(pack, events).changes == []
+
+
+def test_two_versions_are_compared_on_the_same_recorded_signals() -> None:
+    """With a baseline pack, the old action is what the baseline decides now, not what was
+    recorded: two versions compared over the same stored signals."""
+    events = [_event("a", "input", "block", 0.1), _event("b", "input", "allow", 0.4)]
+    report = backtest(PolicyPack.from_yaml(STRICTER), events, baseline=PolicyPack.default())
+    assert report.baseline_version == PolicyPack.default().version
+    assert [(c.job_id, c.old_action, c.new_action) for c in report.changes] == [
+        ("b", "label", "block")
+    ]
+    assert report.changes[0].old_policy_version == PolicyPack.default().version
+
+
+def test_the_cli_compares_two_stored_versions_over_a_time_range_and_names_the_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STILLGUARD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "test-passphrase")
+    monkeypatch.delenv("STILLGUARD_DATABASE_URL", raising=False)
+    store = open_store(settings_for(tmp_path / "home"))
+    for job, nsfw in (("job-calm", 0.1), ("job-edge", 0.4), ("job-edge2", 0.45)):
+        event = _event(job, "input", "label", nsfw)
+        store.append(EventDraft(**{k: v for k, v in event.items() if k != "job_id"}, job_id=job))
+    store.close()
+    (tmp_path / "candidate.yaml").write_text(STRICTER)
+    assert main(["policy", "upload", str(tmp_path / "candidate.yaml")]) == 0
+    capsys.readouterr()
+
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    backtest_cli = ["policy", "backtest", "candidate", "--baseline", PolicyPack.default().version]
+    assert main([*backtest_cli, "--until", later]) == 0
+    human = capsys.readouterr().out
+    assert "3 decisions replayed, 2 would change" in human
+    assert "job-edge: input label -> block" in human and "job-calm" not in human
+    assert main([*backtest_cli, "--since", later, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["replayed"] == 0
+    assert main(["policy", "backtest", "no-such-version"]) == 2
+    assert "no-such-version" in capsys.readouterr().err

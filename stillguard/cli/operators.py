@@ -6,13 +6,13 @@ import argparse
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.records import API_KEY_ROLES, EventRecord
 from audit.store import AuditQuery, AuditStore
 from policies.pack import PolicyPack
 
-from ..services.admin import MAX_POLICY_BYTES, policy_from_bytes
+from ..services.admin import MAX_POLICY_BYTES, policy_from_bytes, stored_policy
 from ..services.review import REVIEW_ACTIONS
 from ..settings import Settings
 from . import policy_versions
@@ -29,7 +29,11 @@ from .output import (
     sequence_number,
 )
 
+if TYPE_CHECKING:  # the container is imported when a command runs, not at start-up
+    from ..container import StageDeps
+
 BACKTEST_PAGE = 1000
+BACKTEST_LISTED = 20  # flipped jobs named in the human report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -123,9 +127,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     validate.add_argument("file")
     validate.add_argument("--json", action="store_true")
     validate.set_defaults(handler=cmd_policy_validate)
-    backtest = policy.add_parser("backtest", help="replay recorded signals through a pack")
-    backtest.add_argument("file")
-    backtest.add_argument("--since")
+    backtest = policy.add_parser(
+        "backtest", help="replay recorded signals through a pack; list the jobs that would flip"
+    )
+    backtest.add_argument("file", metavar="CANDIDATE", help="a pack file or an uploaded version")
+    backtest.add_argument(
+        "--baseline",
+        metavar="VERSION_OR_FILE",
+        help="compare with this pack's decisions on the same signals (default: what was recorded)",
+    )
+    backtest.add_argument("--since", help="only decisions at or after this ISO time")
+    backtest.add_argument("--until", help="only decisions before this ISO time")
     backtest.add_argument("--json", action="store_true")
     backtest.set_defaults(handler=cmd_policy_backtest)
     policy_versions.register(policy)
@@ -332,12 +344,16 @@ def cmd_policy_validate(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _recorded_decisions(store: AuditStore, since: datetime | None) -> Iterator[EventRecord]:
+def _recorded_decisions(
+    store: AuditStore, since: datetime | None, until: datetime | None
+) -> Iterator[EventRecord]:
     """Every policy decision in the audit log (reviewers' overrides left out), page by page."""
     after = None
     while True:
         page = store.events(
-            AuditQuery(kind="decision", since=since, limit=BACKTEST_PAGE, after_seq=after)
+            AuditQuery(
+                kind="decision", since=since, until=until, limit=BACKTEST_PAGE, after_seq=after
+            )
         )
         yield from (e for e in page if not (e.payload or {}).get("reviewer"))
         if len(page) < BACKTEST_PAGE:
@@ -346,18 +362,23 @@ def _recorded_decisions(store: AuditStore, since: datetime | None) -> Iterator[E
 
 
 def cmd_policy_backtest(args: argparse.Namespace, settings: Settings) -> int:
-    """Replay recorded signals through a candidate pack and count what would change."""
+    """Replay recorded signals through a candidate pack and name the jobs that would flip."""
     from policies.backtest import backtest
 
-    from ..container import open_store
+    from ..container import build_deps, open_store
 
-    pack = _load_pack(args.file)
-    report = backtest(pack, _recorded_decisions(open_store(settings), parse_time(args.since)))
+    store = open_store(settings)
+    deps = build_deps(settings, store)
+    since, until = parse_time(args.since), parse_time(args.until)
+    pack = _pack_named(deps, args.file)
+    baseline = _pack_named(deps, args.baseline) if args.baseline else None
+    report = backtest(pack, _recorded_decisions(store, since, until), baseline=baseline)
     data = report.to_dict()
+    against = f"policy {data['baseline_version']}" if baseline else "the recorded decisions"
     human = [
         (
-            f"policy {data['policy_version']}: {data['replayed']} decisions replayed, "
-            f"{data['changed']} would change"
+            f"policy {data['policy_version']} against {against}: {data['replayed']} decisions "
+            f"replayed, {data['changed']} would change"
         )
     ]
     human += [
@@ -365,5 +386,19 @@ def cmd_policy_backtest(args: argparse.Namespace, settings: Settings) -> int:
         for t in data["transitions"]
         if t["from"] != t["to"]
     ]
+    flips = data["changes"]
+    human += [
+        f"  {c['job_id']}: {c['stage']} {c['old_action']} -> {c['new_action']}"
+        for c in flips[:BACKTEST_LISTED]
+    ]
+    if len(flips) > BACKTEST_LISTED:
+        human.append(f"  ... and {len(flips) - BACKTEST_LISTED} more (--json lists them all)")
     emit(args, data, "\n".join(human))
     return EXIT_OK
+
+
+def _pack_named(deps: StageDeps, name: str) -> PolicyPack:
+    """A pack file when `name` is a path that exists, else an uploaded version."""
+    if Path(name).exists():
+        return _load_pack(name)
+    return stored_policy(deps, name)

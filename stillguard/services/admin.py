@@ -119,6 +119,19 @@ def shadow_policy_version(
     return _switch(deps, version, admin=admin, surface=surface, role="shadow")
 
 
+def stored_policy(deps: StageDeps, version: str) -> PolicyPack:
+    """An uploaded version as a pack (to backtest it, say), the shipped default pack by its
+    version (it decides until a version is uploaded), or NotFound."""
+    try:
+        stored = deps.policies.versions.get(version)
+    except UnknownPolicyVersion as exc:
+        shipped = PolicyPack.default()
+        if version == shipped.version:
+            return shipped
+        raise NotFound("unknown_policy_version", str(exc)) from exc
+    return PolicyPack.from_yaml(stored.body, source=f"policy version {version}")
+
+
 def _switch(deps: StageDeps, version: str, *, admin: str, surface: str, role: str) -> Activation:
     if deps.policies.pinned:
         raise Conflict("policy_pinned", "STILLGUARD_POLICY_PATH pins the policy pack")
