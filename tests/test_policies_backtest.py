@@ -91,12 +91,10 @@ def test_two_versions_are_compared_on_the_same_recorded_signals() -> None:
 
 
 def test_the_cli_compares_two_stored_versions_over_a_time_range_and_names_the_jobs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, cli_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("STILLGUARD_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "test-passphrase")
-    monkeypatch.delenv("STILLGUARD_DATABASE_URL", raising=False)
-    store = open_store(settings_for(tmp_path / "home"))
+    home = cli_home
+    store = open_store(settings_for(home))
     for job, nsfw in (("job-calm", 0.1), ("job-edge", 0.4), ("job-edge2", 0.45)):
         event = _event(job, "input", "label", nsfw)
         store.append(EventDraft(**{k: v for k, v in event.items() if k != "job_id"}, job_id=job))

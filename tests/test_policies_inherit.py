@@ -105,13 +105,10 @@ def test_the_api_upload_resolves_inheritance_and_answers_400_for_unknown_or_cycl
 
 
 def test_the_cli_upload_resolves_inheritance(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, cli_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from stillguard.cli import main
 
-    monkeypatch.setenv("STILLGUARD_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "test-passphrase")
-    monkeypatch.delenv("STILLGUARD_DATABASE_URL", raising=False)
     files = {"base": BASE, "child": child(), "orphan": child("orphan-1", parent="nope-1")}
     for name, body in files.items():
         (tmp_path / f"{name}.yaml").write_bytes(body)

@@ -132,15 +132,12 @@ def test_the_api_answers_400_for_bad_versions_and_keeps_the_active_pack(settings
 
 
 def test_the_cli_uploads_activates_rolls_back_and_lists(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, cli_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import json
 
     from stillguard.cli import main
 
-    monkeypatch.setenv("STILLGUARD_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "test-passphrase")
-    monkeypatch.delenv("STILLGUARD_DATABASE_URL", raising=False)
     for version in ("v1", "v2"):
         (tmp_path / f"{version}.yaml").write_bytes(pack(version))
     assert main(["policy", "upload", str(tmp_path / "v1.yaml"), "--activate"]) == 0

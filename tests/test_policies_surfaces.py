@@ -124,12 +124,8 @@ def test_the_api_refuses_on_teen_what_it_publishes_on_default_naming_each_versio
 
 
 def test_the_cli_runs_a_job_on_the_surface_it_is_given(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, cli_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("STILLGUARD_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "test-passphrase")
-    monkeypatch.delenv("STILLGUARD_DATABASE_URL", raising=False)
-    monkeypatch.delenv("STILLGUARD_KAFKA_BOOTSTRAP", raising=False)
     (tmp_path / "teen.yaml").write_bytes(TEEN_PACK)
     run = ["run", str(SAMPLE_PHOTO), "--prompt", PROMPT, *SMALL_CLIP_ARGS, "--json"]
 
@@ -154,14 +150,11 @@ def test_the_cli_runs_a_job_on_the_surface_it_is_given(
 
 
 def test_check_moderates_with_the_surface_it_is_given_in_the_cli_and_the_api(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, cli_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A product team trying a photo before submitting it on the teen surface sees the teen
     decision, not the default one; a surface with no active pack is a clear error."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("STILLGUARD_HOME", str(home))
-    monkeypatch.setenv("STILLGUARD_KEY_PASSPHRASE", "test-passphrase")
-    monkeypatch.delenv("STILLGUARD_DATABASE_URL", raising=False)
+    home = cli_home
     (tmp_path / "teen.yaml").write_bytes(TEEN_PACK)
     check = ["check", str(SAMPLE_PHOTO), "--json"]
     assert main([*check, "--surface", "teen"]) == 2
