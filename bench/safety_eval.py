@@ -1,6 +1,7 @@
 """Safety evaluation (issue: safety layer): flash check, prompt classifier, benign clips, escalation.
 
-    python -m bench.safety_eval [--only flash,prompts,languages,context,benign,escalation] [--json]
+    python -m bench.safety_eval [--only flash,prompts,languages,context,benign,escalation,faces]
+        [--json]
 
 - flash: generated clips with known flash rates, colours and areas, judged against the WCAG 2.3.1
   rule (more than 3 general or red flashes in a second over the area threshold);
@@ -13,7 +14,9 @@
 - context: tests/data/prompt_eval_context.yaml, benign prompts built on trigger words ("kill the
   lights"): the share the default policy does not allow;
 - benign: clips generated from varied benign photos must all pass the default output policy;
-- escalation: a clip whose later frames turn into content scoring higher than the approved photo.
+- escalation: a clip whose later frames turn into content scoring higher than the approved photo;
+- faces: the face detector on photos with and without faces (bench/face_eval.py): precision,
+  recall, time per photo.
 """
 
 from __future__ import annotations
@@ -426,7 +429,7 @@ def escalation_eval() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default="flash,prompts,languages,context,benign,escalation")
+    parser.add_argument("--only", default="flash,prompts,languages,context,benign,escalation,faces")
     parser.add_argument("--benign-clips", type=int, default=20)
     parser.add_argument("--size", default="640x360", help="benign clip size (WxH)")
     parser.add_argument("--json", action="store_true")
@@ -446,6 +449,10 @@ def main() -> None:
         report["benign_clips"] = benign_eval(args.benign_clips, (width, height))
     if "escalation" in wanted:
         report["escalation"] = escalation_eval()
+    if "faces" in wanted:
+        from bench.face_eval import face_eval
+
+        report["faces"] = face_eval()
     print(json.dumps(report, indent=None if args.json else 2, default=str))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
@@ -30,7 +31,11 @@ class Backend(Protocol):
         options: GenerationOptions,
         *,
         timings: dict[str, float] | None = None,
-    ) -> Clip: ...
+        faces: Sequence[Sequence[float]] | None = None,
+    ) -> Clip:
+        """A clip of the photo. `faces`: the input gate's face boxes, fractions of the photo
+        (x, y, w, h), so the backend need not detect them again; None: it looks itself."""
+        ...
 
 
 class ProceduralBackend:
@@ -45,8 +50,9 @@ class ProceduralBackend:
         options: GenerationOptions,
         *,
         timings: dict[str, float] | None = None,
+        faces: Sequence[Sequence[float]] | None = None,
     ) -> Clip:
-        return generate_clip(photo, options, timings=timings)
+        return generate_clip(photo, options, timings=timings, photo_faces=faces)
 
 
 def load_backend(diffusers_model: str | Path | None = None) -> Backend:

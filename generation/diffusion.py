@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from .clip import SAMPLE_RATE, Clip
 from .motion_prompt import plan_motion
 from .options import GenerationOptions
 from .procedural import fit_photo
+from .procedural.photo import faces_in_frame
 from .scene import analyze_scene
 from .timing import Stopwatch
 
@@ -161,6 +163,7 @@ class DiffusionBackend:
         *,
         timings: dict[str, float] | None = None,
         prompt: str = "",
+        faces: Sequence[Sequence[float]] | None = None,
     ) -> Clip:
         """Makes a clip like the procedural backend's: same size, rate, length and sound."""
         import torch
@@ -168,7 +171,9 @@ class DiffusionBackend:
         options.validate()
         marks = Stopwatch(timings)
         image = fit_photo(photo, options.width, options.height)
-        scene = analyze_scene(image)
+        scene = analyze_scene(
+            image, faces=faces_in_frame(photo, options.width, options.height, faces)
+        )
         marks("analysis")
         pipeline = self.load()
         marks("load")

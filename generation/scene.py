@@ -6,16 +6,14 @@ so the generator (which motions go where) and the safety layer (what was animate
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image
 
 ANALYSIS_SIDE = 384
-FACE_SIDE = 480
-FACE_MIN_WEIGHT = 2.5  # the cascade's confidence below which a detection is dropped
 WATERLINE_STEP = 12.0  # summed RGB change over four rows at a waterline
 WATERLINE_ACROSS = 0.6  # share of the frame's width the waterline crosses inside the sky
 WATER_MIN_HEIGHT = 0.05  # share of the frame's height: thinner bands are distant land
@@ -121,8 +119,8 @@ def analyze_scene(
 ) -> Scene:
     """Analyses an RGB uint8 (H, W, 3) image; cheap enough to run on every generation.
 
-    Faces come from `faces` (boxes found by the caller, e.g. the safety layer) or, where this OpenCV
-    build ships a Haar cascade, from that; otherwise none are known.
+    Faces come from `faces` (boxes found by the caller, e.g. the safety layer's input gate) or,
+    when none are given, from the same face detector (`detect_faces`).
     """
     height, width = image.shape[:2]
     scale = min(1.0, ANALYSIS_SIDE / max(height, width))
@@ -392,41 +390,17 @@ def _foliage(small, vmax, sat, texture, sky, water) -> np.ndarray:
     return _components(cand, lambda stats, _r: stats[4] >= min_area)
 
 
-@functools.lru_cache(maxsize=1)
-def _face_cascade() -> Any | None:
-    """OpenCV's Haar face cascade where this OpenCV build still ships it (OpenCV 5 does not)."""
-    cascade_cls = getattr(cv2, "CascadeClassifier", None)
-    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-    if cascade_cls is None or not folder:
-        return None
-    cascade = cascade_cls(folder + "haarcascade_frontalface_default.xml")
-    return None if cascade.empty() else cascade
-
-
 def detect_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Frontal faces in an RGB image as (x, y, w, h) in its pixels (none where no detector ships)."""
-    cascade = _face_cascade()
-    if cascade is None:
-        return []
+    """Faces in an RGB image as (x, y, w, h) in its pixels, by the safety layer's detector.
+
+    Only a fallback: the pipeline hands the generator the input gate's boxes (detected once);
+    this runs when a caller of `generate_clip` or `analyze_scene` gives none."""
+    from safety.faces import shared_detector  # late: the model loads only when needed
+
     height, width = image.shape[:2]
-    scale = min(1.0, FACE_SIDE / max(height, width))
-    small = cv2.resize(
-        image,
-        (max(1, round(width * scale)), max(1, round(height * scale))),
-        interpolation=cv2.INTER_AREA,
-    )
-    gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
-    if min(gray.shape) < 24:
-        return []
-    found, _levels, weights = cascade.detectMultiScale3(
-        gray, scaleFactor=1.15, minNeighbors=5, minSize=(20, 20), outputRejectLevels=True
-    )
-    # a weak final stage is how the cascade's false faces look (foliage, rock: weights 1.2-1.5 on
-    # the evaluation photos, real faces 5 and more)
     return [
-        (int(x / scale), int(y / scale), int(w / scale), int(h / scale))
-        for (x, y, w, h), weight in zip(found, np.ravel(weights), strict=True)
-        if weight >= FACE_MIN_WEIGHT
+        (round(f.x * width), round(f.y * height), round(f.width * width), round(f.height * height))
+        for f in shared_detector().find(Image.fromarray(image))
     ]
 
 

@@ -36,8 +36,8 @@ def test_faces_signal_is_a_count_or_honestly_not_evaluated(photo: Image.Image) -
     assert signal.category == "faces.count"
     if detector.available:
         assert signal.evaluated and signal.score == 0.0 and '"count": 0' in signal.detail
-    else:  # OpenCV 5 wheels ship no Haar cascades: never report "no faces" then
-        assert not signal.evaluated and "CascadeClassifier" in signal.detail
+    else:  # without the interpreter or the model: never report "no faces" then
+        assert not signal.evaluated and signal.detail
 
 
 def test_pdq_hash_survives_a_downscale(photo: Image.Image) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,13 +28,16 @@ def generate_clip(
     *,
     timings: dict[str, float] | None = None,
     faces: list[tuple[int, int, int, int]] | None = None,
+    photo_faces: Sequence[Sequence[float]] | None = None,
     on_frame: Callable[[int, np.ndarray], None] | None = None,
 ) -> Clip:
     """Turns an RGB photo into a living clip. Same photo, options and seed give identical output.
 
     `timings`, when given, receives seconds per stage (fit, analysis, motion, synthesis, audio;
     audio runs beside motion and synthesis, and audio_wait is what was left to wait for it);
-    `faces` are face boxes in the fitted frame's pixels if the caller already knows them;
+    `faces` are face boxes in the fitted frame's pixels if the caller already knows them, or
+    `photo_faces` boxes as fractions of the photo (the input gate's, so faces are detected once);
+    with neither, the photo is searched for faces here;
     `on_frame(i, frame)`, when given, is called from the calling thread with each frame in order
     as soon as it and all before it are rendered, while later ones still are (an encoder's
     `write`): its time counts in synthesis.
@@ -44,7 +47,7 @@ def generate_clip(
     image = fit_photo(photo, options.width, options.height)
     stage("fit")
     if faces is None:
-        faces = faces_in_frame(photo, options.width, options.height)
+        faces = faces_in_frame(photo, options.width, options.height, photo_faces)
     scene = analyze_scene(image, faces=faces)
     stage("analysis")
     plan = plan_motion(scene, options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -40,19 +41,31 @@ def fit_photo(photo: Image.Image, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(fitted)
 
 
-def faces_in_frame(photo: Image.Image, width: int, height: int) -> list[tuple[int, int, int, int]]:
-    """Faces found in the whole photo, as boxes in the cover-cropped frame's pixels (clipped to it).
-    Looking before the crop finds faces the crop cuts (a portrait's forehead or chin), which a
-    face detector misses in the frame itself."""
+def faces_in_frame(
+    photo: Image.Image,
+    width: int,
+    height: int,
+    boxes: Sequence[Sequence[float]] | None = None,
+) -> list[tuple[int, int, int, int]]:
+    """Faces of the whole photo as boxes in the cover-cropped frame's pixels (clipped to it).
+
+    `boxes` are faces already found, as fractions of the photo (x, y, w, h: the input gate's
+    `faces.count` boxes); without them the photo is searched here. Looking before the crop finds
+    faces the crop cuts (a portrait's forehead or chin), which a detector misses in the frame."""
     photo, scale, x0, y0 = _prepared(photo, width, height)
-    boxes = []
-    for x, y, w, h in detect_faces(np.asarray(photo, dtype=np.uint8)):
+    src_w, src_h = photo.size
+    if boxes is None:
+        found = detect_faces(np.asarray(photo, dtype=np.uint8))
+    else:
+        found = [(bx * src_w, by * src_h, bw * src_w, bh * src_h) for bx, by, bw, bh in boxes]
+    frame = []
+    for x, y, w, h in found:
         fx0, fy0 = max(0.0, (x - x0) * scale), max(0.0, (y - y0) * scale)
         fx1, fy1 = min(width, (x + w - x0) * scale), min(height, (y + h - y0) * scale)
         # kept while a fair part of the face is in the frame
-        if (fx1 - fx0) * (fy1 - fy0) >= 0.3 * (w * h * scale * scale):
-            boxes.append((round(fx0), round(fy0), round(fx1 - fx0), round(fy1 - fy0)))
-    return boxes
+        if fx1 > fx0 and fy1 > fy0 and (fx1 - fx0) * (fy1 - fy0) >= 0.3 * (w * h * scale * scale):
+            frame.append((round(fx0), round(fy0), round(fx1 - fx0), round(fy1 - fy0)))
+    return frame
 
 
 def analyze_photo(

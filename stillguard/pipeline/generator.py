@@ -59,10 +59,12 @@ def generator(message: InputCleared, deps: StageDeps) -> None:
     start = time.perf_counter()
     photo, _mime = load_photo(deps.blobs.read(job.input_blob))
     breakdown: dict[str, float] = {}
-    clip = deps.backend.generate(photo, options, timings=breakdown)
+    # the faces the input gate found (detected once): kept still, and the label kept clear of them
+    faces = face_boxes(input_decision.signals)
+    clip = deps.backend.generate(photo, options, timings=breakdown, faces=faces)
     timings["generation"] = elapsed_ms(start)
     start = time.perf_counter()
-    corner = corner_clear_of(face_boxes(input_decision.signals))
+    corner = corner_clear_of(faces or [])
     burn_label(clip.frames, corner=corner)
     timings["label"] = elapsed_ms(start)
     # The durable marks go on before the single encode: the watermark carries the clip id the

@@ -267,15 +267,17 @@ def discard_unless_appealable(deps: StageDeps, job_id: str) -> None:
         discard_intermediates(deps, job_id)
 
 
-def face_boxes(signals: Sequence[dict[str, Any]]) -> list[list[float]]:
-    """Face boxes (fractions of the photo) from the input gate's `faces.count` signal."""
+def face_boxes(signals: Sequence[dict[str, Any]]) -> list[list[float]] | None:
+    """Face boxes (fractions of the photo) from the input gate's `faces.count` signal; None when
+    the input gate could not look for faces (no evaluated signal), so the generator looks itself."""
     for signal in signals:
         if signal.get("category") == "faces.count" and signal.get("evaluated"):
             try:
-                return list(json.loads(signal.get("detail") or "{}").get("boxes_xywh", []))
+                boxes = json.loads(signal.get("detail") or "{}").get("boxes_xywh", [])
             except json.JSONDecodeError:
-                return []
-    return []
+                return None
+            return [[float(v) for v in box] for box in boxes if len(box) == 4]
+    return None
 
 
 def approved_input_signals(deps: StageDeps, job_id: str) -> list[Signal]:
