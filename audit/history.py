@@ -26,6 +26,7 @@ class SubmissionRecord:
 
     job_id: str
     submitter: str
+    surface: str
     submitted_at: datetime
     options: dict[str, Any]
     photo_pdq: bytes | None
@@ -44,6 +45,7 @@ class SubmissionLog:
         self,
         job_id: str,
         submitter: str,
+        surface: str,
         options: dict[str, Any],
         submitted_at: datetime,
         *,
@@ -63,6 +65,7 @@ class SubmissionLog:
                         row = SubmissionHistory(
                             job_id=job_id,
                             submitter=submitter,
+                            surface=surface,
                             submitted_at=submitted_at,
                             options=dict(options),
                         )
@@ -84,12 +87,14 @@ class SubmissionLog:
                 .values(refused_at=utc_now() if refused else None)
             )
 
-    def since(self, submitter: str, since: datetime) -> list[SubmissionRecord]:
-        """The key's submissions from `since` on, oldest first."""
+    def since(self, submitter: str, surface: str, since: datetime) -> list[SubmissionRecord]:
+        """The key's submissions on `surface` from `since` on, oldest first."""
         statement = (
             select(SubmissionHistory)
             .where(
-                SubmissionHistory.submitter == submitter, SubmissionHistory.submitted_at >= since
+                SubmissionHistory.submitter == submitter,
+                SubmissionHistory.surface == surface,
+                SubmissionHistory.submitted_at >= since,
             )
             .order_by(SubmissionHistory.submitted_at, SubmissionHistory.job_id)
         )

@@ -317,6 +317,7 @@ class SubmissionHistory(Base):
 
     job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     submitter: Mapped[str] = mapped_column(String(64))
+    surface: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     options: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     photo_pdq: Mapped[bytes | None] = mapped_column(LargeBinary)

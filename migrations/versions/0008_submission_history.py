@@ -27,6 +27,7 @@ def upgrade() -> None:
         "submission_history",
         sa.Column("job_id", sa.String(32), primary_key=True),
         sa.Column("submitter", sa.String(64), nullable=False),
+        sa.Column("surface", sa.String(64), nullable=False),
         sa.Column("submitted_at", TIMESTAMP, nullable=False),
         sa.Column("options", JSON_DOCUMENT, nullable=False),
         sa.Column("photo_pdq", sa.LargeBinary(), nullable=True),

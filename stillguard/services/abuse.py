@@ -1,7 +1,9 @@
 """Abuse over time: per-key quotas, and the key's history fed to the input gate as signals.
 
 What the API can tell callers apart by is the API key, so the key is the submitter here: its
-quotas, its refusals, its refused photos and prompts. The history is written at intake (the
+quotas, its refusals, its refused photos and prompts. Quotas cover all of a key's surfaces; its
+history signals read only the job's own surface (a photo refused under a stricter pack, such as
+a teen surface's, says nothing about the key's use of another surface). The history is written at intake (the
 submission), at the input gate (compact fingerprints of what it read) and when a job is refused
 or a refusal is overturned; `purge_history` forgets it after `history_retention_days`.
 """
@@ -67,7 +69,7 @@ def check_quota(store: AuditStore, submitter: str, quota: Quota) -> None:
 
 def remember_submission(store: AuditStore, job: JobRecord) -> None:
     """Add a new job to its key's history (options without the prompt's text)."""
-    store.history.record(job.id, job.submitter, _without_text(job), job.created_at)
+    store.history.record(job.id, job.submitter, job.surface, _without_text(job), job.created_at)
 
 
 def history_signals_for(
@@ -85,14 +87,14 @@ def history_signals_for(
     deps.store.history.record(
         job.id,
         job.submitter,
+        job.surface,
         _without_text(job),
         job.created_at,
         photo_pdq=attempt.photo_pdq,
         prompt_vector=attempt.prompt_vector,
     )
-    past = [
-        p for p in deps.store.history.since(job.submitter, now - LOOKBACK) if p.job_id != job.id
-    ]
+    recent = deps.store.history.since(job.submitter, job.surface, now - LOOKBACK)
+    past = [p for p in recent if p.job_id != job.id]
     return history_signals(attempt, past)
 
 
