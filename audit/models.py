@@ -300,3 +300,26 @@ class ReviewClaim(Base):
     reviewer: Mapped[str] = mapped_column(String(64))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubmissionHistory(Base):
+    """One submission of a key, kept for the abuse-over-time signals (see `audit.history`).
+
+    Only compact forms of what was submitted: the photo's PDQ hash (32 bytes) and the prompt's
+    embedding quantised to int8, never prompt text. Purged after the history retention.
+    """
+
+    __tablename__ = "submission_history"
+    __table_args__ = (
+        Index("ix_submission_history_submitter_submitted_at", "submitter", "submitted_at"),
+        Index("ix_submission_history_submitted_at", "submitted_at"),
+    )
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    submitter: Mapped[str] = mapped_column(String(64))
+    surface: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    options: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    photo_pdq: Mapped[bytes | None] = mapped_column(LargeBinary)
+    prompt_vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

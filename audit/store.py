@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit.chain import GENESIS_HASH, ChainWalker, canonical_json, chain_hash, event_fields
 from audit.claims import ClaimRecord, claim_in, live_claim, release_for_decision
 from audit.database import create_audit_engine, lock_for_append, run_migration, writer_engine
+from audit.history import SubmissionLog
 from audit.leases import JobLeases
 from audit.models import ApiKey, AuditEvent, Job, OutboxMessage, WebhookEndpoint
 from audit.outbox import Outbox
@@ -110,6 +111,7 @@ class AuditStore:
         self._writer = sessionmaker(writer_engine(self._engine), expire_on_commit=False)
         self.outbox = Outbox(self._reader, self._writer)
         self.leases = JobLeases(self._reader, self._writer)
+        self.history = SubmissionLog(self._reader, self._writer)
         # Called after a commit that added outbox messages: wakes this process's relay.
         self.on_outbox: Callable[[], None] | None = None
 

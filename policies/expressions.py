@@ -46,6 +46,14 @@ SIGNAL_CATEGORIES: tuple[str, ...] = (
     "audio.loudness",
     "audio.peak",
     "audio.spike",
+    "history.refusals_10m",
+    "history.refusals_1h",
+    "history.refusals_1d",
+    "history.refusals_10m_peak_1h",
+    "history.photo_near_refused",
+    "history.prompt_near_refused",
+    "history.option_changes_10m",
+    "history.submissions_10m",
 )
 HASH_ANY = "hash_any"
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")

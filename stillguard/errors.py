@@ -51,3 +51,11 @@ class Conflict(StillguardError):
 
 class Unavailable(StillguardError):
     """A dependency (database, broker, keys) is down: nothing was changed; retry later."""
+
+
+class RateLimited(StillguardError):
+    """The caller sent more than its quota allows: nothing was changed; retry after `retry_after_s`."""
+
+    def __init__(self, code: str, message: str, *, retry_after_s: int) -> None:
+        super().__init__(code, message)
+        self.retry_after_s = retry_after_s

@@ -52,6 +52,12 @@ RECOVERED = _metric(
     "stillguard_jobs_recovered_total",
     "Jobs handed on again after their worker stopped or they stalled",
 )
+QUOTA_REFUSALS = _metric(
+    Counter,
+    "stillguard_quota_refusals_total",
+    "Submissions answered 429 because the key's quota was spent, by window",
+    "window",
+)
 CONSUMER_LAG = _metric(
     Gauge,
     "stillguard_consumer_lag",

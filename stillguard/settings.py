@@ -121,6 +121,19 @@ class Settings(BaseSettings):
         300.0, gt=0, description="... or after this many seconds with at least one new event"
     )
 
+    quota_per_minute: int = Field(
+        30, ge=1, description="jobs one API key may submit in a minute; more answer 429"
+    )
+    quota_per_day: int = Field(
+        2000, ge=1, description="jobs one API key may submit in a day; more answer 429"
+    )
+    history_retention_days: float = Field(
+        7,
+        ge=1,
+        description="submission history (for the abuse signals) kept this long; at least the "
+        "signals' longest look back, a day",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _resolve_home(cls, values: Any) -> Any:

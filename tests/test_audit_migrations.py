@@ -31,6 +31,7 @@ TABLES = {
     "policy_activations",
     "hash_bank_versions",
     "review_claims",
+    "submission_history",
 }
 SCHEMA = [Base.metadata, registry_metadata]
 

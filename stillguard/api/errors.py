@@ -18,6 +18,7 @@ from ..errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     StillguardError,
     Unauthorized,
     Unavailable,
@@ -38,6 +39,7 @@ HTTP_STATUS: tuple[tuple[type[StillguardError], int], ...] = (
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (RateLimited, 429),
     (Unavailable, 503),
 )
 _DESCRIPTION = {
@@ -49,6 +51,7 @@ _DESCRIPTION = {
     413: "The upload is too large",
     415: "The upload is not a supported kind of file",
     422: "The upload cannot be decoded",
+    429: "The key's quota is spent; nothing was changed, retry after Retry-After seconds",
     503: "A dependency is down; nothing was changed, retry later",
 }
 
@@ -131,7 +134,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StillguardError)
     async def known_error(_: Request, exc: StillguardError) -> JSONResponse:
-        headers = {"Retry-After": "5"} if isinstance(exc, Unavailable) else None
+        headers = None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        elif isinstance(exc, Unavailable):
+            headers = {"Retry-After": "5"}
         return JSONResponse(error_body(exc.code, exc.message), status_of(exc), headers=headers)
 
     @app.exception_handler(OperationalError)

@@ -28,6 +28,7 @@ from ..blobs import BlobUnavailable, ref_owner
 from ..container import StageDeps
 from ..metrics import JOBS_ENDED
 from ..observability import trace_headers
+from ..services.abuse import record_outcome
 from ..services.appeal_state import keeps_clip_for_appeal
 from ..services.shadow import record_shadow
 from .webhooks import webhook_delivery
@@ -158,6 +159,7 @@ def record_decision(
     if not decision.publishable:
         JOBS_ENDED.labels(status=update["status"]).inc()
     if refused:
+        record_outcome(deps.store, job.id, refused=True)
         discard_unless_appealable(deps, job.id)
 
 

@@ -20,6 +20,7 @@ from streams.messages import ClipCleared, InputCleared, JobSubmitted, StreamMess
 from ..blobs import BlobUnavailable
 from ..container import StageDeps
 from ..metrics import RECOVERED
+from ..services.abuse import purge_history
 from ..services.appeal_state import keeps_clip_for_appeal
 from .records import PUBLISHABLE_ACTIONS, generated_clip, outgoing
 
@@ -34,6 +35,7 @@ class SweepReport:
     handed_on: int = 0
     cleaned: int = 0
     expired: int = 0
+    history_purged: int = 0
 
 
 def next_message(deps: StageDeps, job: JobRecord) -> StreamMessage:
@@ -86,6 +88,7 @@ def sweep(deps: StageDeps) -> SweepReport:
         report.expired = expire_by_retention(deps)
     except BlobUnavailable as exc:  # the next sweep tries again
         log.warning("event=sweep-blobs-skipped error=%s", exc)
+    report.history_purged = purge_history(deps)
     return report
 
 

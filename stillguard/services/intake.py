@@ -17,6 +17,7 @@ from ..blobs import BlobStore, BlobUnavailable, blob_ref
 from ..errors import Conflict, InvalidInput, NotFound, Unavailable
 from ..observability import job_span
 from ..pipeline.records import outgoing
+from .abuse import Quota, check_quota, remember_submission
 from .live_config import LivePolicies, checked_surface
 from .media import checked_photo
 from .prompts import check_prompt, moderated_text, steered_by_prompt
@@ -174,6 +175,7 @@ def submit_job(
     request: JobRequest,
     *,
     policies: LivePolicies | None = None,
+    quota: Quota | None = None,
 ) -> JobRecord:
     """Validate a request, store the photo, and record the job with its message to the input gate.
 
@@ -181,11 +183,14 @@ def submit_job(
     outbox), so an accepted job is never lost and never left without a message. A replayed
     request (same submitter and idempotency key, same body) returns the original job; the same
     key with a different body is refused. Rejected input leaves an audit event. A surface other
-    than the default needs `policies` to check that it has an active pack.
+    than the default needs `policies` to check that it has an active pack. With a `quota` (API
+    keys), a key over it is refused (RateLimited) before anything is stored.
     """
     existing = _replayed_job(store, request)
     if existing is not None:
         return existing
+    if quota is not None:
+        check_quota(store, request.submitter, quota)
     try:
         mime, options = validate_request(request)
         check_surface(request.surface, policies)
@@ -217,7 +222,7 @@ def submit_job(
     )
     try:
         with job_span("job.submitted", job_id, parent={}):  # the root of the job's trace
-            return store.create_job(
+            job = store.create_job(
                 submitter=request.submitter,
                 input_blob=ref,
                 prompt=request.prompt,
@@ -236,3 +241,5 @@ def submit_job(
         if winner is not None:
             return winner
         raise Conflict("idempotency_conflict", str(exc)) from exc
+    remember_submission(store, job)
+    return job

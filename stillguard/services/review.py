@@ -19,6 +19,7 @@ from ..errors import Conflict, InvalidInput, NotFound, StillguardError
 from ..metrics import JOBS_ENDED
 from ..pipeline.records import discard_unless_appealable, generated_clip, outgoing
 from ..pipeline.webhooks import webhook_delivery
+from .abuse import record_outcome
 
 REVIEW_ACTIONS = ("approve", "block")
 CLAIM_TTL_S = 600.0
@@ -167,6 +168,8 @@ def decide(deps: StageDeps, job_id: str, *, action: str, reason: str, reviewer: 
         job_update=update,
         outbox=outgoing(*messages) + webhook,
     )
+    # A reviewer's block is a refusal of the key; an approval overturns any earlier one.
+    record_outcome(deps.store, job.id, refused=resume is None)
     if resume is None:
         JOBS_ENDED.labels(status="refused").inc()
         discard_unless_appealable(deps, job.id)

@@ -11,6 +11,7 @@ from audit.records import DEFAULT_SURFACE, JobRecord
 
 from ...blobs import SignedUrl
 from ...errors import Conflict, Forbidden, InvalidInput, NotFound
+from ...services.abuse import Quota
 from ...services.appeals import appeal, statement_of_reasons
 from ...services.input_limits import parse_json_object
 from ...services.intake import JobRequest, extension_request, submit_job
@@ -52,7 +53,7 @@ def _parse_options(options: str | None) -> dict[str, Any]:
     "/jobs",
     status_code=202,
     summary="Submit a photo",
-    responses=error_answers(400, 401, 403, 409, 413, 415),
+    responses=error_answers(400, 401, 403, 409, 413, 415, 429),
 )
 async def create_job(
     who: SubmitterDep,
@@ -87,14 +88,17 @@ async def create_job(
         callback_url=check_callback_url(callback_url, svc.settings) if callback_url else None,
         surface=surface,
     )
-    return _job_view(submit_job(svc.store, svc.blobs, request, policies=svc.deps.policies))
+    submitted = submit_job(
+        svc.store, svc.blobs, request, policies=svc.deps.policies, quota=Quota.of(svc.settings)
+    )
+    return _job_view(submitted)
 
 
 @router.post(
     "/jobs/{job_id}/extend",
     status_code=202,
     summary="Continue a published clip",
-    responses=error_answers(400, 401, 403, 404, 409),
+    responses=error_answers(400, 401, 403, 404, 409, 429),
 )
 def extend_job(
     job_id: str,
@@ -115,7 +119,9 @@ def extend_job(
         submitter=who.key_id,
         idempotency_key=idempotency_key,
     )
-    submitted = submit_job(svc.store, svc.blobs, request, policies=svc.deps.policies)
+    submitted = submit_job(
+        svc.store, svc.blobs, request, policies=svc.deps.policies, quota=Quota.of(svc.settings)
+    )
     return _job_view(submitted, extends=job.id)
 
 
