@@ -13,7 +13,8 @@ import secrets
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from datetime import datetime
 from typing import Any, Self
 
 from sqlalchemy import Engine, select
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from audit.chain import GENESIS_HASH, ChainWalker, canonical_json, chain_hash, event_fields
 from audit.claims import ClaimRecord, claim_in, live_claim, release_for_decision
 from audit.database import create_audit_engine, lock_for_append, run_migration, writer_engine
-from audit.event_queries import event_select
+from audit.event_queries import RecordedDecision, decision_pages, event_select
 from audit.history import SubmissionLog
 from audit.leases import JobLeases
 from audit.models import ApiKey, AuditEvent, Job, OutboxMessage, WebhookEndpoint
@@ -323,6 +324,25 @@ class AuditStore:
         with self._reader() as session:
             statement = event_select(session.connection(), query)
             return [e.to_record() for e in session.scalars(statement)]
+
+    def iter_events(self, query: AuditQuery) -> Iterator[EventRecord]:
+        """Every event matching the query in chain order, read `query.limit` at a time (keyset
+        paging on seq, no transaction held between pages)."""
+        after = query.after_seq
+        while True:
+            page = self.events(replace(query, after_seq=after))
+            yield from page
+            if len(page) < query.limit:
+                return
+            after = page[-1].seq
+
+    def decisions(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[RecordedDecision]:
+        """Every recorded `decision` event in [since, until), in chain order, streamed lean for a
+        backtest: 1M in about 8 s on SQLite or PostgreSQL (bench/audit.py)."""
+        for page in decision_pages(self._engine.connect, since, until):
+            yield from page
 
     def decision_for(self, job_id: str, stage: str) -> EventRecord | None:
         """The latest `decision` event recorded for this job at this stage."""

@@ -1,5 +1,5 @@
-"""Specification of how reviewer queries read the audit log, on SQLite and PostgreSQL: exact
-answers whichever plan is picked, every event exactly once."""
+"""Specification of how reviewer queries and the backtest stream read the audit log, on SQLite
+and PostgreSQL: exact answers whichever plan is picked, every event exactly once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from sqlalchemy import inspect
 
 from audit import AuditQuery, AuditStore
 from audit.database import create_audit_engine, run_migration
+from audit.event_queries import decision_pages
 from audit.models import AuditEvent
+from audit.records import EventDraft
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -81,6 +83,42 @@ def test_policy_version_pages_walk_every_event_once(audit_store: AuditStore) -> 
     rows = _recorded(audit_store, 60, shuffle_minutes=0)
     expected = [r["seq"] for r in rows if r["policy_version"] == "v2"]
     assert _pages(audit_store, AuditQuery(policy_version="v2", limit=4)) == expected
+    walked = audit_store.iter_events(AuditQuery(policy_version="v2", limit=4))
+    assert [e.seq for e in walked] == expected
+
+
+def test_decision_stream_yields_every_decision_once_as_recorded(audit_store: AuditStore) -> None:
+    rows = _recorded(audit_store, 50, shuffle_minutes=0)
+    audit_store.append(EventDraft(job_id=None, stage="api", kind="tick"))
+    full = {e.seq: e for e in audit_store.events(AuditQuery(kind="decision", limit=1000))}
+    since = T0 + timedelta(hours=3)
+
+    def streamed(page: int, since: datetime | None, until: datetime | None = None) -> list:
+        pages = decision_pages(audit_store.engine.connect, since, until, page=page)
+        return [decision for batch in pages for decision in batch]
+
+    for decisions in (list(audit_store.decisions()), streamed(4, None), streamed(1, None)):
+        assert [d.seq for d in decisions] == sorted(full)
+        for d in decisions:
+            event = full[d.seq]
+            assert (d.job_id, d.stage, d.kind, d.action, d.policy_version) == (
+                event.job_id,
+                event.stage,
+                event.kind,
+                event.action,
+                event.policy_version,
+            )
+            assert list(d.signals) == list(event.signals)
+            assert d.reviewer == event.payload.get("reviewer")
+    later = [r["seq"] for r in rows if r["kind"] == "decision" and r["created_at"] >= since]
+    assert [d.seq for d in streamed(4, since)] == later
+    assert [d.seq for d in audit_store.decisions(since)] == later
+    until = T0 + timedelta(hours=6)
+    window = [
+        r["seq"] for r in rows if r["kind"] == "decision" and since <= r["created_at"] < until
+    ]
+    assert [d.seq for d in streamed(4, since, until)] == window
+    assert [d.seq for d in audit_store.decisions(since, until)] == window
 
 
 def test_migration_0009_indexes_time_windows_from_either_end(audit_url: str) -> None:
