@@ -119,8 +119,10 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (
         Index("ix_audit_events_job_id", "job_id"),
-        Index("ix_audit_events_created_at", "created_at"),
         Index("ix_audit_events_stage_kind", "stage", "kind"),
+        # Time windows in chain order, from either end (0009; audit.event_queries).
+        Index("ix_audit_events_seq_created_at", "seq", "created_at"),
+        Index("ix_audit_events_created_at_seq", "created_at", "seq"),
         # Reviewer queries: recent blocks, and one policy version's decisions (0004).
         Index("ix_audit_events_action_created_at", "action", "created_at"),
         Index("ix_audit_events_policy_version_seq", "policy_version", "seq"),

@@ -8,7 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit.records import API_KEY_ROLES, EventRecord
+from audit.event_queries import RecordedDecision
+from audit.records import API_KEY_ROLES
 from audit.store import AuditQuery, AuditStore
 from policies.pack import PolicyPack
 
@@ -32,7 +33,6 @@ from .output import (
 if TYPE_CHECKING:  # the container is imported when a command runs, not at start-up
     from ..container import StageDeps
 
-BACKTEST_PAGE = 1000
 BACKTEST_LISTED = 20  # flipped jobs named in the human report
 
 
@@ -346,19 +346,9 @@ def cmd_policy_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _recorded_decisions(
     store: AuditStore, since: datetime | None, until: datetime | None
-) -> Iterator[EventRecord]:
-    """Every policy decision in the audit log (reviewers' overrides left out), page by page."""
-    after = None
-    while True:
-        page = store.events(
-            AuditQuery(
-                kind="decision", since=since, until=until, limit=BACKTEST_PAGE, after_seq=after
-            )
-        )
-        yield from (e for e in page if not (e.payload or {}).get("reviewer"))
-        if len(page) < BACKTEST_PAGE:
-            return
-        after = page[-1].seq
+) -> Iterator[RecordedDecision]:
+    """Every policy decision in the audit log (reviewers' overrides left out), streamed."""
+    return (decision for decision in store.decisions(since, until) if not decision.reviewer)
 
 
 def cmd_policy_backtest(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,11 +8,11 @@ agreement rate, the actions that would change and the rules responsible.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from audit.records import DEFAULT_SURFACE, AuditQuery, EventDraft, EventRecord
+from audit.records import DEFAULT_SURFACE, AuditQuery, EventDraft
 from policies.decision import Decision
 from safety.signals import Signal
 
@@ -59,25 +59,13 @@ def record_shadow(
     return shadow
 
 
-def _shadow_events(deps: StageDeps, since: datetime | None) -> Iterator[EventRecord]:
-    after = None
-    while True:
-        page = deps.store.events(
-            AuditQuery(kind=SHADOW_KIND, since=since, limit=PAGE, after_seq=after)
-        )
-        yield from page
-        if len(page) < PAGE:
-            return
-        after = page[-1].seq
-
-
 def shadow_report(deps: StageDeps, *, since: datetime | None = None) -> dict[str, Any]:
     """Agreement rate, actions that would change (active -> shadow) and the rules responsible."""
     total = agreed = 0
     changes: Counter[tuple[str, str, str]] = Counter()
     rules: Counter[str] = Counter()
     versions: set[str] = set()
-    for event in _shadow_events(deps, since):
+    for event in deps.store.iter_events(AuditQuery(kind=SHADOW_KIND, since=since, limit=PAGE)):
         total += 1
         versions.add(event.policy_version or "")
         active = str(event.payload.get("active_action"))
