@@ -230,7 +230,6 @@ class PolicyPack:
         policy = self.stages[stage]
         best: dict[str, Signal] = {}  # the highest evaluated signal of each category
         present: dict[str, None] = {}  # every category, evaluated or not, in order
-        skipped: dict[str, None] = {}  # categories with a signal that was not evaluated
         for signal in signals:
             category = signal.category
             present[category] = None
@@ -238,11 +237,11 @@ class PolicyPack:
                 held = best.get(category)
                 if held is None or signal.score > held.score:
                     best[category] = signal
-            else:
-                skipped[category] = None
-        # Not evaluated: no evaluated signal of the category at all (one frame without a score
-        # beside scored ones is not a gap).
-        unevaluated = tuple(c for c in skipped if c not in best) if skipped else ()
+        # Not evaluated: present, but with no evaluated signal at all (one frame without a
+        # score beside scored ones is not a gap). Nothing to look for when the counts agree.
+        unevaluated = (
+            tuple([c for c in present if c not in best]) if len(best) != len(present) else ()
+        )
         plan = policy.plan_for(tuple(present))
         fired = _conditions_fired(policy, plan, best)
         for rule, categories in plan.threshold_rules:
