@@ -21,6 +21,9 @@ class Decision:
     policy_version: str
     decision_id: str
     rules_fired: tuple[str, ...] = field(default=())
+    # Categories whose classifier could not run here (no model configured): the decision was
+    # made without them, so a reader knows what it did not look at.
+    unevaluated: tuple[str, ...] = field(default=())
 
     @property
     def publishable(self) -> bool:
@@ -36,4 +39,5 @@ class Decision:
             "policy_version": self.policy_version,
             "decision_id": self.decision_id,
             "rules_fired": list(self.rules_fired),
+            "unevaluated": list(self.unevaluated),
         }

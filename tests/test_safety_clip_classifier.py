@@ -11,15 +11,13 @@ from PIL import Image
 
 from policies.pack import PolicyPack
 from safety.clip_classifier import ClipClassifier
+from stillguard.settings import Settings
+from tests.support.tiny_clip import TINY_CLIP_CONFIG, tiny_clip_folder
 
 open_clip = pytest.importorskip("open_clip", reason="open_clip is an optional extra")
 torch = pytest.importorskip("torch")
 
-TINY = {
-    "embed_dim": 16,
-    "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 16, "head_width": 16},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
-}
+TINY = TINY_CLIP_CONFIG
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +73,17 @@ def test_tiny_checkpoint_loads_and_scores(tiny_checkpoint: tuple[Path, Path]) ->
     signals = classifier.score_frames(frames, np.array([0.0, 0.5, 1.0]))
     assert len(signals) == len(classifier.categories)
     assert all(s.start_s in (0.0, 0.5, 1.0) for s in signals)
+
+
+def test_the_setting_alone_enables_clip_from_an_open_clip_model_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The one documented step: STILLGUARD_CLIP_CHECKPOINT names the weights file of a folder in
+    # open_clip's layout (open_clip_config.json beside it); no model name, no config folder.
+    weights = tiny_clip_folder(tmp_path / "tiny-open-clip")
+    monkeypatch.setenv("STILLGUARD_CLIP_CHECKPOINT", str(weights))
+    classifier = ClipClassifier(Settings.from_env().clip_checkpoint)
+    assert classifier.available and classifier.model.startswith("open-clip-tiny-open-clip@")
+    signals = classifier.score_photo(Image.new("RGB", (48, 40), (30, 200, 30)))
+    assert {s.category for s in signals} == set(classifier.categories)
+    assert all(s.evaluated and 0.0 <= s.score <= 1.0 for s in signals)

@@ -35,6 +35,11 @@ class Decision(BaseModel):
     reasons: list[str]
     policy_version: str | None = None
     decision_id: str | None = None
+    unevaluated: list[str] = Field(
+        default_factory=list,
+        description="categories the policy could not evaluate here (no model configured); "
+        "`stillguard doctor` says how to enable each",
+    )
 
 
 class JobView(BaseModel):
@@ -355,11 +360,38 @@ class Health(BaseModel):
     version: str
 
 
+class CategoryView(BaseModel):
+    """One moderation category: evaluated here (by which model and version) or not, and why."""
+
+    category: str
+    evaluated: bool
+    model: str = Field(description="the model and version its signals carry")
+    why: str = Field("", description="why it is not evaluated")
+    enable: str = Field("", description="the one step that enables it")
+    note: str = ""
+    required_by: list[str] = Field(
+        default_factory=list, description="active rules that require it (jobs go to review)"
+    )
+
+
+class ReadinessDetails(BaseModel):
+    """What this installation moderates (as `stillguard doctor` lists it)."""
+
+    categories: list[CategoryView]
+    required_not_evaluated: list[str] = Field(
+        description="categories an active pack requires that are not evaluated: every job "
+        "then goes to review"
+    )
+
+
 class Readiness(BaseModel):
     """Whether the audit store answers and the keys open; `problems` says which does not."""
 
     ready: bool
     problems: dict[str, str]
+    details: ReadinessDetails | None = Field(
+        None, description="every moderation category and whether it is evaluated (added 2026-12-08)"
+    )
 
 
 class WebhookRequest(BaseModel):

@@ -9,10 +9,10 @@ import sys
 
 from ..errors import StillguardError
 from ..settings import Settings, SettingsError
-from . import jobs, moderation, operators, provenance, service
+from . import doctor, jobs, moderation, operators, provenance, service
 from .output import EXIT_BAD_INPUT, UsageError, exit_code_for
 
-COMMAND_GROUPS = (jobs, provenance, service, operators, moderation)
+COMMAND_GROUPS = (jobs, provenance, service, operators, moderation, doctor)
 # Models load from installed packages only; never reach for a hub, never draw progress bars.
 OFFLINE_ENVIRONMENT = (
     ("HF_HUB_OFFLINE", "1"),

@@ -83,8 +83,11 @@ class JobOutcome:
             "status": self.job.status,
             "decisions": [
                 {
-                    k: d.get(k)
-                    for k in ("stage", "action", "reasons", "policy_version", "decision_id")
+                    **{
+                        k: d.get(k)
+                        for k in ("stage", "action", "reasons", "policy_version", "decision_id")
+                    },
+                    "unevaluated": d.get("unevaluated") or [],
                 }
                 for d in (self.job.decisions or [])
             ],

@@ -150,7 +150,7 @@ def record_decision(
             decision_id=decision.decision_id,
             reasons=list(decision.reasons),
             signals=[s.to_dict() for s in signals],
-            payload=payload,
+            payload={**payload, "unevaluated": list(decision.unevaluated)},
             event_id=f"{job.id}-{decision.stage}-decision",
         ),
         job_update=update,
@@ -174,6 +174,7 @@ def recorded_decision(deps: StageDeps, job: JobRecord, stage: str) -> Decision |
         reasons=tuple(event.reasons),
         policy_version=event.policy_version or "",
         decision_id=event.decision_id or "",
+        unevaluated=tuple((event.payload or {}).get("unevaluated") or ()),
     )
 
 

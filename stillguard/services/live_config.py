@@ -63,6 +63,11 @@ class LivePolicies:
             or self._fallback
         )
 
+    def active(self) -> dict[str, PolicyPack]:
+        """Every surface's active pack now, the default surface's always among them."""
+        active = {s: p for (s, state), p in self._refreshed().items() if state == "active"}
+        return {DEFAULT_SURFACE: self.current(), **active}
+
     def serves(self, surface: str) -> bool:
         """True when jobs may name `surface`: the default one, or one with an active pack."""
         return surface == DEFAULT_SURFACE or (surface, "active") in self._refreshed()

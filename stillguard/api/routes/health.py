@@ -9,13 +9,12 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
-from provenance.errors import ProvenanceError
-
 from ... import __version__
-from ...blobs import BlobUnavailable
 from ...metrics import exposition
+from ...services.coverage import category_coverage
+from ...services.health import readiness_problems
 from ..deps import ServicesDep
-from ..schemas import Health, Readiness
+from ..schemas import Health, Readiness, ReadinessDetails
 
 router = APIRouter(tags=["operators"])
 log = logging.getLogger("stillguard.api")
@@ -40,22 +39,13 @@ def metrics() -> Response:
     responses={503: {"model": Readiness, "description": "a store or the keys are down"}},
 )
 def readyz(svc: ServicesDep) -> JSONResponse:
-    """Ready when the audit and blob stores answer and the keys open: else 503, say which."""
-    problems = {}
+    """Ready when the audit and blob stores answer and the keys open: else 503, say which.
+    `details` lists every moderation category and whether it is evaluated here."""
+    problems = readiness_problems(svc.deps)
+    details = None
     try:
-        svc.store.get_job("0" * 32)
-    except SQLAlchemyError:
-        log.exception("readiness: the audit store does not answer")
-        problems["audit_store"] = "the audit store does not answer"
-    try:
-        svc.deps.authority.trust_anchors()
-    except (ProvenanceError, OSError):
-        log.exception("readiness: the signing keys cannot be opened")
-        problems["authority"] = "the signing keys cannot be opened"
-    try:
-        svc.blobs.ping()
-    except BlobUnavailable:
-        log.exception("readiness: the blob store does not answer")
-        problems["blob_store"] = "the blob store does not answer"
-    body = Readiness(ready=not problems, problems=problems)
+        details = ReadinessDetails.model_validate(category_coverage(svc.deps).to_dict())
+    except (SQLAlchemyError, ValueError):
+        log.exception("readiness: the moderation categories could not be listed")
+    body = Readiness(ready=not problems, problems=problems, details=details)
     return JSONResponse(body.model_dump(), status_code=503 if problems else 200)
