@@ -100,3 +100,28 @@ def face_eval(detector: FaceDetector | None = None) -> dict[str, Any]:
         "ms_per_photo": round(1000 * sum(seconds) / len(seconds), 1),
         "ms_max": round(1000 * max(seconds), 1),
     }
+
+
+def people_eval() -> dict[str, Any]:
+    """The person signal (safety/people.py) on people whose faces cannot be seen, and the rest."""
+    from safety.people import PersonDetector
+
+    detector = PersonDetector()
+    sets = {
+        "faces_hidden": sorted((FACES_DIR / "people").glob("*.jpg")),
+        "with_faces": face_photos(),
+        "without_people": face_free_photos(),
+    }
+    report: dict[str, Any] = {"model": detector.model, "min_score": detector.min_score}
+    for name, paths in sets.items():
+        start = time.perf_counter()
+        found = {p.name: bool(detector.find(Image.open(p))) for p in paths}
+        report[name] = {
+            "found": sum(found.values()),
+            "of": len(found),
+            "ms_per_photo": round(1000 * (time.perf_counter() - start) / len(found), 1),
+            "hits" if name == "without_people" else "missed": sorted(
+                n for n, hit in found.items() if hit == (name == "without_people")
+            ),
+        }
+    return report

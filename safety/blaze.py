@@ -96,3 +96,11 @@ def suppress(boxes: np.ndarray, scores: np.ndarray, overlap: float) -> list[int]
         kept.append(int(best))
         order = order[iou(boxes[best], boxes[order]) < overlap]
     return kept
+
+
+def tile_offsets(length: int, tile: int) -> list[int]:
+    """Tile starts along one side: evenly spread, overlapping, the last flush with the edge."""
+    if length <= tile:
+        return [0]
+    count = max(2, int(np.ceil(length / tile)))
+    return sorted({round(v) for v in np.linspace(0, length - tile, count)})

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from safety.blaze import SsdModel, ssd_anchors, suppress
+from safety.blaze import SsdModel, ssd_anchors, suppress, tile_offsets
 from safety.signals import Signal
 
 FACES = "faces.count"
@@ -134,8 +134,8 @@ class FaceDetector:
         passes = [self._full.run(photo)[::2]]
         tile = round(min(width, height) * _TILE_FRACTION)
         if max(width, height) > 2 * _FULL_INPUT and tile >= _FULL_INPUT:
-            for top in _offsets(height, tile):
-                for left in _offsets(width, tile):
+            for top in tile_offsets(height, tile):
+                for left in tile_offsets(width, tile):
                     boxes, _, scores = self._full.run(
                         photo.crop((left, top, left + tile, top + tile))
                     )
@@ -165,14 +165,6 @@ class FaceDetector:
         score = min(len(faces), MAX_COUNTED) / MAX_COUNTED
         detail = json.dumps({"count": len(faces), "boxes_xywh": [f.xywh() for f in faces]})
         return [Signal(FACES, score, self.model, detail=detail)]
-
-
-def _offsets(length: int, tile: int) -> list[int]:
-    """Tile starts along one side: evenly spread, overlapping, the last flush with the edge."""
-    if length <= tile:
-        return [0]
-    count = max(2, int(np.ceil(length / tile)))
-    return sorted({round(v) for v in np.linspace(0, length - tile, count)})
 
 
 @functools.lru_cache(maxsize=1)
