@@ -61,6 +61,19 @@ def _rates(found: dict[str, bool], with_faces: set[str]) -> dict[str, Any]:
     }
 
 
+def _margins(detector: FaceDetector, no_face: list[Image.Image]) -> list[dict[str, float]]:
+    """Per model (full range, short range): its threshold and the best score on a face-free photo."""
+    per_photo = [detector.candidates(photo) for photo in no_face]
+    return [
+        {
+            "min_score": model[0].min_score,
+            "best_face_free": round(max(c.best() for c in model), 3),
+            "margin": round(model[0].min_score - max(c.best() for c in model), 3),
+        }
+        for model in zip(*per_photo)
+    ]
+
+
 def face_eval(detector: FaceDetector | None = None) -> dict[str, Any]:
     """Precision, recall and time per photo of the face detector on the evaluation photos."""
     detector = detector or FaceDetector()
@@ -75,6 +88,7 @@ def face_eval(detector: FaceDetector | None = None) -> dict[str, Any]:
         start = time.perf_counter()
         found[name] = bool(detector.find(photo))
         seconds.append(time.perf_counter() - start)
+    no_face = [photos[p.name] for p in face_free_photos()]
     photos_only = {n: hit for n, hit in found.items() if not n.startswith("small-")}
     small = {n: hit for n, hit in found.items() if n.startswith("small-") or n not in with_faces}
     return {
@@ -82,6 +96,32 @@ def face_eval(detector: FaceDetector | None = None) -> dict[str, Any]:
         "min_score": detector.min_score,
         "photos": _rates(photos_only, with_faces),
         "small_faces": _rates(small, set(derived)),
+        "margins": _margins(detector, no_face),
         "ms_per_photo": round(1000 * sum(seconds) / len(seconds), 1),
         "ms_max": round(1000 * max(seconds), 1),
     }
+
+
+def people_eval() -> dict[str, Any]:
+    """The person signal (safety/people.py) on people whose faces cannot be seen, and the rest."""
+    from safety.people import PersonDetector
+
+    detector = PersonDetector()
+    sets = {
+        "faces_hidden": sorted((FACES_DIR / "people").glob("*.jpg")),
+        "with_faces": face_photos(),
+        "without_people": face_free_photos(),
+    }
+    report: dict[str, Any] = {"model": detector.model, "min_score": detector.min_score}
+    for name, paths in sets.items():
+        start = time.perf_counter()
+        found = {p.name: bool(detector.find(Image.open(p))) for p in paths}
+        report[name] = {
+            "found": sum(found.values()),
+            "of": len(found),
+            "ms_per_photo": round(1000 * (time.perf_counter() - start) / len(found), 1),
+            "hits" if name == "without_people" else "missed": sorted(
+                n for n, hit in found.items() if hit == (name == "without_people")
+            ),
+        }
+    return report

@@ -450,9 +450,10 @@ def main() -> None:
     if "escalation" in wanted:
         report["escalation"] = escalation_eval()
     if "faces" in wanted:
-        from bench.face_eval import face_eval
+        from bench.face_eval import face_eval, people_eval
 
         report["faces"] = face_eval()
+        report["people"] = people_eval()
     print(json.dumps(report, indent=None if args.json else 2, default=str))
 
 
