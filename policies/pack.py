@@ -114,9 +114,9 @@ class StagePolicy:
                 self._plans[categories] = plan
         return plan
 
-    @property
+    @functools.cached_property
     def condition_rules(self) -> tuple[Rule, ...]:
-        """The `when` rules, in the order `conditions` evaluates them."""
+        """The `when` rules, in the order `conditions` evaluates them (read by every decision)."""
         return tuple(rule for rule in self.rules if rule.when)
 
 
@@ -344,11 +344,11 @@ def _conditions_fired(
         return []
     values: dict[str, float] = {}
     for name, categories in plan.variables:
-        signal = _highest(best, categories)
+        signal = best.get(categories[0]) if len(categories) == 1 else _highest(best, categories)
         values[name] = 0.0 if signal is None else float(signal.score)
     fired = []
     for rule, holds in zip(rules, policy.conditions.evaluate(values), strict=True):
-        unevaluated = [c for c in rule.requires if c not in best]
+        unevaluated = [c for c in rule.requires if c not in best] if rule.requires else None
         if unevaluated:
             why = f"{', '.join(unevaluated)} not evaluated (the rule requires it)"
             fired.append((rule, rule.on_missing, f"{rule.id}: {why} -> {rule.on_missing}"))
