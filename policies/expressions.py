@@ -55,6 +55,18 @@ SIGNAL_CATEGORIES: tuple[str, ...] = (
     "history.option_changes_10m",
     "history.submissions_10m",
 )
+# Categories whose score is a count (whole numbers from 0 up), not a [0, 1] score: a threshold
+# rule on them compares the count (`threshold: 3`).
+COUNT_CATEGORIES: frozenset[str] = frozenset(
+    {
+        "history.refusals_10m",
+        "history.refusals_1h",
+        "history.refusals_1d",
+        "history.refusals_10m_peak_1h",
+        "history.option_changes_10m",
+        "history.submissions_10m",
+    }
+)
 HASH_ANY = "hash_any"
 _POSITION = re.compile(r"<input>:(\d+):(\d+): (.*?)(?:\n|$)")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

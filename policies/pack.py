@@ -33,6 +33,7 @@ from typing import Any, NoReturn
 
 from policies.decision import ACTION_SEVERITY, Decision
 from policies.expressions import (
+    COUNT_CATEGORIES,
     HASH_ANY,
     SIGNAL_CATEGORIES,
     VARIABLES,
@@ -443,14 +444,9 @@ def _parse_rule(fail: Fail, here: tuple[Any, ...], where: str, raw: Any, seen: s
             f"{at}: 'category' is required (a signal category or glob, e.g. 'nsfw')",
         )
     threshold = raw.get("threshold")
-    if (
-        isinstance(threshold, bool)
-        or not isinstance(threshold, int | float)
-        or not (0.0 <= float(threshold) <= 1.0)
-    ):
-        fail(
-            (*here, "threshold"), f"{at}: 'threshold' must be a number in [0, 1], got {threshold!r}"
-        )
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        fail((*here, "threshold"), f"{at}: 'threshold' must be a number, got {threshold!r}")
+    _check_threshold(fail, (*here, "threshold"), at, category, float(threshold))
     for key in ("action", "on_missing"):
         value = raw.get(key, "review" if key == "on_missing" else None)
         if value not in ACTION_SEVERITY:
@@ -469,6 +465,26 @@ def _parse_rule(fail: Fail, here: tuple[Any, ...], where: str, raw: Any, seen: s
         raw.get("on_missing", "review"),
         str(raw.get("description", "")),
     )
+
+
+def _check_threshold(
+    fail: Fail, here: tuple[Any, ...], at: str, category: str, threshold: float
+) -> None:
+    """A count category's threshold is a count (0 or more); every other one is in [0, 1]. A glob
+    that covers both is held to [0, 1], naming the categories a larger threshold could never
+    fire on."""
+    covered = [c for c in SIGNAL_CATEGORIES if _category_matches(c, category)]
+    counts = bool(covered) and all(c in COUNT_CATEGORIES for c in covered)
+    if counts and not (0.0 <= threshold < float("inf")):
+        fail(here, f"{at}: 'threshold' on a count must be 0 or more, got {threshold:g}")
+    if not counts and not (0.0 <= threshold <= 1.0):
+        scored = [c for c in covered if c not in COUNT_CATEGORIES]
+        named = (
+            f" ({', '.join(scored)} score in [0, 1])"
+            if scored and len(scored) < len(covered)
+            else ""
+        )
+        fail(here, f"{at}: 'threshold' must be a number in [0, 1]{named}, got {threshold:g}")
 
 
 def _parse_condition(fail: Fail, here: tuple[Any, ...], at: str, raw: dict[str, Any]) -> Rule:

@@ -15,8 +15,8 @@ prompt, or flips options until something passes. Each attempt gets, from its key
   minutes, this attempt included (threshold probing);
 - `history.submissions_10m`: submissions in the last 10 minutes, this one included (the rate).
 
-Counts are whole numbers, not [0, 1] scores, so packs test them with `when:` conditions
-(`history_refusals_10m >= 3.0`). Every signal's `detail` is JSON evidence: the job ids it counted
+Counts are whole numbers, not [0, 1] scores: a threshold rule on one compares the count
+(`policies.expressions.COUNT_CATEGORIES`). Every signal's `detail` is JSON evidence: the job ids it counted
 or matched, the PDQ distance, the similarity.
 """
 

@@ -106,12 +106,30 @@ def test_unknown_stage_is_an_error(pack: PolicyPack) -> None:
         ("{category: nsfw, threshold: 0.5, action: block}", r"rule #1.*'id' is required"),
         ("{id: no.category, threshold: 0.5, action: block}", r"rule 'no.category'.*category"),
         ("{id: too.high, category: nsfw, threshold: 1.5, action: block}", r"rule 'too.high'"),
+        (  # a glob over counts and a [0, 1] similarity: a count threshold would never fire there
+            "{id: mixed.glob, category: 'history.*', threshold: 3, action: review}",
+            r"rule 'mixed.glob'.*\[0, 1\].*history.photo_near_refused",
+        ),
+        (
+            "{id: negative.count, category: history.refusals_1h, threshold: -1, action: review}",
+            r"rule 'negative.count'.*count",
+        ),
     ],
 )
 def test_bad_rules_are_rejected_naming_the_rule(rule: str, message: str) -> None:
     text = f'version: "1"\nstages:\n  input:\n    rules:\n      - {rule}\n'
     with pytest.raises(PolicyError, match=message):
         PolicyPack.from_yaml(text, source="pack.yaml")
+
+
+def test_a_threshold_rule_on_a_count_compares_the_count() -> None:
+    rule = "{id: refusals.review, category: history.refusals_10m, threshold: 3, action: review}"
+    text = f'version: "1"\nstages:\n  input:\n    rules: [{rule}]\n  output: {{}}\n'
+    pack = PolicyPack.from_yaml(text)
+    assert pack.decide("input", [_s("history.refusals_10m", 2.0)], job_id="j").action == "allow"
+    decision = pack.decide("input", [_s("history.refusals_10m", 3.0)], job_id="j")
+    assert decision.action == "review" and decision.rules_fired == ("refusals.review",)
+    assert "history.refusals_10m score 3.000 >= 3" in decision.reasons[0]
 
 
 def test_duplicate_rule_ids_are_rejected() -> None:
