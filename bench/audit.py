@@ -50,8 +50,20 @@ VERSIONS = ("2026.11.0", "2026.11.1", "2026.12.0")
 BATCH = 10_000
 
 
-def fill(store: AuditStore, signer: CheckpointSigner, count: int, every: int) -> float:
-    """Insert `count` chained events; a checkpoint after every `every`. Returns seconds."""
+def one_nsfw_signal(rng: random.Random, stage: str) -> list[dict[str, object]]:
+    """The signals of a bench decision: one score (the queries never read them)."""
+    return [{"category": "nsfw", "score": round(rng.random(), 4), "model": "b"}]
+
+
+def fill(
+    store: AuditStore,
+    signer: CheckpointSigner,
+    count: int,
+    every: int,
+    signals_for: Callable[[random.Random, str], list[dict[str, object]]] = one_nsfw_signal,
+) -> float:
+    """Insert `count` chained decision events (input and output in turn, `signals_for` each);
+    a checkpoint after every `every`. Returns seconds."""
     rng = random.Random(5)
     prev = GENESIS_HASH
     start_time = datetime.now(UTC) - timedelta(days=30)
@@ -70,7 +82,7 @@ def fill(store: AuditStore, signer: CheckpointSigner, count: int, every: int) ->
                 policy_version=VERSIONS[i * len(VERSIONS) // count],
                 decision_id=uuid.UUID(int=rng.getrandbits(128)).hex,
                 reasons=("input.nsfw.review: nsfw score 0.612 >= 0.5 -> review",),
-                signals=({"category": "nsfw", "score": round(rng.random(), 4), "model": "b"},),
+                signals=tuple(signals_for(rng, STAGES[i % 2])),
                 payload={},
                 created_at=start_time + step * i,
                 prev_hash=prev,

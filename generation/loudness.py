@@ -4,12 +4,13 @@ pyloudnorm), normalising to a target and a gentle peak limiter."""
 from __future__ import annotations
 
 import numpy as np
-import pyloudnorm
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int = 48000) -> float:
     """Gated integrated loudness in LUFS of (channels, samples) audio of at least 0.4 s; -inf for
     silence. pyloudnorm measures it, as the safety audio checks do, so both read one number."""
+    import pyloudnorm  # late: it pulls in scipy.signal (~1 s), which only a soundtrack needs
+
     samples_by_channel = np.asarray(audio, dtype=np.float64).T
     return float(pyloudnorm.Meter(sample_rate).integrated_loudness(samples_by_channel))
 

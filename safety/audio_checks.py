@@ -15,8 +15,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyloudnorm
-from scipy import signal as sps  # type: ignore[import-untyped]
 
 from safety.signals import Signal
 
@@ -29,6 +27,8 @@ _OVERSAMPLE_ABOVE = 10 ** (-6 / 20)
 def _loudness(audio: np.ndarray, sample_rate: int) -> tuple[float, np.ndarray]:
     """Integrated loudness (LUFS) and momentary loudness of each 400 ms block, 100 ms apart.
     A sound shorter than one block is measured as if looped to fill it."""
+    import pyloudnorm  # late (with scipy.signal, ~1 s): commands that check no audio skip it
+
     block = math.ceil(_BLOCK_S * sample_rate)
     looped = np.tile(audio, (1, math.ceil(block / audio.shape[1])))[:, : max(block, audio.shape[1])]
     samples_by_channel = looped.T.astype(np.float64)
@@ -55,6 +55,8 @@ def audio_checks(audio: np.ndarray | None, sample_rate: int) -> list[Signal]:
     if peak > _OVERSAMPLE_ABOVE:
         # Inter-sample peaks exceed sample peaks by under 3 dB in practice: only audio whose
         # samples already reach -6 dBFS can score, so only that is worth oversampling.
+        from scipy import signal as sps  # type: ignore[import-untyped]
+
         peak = float(np.abs(sps.resample_poly(audio, 4, 1, axis=-1)).max())
         peak_kind = "true peak (4x oversampled)"
     peak_db = 20 * math.log10(peak) if peak > 0 else float("-inf")

@@ -90,6 +90,23 @@ def test_two_versions_are_compared_on_the_same_recorded_signals() -> None:
     assert report.changes[0].old_policy_version == PolicyPack.default().version
 
 
+def test_worker_processes_give_the_same_report_in_record_order() -> None:
+    # three chunks and a bit; the output stage is alike in both packs, the input stage is not
+    scores = [(i * 37 % 100) / 100 for i in range(6_500)]
+    events = [
+        _event(f"j{i}", ("input", "output")[i % 2], "label", score)
+        for i, score in enumerate(scores)
+    ]
+    events.insert(10, _event("note", "input", "approve", 0.9, kind="review"))
+    stricter = PolicyPack.from_yaml(STRICTER)
+    looser = PolicyPack.from_yaml(STRICTER.replace("0.3", "0.6").replace("candidate", "base"))
+    alone = backtest(stricter, events, baseline=looser).to_dict()
+    shared = backtest(stricter, events, baseline=looser, workers=2).to_dict()
+    assert shared == alone and alone["replayed"] == 6_500
+    assert 0 < alone["changed"] < 6_500
+    assert backtest(stricter, events, workers=2).to_dict() == backtest(stricter, events).to_dict()
+
+
 def test_the_cli_compares_two_stored_versions_over_a_time_range_and_names_the_jobs(
     tmp_path: Path, cli_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

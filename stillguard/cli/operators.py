@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -138,6 +139,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     backtest.add_argument("--since", help="only decisions at or after this ISO time")
     backtest.add_argument("--until", help="only decisions before this ISO time")
+    backtest.add_argument(
+        "--workers",
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help="processes replaying the decisions (default: one per CPU this process may use)",
+    )
     backtest.add_argument("--json", action="store_true")
     backtest.set_defaults(handler=cmd_policy_backtest)
     policy_versions.register(policy)
@@ -362,7 +369,10 @@ def cmd_policy_backtest(args: argparse.Namespace, settings: Settings) -> int:
     since, until = parse_time(args.since), parse_time(args.until)
     pack = _pack_named(deps, args.file)
     baseline = _pack_named(deps, args.baseline) if args.baseline else None
-    report = backtest(pack, _recorded_decisions(store, since, until), baseline=baseline)
+    if args.workers < 1:
+        raise UsageError("--workers must be 1 or more")
+    records = _recorded_decisions(store, since, until)
+    report = backtest(pack, records, baseline=baseline, workers=args.workers)
     data = report.to_dict()
     against = f"policy {data['baseline_version']}" if baseline else "the recorded decisions"
     human = [
