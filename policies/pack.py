@@ -125,28 +125,46 @@ class StagePolicy:
 class StagePlan:
     """A stage's rules resolved against one set of signal categories, so a decision only looks
     at what can fire: each threshold rule with the present categories it covers (rules that
-    cover none and require nothing are left out), and each condition variable with the present
-    categories that feed it."""
+    cover none and require nothing are left out; those covering one category and requiring
+    nothing apart, as a lookup is all they need), and each condition variable with the present categories that
+    feed it (variables no present category feeds are 0.0 from the start)."""
 
+    single_rules: tuple[tuple[Rule, str], ...]
     threshold_rules: tuple[tuple[Rule, tuple[str, ...]], ...]
+    single_variables: tuple[tuple[str, str], ...]
     variables: tuple[tuple[str, tuple[str, ...]], ...]
+    zeros: Mapping[str, float]
 
     @classmethod
     def of(cls, policy: StagePolicy, categories: tuple[str, ...]) -> StagePlan:
         """Resolve `policy` for signals of `categories` (each category once)."""
-        threshold_rules = []
+        single_rules, threshold_rules = [], []
         for rule in policy.rules:
             if rule.when:
                 continue
             covered = tuple(c for c in categories if rule.matches(c))
-            if covered or rule.require:
+            if len(covered) == 1 and not rule.require:
+                single_rules.append((rule, covered[0]))
+            elif covered or rule.require:
                 threshold_rules.append((rule, covered))
-        variables = tuple(
-            (name, tuple(c for c in categories if variable_of(c) == name))
-            for name in (*VARIABLES, HASH_ANY)
-            if name in policy.conditions.names
+        single_variables, variables, zeros = [], [], {}
+        for name in (*VARIABLES, HASH_ANY):
+            if name not in policy.conditions.names:
+                continue
+            fed = tuple(c for c in categories if variable_of(c) == name)
+            if len(fed) == 1:
+                single_variables.append((name, fed[0]))
+            elif fed:
+                variables.append((name, fed))
+            else:
+                zeros[name] = 0.0
+        return cls(
+            tuple(single_rules),
+            tuple(threshold_rules),
+            tuple(single_variables),
+            tuple(variables),
+            zeros,
         )
-        return cls(tuple(threshold_rules), variables)
 
 
 @dataclass(frozen=True)
@@ -245,9 +263,12 @@ class PolicyPack:
         )
         plan = policy.plan_for(tuple(present))
         fired = _conditions_fired(policy, plan, best)
+        for rule, category in plan.single_rules:  # the hot path: most rules cover one
+            worst = best.get(category)
+            if worst is not None and worst.score >= rule.threshold:
+                fired.append((rule, rule.action, _reason(rule, worst)))
         for rule, categories in plan.threshold_rules:
-            # Most rules name one category: a lookup, not a call (this loop is the hot path).
-            worst = best.get(categories[0]) if len(categories) == 1 else _highest(best, categories)
+            worst = _highest(best, categories)
             if worst is not None:
                 if worst.score >= rule.threshold:
                     fired.append((rule, rule.action, _reason(rule, worst)))
@@ -343,9 +364,12 @@ def _conditions_fired(
     rules = policy.condition_rules
     if not rules:
         return []
-    values: dict[str, float] = {}
+    values = dict(plan.zeros)
+    for name, category in plan.single_variables:
+        signal = best.get(category)
+        values[name] = 0.0 if signal is None else float(signal.score)
     for name, categories in plan.variables:
-        signal = best.get(categories[0]) if len(categories) == 1 else _highest(best, categories)
+        signal = _highest(best, categories)
         values[name] = 0.0 if signal is None else float(signal.score)
     fired = []
     for rule, holds in zip(rules, policy.conditions.evaluate(values), strict=True):
