@@ -116,13 +116,34 @@ def _first_seq_at(connection: Connection, moment: datetime) -> int | None:
     )
 
 
+def _decisions_in(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    where = [AuditEvent.kind == "decision"]
+    if since is not None:
+        where.append(AuditEvent.created_at >= since)
+    if until is not None:
+        where.append(AuditEvent.created_at < until)
+    return where
+
+
+def decision_seq_bounds(
+    connection: Any, since: datetime | None, until: datetime | None = None
+) -> tuple[int, int] | None:
+    """The first and last sequence numbers of the `decision` events in [since, until), or None
+    when there are none (a backtest splits that range between its workers)."""
+    bounds = select(func.min(AuditEvent.seq), func.max(AuditEvent.seq))
+    first, last = connection.execute(bounds.where(*_decisions_in(since, until))).one()
+    return None if first is None else (int(first), int(last))
+
+
 def decision_pages(
     connection_for_page: Any,
     since: datetime | None,
     until: datetime | None = None,
     page: int = DECISION_PAGE,
+    seqs: tuple[int, int] | None = None,
 ) -> Iterator[list[RecordedDecision]]:
-    """Every recorded `decision` event in [since, until), in chain order, a page at a time.
+    """Every recorded `decision` event in [since, until) (and with `seqs`, in that inclusive
+    range of sequence numbers), in chain order, a page at a time.
 
     Keyset paging on seq, only the columns a backtest reads, rows read as tuples (no ORM
     objects) and each JSON column parsed once by the driver. `connection_for_page()` opens a
@@ -138,13 +159,12 @@ def decision_pages(
         AuditEvent.signals,
         AuditEvent.payload["reviewer"].as_string(),
     )
-    statement = select(*columns).where(AuditEvent.kind == "decision")
-    if since is not None:
-        statement = statement.where(AuditEvent.created_at >= since)
-    if until is not None:
-        statement = statement.where(AuditEvent.created_at < until)
-    statement = statement.order_by(AuditEvent.seq).limit(_literal_limit(page))
+    statement = select(*columns).where(*_decisions_in(since, until))
     after = 0
+    if seqs is not None:
+        after = seqs[0] - 1
+        statement = statement.where(AuditEvent.seq <= seqs[1])
+    statement = statement.order_by(AuditEvent.seq).limit(_literal_limit(page))
     while True:
         with connection_for_page() as connection:
             rows = connection.execute(statement.where(AuditEvent.seq > after)).all()

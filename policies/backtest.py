@@ -8,9 +8,8 @@ signals (two versions compared on the same history). Nothing is written anywhere
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +52,7 @@ class BacktestReport:
     changes: list[BacktestChange] = field(default_factory=list)
 
     def merge(self, part: BacktestReport) -> None:
-        """Add a later part of the same backtest (a worker's chunk)."""
+        """Add a later part of the same backtest (another worker's stretch of the log)."""
         self.replayed += part.replayed
         self.unchanged += part.unchanged
         self.transitions.update(part.transitions)
@@ -86,109 +85,46 @@ def replay(pack: PolicyPack, stage: str, signals: Iterable[dict[str, Any]]) -> A
     return pack.decide(stage, [Signal.from_dict(s) for s in signals], job_id="dry-run")
 
 
-CHUNK = 2_000  # recorded decisions a worker replays at a time
-
-
 def backtest(
-    pack: PolicyPack,
-    records: Iterable[Any],
-    *,
-    baseline: PolicyPack | None = None,
-    workers: int = 1,
+    pack: PolicyPack, records: Iterable[Any], *, baseline: PolicyPack | None = None
 ) -> BacktestReport:
     """Replay every recorded stage decision through `pack`, against the recorded action or, with
-    `baseline`, against the baseline's decision on the same signals.
-
-    With `workers` > 1 the records are replayed in chunks by that many processes (forked, each
-    with its own copy of the packs) while this one goes on reading; the report is the same,
-    changes in record order. A million decisions take about a minute in one process."""
+    `baseline`, against the baseline's decision on the same signals. Only the actions are
+    compared; the reasons are written for the decisions that change. A stage both packs define
+    alike is decided once."""
     report = BacktestReport(pack.version, baseline.version if baseline else None)
-    if workers <= 1:
-        _Replayer(pack, baseline).add(records, report)
-        return report
-    packs = (pack.to_dict(), baseline.to_dict() if baseline else None)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_start_worker, initargs=packs) as pool:
-        for part in pool.imap(_replay_chunk, _chunks(records)):
-            report.merge(part)
-    return report
-
-
-class _Replayer:
-    """Decides recorded decisions again; a stage the two packs define alike is decided once."""
-
-    def __init__(self, pack: PolicyPack, baseline: PolicyPack | None) -> None:
-        self.pack = pack
-        self.baseline = baseline
-        self.alike = {
-            stage
-            for stage, policy in pack.stages.items()
-            if baseline is not None and baseline.stages.get(stage) == policy
-        }
-
-    def add(self, records: Iterable[Any], report: BacktestReport) -> None:
-        """Replay `records` into `report`."""
-        pack, baseline = self.pack, self.baseline
-        for record in records:
-            stage = _field(record, "stage")
-            old_action = _field(record, "action")
-            kind = _field(record, "kind", "decision")
-            if stage not in STAGES or stage not in pack.stages or not old_action:
-                continue
-            if kind != "decision":  # a reviewer's note, a job event: nothing a pack decides
-                continue
-            signals = [Signal.from_dict(s) for s in _field(record, "signals") or ()]
-            decision = pack.decide(stage, signals, job_id="dry-run")
-            old_version = str(_field(record, "policy_version", ""))
-            if baseline is not None:
-                if stage in self.alike:
-                    old_action = decision.action
-                else:
-                    old_action = baseline.decide(stage, signals, job_id="dry-run").action
-                old_version = baseline.version
-            report.replayed += 1
-            report.transitions[(old_action, decision.action)] += 1
-            if decision.action == old_action:
-                report.unchanged += 1
-                continue
-            report.changes.append(
-                BacktestChange(
-                    job_id=str(_field(record, "job_id", "")),
-                    stage=stage,
-                    old_action=old_action,
-                    new_action=decision.action,
-                    old_policy_version=old_version,
-                    reasons=decision.reasons,
-                )
-            )
-
-
-def _chunks(records: Iterable[Any]) -> Iterator[list[dict[str, Any]]]:
-    """Records in lists of CHUNK, as plain dicts of the fields a replay reads (they cross a
-    process boundary)."""
-    chunk: list[dict[str, Any]] = []
+    alike = {
+        stage
+        for stage, policy in pack.stages.items()
+        if baseline is not None and baseline.stages.get(stage) == policy
+    }
     for record in records:
-        chunk.append({name: _field(record, name) for name in _READ})
-        if len(chunk) == CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-_READ = ("job_id", "stage", "kind", "action", "policy_version", "signals")
-_worker: _Replayer | None = None  # a worker process's packs, built once by _start_worker
-
-
-def _start_worker(pack: dict[str, Any], baseline: dict[str, Any] | None) -> None:
-    global _worker
-    _worker = _Replayer(
-        PolicyPack.from_dict(pack), PolicyPack.from_dict(baseline) if baseline else None
-    )
-
-
-def _replay_chunk(chunk: list[dict[str, Any]]) -> BacktestReport:
-    assert _worker is not None, "the pool's initializer builds the packs"
-    report = BacktestReport(_worker.pack.version)
-    _worker.add(chunk, report)
+        stage = _field(record, "stage")
+        old_action = _field(record, "action")
+        kind = _field(record, "kind", "decision")
+        if stage not in STAGES or stage not in pack.stages or not old_action:
+            continue
+        if kind != "decision":  # a reviewer's note, a job event: nothing a pack decides
+            continue
+        signals = [Signal.from_dict(s) for s in _field(record, "signals") or ()]
+        action = pack.action(stage, signals)
+        old_version = str(_field(record, "policy_version", ""))
+        if baseline is not None:
+            old_action = action if stage in alike else baseline.action(stage, signals)
+            old_version = baseline.version
+        report.replayed += 1
+        report.transitions[(old_action, action)] += 1
+        if action == old_action:
+            report.unchanged += 1
+            continue
+        report.changes.append(
+            BacktestChange(
+                job_id=str(_field(record, "job_id", "")),
+                stage=stage,
+                old_action=old_action,
+                new_action=action,
+                old_policy_version=old_version,
+                reasons=pack.decide(stage, signals, job_id="dry-run").reasons,
+            )
+        )
     return report

@@ -244,49 +244,14 @@ class PolicyPack:
 
     def decide(self, stage: str, signals: Iterable[Signal], *, job_id: str) -> Decision:
         """The stage's decision for these signals: strictest fired rule, or the default action."""
-        if stage not in self.stages:
-            raise PolicyError(f"policy {self.version} has no rules for stage {stage!r}")
-        policy = self.stages[stage]
-        best: dict[str, Signal] = {}  # the highest evaluated signal of each category
-        present: dict[str, None] = {}  # every category, evaluated or not, in order
-        for signal in signals:
-            category = signal.category
-            present[category] = None
-            if signal.evaluated:
-                held = best.get(category)
-                if held is None or signal.score > held.score:
-                    best[category] = signal
+        policy = self._policy(stage)
+        best, present = _strongest(signals)
+        fired = _fired(stage, policy, best, present, explain=True)
         # Not evaluated: present, but with no evaluated signal at all (one frame without a
         # score beside scored ones is not a gap). Nothing to look for when the counts agree.
         unevaluated = (
             tuple([c for c in present if c not in best]) if len(best) != len(present) else ()
         )
-        plan = policy.plan_for(tuple(present))
-        fired = _conditions_fired(policy, plan, best)
-        for rule, category in plan.single_rules:  # the hot path: most rules cover one
-            worst = best.get(category)
-            if worst is not None and worst.score >= rule.threshold:
-                fired.append((rule, rule.action, _reason(rule, worst)))
-        for rule, categories in plan.threshold_rules:
-            worst = _highest(best, categories)
-            if worst is not None:
-                if worst.score >= rule.threshold:
-                    fired.append((rule, rule.action, _reason(rule, worst)))
-            elif rule.require:
-                what = ", ".join(sorted(categories)) or rule.category
-                reason = (
-                    f"{rule.id}: {what} not evaluated (the rule requires it) -> {rule.on_missing}"
-                )
-                fired.append((rule, rule.on_missing, reason))
-        language = best.get(UNSUPPORTED_LANGUAGE)
-        if language is not None and language.score >= 1:
-            action = policy.unsupported_language
-            rule = Rule(f"{stage}.unsupported_language", UNSUPPORTED_LANGUAGE, 1.0, action)
-            reason = (
-                f"{rule.id}: no prompt model covers the prompt's language "
-                f"({language.detail[:_DETAIL_CHARS]}) -> {action}"
-            )
-            fired.append((rule, action, reason))
         decision_id = secrets.token_hex(16)  # as random as uuid4().hex, a third of its cost
         if not fired:
             return Decision(
@@ -308,6 +273,21 @@ class PolicyPack:
             rules_fired=tuple(rule.id for rule, _, _ in fired),
             unevaluated=unevaluated,
         )
+
+    def action(self, stage: str, signals: Iterable[Signal]) -> str:
+        """The action `decide` takes on these signals, without writing its reasons: what a
+        backtest compares (it asks `decide` for the reasons only where two packs disagree)."""
+        policy = self._policy(stage)
+        best, present = _strongest(signals)
+        fired = _fired(stage, policy, best, present, explain=False)
+        if not fired:
+            return policy.default_action
+        return max((action for _, action, _ in fired), key=ACTION_SEVERITY.__getitem__)
+
+    def _policy(self, stage: str) -> StagePolicy:
+        if stage not in self.stages:
+            raise PolicyError(f"policy {self.version} has no rules for stage {stage!r}")
+        return self.stages[stage]
 
     def requirements(self) -> list[tuple[str, str]]:
         """(rule id, category pattern) for every category a rule requires: a threshold rule's
@@ -358,9 +338,63 @@ def _highest(best: dict[str, Signal], categories: tuple[str, ...]) -> Signal | N
     return found
 
 
+Fired = list[tuple[Rule, str, str]]  # each fired rule, the action it asks for, and why
+
+
+def _strongest(signals: Iterable[Signal]) -> tuple[dict[str, Signal], dict[str, None]]:
+    """The highest evaluated signal of each category, and every category present (evaluated or
+    not) in order."""
+    best: dict[str, Signal] = {}
+    present: dict[str, None] = {}
+    for signal in signals:
+        category = signal.category
+        present[category] = None
+        if signal.evaluated:
+            held = best.get(category)
+            if held is None or signal.score > held.score:
+                best[category] = signal
+    return best, present
+
+
+def _fired(
+    stage: str,
+    policy: StagePolicy,
+    best: dict[str, Signal],
+    present: dict[str, None],
+    *,
+    explain: bool,
+) -> Fired:
+    """Every rule that fires; its reason is written only when `explain` (else "")."""
+    plan = policy.plan_for(tuple(present))
+    fired = _conditions_fired(policy, plan, best, explain)
+    for rule, category in plan.single_rules:  # the hot path: most rules cover one
+        worst = best.get(category)
+        if worst is not None and worst.score >= rule.threshold:
+            fired.append((rule, rule.action, _reason(rule, worst) if explain else ""))
+    for rule, categories in plan.threshold_rules:
+        worst = _highest(best, categories)
+        if worst is not None:
+            if worst.score >= rule.threshold:
+                fired.append((rule, rule.action, _reason(rule, worst) if explain else ""))
+        elif rule.require:
+            what = ", ".join(sorted(categories)) or rule.category
+            reason = f"{rule.id}: {what} not evaluated (the rule requires it) -> {rule.on_missing}"
+            fired.append((rule, rule.on_missing, reason))
+    language = best.get(UNSUPPORTED_LANGUAGE)
+    if language is not None and language.score >= 1:
+        action = policy.unsupported_language
+        rule = Rule(f"{stage}.unsupported_language", UNSUPPORTED_LANGUAGE, 1.0, action)
+        reason = (
+            f"{rule.id}: no prompt model covers the prompt's language "
+            f"({language.detail[:_DETAIL_CHARS]}) -> {action}"
+        )
+        fired.append((rule, action, reason))
+    return fired
+
+
 def _conditions_fired(
-    policy: StagePolicy, plan: StagePlan, best: dict[str, Signal]
-) -> list[tuple[Rule, str, str]]:
+    policy: StagePolicy, plan: StagePlan, best: dict[str, Signal], explain: bool
+) -> Fired:
     rules = policy.condition_rules
     if not rules:
         return []
@@ -380,6 +414,8 @@ def _conditions_fired(
         elif holds is None:
             why = f"`{rule.when}` could not be evaluated"
             fired.append((rule, rule.on_missing, f"{rule.id}: {why} -> {rule.on_missing}"))
+        elif holds and not explain:
+            fired.append((rule, rule.action, ""))
         elif holds:
             named = ", ".join(
                 f"{name}={value:.3f}"

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from audit.records import EventDraft
+from audit.records import AuditQuery, EventDraft
+from audit.store import AuditStore
 from policies.backtest import backtest, replay
 from policies.pack import PolicyPack
 from safety.signals import Signal
 from stillguard.cli import main
 from stillguard.container import open_store
+from stillguard.services.backtests import backtest_log
 from tests.support.journey import settings_for
 
 STRICTER = """
@@ -90,21 +92,35 @@ def test_two_versions_are_compared_on_the_same_recorded_signals() -> None:
     assert report.changes[0].old_policy_version == PolicyPack.default().version
 
 
-def test_worker_processes_give_the_same_report_in_record_order() -> None:
-    # three chunks and a bit; the output stage is alike in both packs, the input stage is not
-    scores = [(i * 37 % 100) / 100 for i in range(6_500)]
-    events = [
-        _event(f"j{i}", ("input", "output")[i % 2], "label", score)
-        for i, score in enumerate(scores)
-    ]
-    events.insert(10, _event("note", "input", "approve", 0.9, kind="review"))
+def test_workers_split_the_log_and_give_the_same_report_in_log_order(
+    audit_store: AuditStore,
+) -> None:
+    # 240 decisions, a reviewer's own decision and a stage event among them; the output stage
+    # is alike in both packs, the input stage is not
+    for i in range(240):
+        event = _event(f"j{i}", ("input", "output")[i % 2], "label", (i * 37 % 100) / 100)
+        audit_store.append(
+            EventDraft(**{k: v for k, v in event.items() if k != "job_id"}, job_id=event["job_id"])
+        )
+        if i == 10:
+            audit_store.append(
+                EventDraft(
+                    job_id="j10",
+                    stage="input",
+                    kind="decision",
+                    action="allow",
+                    payload={"reviewer": "ana"},
+                )
+            )
+            audit_store.append(EventDraft(job_id="j10", stage="generation", kind="stage"))
     stricter = PolicyPack.from_yaml(STRICTER)
     looser = PolicyPack.from_yaml(STRICTER.replace("0.3", "0.6").replace("candidate", "base"))
-    alone = backtest(stricter, events, baseline=looser).to_dict()
-    shared = backtest(stricter, events, baseline=looser, workers=2).to_dict()
-    assert shared == alone and alone["replayed"] == 6_500
-    assert 0 < alone["changed"] < 6_500
-    assert backtest(stricter, events, workers=2).to_dict() == backtest(stricter, events).to_dict()
+    for baseline in (looser, None):
+        alone = backtest_log(audit_store, stricter, baseline=baseline).to_dict()
+        split = backtest_log(audit_store, stricter, baseline=baseline, workers=3, min_stretch=50)
+        assert split.to_dict() == alone and alone["replayed"] == 240
+        assert 0 < alone["changed"] < 240
+    assert audit_store.events(AuditQuery(limit=1))  # the parent's store still answers
 
 
 def test_the_cli_compares_two_stored_versions_over_a_time_range_and_names_the_jobs(

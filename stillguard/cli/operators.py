@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit.event_queries import RecordedDecision
 from audit.records import API_KEY_ROLES
-from audit.store import AuditQuery, AuditStore
+from audit.store import AuditQuery
 from policies.pack import PolicyPack
 
 from ..services.admin import MAX_POLICY_BYTES, policy_from_bytes, stored_policy
@@ -351,18 +348,10 @@ def cmd_policy_validate(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _recorded_decisions(
-    store: AuditStore, since: datetime | None, until: datetime | None
-) -> Iterator[RecordedDecision]:
-    """Every policy decision in the audit log (reviewers' overrides left out), streamed."""
-    return (decision for decision in store.decisions(since, until) if not decision.reviewer)
-
-
 def cmd_policy_backtest(args: argparse.Namespace, settings: Settings) -> int:
     """Replay recorded signals through a candidate pack and name the jobs that would flip."""
-    from policies.backtest import backtest
-
     from ..container import build_deps, open_store
+    from ..services.backtests import backtest_log
 
     store = open_store(settings)
     deps = build_deps(settings, store)
@@ -371,8 +360,9 @@ def cmd_policy_backtest(args: argparse.Namespace, settings: Settings) -> int:
     baseline = _pack_named(deps, args.baseline) if args.baseline else None
     if args.workers < 1:
         raise UsageError("--workers must be 1 or more")
-    records = _recorded_decisions(store, since, until)
-    report = backtest(pack, records, baseline=baseline, workers=args.workers)
+    report = backtest_log(
+        store, pack, baseline=baseline, since=since, until=until, workers=args.workers
+    )
     data = report.to_dict()
     against = f"policy {data['baseline_version']}" if baseline else "the recorded decisions"
     human = [
