@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
 import pytest
 
+from policies.expressions import SIGNAL_CATEGORIES
 from policies.pack import PolicyError, PolicyPack
 from safety.signals import Signal
 
@@ -303,3 +305,20 @@ def test_bad_conditions_are_refused_at_upload_with_their_place(when: str, messag
     assert "upload: line 7, column 15: stage 'input', rule 'clip.violence.required'" in str(
         refused.value
     )
+
+
+def test_action_alone_is_the_action_decide_takes() -> None:
+    # what a backtest compares: random scores over every category, some not evaluated
+    rng = random.Random(3)
+    pack = PolicyPack.default()
+    for _ in range(2_000):
+        stage = rng.choice(("input", "output"))
+        signals = [
+            _s(
+                c,
+                rng.random() * (12 if c.startswith("history.") else 1),
+                evaluated=rng.random() > 0.1,
+            )
+            for c in rng.sample(SIGNAL_CATEGORIES, rng.randrange(len(SIGNAL_CATEGORIES)))
+        ]
+        assert pack.action(stage, signals) == pack.decide(stage, signals, job_id="j").action
