@@ -30,21 +30,14 @@ sys.path.insert(0, str(ROOT))
 from audit import AuditQuery, AuditStore
 from bench.audit import fill
 from bench.policies import input_signals
+from policies.expressions import SIGNAL_CATEGORIES
 from policies.pack import PolicyPack
 from provenance.authority import Authority
 from provenance.checkpoint_signing import CheckpointSigner
 
 PASSPHRASE = "bench passphrase"
-OUTPUT_CATEGORIES = (
-    "nsfw",
-    "nudenet.exposed",
-    "escalation.nsfw",
-    "flash.general",
-    "flash.red",
-    "drift",
-    "audio.loudness",
-    "audio.peak",
-    "audio.spike",
+OUTPUT_CATEGORIES = ("nsfw", "nudenet.exposed", "escalation.nsfw", "drift") + tuple(
+    c for c in SIGNAL_CATEGORIES if c.startswith(("flash.", "audio."))
 )
 
 
