@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import from_json
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Connection, make_url
 
@@ -27,11 +28,15 @@ def normalise_url(url: str) -> URL:
 
 
 def create_audit_engine(url: str) -> Engine:
-    """An engine whose transactions behave the same on SQLite and PostgreSQL."""
+    """An engine whose transactions behave the same on SQLite and PostgreSQL. JSON columns are
+    parsed by pydantic-core (Rust, about half the time of the json module: a backtest parses
+    a million signal lists)."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
-    engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        return create_engine(parsed, pool_pre_ping=True, json_deserializer=from_json)
+    engine = create_engine(
+        parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, json_deserializer=from_json
+    )
     _take_over_sqlite_transactions(
         engine, file_backed=parsed.database not in (None, "", ":memory:")
     )

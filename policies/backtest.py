@@ -9,12 +9,21 @@ signals (two versions compared on the same history). Nothing is written anywhere
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from policies.pack import STAGES, PolicyPack
 from safety.signals import Signal
+
+
+class RecordedScore(NamedTuple):
+    """What deciding an action reads of a recorded signal: built for each of a million recorded
+    decisions, so a tuple rather than a whole (frozen, seven-field) Signal."""
+
+    category: str
+    score: float
+    evaluated: bool
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,9 @@ class BacktestReport:
 
 
 def _field(record: Any, name: str, default: Any = None) -> Any:
-    if isinstance(record, Mapping):
+    # a dict (an event's JSON form) or a record with attributes (the store's); `dict`, not the
+    # Mapping ABC, as this runs five times for each of a million decisions
+    if isinstance(record, dict):
         return record.get(name, default)
     return getattr(record, name, default)
 
@@ -106,11 +117,14 @@ def backtest(
             continue
         if kind != "decision":  # a reviewer's note, a job event: nothing a pack decides
             continue
-        signals = [Signal.from_dict(s) for s in _field(record, "signals") or ()]
-        action = pack.action(stage, signals)
+        recorded = _field(record, "signals") or ()
+        scores = [
+            RecordedScore(s["category"], s["score"], s.get("evaluated", True)) for s in recorded
+        ]
+        action = pack.action(stage, scores)
         old_version = str(_field(record, "policy_version", ""))
         if baseline is not None:
-            old_action = action if stage in alike else baseline.action(stage, signals)
+            old_action = action if stage in alike else baseline.action(stage, scores)
             old_version = baseline.version
         report.replayed += 1
         report.transitions[(old_action, action)] += 1
@@ -124,7 +138,7 @@ def backtest(
                 old_action=old_action,
                 new_action=action,
                 old_policy_version=old_version,
-                reasons=pack.decide(stage, signals, job_id="dry-run").reasons,
+                reasons=replay(pack, stage, recorded).reasons,
             )
         )
     return report

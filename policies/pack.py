@@ -29,7 +29,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from policies.decision import ACTION_SEVERITY, Decision
 from policies.expressions import (
@@ -274,9 +274,10 @@ class PolicyPack:
             unevaluated=unevaluated,
         )
 
-    def action(self, stage: str, signals: Iterable[Signal]) -> str:
+    def action(self, stage: str, signals: Iterable[Scored]) -> str:
         """The action `decide` takes on these signals, without writing its reasons: what a
-        backtest compares (it asks `decide` for the reasons only where two packs disagree)."""
+        backtest compares (it asks `decide` for the reasons only where two packs disagree).
+        Only each signal's category, score and evaluated flag are read."""
         policy = self._policy(stage)
         best, present = _strongest(signals)
         fired = _fired(stage, policy, best, present, explain=False)
@@ -341,7 +342,18 @@ def _highest(best: dict[str, Signal], categories: tuple[str, ...]) -> Signal | N
 Fired = list[tuple[Rule, str, str]]  # each fired rule, the action it asks for, and why
 
 
-def _strongest(signals: Iterable[Signal]) -> tuple[dict[str, Signal], dict[str, None]]:
+class Scored(Protocol):
+    """What deciding an action reads of a signal (a Signal, or a backtest's lighter record)."""
+
+    @property
+    def category(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def evaluated(self) -> bool: ...
+
+
+def _strongest(signals: Iterable[Any]) -> tuple[dict[str, Any], dict[str, None]]:
     """The highest evaluated signal of each category, and every category present (evaluated or
     not) in order."""
     best: dict[str, Signal] = {}
@@ -387,6 +399,8 @@ def _fired(
         reason = (
             f"{rule.id}: no prompt model covers the prompt's language "
             f"({language.detail[:_DETAIL_CHARS]}) -> {action}"
+            if explain
+            else ""
         )
         fired.append((rule, action, reason))
     return fired
