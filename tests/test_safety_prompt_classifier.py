@@ -130,6 +130,12 @@ def test_prompt_over_the_limit_is_refused(classifier: PromptClassifier) -> None:
         ("a 12 year old in 4k 1080p", "a 12 year old in 4k 1080p"),
         ("привет мир", "привет мир"),
         ("n̶a̶k̶e̶d̶", "naked"),
+        ("déshabille-la", "deshabille-la"),  # Latin accents go: the lexicon is written without
+        ("дождь стекает по окну", "дождь стекает по окну"),  # Russian words, not disguised Latin
+        ("убей", "убей"),  # й is a letter, not и with an accent
+        ("नंगी औरत", "नंगी औरत"),  # Devanagari vowel signs are spelling
+        ("脱がせて", "脱がせて"),  # so is the kana voicing mark
+        ("ｶﾞ", "ガ"),
     ],
 )
 def test_normalisation_undoes_cheap_obfuscation_and_leaves_plain_text(raw: str, clean: str) -> None:
