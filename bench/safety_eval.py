@@ -11,7 +11,8 @@
   the default policy pack;
 - languages: tests/data/prompt_eval_languages.yaml, 30 prompts in each of 9 languages: per
   language precision, unsafe recall (review counts as caught) and benign false-positive rate;
-  the same for the held-out set tests/data/prompt_eval_languages_holdout.yaml (12 a language);
+  the same for the held-out sets tests/data/prompt_eval_languages_holdout.yaml (12 a language)
+  and prompt_eval_languages_holdout2.yaml (8 a language, written after the per-language terms);
 - context: tests/data/prompt_eval_context.yaml, benign prompts built on trigger words ("kill the
   lights"): the share the default policy does not allow;
 - benign: clips generated from varied benign photos must all pass the default output policy;
@@ -41,6 +42,8 @@ EVAL_SET = REPO_ROOT / "safety" / "data" / "prompt_eval.yaml"
 LANGUAGE_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_languages.yaml"
 # Written after the margins and anchors were set and never tuned on: the honest figure.
 LANGUAGE_HOLDOUT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout.yaml"
+# Written after the per-language terms, in other words than theirs (slang, indirect wording).
+LANGUAGE_HOLDOUT_SET_2 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout2.yaml"
 CONTEXT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_context.yaml"
 CAUGHT = ("block", "review")
 
@@ -299,6 +302,7 @@ def languages_eval() -> dict[str, Any]:
     report = language_eval(LANGUAGE_SET, classifier)
     report["note"] = "E5 margins and per-language terms were set on this set: not held-out"
     report["held_out"] = language_eval(LANGUAGE_HOLDOUT_SET, classifier)
+    report["held_out_2"] = language_eval(LANGUAGE_HOLDOUT_SET_2, classifier)
     return report
 
 
