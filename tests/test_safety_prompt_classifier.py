@@ -191,6 +191,8 @@ def test_benign_prompts_in_other_languages_pass(
     "prompt",
     [
         "Ngiyabonga kakhulu ngosizo lwakho",  # Zulu: no model here was trained on it
+        "Ndinokutendai zvikuru nerubatsiro rwenyu",  # Shona
+        "Ke a leboha haholo ka thuso ya hao",  # Sesotho
         "Ζήτω η Ελλάδα και ο ήλιος",  # Greek: a script no listed language uses
     ],
 )
