@@ -11,6 +11,8 @@
   the default policy pack;
 - languages: tests/data/prompt_eval_languages.yaml, 30 prompts in each of 9 languages: per
   language precision, unsafe recall (review counts as caught) and benign false-positive rate;
+  the same for the held-out sets tests/data/prompt_eval_languages_holdout.yaml (12 a language)
+  and prompt_eval_languages_holdout2.yaml (8 a language, written after the per-language terms);
 - context: tests/data/prompt_eval_context.yaml, benign prompts built on trigger words ("kill the
   lights"): the share the default policy does not allow;
 - benign: clips generated from varied benign photos must all pass the default output policy;
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +40,10 @@ from tests.support.samples import REPO_ROOT, SAMPLE_PHOTO
 
 EVAL_SET = REPO_ROOT / "safety" / "data" / "prompt_eval.yaml"
 LANGUAGE_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_languages.yaml"
+# Written after the margins and anchors were set and never tuned on: the honest figure.
+LANGUAGE_HOLDOUT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout.yaml"
+# Written after the per-language terms, in other words than theirs (slang, indirect wording).
+LANGUAGE_HOLDOUT_SET_2 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout2.yaml"
 CONTEXT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_context.yaml"
 CAUGHT = ("block", "review")
 
@@ -250,13 +257,13 @@ def prompt_eval() -> dict[str, Any]:
     }
 
 
-def language_eval() -> dict[str, Any]:
+def language_eval(path: Path = LANGUAGE_SET, classifier: Any = None) -> dict[str, Any]:
     """Per language: unsafe recall (review counts as caught) and benign false positives."""
     from safety.prompt_classifier import PromptClassifier
 
-    data = yaml.safe_load(LANGUAGE_SET.read_text(encoding="utf-8"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     pack = PolicyPack.default()
-    classifier = PromptClassifier()
+    classifier = classifier or PromptClassifier()
     rows: dict[str, Any] = {}
     timings = []
     for language, items in data["languages"].items():
@@ -284,8 +291,19 @@ def language_eval() -> dict[str, Any]:
         "per_language": rows,
         "ms_per_prompt_p50": round(float(np.median(timings)) * 1000, 1),
         "source": data["source"],
-        "note": "E5 margins were calibrated on this set and the English one: not held-out",
     }
+
+
+def languages_eval() -> dict[str, Any]:
+    """The calibration language set and the held-out one, read by one classifier."""
+    from safety.prompt_classifier import PromptClassifier
+
+    classifier = PromptClassifier()
+    report = language_eval(LANGUAGE_SET, classifier)
+    report["note"] = "E5 margins and per-language terms were set on this set: not held-out"
+    report["held_out"] = language_eval(LANGUAGE_HOLDOUT_SET, classifier)
+    report["held_out_2"] = language_eval(LANGUAGE_HOLDOUT_SET_2, classifier)
+    return report
 
 
 def context_eval() -> dict[str, Any]:
@@ -442,7 +460,7 @@ def main() -> None:
     if "prompts" in wanted:
         report["prompts"] = prompt_eval()
     if "languages" in wanted:
-        report["languages"] = language_eval()
+        report["languages"] = languages_eval()
     if "context" in wanted:
         report["context"] = context_eval()
     if "benign" in wanted:

@@ -5,10 +5,13 @@ Categories, exemplars, benign anchors, terms, harmless idioms and languages are 
 naked tree") are first rewritten in plain words. For each category a prompt then gets two pieces
 of evidence, combined as a noisy-OR:
 
-- embeddings, from MiniLM (English) and multilingual E5, the higher of the two: the mean
-  similarity to the category's 3 nearest exemplars, minus the similarity to the nearest benign
-  anchor, mapped linearly from that encoder's [`margin_low`, `margin_high`] onto [0, 1];
-- lexicon: the weight of the strongest term that matches the normalised prompt.
+- embeddings, from MiniLM (English, mostly-Latin text only) and multilingual E5, the higher of
+  the two: the mean similarity to the category's 3 nearest exemplars, minus the similarity to the
+  nearest benign anchor, mapped linearly from that encoder's [`margin_low`, `margin_high`] onto
+  [0, 1];
+- lexicon: the weight of the strongest term that matches the normalised prompt, in English and
+  in each evaluated language (E5's margins between languages are too narrow to decide alone: a
+  German "er ersticht sie" scored 0.45 where "he stabs her" scores 1).
 
 `prompt.minors` is also raised to (minor term weight) x max(sexual, violence): a child in the
 prompt plus harmful content, which embeddings of short prompts blur.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,16 +89,25 @@ class _Term:
     source: str
 
 
+def _compile_pattern(entry: dict[str, Any]) -> re.Pattern[str]:
+    """A term or idiom as a regular expression over the normalised prompt: whole words, except
+    for `substring: true` entries (Chinese and Japanese do not put spaces between words). The
+    pattern is normalised as prompts are, so it may be written with accents ("desnúdate")."""
+    pattern = light_normalise(entry["pattern"])
+    if entry.get("substring"):
+        return re.compile(pattern)
+    return re.compile(rf"(?<!\w)(?:{pattern})(?!\w)")
+
+
 def _compile_terms(entries: list[dict[str, Any]], category: str) -> list[_Term]:
-    return [
-        _Term(
-            category,
-            re.compile(rf"(?<!\w)(?:{e['pattern']})(?!\w)"),
-            float(e["weight"]),
-            e["pattern"],
-        )
-        for e in entries
-    ]
+    return [_Term(category, _compile_pattern(e), float(e["weight"]), e["pattern"]) for e in entries]
+
+
+def _mostly_latin(text: str) -> bool:
+    """More than half of the letters are Latin: what an English-only encoder can read."""
+    letters = [ch for ch in text if ch.isalpha()]
+    latin = sum(1 for ch in letters if unicodedata.name(ch, "").startswith("LATIN"))
+    return latin * 2 > len(letters)
 
 
 def _strongest(terms: list[_Term], texts: list[str]) -> tuple[float, str]:
@@ -137,9 +150,11 @@ class _ExemplarBank:
         embed: Callable[[list[str]], np.ndarray],
         spec: dict[str, Any],
         calibration: dict[str, float],
+        reads: Callable[[str], bool] | None = None,
     ) -> None:
         self.name = name
         self._embed = embed
+        self._reads = reads
         texts, owners = [], []
         for category, entry in spec["categories"].items():
             for text in [entry["description"], *entry["exemplars"]]:
@@ -154,6 +169,10 @@ class _ExemplarBank:
 
     def scores(self, texts: list[str], categories: list[str]) -> dict[str, tuple[float, str]]:
         """Per category: the best score over `texts` and which exemplar gave it."""
+        if self._reads is not None:
+            texts = [t for t in texts if self._reads(t)]
+        if not texts:
+            return {c: (0.0, f"{self.name}: does not read this script") for c in categories}
         vectors = self._embed(texts)
         to_exemplars = vectors @ self._exemplars.T  # (texts, exemplars)
         to_benign = (vectors @ self._benign.T).max(axis=1)
@@ -220,13 +239,17 @@ class PromptClassifier:
         self._recent_e5: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
         self._banks = [
-            _ExemplarBank("minilm", self._embed_minilm, spec, calibration["minilm"]),
+            # MiniLM's vocabulary is English word pieces: Arabic or Devanagari text becomes
+            # single characters that sat near "isis flag and jihadist propaganda" (hate 0.4-0.7
+            # on benign Arabic prompts), so it reads only mostly-Latin text.
+            _ExemplarBank(
+                "minilm", self._embed_minilm, spec, calibration["minilm"], reads=_mostly_latin
+            ),
             _ExemplarBank("e5", self._embed_e5, spec, calibration["multilingual"]),
         ]
         self.languages = LanguageIdentifier(spec["languages"])
         self._idioms = [
-            _Idiom(re.compile(rf"(?<!\w)(?:{i['pattern']})(?!\w)"), i["replace"])
-            for i in spec.get("benign_idioms", [])
+            _Idiom(_compile_pattern(i), i["replace"]) for i in spec.get("benign_idioms", [])
         ]
         self._terms = {
             c: _compile_terms(spec.get("lexicon", {}).get(c, []), c) for c in self.categories
@@ -285,13 +308,17 @@ class PromptClassifier:
         language = self.languages.identify(clean or plain)  # emoji read by name
         views, idioms = self._views(clean, plain)
         texts = views + [c for v in views for c in _chunks(v)]
+        # Spaced-out letters are split into English words in `clean` ("n a c k t e" became "na ck
+        # te"); the terms also read them joined as one word, in any language ("nackte").
+        joined = self._views(normalise_prompt(prompt), "")[0]
+        lexical_views = list(dict.fromkeys(views + joined))
         by_bank = [bank.scores(texts, self.categories) for bank in self._banks]
 
         scores: dict[str, float] = {}
         details: dict[str, str] = {}
         for category in self.categories:
             embedding, detail = max((bank[category] for bank in by_bank), key=lambda s: s[0])
-            lexical, term = _strongest(self._terms[category], views)
+            lexical, term = _strongest(self._terms[category], lexical_views)
             scores[category] = 1.0 - (1.0 - embedding) * (1.0 - lexical)
             details[category] = (
                 detail
@@ -299,7 +326,7 @@ class PromptClassifier:
                 + (f"; harmless idioms rewritten: {', '.join(idioms)}" if idioms else "")
             )
 
-        minor, minor_term = _strongest(self._minor_terms, views)
+        minor, minor_term = _strongest(self._minor_terms, lexical_views)
         harm = max(scores.get("prompt.sexual", 0.0), scores.get("prompt.violence", 0.0))
         if "prompt.minors" in scores:
             # Prompts about children sit close to the minors exemplars whatever they say, so the

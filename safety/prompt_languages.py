@@ -3,9 +3,16 @@
 Lingua (its n-gram models ship in the wheel) picks among the languages listed in
 safety/prompt_categories.yaml: those the multilingual model covers and was measured on, their
 close neighbours (so short prompts are not forced into a wrong covered language), and the
-languages no model here was trained on. A prompt is unsupported when lingua gives those uncovered
-languages most of its confidence, or when it has letters yet no listed language fits them (a
-script nobody here reads); the policy's `unsupported_language` action then applies.
+languages no model here was trained on. A prompt is unsupported when lingua's best guess is an
+uncovered language and lingua is sure of it (that language alone holds `unsupported_leading` of
+its confidence, or the uncovered ones together `unsupported_share`), or when it has letters yet
+no listed language fits them (a script nobody here reads); the policy's `unsupported_language`
+action then applies.
+
+Text in an uncovered language gets a decisive guess (Zulu, Shona, Sesotho, Tsonga, Luganda:
+0.84-1.0; Maori and Yoruba ~0.7). A covered language's short sentence can get a diffuse one whose
+many small uncovered shares add up: "le chien remue la queue" was 32 % Shona, 29 % French and
+51 % uncovered in all; that is lingua unsure, not an uncovered language, and E5 reads it.
 """
 
 from __future__ import annotations
@@ -53,7 +60,8 @@ class LanguageIdentifier:
         self.covered = frozenset(spec["covered"])
         self.uncovered = frozenset(spec["uncovered"])
         self.evaluated = tuple(spec["evaluated"])
-        self._share = float(spec.get("unsupported_share", 0.5))
+        self._share = float(spec.get("unsupported_share", 0.75))
+        self._leading = float(spec.get("unsupported_leading", 0.5))
         # A few words say little about their language ("gentle waves" reads 35% Sesotho): below
         # `short_words` an uncovered language must be the decisive guess, not a share.
         self._short_words = int(spec.get("short_words", 4))
@@ -77,7 +85,9 @@ class LanguageIdentifier:
 
     def signal(self, guess: LanguageGuess) -> Signal:
         """`prompt.language.unsupported`: 1.0 when no prompt model covers the prompt's language."""
-        uncovered = guess.uncovered_confidence >= self._share
+        uncovered = guess.code in self.uncovered and (
+            guess.confidence >= self._leading or guess.uncovered_confidence >= self._share
+        )
         if guess.words < self._short_words:
             uncovered = guess.code in self.uncovered and guess.confidence >= self._decisive
         unsupported = uncovered or (guess.has_letters and not guess.identified)

@@ -1,10 +1,11 @@
 """Prompt normalisation that undoes cheap obfuscation before a prompt is embedded.
 
-Defeats: case games, Unicode compatibility forms (fullwidth, math bold, circled letters), accents
-and combining marks (zalgo), zero-width and other invisible characters, Cyrillic/Greek letters
-that look Latin, leetspeak inside words ("n4k3d", "k1ll"), spaced-out letters ("n a k e d",
+Defeats: case games, Unicode compatibility forms (fullwidth, math bold, circled letters), Latin
+accents and combining marks (zalgo), zero-width and other invisible characters, Cyrillic/Greek
+letters that look Latin, leetspeak inside words ("n4k3d", "k1ll"), spaced-out letters ("n a k e d",
 "s.e.x"), stretched letters ("nakeeeed"), and emoji (replaced by their Unicode names, so
-"\N{PISTOL}" reads as "pistol").
+"\N{PISTOL}" reads as "pistol"). The marks other scripts spell with (Devanagari vowel signs, kana
+voicing marks, Arabic hamza, Cyrillic й and ё) stay, and a Russian text's own words stay Cyrillic.
 """
 
 from __future__ import annotations
@@ -92,10 +93,42 @@ _SYMBOL_NAMES = {"hocho": "knife", "aubergine": "eggplant"}
 _REPEATS = re.compile(r"(\w)\1{2,}")
 
 
+def _script(ch: str) -> str:
+    """The first word of a character's Unicode name: LATIN, CYRILLIC, DEVANAGARI, HIRAGANA..."""
+    return unicodedata.name(ch, "").split(" ", 1)[0]
+
+
+def _keeps_mark(base: str, mark: str) -> bool:
+    """Whether a combining mark is spelling rather than decoration or obfuscation.
+
+    Latin accents and zalgo go (the lexicon is written without accents). Devanagari vowel signs,
+    Arabic hamza and harakat, the kana voicing marks (dakuten) and Cyrillic й and ё are part of
+    the word: stripping them turned "नंगी" into "नगी" and "脱がせて" into "脱かせて".
+    """
+    if not base.isalpha():
+        return False
+    script = _script(base)
+    if script == "LATIN":
+        return False
+    if _script(mark) == script:  # DEVANAGARI SIGN..., ARABIC HAMZA...
+        return True
+    return len(unicodedata.normalize("NFC", base + mark)) == 1  # が, й, ё
+
+
 def _strip_invisible(text: str) -> str:
-    """Drop format characters (zero-width, bidi controls, soft hyphen) and combining marks."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    kept = (ch for ch in decomposed if unicodedata.category(ch) not in ("Cf", "Mn", "Me", "Cc"))
+    """Drop format characters (zero-width, bidi controls, soft hyphen) and decorative marks."""
+    kept: list[str] = []
+    base = ""
+    for ch in unicodedata.normalize("NFKD", text):
+        category = unicodedata.category(ch)
+        if category in ("Cf", "Cc"):
+            continue
+        if category in ("Mn", "Me"):
+            if _keeps_mark(base, ch):
+                kept.append(ch)
+            continue
+        base = ch
+        kept.append(ch)
     return unicodedata.normalize("NFKC", "".join(kept))
 
 
@@ -112,7 +145,13 @@ def _name_symbols(text: str) -> str:
 
 
 def _unconfuse(text: str) -> str:
-    """Map look-alike letters to Latin in words that are mixed-script or wholly look-alike."""
+    """Map look-alike letters to Latin in words that are mixed-script, or wholly look-alike in a
+    text with no genuine Cyrillic or Greek: in Russian, "стекает" and "окну" are words, not
+    disguised Latin ("ctekaet", "okhy" read as Tsonga)."""
+    genuine = any(
+        ch.isalpha() and ch not in _CONFUSABLES and _script(ch) in ("CYRILLIC", "GREEK")
+        for ch in text
+    )
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
@@ -120,7 +159,7 @@ def _unconfuse(text: str) -> str:
             return word
         has_latin = any("a" <= ch <= "z" for ch in word)
         all_confusable = all(ch in _CONFUSABLES or not ch.isalpha() for ch in word)
-        if has_latin or all_confusable:
+        if has_latin or (all_confusable and not genuine):
             return "".join(_CONFUSABLES.get(ch, ch) for ch in word)
         return word  # a genuine Cyrillic or Greek word
 
