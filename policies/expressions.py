@@ -118,24 +118,40 @@ def variable_of(category: str) -> str:
     return HASH_ANY if category.startswith("hash.") else variable(category)
 
 
+# Evaluations that share one CEL arena: reusing it saves about a fifth of a call, and each call
+# leaves ~110 bytes in it, released when the arena is replaced (~1 MB per arena).
+ARENA_CALLS = 10_000
+
+
 class StageConditions:
     """A stage's conditions compiled into one CEL list: one call decides them all."""
 
     def __init__(self, expressions: Sequence[str]) -> None:
         for expression in expressions:
             check(expression)
-        named = {word for e in expressions for word in _IDENTIFIER.findall(e)}
+        known = (*VARIABLES, HASH_ANY)
+        words = [set(_IDENTIFIER.findall(e)) for e in expressions]
+        # The variables each condition reads (in declaration order), for its reason
+        self.inputs: tuple[tuple[str, ...], ...] = tuple(
+            tuple(name for name in known if name in named) for named in words
+        )
         # Only the variables the conditions name are passed in: each costs a conversion per call.
-        self.names: frozenset[str] = frozenset(named & {*VARIABLES, HASH_ANY})
+        self.names: frozenset[str] = frozenset(n for inputs in self.inputs for n in inputs)
         self._singles = [_ENV.compile(e) for e in expressions]
         self._all = _ENV.compile("[" + ", ".join(f"({e})" for e in expressions) + "]")
+        self._arena = cel.Arena()
+        self._calls = 0
 
     def evaluate(self, values: dict[str, float]) -> list[bool | None]:
         """True or False per condition; None where it failed at run time. `values` holds at
         least every variable in `names`."""
         if not self._singles:
             return []
-        result = self._all.eval(data=values).plain_value()
+        self._calls += 1  # threads may miscount a little: the bound is loose anyway
+        if self._calls >= ARENA_CALLS:
+            self._arena, self._calls = cel.Arena(), 0
+        arena = self._arena  # held here until the result is plain Python values
+        result = self._all.eval(data=values, arena=arena).plain_value()
         if isinstance(result, list):
             return result
         return [_single(e, values) for e in self._singles]  # one failed: find which

@@ -420,7 +420,10 @@ def _conditions_fired(
         signal = _highest(best, categories)
         values[name] = 0.0 if signal is None else float(signal.score)
     fired = []
-    for rule, holds in zip(rules, policy.conditions.evaluate(values), strict=True):
+    conditions = policy.conditions
+    for rule, holds, inputs in zip(
+        rules, conditions.evaluate(values), conditions.inputs, strict=True
+    ):
         unevaluated = [c for c in rule.requires if c not in best] if rule.requires else None
         if unevaluated:
             why = f"{', '.join(unevaluated)} not evaluated (the rule requires it)"
@@ -431,11 +434,7 @@ def _conditions_fired(
         elif holds and not explain:
             fired.append((rule, rule.action, ""))
         elif holds:
-            named = ", ".join(
-                f"{name}={value:.3f}"
-                for name, value in values.items()
-                if name in rule.when and value
-            )
+            named = ", ".join(f"{name}={values[name]:.3f}" for name in inputs if values[name])
             detail = f" ({named})" if named else ""
             fired.append((rule, rule.action, f"{rule.id}: {rule.when}{detail} -> {rule.action}"))
     return fired
