@@ -49,7 +49,13 @@ import numpy as np
 import scipy.linalg  # type: ignore[import-untyped]
 
 from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
-from provenance.watermark_framing import EDGE_MARGIN, ORIENTATIONS, Box, picture_box
+from provenance.watermark_framing import (
+    EDGE_MARGIN,
+    ORIENTATIONS,
+    STILL_LEVELS,
+    Box,
+    picture_box,
+)
 from provenance.watermark_search import (
     SCALE_STEP,
     SEARCH_GAINS,
@@ -306,6 +312,13 @@ class LumaStats:
         np.maximum(self.high, luma, out=self.high)
         self.frames += 1
         self.aspect = aspect
+
+    def still(self) -> bool:
+        """Whether the picture never changes (a still image shown as a clip): its frames then
+        average no compression noise out, and the mark is read as from one frame."""
+        if self.frames < 2:
+            return False
+        return float(np.percentile(self.high - self.low, 99)) <= STILL_LEVELS
 
     def picture(self) -> Box | None:
         """Where the picture sits once bars are cut off; None when blank or never added to."""
