@@ -366,8 +366,8 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
         if reading.clip_id is not None:
             reading.transform = _words(mirror, padding)
             return reading
-    for mirror, _, fine, _ in views:
-        found = _read_searched(fine, aspect)
+    for mirror, view, fine, _ in views:
+        found = _read_searched(fine, aspect, coarse=view)
         if found is not None:
             reading, geometry = found
             reading.transform = _words(mirror, padding, _crop_words(geometry))
@@ -503,27 +503,39 @@ def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkRe
 def _read_whole(
     luma: np.ndarray, picture: np.ndarray | None = None, shown: _Geometry = _WHOLE
 ) -> WatermarkReading:
-    """The reading of the copy (`luma`) as the whole original frame, or as the window of it
-    that `shown` says `picture` (the copy at a finer resolution) shows once bars are cut off;
-    that window is polished by the lattice fit, bars being found only to the pixel."""
-    if shown == _WHOLE or picture is None:
-        values, weight = _aligned(luma, _WHOLE)
-        _, gain = _best_gain(values, weight, GAINS)
-        return _read(values, weight, gain)
+    """The reading of the copy (`luma`) as the whole original frame; failing that, as the
+    window of it that `shown` says `picture` (the copy at a finer resolution) shows once bars
+    are cut off, polished by the lattice fit (bars are found only to the pixel)."""
+    values, weight = _aligned(luma, _WHOLE)
+    _, gain = _best_gain(values, weight, GAINS)
+    reading = _read(values, weight, gain)
+    if reading.clip_id is not None or shown == _WHOLE or picture is None:
+        return reading
     values, weight, gain, _ = _refine(picture, shown)
-    return _read(values, weight, gain)
+    windowed = _read(values, weight, gain)
+    return windowed if windowed.clip_id is not None else reading
 
 
 def _read_searched(
-    luma: np.ndarray, aspect: float | None, *, pairs: list[tuple[float, float]] | None = None
+    luma: np.ndarray,
+    aspect: float | None,
+    *,
+    pairs: list[tuple[float, float]] | None = None,
+    coarse: np.ndarray | None = None,
 ) -> tuple[WatermarkReading, _Geometry] | None:
-    """The first id read at the crop search's likeliest placements, and where the copy sits."""
+    """The first id read at the crop search's likeliest placements, and where the copy sits.
+
+    A placement that does not read from `luma` is read again from `coarse` (the same copy at
+    the detector's super-sampled size), when given: near the decoder's limit, either may be the
+    one that reads (eval photos at CRF 28: each read a crop the other missed).
+    """
     template = search_template()
     for placement in placements(luma, template, aspect, CANDIDATES, pairs=pairs):
-        values, weight, gain, geometry = _refine(luma, placement.geometry)
-        found = _read(values, weight, gain)
-        if found.clip_id is not None:
-            return found, geometry
+        for source in (luma,) if coarse is None else (luma, coarse):
+            values, weight, gain, geometry = _refine(source, placement.geometry)
+            found = _read(values, weight, gain)
+            if found.clip_id is not None:
+                return found, geometry
     return None
 
 
