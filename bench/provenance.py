@@ -396,14 +396,13 @@ def main() -> None:
         url = f"sqlite:///{folder / 'audit.db'}"
         engine = create_audit_engine(url)
         run_migration(engine, "head")
-        engine.dispose()
-        repo = ManifestRepository(url)
+        repo = ManifestRepository(engine)
         costs(authority, repo, photo_path, folder)
         unmarked_cost(folder)
         if not args.costs_only:
             robustness(authority, repo, photo_path, folder, args.clips, args.seconds, args.quick)
             false_matches(repo, args.unrelated)
-        repo.close()
+        engine.dispose()
 
 
 if __name__ == "__main__":

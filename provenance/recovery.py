@@ -101,6 +101,10 @@ def read_signals(stream: BinaryIO, *, on_frame: FrameHook | None = None) -> Clip
         limits.append(f"the clip is only {count / fps:.1f} s long")
     if 0 < short_side < SMALL_PIXELS:
         limits.append(f"the picture is only {short_side} pixels high")
+    if box is not None and stats.whole.still():
+        # One picture shown for the whole clip: no frames to average the codec's noise out of
+        # the mark, and nothing that moves to tell it from a photo.
+        limits.append("the picture never moves (a still image)")
     padding = None if box is None else box.bars()
     fingerprint = variants[0] if variants else []
     return ClipSignals(reading, fingerprint, count, variants, limits, padding)

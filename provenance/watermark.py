@@ -18,18 +18,21 @@ the detector averages all frames and compression noise averages out.
 - Geometry: when the whole frame does not read, `watermark_search` finds where a cropped (or
   oddly resized) copy sits: per scale pair one FFT cross-correlation of the copy's QIM phases
   with the cells' dithers scores every offset. The best few placements are polished by
-  coordinate ascent of the lattice fit and decoded. Searched: up to 15 % off each side (or 30 %
-  off one), and reframes to another aspect that keep half of one axis and nearly all of the
-  other. Not searched: a crop together with a strong contrast change (the search tries two
-  gains). (A 1-D template, a +-1 pattern per column and row, was tried first and lost to the
-  host's own column means.)
+  coordinate ascent of the lattice fit and decoded. The search and the decode of a placement
+  read the copy at the statistics' 320 x 180, resampled once from there (at the detector's
+  4 pixels per cell a shrunk or turned copy loses most of its mark), and every scale is tried
+  at four half-pixel shifts (a textured photo's copy placed half a pixel off reads as chance).
+  Searched: up to 15 % off each side (or 30 % off one), and reframes to another aspect that
+  keep half of one axis and nearly all of the other. Not searched: a crop together with a
+  strong contrast change (the search tries two gains). (A 1-D template, a +-1 pattern per
+  column and row, was tried first and lost to the host's own column means.)
 - Re-uploads (issue 14): flat, still bars of any colour are cut off first (watermark_framing);
   the four mirrors (as is, left-right, upside down, both) are read whole, then searched; then
-  rotations up to 5 degrees zoomed to fill (each whole degree scored, the likeliest two decoded
-  within half a degree); then the original shown inside a larger picture at half its size or
-  more. A reading says which of these it undid (`WatermarkReading.transform`). Every frame
-  carries the same mark, so speed changes and reversal need nothing; a clip inside a longer
-  video is read shot by shot (watermark_shots). Each search hands the decoder only placements
+  rotations up to 5 degrees zoomed to fill (each whole degree scored near the zoom that fills
+  the frame, the likeliest two decoded within half a degree); then the original shown inside
+  a larger picture at half its size or more. A reading says which of these it undid
+  (`WatermarkReading.transform`). Every frame carries the same mark, so speed changes and
+  reversal need nothing; a clip inside a longer video is read shot by shot (watermark_shots). Each search hands the decoder only placements
   whose z-score clears MIN_SCORE, and the decoder still demands sync, CRC and the error cap.
 - The CRC, the sync bits and a cap on corrected errors reject unmarked clips (no false ids).
 - The four corners are left unmarked: the visible label sits in one, and platform logos and
@@ -46,10 +49,18 @@ import numpy as np
 import scipy.linalg  # type: ignore[import-untyped]
 
 from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
-from provenance.watermark_framing import ORIENTATIONS, Box, picture_box
+from provenance.watermark_framing import (
+    EDGE_MARGIN,
+    ORIENTATIONS,
+    STILL_LEVELS,
+    Box,
+    picture_box,
+)
 from provenance.watermark_search import (
+    SCALE_STEP,
     SEARCH_GAINS,
     CellTemplate,
+    fill_share,
     inset_placements,
     placements,
     zoom_pairs,
@@ -74,6 +85,7 @@ MIN_SEEN = 0.5  # least share of coded bits with a visible cell
 GAINS = np.geomspace(0.5, 2.0, 140).astype(np.float32)  # contrast changes searched
 _PER_CELL = 4  # averaged luma keeps 4 x 4 pixels per cell
 _SUPER_SIZE = (GRID_W * _PER_CELL, GRID_H * _PER_CELL)
+_ALIGN_SIZE = (GRID_W * 2 * _PER_CELL, GRID_H * 2 * _PER_CELL)  # a placed copy is warped to this
 # LumaStats keeps the frames at this size: bars are cut at it, and 720p and 1080p shrink to it by
 # whole pixels (the area average's fast path), which keeps decoding as cheap as before.
 _STATS_SIZE = (320, 180)
@@ -83,6 +95,9 @@ _REFINE_ROUNDS = 4  # passes over the four geometry axes per step size
 # finds a rotated copy only within about half a degree of its angle, hence the 1-degree step.
 ROTATIONS = tuple(sign * step for step in (1.0, 2.0, 3.0, 4.0, 5.0) for sign in (1, -1))
 ROTATION_TRIES = 2  # the best-scoring angles (and mirrors) that are decoded
+# Zooms searched per angle: from the zoom that just fills the frame (rotate and scale to fill,
+# what editors do) to this much more (a share of each axis cut beyond it), and a step less.
+ZOOM_SLACK = 0.03
 
 
 @dataclass
@@ -298,6 +313,13 @@ class LumaStats:
         self.frames += 1
         self.aspect = aspect
 
+    def still(self) -> bool:
+        """Whether the picture never changes (a still image shown as a clip): its frames then
+        average no compression noise out, and the mark is read as from one frame."""
+        if self.frames < 2:
+            return False
+        return float(np.percentile(self.high - self.low, 99)) <= STILL_LEVELS
+
     def picture(self) -> Box | None:
         """Where the picture sits once bars are cut off; None when blank or never added to."""
         if self.frames == 0:
@@ -332,32 +354,49 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
     aspect = stats.aspect * (picture.shape[1] / box.width) / (picture.shape[0] / box.height)
     luma = cv2.resize(picture, _SUPER_SIZE, interpolation=cv2.INTER_AREA)
     padding = box.bars()
-    views = [(o.words(), o.undo(luma)) for o in ORIENTATIONS]
-    readings = [_read_whole(view) for _, view in views]
-    for (mirror, _), reading in zip(views, readings, strict=True):
+    window = _bar_window(box, picture.shape)
+    # Searches and the placements they find read the picture at the statistics' resolution:
+    # resampled once from there, a shrunk or turned copy keeps far more of its mark than from
+    # the detector's 4 pixels per cell (a half-size inset: lattice fit 0.19 against 0.04).
+    views = [
+        (o.words(), o.undo(luma), o.undo(picture), o.undo_window(window)) for o in ORIENTATIONS
+    ]
+    readings = [_read_whole(view, fine, shown) for _, view, fine, shown in views]
+    for (mirror, *_), reading in zip(views, readings, strict=True):
         if reading.clip_id is not None:
             reading.transform = _words(mirror, padding)
             return reading
-    for mirror, view in views:
-        found = _read_searched(view, aspect)
+    for mirror, view, fine, _ in views:
+        found = _read_searched(fine, aspect, coarse=view)
         if found is not None:
             reading, geometry = found
             reading.transform = _words(mirror, padding, _crop_words(geometry))
             return reading
-    found = _read_rotated(views[:2], aspect)
+    found = _read_rotated([(mirror, fine) for mirror, _, fine, _ in views[:2]], aspect)
     if found is not None:
         mirror, angle, reading, geometry = found
         turn = "counter-clockwise" if angle > 0 else "clockwise"
         rotation = f"rotated {abs(angle):g}° {turn}"
         reading.transform = _words(mirror, padding, rotation, _crop_words(geometry))
         return reading
-    inset = _read_inset(luma)
+    inset = _read_inset(picture.astype(np.float32))
     if inset is not None:
         reading, geometry = inset
         shown = f"shown inside another picture at {100 / geometry[1]:.0f} % of its width"
         reading.transform = _words(padding, shown)
         return reading
     return readings[0]
+
+
+def _bar_window(box: Box, shape: tuple[int, ...]) -> _Geometry:
+    """Which share of the original the picture inside bars shows: the line cut beyond each bar
+    (EDGE_MARGIN) is a sliver of the original, not a crop to search for."""
+    top = EDGE_MARGIN if box.top > 0 else 0
+    bottom = EDGE_MARGIN if box.bottom < box.height else 0
+    left = EDGE_MARGIN if box.left > 0 else 0
+    right = EDGE_MARGIN if box.right < box.width else 0
+    height, width = shape[0] + top + bottom, shape[1] + left + right
+    return (left / width, shape[1] / width, top / height, shape[0] / height)
 
 
 def _read_inset(luma: np.ndarray) -> tuple[WatermarkReading, _Geometry] | None:
@@ -371,50 +410,63 @@ def _read_inset(luma: np.ndarray) -> tuple[WatermarkReading, _Geometry] | None:
 
 
 def _read_rotated(
-    views: list[tuple[str | None, np.ndarray]], aspect: float
+    pictures: list[tuple[str | None, np.ndarray]], aspect: float
 ) -> tuple[str | None, float, WatermarkReading, _Geometry] | None:
     """A reading of a slightly rotated copy (zoomed to fill its frame), and its mirror and angle.
 
-    Every whole degree is scored by the best placement of a copy zoomed to fill (one search
-    gain); the likeliest few angles are then decoded at that degree and half a degree either
-    side, near the zoom found (the search sees a rotated copy only within about half a degree
-    of its angle).
+    Every whole degree is scored by the best placement of the copy turned back and zoomed about
+    as much as filling the frame takes (one search gain); the likeliest few angles are then
+    decoded at that degree and half a degree either side, near the zoom found (the search sees
+    a rotated copy only within about half a degree of its angle).
     """
     template = search_template()
     hints = []
     for angle in ROTATIONS:
-        for mirror, view in views:
+        share = fill_share(angle, aspect)
+        pairs = zoom_pairs(share - ZOOM_SLACK, share + SCALE_STEP)
+        for mirror, picture in pictures:
             best = placements(
-                _unrotated(view, angle),
+                _unrotated(picture, angle),
                 template,
                 aspect,
                 1,
-                pairs=zoom_pairs(),
+                pairs=pairs,
                 gains=SEARCH_GAINS[:1],
                 min_score=-np.inf,
             )
             if best:
-                hints.append((best[0].score, angle, mirror, view, best[0].geometry[1]))
+                hints.append((best[0].score, angle, mirror, picture, best[0].geometry[1]))
     hints.sort(key=lambda hint: -hint[0])
-    for _, angle, mirror, view, share in hints[:ROTATION_TRIES]:
-        near = zoom_pairs(share - 0.03, share + 0.03)
+    for _, angle, mirror, picture, share in hints[:ROTATION_TRIES]:
+        near = zoom_pairs(share - 2 * SCALE_STEP, share + 2 * SCALE_STEP)
+        tries = []
         for fine in (angle, angle - 0.5, angle + 0.5):
-            found = _read_searched(_unrotated(view, fine), aspect, pairs=near)
-            if found is not None:
-                return mirror, fine, *found
+            turned = _unrotated(picture, fine)
+            for placement in placements(turned, template, aspect, CANDIDATES, pairs=near):
+                tries.append((placement.score, fine, turned, placement.geometry))
+        # The best-placed angle first: a neighbouring one may decode too, less exactly.
+        for _, fine, turned, geometry in sorted(tries, key=lambda t: -t[0])[:CANDIDATES]:
+            values, weight, gain, geometry = _refine(turned, geometry)
+            found = _read(values, weight, gain)
+            if found.clip_id is not None:
+                return mirror, fine, found, geometry
     return None
 
 
-def _unrotated(luma: np.ndarray, angle: float) -> np.ndarray:
+def _unrotated(picture: np.ndarray, angle: float) -> np.ndarray:
     """The copy turned back by `angle` degrees (counter-clockwise positive) about its centre.
 
     The corners that come from outside the copy are filled by reflection: they read as a few
     more cells of chance, which the search's z-score already allows for.
     """
-    height, width = luma.shape
+    height, width = picture.shape
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), -angle, 1.0)
     return cv2.warpAffine(
-        luma, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        picture.astype(np.float32),
+        matrix,
+        (width, height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT,
     )
 
 
@@ -448,23 +500,42 @@ def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkRe
     return reading
 
 
-def _read_whole(luma: np.ndarray) -> WatermarkReading:
-    """The reading of the copy as the whole original frame."""
+def _read_whole(
+    luma: np.ndarray, picture: np.ndarray | None = None, shown: _Geometry = _WHOLE
+) -> WatermarkReading:
+    """The reading of the copy (`luma`) as the whole original frame; failing that, as the
+    window of it that `shown` says `picture` (the copy at a finer resolution) shows once bars
+    are cut off, polished by the lattice fit (bars are found only to the pixel)."""
     values, weight = _aligned(luma, _WHOLE)
     _, gain = _best_gain(values, weight, GAINS)
-    return _read(values, weight, gain)
+    reading = _read(values, weight, gain)
+    if reading.clip_id is not None or shown == _WHOLE or picture is None:
+        return reading
+    values, weight, gain, _ = _refine(picture, shown)
+    windowed = _read(values, weight, gain)
+    return windowed if windowed.clip_id is not None else reading
 
 
 def _read_searched(
-    luma: np.ndarray, aspect: float | None, *, pairs: list[tuple[float, float]] | None = None
+    luma: np.ndarray,
+    aspect: float | None,
+    *,
+    pairs: list[tuple[float, float]] | None = None,
+    coarse: np.ndarray | None = None,
 ) -> tuple[WatermarkReading, _Geometry] | None:
-    """The first id read at the crop search's likeliest placements, and where the copy sits."""
+    """The first id read at the crop search's likeliest placements, and where the copy sits.
+
+    A placement that does not read from `luma` is read again from `coarse` (the same copy at
+    the detector's super-sampled size), when given: near the decoder's limit, either may be the
+    one that reads (eval photos at CRF 28: each read a crop the other missed).
+    """
     template = search_template()
     for placement in placements(luma, template, aspect, CANDIDATES, pairs=pairs):
-        values, weight, gain, geometry = _refine(luma, placement.geometry)
-        found = _read(values, weight, gain)
-        if found.clip_id is not None:
-            return found, geometry
+        for source in (luma,) if coarse is None else (luma, coarse):
+            values, weight, gain, geometry = _refine(source, placement.geometry)
+            found = _read(values, weight, gain)
+            if found.clip_id is not None:
+                return found, geometry
     return None
 
 
@@ -478,17 +549,22 @@ def search_template() -> CellTemplate:
 
 
 def _aligned(luma: np.ndarray, geometry: _Geometry) -> tuple[np.ndarray, np.ndarray]:
-    """The marked cells' high-passed values if the copy sits at `geometry`, and which are seen."""
+    """The marked cells' high-passed values if the copy (`luma`, at any resolution) sits at
+    `geometry`, and which are seen."""
     layout = _layout()
-    if geometry == _WHOLE:
+    if geometry == _WHOLE and luma.shape == _SUPER_SIZE[::-1]:
         return _grid_view(luma)[layout.cells], np.ones(layout.cells.size, np.float32)
     left, width, top, height = geometry
-    w0, h0 = _SUPER_SIZE
-    # Original-frame sample X shows copy sample (X + 0.5 - left * w0) / width - 0.5.
+    copy_h, copy_w = luma.shape
+    # The copy is warped onto the original frame at twice the detector's pixels per cell, then
+    # averaged per cell: a copy finer than that is not blurred by the warp's interpolation.
+    w0, h0 = _ALIGN_SIZE
+    # Original-frame sample X (centre X + 0.5 of w0) shows copy sample
+    # ((X + 0.5) / w0 - left) / width * copy_w - 0.5.
     inverse = np.array(
         [
-            [1 / width, 0, (0.5 - left * w0) / width - 0.5],
-            [0, 1 / height, (0.5 - top * h0) / height - 0.5],
+            [copy_w / (w0 * width), 0, (0.5 / w0 - left) / width * copy_w - 0.5],
+            [0, copy_h / (h0 * height), (0.5 / h0 - top) / height * copy_h - 0.5],
         ],
         np.float32,
     )

@@ -81,6 +81,17 @@ class Orientation:
             image = image[::-1]
         return np.ascontiguousarray(image)
 
+    def undo_window(
+        self, window: tuple[float, float, float, float]
+    ) -> tuple[float, float, float, float]:
+        """Where a (left, width, top, height) window of the copy lies once the mirror is undone."""
+        left, width, top, height = window
+        if self.left_right:
+            left = 1 - left - width
+        if self.up_down:
+            top = 1 - top - height
+        return (left, width, top, height)
+
     def words(self) -> str | None:
         """The mirror in words; None when there is none."""
         if self.left_right and self.up_down:

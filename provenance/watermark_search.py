@@ -8,9 +8,11 @@ contrast gain, d the cell's dither, z = exp(2 pi i v / (g STEP)) and D = exp(2 p
 So for one scale pair (and one gain) the fit at every offset at once is the cross-correlation of
 the copy's dense phase map z with the cells' phasors D placed on their grid: two FFTs. The search
 loops over the scale pairs a crop can give (same share on both axes, one axis only, or whatever
-keeps the copy's aspect for a few usual original aspects) and two gains, scores every offset as
-a z-score against chance, and hands the best few placements on; the detector polishes them with
-its own fit and still demands sync, CRC and the error cap before it believes an id.
+keeps the copy's aspect for a few usual original aspects), four half-pixel shifts of the copy
+(a textured photo's copy half a pixel off fits no better than chance) and two gains, scores
+every offset as a z-score against chance, and hands the best few placements on; the detector
+polishes them with its own fit and still demands sync, CRC and the error cap before it believes
+an id.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ INSET_GAINS = SEARCH_GAINS[:1]  # an inset's larger correlations are searched at
 MIN_SCORE = 5.5  # z-score worth a decode: unmarked clips' best placement scores 4.2 +- 0.3
 MIN_COVER = 0.4  # least share of the marked cells a placement must show
 _DISTINCT = 0.015  # placements closer than this (normalised) are one
+# Sub-pixel placements tried per scale, in super-sampled pixels (an eighth of a cell): on textured
+# photos a copy's cell values move by more than the QIM step when it sits half a pixel off, and
+# its peak (z 9) sinks to chance (z 3-4); a quarter of a pixel off keeps most of it.
+SHIFTS = ((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5))
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,13 @@ def _distinct(found: list[Placement], limit: int, min_score: float) -> list[Plac
     return chosen
 
 
+def fill_share(angle: float, aspect: float) -> float:
+    """The share of each axis of the original that a copy rotated by `angle` degrees and zoomed
+    just enough to fill its frame (of `aspect`, width / height) shows."""
+    turn = np.radians(abs(angle))
+    return float(1 / (np.cos(turn) + np.sin(turn) * max(aspect, 1 / aspect)))
+
+
 def zoom_pairs(low: float = ZOOM_SCALE, high: float = 1.0) -> list[tuple[float, float]]:
     """Equal shares on both axes from `high` down to `low`: a copy rotated and zoomed to fill."""
     steps = round((high - low) / SCALE_STEP)
@@ -174,9 +187,9 @@ def zoom_pairs(low: float = ZOOM_SCALE, high: float = 1.0) -> list[tuple[float, 
 def _best_offsets(
     luma: np.ndarray, template: CellTemplate, size: tuple[int, int], gains: tuple[float, ...]
 ) -> list[Placement]:
-    """The best offset, per search gain, of the copy scaled to `size` super-sampled pixels."""
+    """The best offset, per search gain and sub-pixel shift, of the copy scaled to `size`."""
     width, height = size
-    values = _cell_values(luma, template, size)
+    scaled = _resized(luma, size)
     offsets_x = np.arange(-1, template.width - width + 2)
     offsets_y = np.arange(-1, template.height - height + 2)
     cover = template.covered(offsets_x, offsets_y, size)
@@ -187,25 +200,28 @@ def _best_offsets(
     rows, cols = offsets_y % template.canvas[0], offsets_x % template.canvas[1]
     phase_map = np.zeros(template.canvas, np.complex64)
     out = []
-    for gain in gains:
-        phase = values * np.float32(2 * np.pi / (gain * template.step))
-        phase_map[: values.shape[0], : values.shape[1]] = np.cos(phase) + 1j * np.sin(phase)
-        fit = scipy.fft.ifft2(template.spectrum * np.conj(scipy.fft.fft2(phase_map))).real
-        scores = np.where(usable, fit[np.ix_(rows, cols)] / norm, -np.inf)
-        iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
-        dx, dy = _vertex(scores[iy, ix - 1 : ix + 2]), _vertex(scores[iy - 1 : iy + 2, ix])
-        out.append(
-            Placement(
-                (
-                    (offsets_x[ix] + dx) / template.width,
-                    width / template.width,
-                    (offsets_y[iy] + dy) / template.height,
-                    height / template.height,
-                ),
-                gain,
-                float(scores[iy, ix]),
+    for shift_x, shift_y in SHIFTS:
+        # The copy moved right and down by the shift: its corner sits at offset + shift.
+        values = _cell_values(_shifted(scaled, shift_x, shift_y), template)
+        for gain in gains:
+            phase = values * np.float32(2 * np.pi / (gain * template.step))
+            phase_map[: values.shape[0], : values.shape[1]] = np.cos(phase) + 1j * np.sin(phase)
+            fit = scipy.fft.ifft2(template.spectrum * np.conj(scipy.fft.fft2(phase_map))).real
+            scores = np.where(usable, fit[np.ix_(rows, cols)] / norm, -np.inf)
+            iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
+            dx, dy = _vertex(scores[iy, ix - 1 : ix + 2]), _vertex(scores[iy - 1 : iy + 2, ix])
+            out.append(
+                Placement(
+                    (
+                        (offsets_x[ix] + dx + shift_x) / template.width,
+                        width / template.width,
+                        (offsets_y[iy] + dy + shift_y) / template.height,
+                        height / template.height,
+                    ),
+                    gain,
+                    float(scores[iy, ix]),
+                )
             )
-        )
     return out
 
 
@@ -230,10 +246,15 @@ def inset_placements(
 def _best_insets(
     luma: np.ndarray, template: CellTemplate, size: tuple[int, int]
 ) -> list[Placement]:
-    """The best place, per search gain, of the whole original inside the copy scaled to `size`."""
+    """The best place, per search gain and sub-pixel shift, of the whole original inside the
+    copy scaled to `size`."""
     width, height = size
-    values = _cell_values(luma, template, size)
-    canvas = (scipy.fft.next_fast_len(values.shape[0]), scipy.fft.next_fast_len(values.shape[1]))
+    scaled = _resized(luma, size)
+    pc = template.per_cell
+    canvas = (
+        scipy.fft.next_fast_len(height - pc + 1),
+        scipy.fft.next_fast_len(width - pc + 1),
+    )
     phasors = np.zeros(canvas, np.complex64)
     phasors[: template.height, : template.width] = template.phasors
     spectrum = np.conj(scipy.fft.fft2(phasors))
@@ -241,34 +262,55 @@ def _best_insets(
     places = (height - template.height + 1, width - template.width + 1)
     phase_map = np.zeros(canvas, np.complex64)
     out = []
-    for gain in INSET_GAINS:
-        phase = values * np.float32(2 * np.pi / (gain * template.step))
-        phase_map[: values.shape[0], : values.shape[1]] = np.cos(phase) + 1j * np.sin(phase)
-        fit = scipy.fft.ifft2(scipy.fft.fft2(phase_map) * spectrum).real
-        scores = fit[: places[0], : places[1]] / norm
-        iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
-        dx, dy = _vertex(scores[iy, ix - 1 : ix + 2]), _vertex(scores[iy - 1 : iy + 2, ix])
-        out.append(
-            Placement(
-                (
-                    -(ix + dx) / template.width,
-                    width / template.width,
-                    -(iy + dy) / template.height,
-                    height / template.height,
-                ),
-                gain,
-                float(scores[iy, ix]),
+    for shift_x, shift_y in SHIFTS:
+        # The copy moved right and down by the shift: the original's corner sits at place - shift.
+        values = _cell_values(_shifted(scaled, shift_x, shift_y), template)
+        for gain in INSET_GAINS:
+            phase = values * np.float32(2 * np.pi / (gain * template.step))
+            phase_map[: values.shape[0], : values.shape[1]] = np.cos(phase) + 1j * np.sin(phase)
+            fit = scipy.fft.ifft2(scipy.fft.fft2(phase_map) * spectrum).real
+            scores = fit[: places[0], : places[1]] / norm
+            iy, ix = np.unravel_index(int(np.argmax(scores)), scores.shape)
+            dx, dy = _vertex(scores[iy, ix - 1 : ix + 2]), _vertex(scores[iy - 1 : iy + 2, ix])
+            out.append(
+                Placement(
+                    (
+                        -(ix + dx - shift_x) / template.width,
+                        width / template.width,
+                        -(iy + dy - shift_y) / template.height,
+                        height / template.height,
+                    ),
+                    gain,
+                    float(scores[iy, ix]),
+                )
             )
-        )
     return out
 
 
-def _cell_values(luma: np.ndarray, template: CellTemplate, size: tuple[int, int]) -> np.ndarray:
-    """Cell means at every pixel offset of the copy scaled to `size`, high-passed as the
-    detector's cell grid would be."""
-    width, height = size
+def _resized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image` at (width, height) `size`: area averages when shrinking, linear when enlarging
+    (OpenCV's area mode enlarges by repeating pixels, which puts cells off by a pixel)."""
+    shrinks = size[0] <= image.shape[1] and size[1] <= image.shape[0]
+    mode = cv2.INTER_AREA if shrinks else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=mode)
+
+
+def _shifted(image: np.ndarray, shift_x: float, shift_y: float) -> np.ndarray:
+    """`image` moved right and down by a fraction of a pixel (edges repeated)."""
+    if not shift_x and not shift_y:
+        return image
+    move = np.float32([[1, 0, shift_x], [0, 1, shift_y]])
+    size = (image.shape[1], image.shape[0])
+    return cv2.warpAffine(
+        image, move, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def _cell_values(scaled: np.ndarray, template: CellTemplate) -> np.ndarray:
+    """Cell means at every pixel offset of the copy (scaled to the template's pixels),
+    high-passed as the detector's cell grid would be."""
+    height, width = scaled.shape
     pc = template.per_cell
-    scaled = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
     means = cv2.boxFilter(scaled, -1, (pc, pc), anchor=(0, 0), borderType=cv2.BORDER_REFLECT)
     means = means[: height - pc + 1, : width - pc + 1]
     sigma = template.whiten_sigma * pc
