@@ -113,9 +113,7 @@ def backtest(
         stage = _field(record, "stage")
         old_action = _field(record, "action")
         kind = _field(record, "kind", "decision")
-        if stage not in STAGES or stage not in pack.stages or not old_action:
-            continue
-        if kind != "decision":  # a reviewer's note, a job event: nothing a pack decides
+        if stage not in STAGES or stage not in pack.stages or not old_action or kind != "decision":
             continue
         recorded = _field(record, "signals") or ()
         scores = [

@@ -42,6 +42,11 @@ def _event(job: str, stage: str, action: str, nsfw: float, kind: str = "decision
     }
 
 
+def _draft(event: dict) -> EventDraft:
+    """A recorded decision as the store appends it."""
+    return EventDraft(**{k: v for k, v in event.items() if k != "job_id"}, job_id=event["job_id"])
+
+
 def test_backtest_reports_only_changed_decisions() -> None:
     events = [
         _event("a", "input", "label", 0.1),
@@ -99,9 +104,7 @@ def test_workers_split_the_log_and_give_the_same_report_in_log_order(
     # is alike in both packs, the input stage is not
     for i in range(240):
         event = _event(f"j{i}", ("input", "output")[i % 2], "label", (i * 37 % 100) / 100)
-        audit_store.append(
-            EventDraft(**{k: v for k, v in event.items() if k != "job_id"}, job_id=event["job_id"])
-        )
+        audit_store.append(_draft(event))
         if i == 10:
             audit_store.append(
                 EventDraft(
@@ -129,8 +132,7 @@ def test_the_cli_compares_two_stored_versions_over_a_time_range_and_names_the_jo
     home = cli_home
     store = open_store(settings_for(home))
     for job, nsfw in (("job-calm", 0.1), ("job-edge", 0.4), ("job-edge2", 0.45)):
-        event = _event(job, "input", "label", nsfw)
-        store.append(EventDraft(**{k: v for k, v in event.items() if k != "job_id"}, job_id=job))
+        store.append(_draft(_event(job, "input", "label", nsfw)))
     store.close()
     (tmp_path / "candidate.yaml").write_text(STRICTER)
     assert main(["policy", "upload", str(tmp_path / "candidate.yaml")]) == 0
