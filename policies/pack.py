@@ -126,8 +126,8 @@ class StagePlan:
     """A stage's rules resolved against one set of signal categories, so a decision only looks
     at what can fire: each threshold rule with the present categories it covers (rules that
     cover none and require nothing are left out; those covering one category and requiring
-    nothing apart, as a lookup is all they need), and each condition variable with the present categories that
-    feed it (variables no present category feeds are 0.0 from the start)."""
+    nothing apart, as a lookup is all they need), and each condition variable with the present
+    categories that feed it (variables no present category feeds are 0.0 from the start)."""
 
     single_rules: tuple[tuple[Rule, str], ...]
     threshold_rules: tuple[tuple[Rule, tuple[str, ...]], ...]
