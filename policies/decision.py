@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Action = Literal["allow", "label", "restrict", "review", "block"]
 
@@ -11,19 +10,21 @@ Action = Literal["allow", "label", "restrict", "review", "block"]
 ACTION_SEVERITY: dict[str, int] = {"allow": 0, "label": 1, "restrict": 2, "review": 3, "block": 4}
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What the policy decided for a stage (`input` or `output`), why, and under which version."""
+class Decision(NamedTuple):
+    """What the policy decided for a stage (`input` or `output`), why, and under which version.
+
+    Immutable; a named tuple rather than a frozen dataclass because every job's every stage
+    makes one, and it is made in under half the time (issue 11's decisions per second)."""
 
     stage: str
     action: Action
     reasons: tuple[str, ...]
     policy_version: str
     decision_id: str
-    rules_fired: tuple[str, ...] = field(default=())
+    rules_fired: tuple[str, ...] = ()
     # Categories whose classifier could not run here (no model configured): the decision was
     # made without them, so a reader knows what it did not look at.
-    unevaluated: tuple[str, ...] = field(default=())
+    unevaluated: tuple[str, ...] = ()
 
     @property
     def publishable(self) -> bool:

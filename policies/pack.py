@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
@@ -86,6 +86,11 @@ class Rule:
     when: str = ""
     requires: tuple[str, ...] = ()
 
+    @functools.cached_property
+    def threshold_text(self) -> str:
+        """The threshold as reasons print it (formatted once: every fired rule's reason has it)."""
+        return f"{self.threshold:g}"
+
     def matches(self, category: str) -> bool:
         """True when a signal category falls under this rule's category pattern."""
         return _category_matches(category, self.category)
@@ -116,6 +121,11 @@ class StagePolicy:
         return plan
 
     @functools.cached_property
+    def default_reasons(self) -> tuple[str, ...]:
+        """A decision's reasons when no rule fires (the same for every one)."""
+        return (f"no rule fired: default action {self.default_action}",)
+
+    @functools.cached_property
     def condition_rules(self) -> tuple[Rule, ...]:
         """The `when` rules, in the order `conditions` evaluates them (read by every decision)."""
         return tuple(rule for rule in self.rules if rule.when)
@@ -126,10 +136,12 @@ class StagePlan:
     """A stage's rules resolved against one set of signal categories, so a decision only looks
     at what can fire: each threshold rule with the present categories it covers (rules that
     cover none and require nothing are left out; those covering one category and requiring
-    nothing apart, as a lookup is all they need), and each condition variable with the present
-    categories that feed it (variables no present category feeds are 0.0 from the start)."""
+    nothing are grouped by that category, so one lookup and one comparison with the group's
+    lowest threshold pass over them all when none can fire), and each condition variable with
+    the present categories that feed it (variables no present category feeds are 0.0 from the
+    start)."""
 
-    single_rules: tuple[tuple[Rule, str], ...]
+    single_rules: tuple[tuple[str, float, tuple[Rule, ...]], ...]
     threshold_rules: tuple[tuple[Rule, tuple[str, ...]], ...]
     single_variables: tuple[tuple[str, str], ...]
     variables: tuple[tuple[str, tuple[str, ...]], ...]
@@ -138,15 +150,20 @@ class StagePlan:
     @classmethod
     def of(cls, policy: StagePolicy, categories: tuple[str, ...]) -> StagePlan:
         """Resolve `policy` for signals of `categories` (each category once)."""
-        single_rules, threshold_rules = [], []
+        by_category: dict[str, list[Rule]] = {}
+        threshold_rules = []
         for rule in policy.rules:
             if rule.when:
                 continue
             covered = tuple(c for c in categories if rule.matches(c))
             if len(covered) == 1 and not rule.require:
-                single_rules.append((rule, covered[0]))
+                by_category.setdefault(covered[0], []).append(rule)
             elif covered or rule.require:
                 threshold_rules.append((rule, covered))
+        single_rules = [
+            (category, min(rule.threshold for rule in rules), tuple(rules))
+            for category, rules in by_category.items()
+        ]
         single_variables, variables, zeros = [], [], {}
         for name in (*VARIABLES, HASH_ANY):
             if name not in policy.conditions.names:
@@ -252,25 +269,26 @@ class PolicyPack:
         unevaluated = (
             tuple([c for c in present if c not in best]) if len(best) != len(present) else ()
         )
-        decision_id = secrets.token_hex(16)  # as random as uuid4().hex, a third of its cost
+        # The kernel's CSPRNG, as secrets.token_hex(16) reads it, without its two call layers
+        decision_id = os.urandom(16).hex()
         if not fired:
             return Decision(
                 stage,
                 policy.default_action,  # type: ignore[arg-type]
-                (f"no rule fired: default action {policy.default_action}",),
+                policy.default_reasons,
                 self.version,
                 decision_id,
                 unevaluated=unevaluated,
             )
-        fired.sort(key=lambda f: -ACTION_SEVERITY[f[1]])
-        action = fired[0][1]
+        if len(fired) > 1:
+            fired.sort(key=_strictest_first)
         return Decision(
             stage,
-            action,  # type: ignore[arg-type]
-            tuple(reason for _, _, reason in fired),
+            fired[0][1],  # type: ignore[arg-type]
+            tuple([reason for _, _, reason in fired]),
             self.version,
             decision_id,
-            rules_fired=tuple(rule.id for rule, _, _ in fired),
+            rules_fired=tuple([rule.id for rule, _, _ in fired]),
             unevaluated=unevaluated,
         )
 
@@ -323,7 +341,8 @@ def _category_matches(category: str, pattern: str) -> bool:
 
 
 def _rule_dict(rule: Rule) -> dict[str, Any]:
-    data = {k: list(v) if isinstance(v, tuple) else v for k, v in vars(rule).items()}
+    data = {f.name: getattr(rule, f.name) for f in fields(rule)}
+    data = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
     if rule.when:
         data = {k: v for k, v in data.items() if k not in ("category", "threshold", "require")}
     return {k: v for k, v in data.items() if v not in ("", None, [])}
@@ -340,6 +359,10 @@ def _highest(best: dict[str, Signal], categories: tuple[str, ...]) -> Signal | N
 
 
 Fired = list[tuple[Rule, str, str]]  # each fired rule, the action it asks for, and why
+
+
+def _strictest_first(fired: tuple[Rule, str, str]) -> int:
+    return -ACTION_SEVERITY[fired[1]]
 
 
 class Scored(Protocol):
@@ -379,10 +402,13 @@ def _fired(
     """Every rule that fires; its reason is written only when `explain` (else "")."""
     plan = policy.plan_for(tuple(present))
     fired = _conditions_fired(policy, plan, best, explain)
-    for rule, category in plan.single_rules:  # the hot path: most rules cover one
+    for category, lowest, rules in plan.single_rules:  # the hot path: most rules cover one
         worst = best.get(category)
-        if worst is not None and worst.score >= rule.threshold:
-            fired.append((rule, rule.action, _reason(rule, worst) if explain else ""))
+        if worst is None or worst.score < lowest:
+            continue
+        for rule in rules:
+            if worst.score >= rule.threshold:
+                fired.append((rule, rule.action, _reason(rule, worst) if explain else ""))
     for rule, categories in plan.threshold_rules:
         worst = _highest(best, categories)
         if worst is not None:
@@ -434,7 +460,7 @@ def _conditions_fired(
         elif holds and not explain:
             fired.append((rule, rule.action, ""))
         elif holds:
-            named = ", ".join(f"{name}={values[name]:.3f}" for name in inputs if values[name])
+            named = ", ".join([f"{name}={values[name]:.3f}" for name in inputs if values[name]])
             detail = f" ({named})" if named else ""
             fired.append((rule, rule.action, f"{rule.id}: {rule.when}{detail} -> {rule.action}"))
     return fired
@@ -446,7 +472,7 @@ def _reason(rule: Rule, signal: Signal) -> str:
         when = f" at {signal.start_s:.2f}-{signal.end_s:.2f} s"
     detail = f" ({signal.detail[:_DETAIL_CHARS]})" if signal.detail else ""
     return (
-        f"{rule.id}: {signal.category} score {signal.score:.3f} >= {rule.threshold:g}{when} "
+        f"{rule.id}: {signal.category} score {signal.score:.3f} >= {rule.threshold_text}{when} "
         f"-> {rule.action}{detail}"
     )
 
