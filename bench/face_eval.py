@@ -22,7 +22,13 @@ from tests.support.samples import REPO_ROOT
 
 FACES_DIR = REPO_ROOT / "samples" / "faces"
 # photos of samples/eval with a person in them (the rest of that folder is face-free)
-_EVAL_WITH_PEOPLE = {"grace-hopper.jpg", "cameraman.jpg"}
+_EVAL_WITH_PEOPLE = {
+    "grace-hopper.jpg",
+    "cameraman.jpg",
+    "bike-riders.jpg",
+    "surfer-wave.jpg",
+    "aquarium-silhouette.jpg",
+}
 
 
 def face_photos() -> list[Path]:

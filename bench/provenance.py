@@ -5,7 +5,7 @@
 Prints, for a 5 s 720p clip: sign (label + watermark + manifest), verify, watermark decode,
 fingerprint and size overhead, beside the floor (plain c2pa-python sign and read of the same
 clip), and the read of a stripped clip that is not ours (every search runs). Then a robustness
-table: >= 30 clips from the 16 photos of samples/eval, published as the pipeline does, each edited
+table: >= 30 clips from the photos of samples/eval, published as the pipeline does, each edited
 the way re-uploaders do (mirrors, bars, rotation, crops, speed, reversal, picture in picture, a
 60 s compilation; one row per edit and per pair of edits) and re-encoded at CRF 28; a row counts
 the clips whose watermark recovers them ("related only": the fingerprint matched, which is not
@@ -190,7 +190,8 @@ EVAL_PHOTOS = sorted((REPO_ROOT / "samples" / "eval").glob("*.jpg"))
 
 
 def eval_clip(index: int, size: tuple[int, int], seconds: float) -> np.ndarray:
-    """Clip `index`: photo index % 16 of samples/eval, a different crop and camera move per round."""
+    """Clip `index`: photo index % (their number) of samples/eval, a different crop and camera move
+    per round."""
     image = cv2.cvtColor(cv2.imread(str(EVAL_PHOTOS[index % len(EVAL_PHOTOS)])), cv2.COLOR_BGR2RGB)
     rng = np.random.default_rng(index)
     height, width = image.shape[:2]

@@ -1,4 +1,5 @@
-"""Quality measures for generated clips: where motion goes, flicker, loop seams, loudness and clicks.
+"""Quality measures for generated clips: where motion goes (with the camera's part and without it),
+flicker, loop seams, loudness and clicks.
 
 Shared by the quality tests and bench/generation_eval.py, so both judge a clip the same way. Every
 measure takes the frames and audio of a Clip and masks built from the Scene the generator saw.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -17,7 +19,9 @@ from generation.loudness import integrated_loudness
 from generation.scene import Scene
 
 MIN_REGION_FRACTION = 0.01  # a measured region smaller than this share of the frame is left out
-FLOW_BORDER_PX = 32  # frames are mirrored outward this far before optical flow (see mean_flow)
+FLOW_BORDER_PX = 32  # frames are mirrored outward this far before optical flow (see _pair_flows)
+CAMERA_FIT_STEP_PX = 8  # the camera is fitted to the flow at every 8th pixel of the still regions
+CAMERA_FIT_MIN_POINTS = 20  # fewer points than this: no fit (a similarity has 4 unknowns)
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,8 @@ def _grey(frames: np.ndarray) -> list[np.ndarray]:
     return [cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in frames]
 
 
-def mean_flow(frames: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, float]:
-    """Mean optical-flow magnitude (pixels per frame, Farneback on grey consecutive frames)
-    inside each named boolean mask, over all frame pairs; one flow field serves every mask."""
-    totals = dict.fromkeys(masks, 0.0)
+def _pair_flows(frames: np.ndarray) -> Iterator[np.ndarray]:
+    """Farneback optical flow (pixels, x then y) between each pair of consecutive grey frames."""
     # OpenCV's Farneback misreads the frame's border: on a bright edge there (a road marking at
     # the bottom) it reports several pixels of flow between two *identical* frames. The frames are
     # mirrored outward first and the flow cropped back, which removes that bias.
@@ -71,12 +73,73 @@ def mean_flow(frames: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, flo
     flow = np.zeros((*grey[0].shape, 2), np.float32)  # written over for each pair
     for a, b in itertools.pairwise(grey):
         flow = cv2.calcOpticalFlowFarneback(a, b, flow, 0.5, 3, 15, 3, 5, 1.2, 0)
-        inner = flow[pad:-pad, pad:-pad]
-        magnitude = cv2.magnitude(inner[..., 0], inner[..., 1])
+        yield flow[pad:-pad, pad:-pad]
+
+
+def mean_flow(frames: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, float]:
+    """Mean optical-flow magnitude (pixels per frame, Farneback on grey consecutive frames)
+    inside each named boolean mask, over all frame pairs; one flow field serves every mask."""
+    totals = dict.fromkeys(masks, 0.0)
+    for flow in _pair_flows(frames):
+        magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
         for name, mask in masks.items():
             totals[name] += float(magnitude[mask].mean()) if mask.any() else 0.0
-    pairs = max(1, len(grey) - 1)
+    pairs = max(1, len(frames) - 1)
     return {name: total / pairs for name, total in totals.items()}
+
+
+def camera_flow(flow: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The part of a flow field that the camera explains: a similarity transform (shift, turn,
+    zoom) fitted to the flow inside `reference` (what nothing animates), evaluated everywhere.
+
+    Least median of squares, so up to half the reference may move on its own (a missed patch of
+    water) without bending the fit; zero where too few reference points are left to fit."""
+    height, width = flow.shape[:2]
+    step = CAMERA_FIT_STEP_PX
+    ys, xs = np.nonzero(reference[::step, ::step])
+    ys, xs = ys * step, xs * step
+    if len(xs) < CAMERA_FIT_MIN_POINTS:
+        return np.zeros_like(flow)
+    points = np.stack([xs, ys], axis=1).astype(np.float32)
+    matrix, _inliers = cv2.estimateAffinePartial2D(points, points + flow[ys, xs], method=cv2.LMEDS)
+    if matrix is None:
+        return np.zeros_like(flow)
+    grid_x, grid_y = np.meshgrid(
+        np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)
+    )
+    (a, b, shift_x), (c, d, shift_y) = matrix.astype(np.float32)
+    moved_x = (a - 1) * grid_x + b * grid_y + shift_x
+    moved_y = c * grid_x + (d - 1) * grid_y + shift_y
+    return np.stack([moved_x, moved_y], axis=2)
+
+
+@dataclass(frozen=True)
+class MotionMaps:
+    """Mean optical-flow magnitude at each pixel over a clip (pixels per frame): as measured, and
+    with the camera's motion taken out (what moved on its own: drifting sky, rolling water)."""
+
+    measured: np.ndarray
+    residual: np.ndarray
+
+
+def motion_maps(frames: np.ndarray, reference: np.ndarray) -> MotionMaps:
+    """Both motion maps of a clip from one flow pass; the camera is fitted to `reference` (the
+    still regions), or to the whole frame where those are too small to fit to (an all-sky photo)."""
+    if reference.mean() < MIN_REGION_FRACTION:
+        reference = np.ones_like(reference)
+    measured = np.zeros(frames.shape[1:3], np.float64)
+    residual = np.zeros_like(measured)
+    for flow in _pair_flows(frames):
+        measured += cv2.magnitude(flow[..., 0], flow[..., 1])
+        own = flow - camera_flow(flow, reference)
+        residual += cv2.magnitude(own[..., 0], own[..., 1])
+    pairs = max(1, len(frames) - 1)
+    return MotionMaps(measured=measured / pairs, residual=residual / pairs)
+
+
+def region_means(motion: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, float]:
+    """The mean of a motion map inside each named boolean mask (0 for an empty mask)."""
+    return {name: float(motion[mask].mean()) if mask.any() else 0.0 for name, mask in masks.items()}
 
 
 def luminance_steps(frames: np.ndarray, mask: np.ndarray) -> np.ndarray:
