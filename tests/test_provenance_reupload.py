@@ -16,7 +16,18 @@ from provenance.verify import verify_bytes
 from provenance.watermark import detect_watermark, embed_watermark
 from provenance.watermark_framing import picture_box
 from provenance.watermark_shots import ShotStats
-from tests.support.clip_edits import boxed, crop_every_side, flip, inset, mirror, pad, rotate
+from tests.support.clip_edits import (
+    boxed,
+    brighten,
+    contrast,
+    crop_every_side,
+    flip,
+    inset,
+    mirror,
+    overlay_logo,
+    pad,
+    rotate,
+)
 from tests.support.photo_clips import FPS, animate, decode, encode, photo
 from tests.support.signed_media import publish_clip
 
@@ -77,27 +88,39 @@ def test_watermark_is_read_through_the_edit_then_a_reencode(
     assert all(phrase.startswith(word) for phrase, word in zip(said, words, strict=True)), said
 
 
-def test_edited_unmarked_clips_never_decode_to_an_id() -> None:
-    # every edit once, on three photos in turn (each search of an unmarked clip runs every
-    # geometry, ~3 s here; the false-match rate over thousands is bench/provenance.py's)
-    unmarked = [decode(encode(animate(photo(seed), count=24), crf=23)) for seed in (4, 5, 7)]
-    for i, (name, (edit, _)) in enumerate(EDITS.items()):
-        assert detect_watermark(edit(unmarked[i % 3])).clip_id is None, name
+def test_unmarked_clips_never_decode_to_an_id() -> None:
+    # Every search of an unmarked clip runs every gain and geometry the detector knows (~3 s
+    # here), whatever was done to the clip, so each kind of input below stands for many: plain,
+    # gain-changed with a logo, re-framed, noise. CRC, sync and the error cap must hold for all;
+    # the false-match rate over thousands of clips is bench/provenance.py's.
+    first, second = (decode(encode(animate(photo(seed), count=24), crf=23)) for seed in (4, 5))
+    inputs = {
+        "plain": first,
+        "contrast 1.5 + darker + logo": overlay_logo(brighten(contrast(second, 1.5), -30)),
+        "mirror + letterbox 4:3": boxed(mirror(first), 4 / 3),
+        "rotated -4.5° + crop 8 %/side": crop_every_side(rotate(second, -4.5), 0.08),
+        "picture in picture, 70 %": inset(first, 0.7, 0.2, 0.6),
+        "noise": np.random.default_rng(9).integers(0, 256, (8, 180, 320, 3), dtype=np.uint8),
+        "tiny and black": np.zeros((4, 90, 160, 3), np.uint8),
+    }
+    for name, frames in inputs.items():
+        assert detect_watermark(frames).clip_id is None, name
 
 
 def test_a_clip_cut_into_a_compilation_is_read_from_its_own_shot(published: np.ndarray) -> None:
-    others = [animate(photo(seed), count=3 * FPS, motion=0.1) for seed in (4, 5, 7, 8)]
-    compilation = np.concatenate([*others[:3], published, others[3]])  # at 9-11 s of 14 s
+    # Each shot that does not read costs a full search (~3 s): one before the clip, one after.
+    others = [animate(photo(seed), count=3 * FPS, motion=0.1) for seed in (4, 5)]
+    compilation = np.concatenate([others[0], published, others[1]])  # at 3-5 s of 8 s
     stats = ShotStats(FPS)
     for frame in decode(encode(compilation, crf=23)):
         stats.add(frame)
     reading = stats.detect()
     assert reading.clip_id == CLIP_ID
-    assert reading.transform == ("cut from a longer video (at 9.0-11.0 s)",)
+    assert reading.transform == ("cut from a longer video (at 3.0-5.0 s)",)
     unmarked = ShotStats(FPS)
     for frame in decode(encode(np.concatenate(others), crf=23)):
         unmarked.add(frame)
-    assert unmarked.detect().clip_id is None and len(unmarked.shots) == 4
+    assert unmarked.detect().clip_id is None and len(unmarked.shots) == 2
 
 
 def test_bars_of_any_colour_are_found_to_the_pixel() -> None:
@@ -178,76 +201,3 @@ def test_unmarked_sibling_of_a_registered_clip_is_never_recovered(
     report = verify_bytes(sibling, authority.trust_anchors(), repository=repository)
     assert report.status in ("related", "no_manifest")
     assert report.ai_generated is False and report.job_id is None
-
-
-def test_a_short_tiny_clip_says_why_it_cannot_tell(
-    repository: ManifestRepository, authority: Authority
-) -> None:
-    tiny = encode(animate(photo(5, 144, 80), count=12), crf=23)
-    report = verify_bytes(tiny, authority.trust_anchors(), repository=repository)
-    assert report.status == "no_manifest"
-    assert "Cannot tell" in report.message and "0.5 s" in report.message
-    assert "80 pixels" in report.message
-
-
-@pytest.fixture
-def registered(
-    repository: ManifestRepository,
-    authority: Authority,
-    photo_path: pathlib.Path,
-    tmp_path: pathlib.Path,
-) -> int:
-    """One published clip in the registry, so a wrong match would have somewhere to go."""
-    clip_id, _, _ = publish_clip(
-        repository, authority, photo_path, tmp_path, "job-bad-input", animate(photo(3))
-    )
-    return clip_id
-
-
-def _cannot_tell(copy: bytes, repository: ManifestRepository, authority: Authority) -> str:
-    """The message of a verify that must find nothing and say why it cannot tell."""
-    report = verify_bytes(copy, authority.trust_anchors(), repository=repository)
-    assert report.status == "no_manifest" and report.clip_id is None and report.job_id is None
-    assert "Cannot tell whether it was ours" in report.message
-    return report.message
-
-
-@pytest.mark.parametrize("level", [0, 255], ids=["all black", "all white"])
-def test_an_all_black_or_all_white_clip_cannot_tell_and_says_it_is_blank(
-    registered: int, repository: ManifestRepository, authority: Authority, level: int
-) -> None:
-    blank = encode(np.full((48, 360, 640, 3), level, np.uint8), crf=23)
-    assert "the picture is blank" in _cannot_tell(blank, repository, authority)
-
-
-def test_a_clip_under_a_second_cannot_tell_and_says_how_long_it_is(
-    registered: int, repository: ManifestRepository, authority: Authority
-) -> None:
-    short = encode(animate(photo(5, 640, 360), count=12), crf=23)
-    message = _cannot_tell(short, repository, authority)
-    assert "only 0.5 s long" in message and "pixels" not in message
-
-
-def test_a_tiny_clip_cannot_tell_and_says_how_small_it_is(
-    registered: int, repository: ManifestRepository, authority: Authority
-) -> None:
-    tiny = encode(animate(photo(5, 256, 144)), crf=23)
-    message = _cannot_tell(tiny, repository, authority)
-    assert "only 144 pixels high" in message and " s long" not in message
-
-
-def test_an_unmarked_still_image_clip_cannot_tell_and_says_it_never_moves(
-    registered: int, repository: ManifestRepository, authority: Authority
-) -> None:
-    still = encode(np.repeat(animate(photo(5, 640, 360), count=1), 48, axis=0), crf=23)
-    assert "still image" in _cannot_tell(still, repository, authority)
-
-
-def test_a_marked_still_image_clip_is_still_recovered(
-    registered: int, repository: ManifestRepository, authority: Authority, tmp_path: pathlib.Path
-) -> None:
-    """The still-image limit is said only when nothing is found: a still of ours reads."""
-    signed = next(tmp_path.glob("job-bad-input-signed.mp4"))
-    still = encode(np.repeat(decode(signed.read_bytes())[:1], 48, axis=0), crf=23)
-    report = verify_bytes(still, authority.trust_anchors(), repository=repository)
-    assert report.status == "recovered" and report.clip_id == registered
