@@ -80,6 +80,8 @@ class GenerationOptions:
     seed: int = 0
     loop: bool = False
     motion_prompt: str = ""
+    # False holds faces still (a `restrict` decision sets it); True gives people subtle life,
+    # hair, clothes and breathing, with each face moved only by the camera (procedural.people)
     face_motion: bool = True
 
     @property

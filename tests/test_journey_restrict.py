@@ -1,10 +1,12 @@
-"""Real people in the photo: the default policy restricts the job and faces stay still."""
+"""Real people in the photo: the default policy restricts the job and faces stay still; a pack
+that lets people move gives them subtle life (issue 16)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from audit.store import AuditQuery
+from policies.pack import DEFAULT_PATH
 from stillguard.container import open_store
 from stillguard.pipeline.local import LocalRunner
 from stillguard.services.intake import JobRequest
@@ -31,6 +33,34 @@ def test_photo_with_a_face_is_restricted_and_generated_without_face_motion(tmp_p
     assert generated.payload["options"]["face_motion"] is False
     # The face sits in the upper middle of this portrait: the label keeps clear of it.
     assert generated.payload["label_corner"] == "bottom-right"
+    motions = generated.payload["scene"]["motions"]
+    assert any(m["region"] == "faces" and m["kind"] == "held still" for m in motions)
+    assert not any(m["region"] == "people" for m in motions)
+
+
+def test_a_pack_that_lets_people_move_gives_them_subtle_life(tmp_path: Path) -> None:
+    pack = tmp_path / "people-move.yaml"
+    default = DEFAULT_PATH.read_text(encoding="utf-8")
+    rule = "{id: input.faces.restrict, category: faces.count, threshold: 0.1, action: restrict,"
+    assert rule in default
+    pack.write_text(
+        default.replace(rule, rule.replace("action: restrict", "action: label")).replace(
+            'version: "2026.11.0"', 'version: "people-move"'
+        ),
+        encoding="utf-8",
+    )
+    settings = settings_for(tmp_path, STILLGUARD_POLICY_PATH=str(pack))
+    store = open_store(settings)
+    request = JobRequest(
+        photo=PORTRAIT.read_bytes(), prompt=None, options=SMALL_CLIP, submitter="cli"
+    )
+    outcome = LocalRunner(settings, store).run(request, tmp_path / "portrait.mp4")
+    assert outcome.job.status == "published"
+    assert outcome.job.decisions[0]["action"] == "label"
+    generated = store.events(AuditQuery(job_id=outcome.job.id, kind="clip.generated"))[0]
+    assert generated.payload["options"]["face_motion"] is True
+    people = [m for m in generated.payload["scene"]["motions"] if m["region"] == "people"]
+    assert len(people) == 1 and people[0]["count"] == 1
 
 
 def test_label_goes_to_the_corner_that_covers_no_face() -> None:

@@ -67,7 +67,9 @@ class LayerContext:
     grid_x: np.ndarray  # each pixel's column, float32
     grid_y: np.ndarray  # each pixel's row, float32
     steadiness: float  # multiplies push and breathing: 1, less over parallel lines
-    still: np.ndarray | None  # faces held still (feathered), where the options ask for it
+    # each face enlarged (feathered): no local flow ever warps it, so no expression is invented
+    identity: np.ndarray | None
+    still: np.ndarray | None  # the same, held still even against the camera, where asked for
 
     @classmethod
     def build(
@@ -79,9 +81,8 @@ class LayerContext:
         scale = math.sqrt(w * h) / math.sqrt(1280 * 720)
         grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         crawl = (scene.still_stripes - STRIPES_CALM) / (STRIPES_FULL - STRIPES_CALM)
-        still = None
-        if scene.faces and not options.face_motion:
-            still = scene.mask("faces", w, h, feather_px=6 * scale)
+        identity = scene.mask("faces", w, h, feather_px=6 * scale) if scene.faces else None
+        still = None if options.face_motion else identity
         return cls(
             options=options,
             plan=plan,
@@ -97,6 +98,7 @@ class LayerContext:
             grid_x=grid_x,
             grid_y=grid_y,
             steadiness=1.0 - 0.5 * float(np.clip(crawl, 0.0, 1.0)),
+            identity=identity,
             still=still,
         )
 

@@ -63,7 +63,8 @@ class LocalFlow:
 def local_region(
     ctx: LayerContext, name: str, feather: float, inset: float
 ) -> tuple[Box, np.ndarray] | None:
-    """A region's feathered mask (less any faces held still) cropped to its bounding box."""
+    """A region's feathered mask (less the faces: no local flow warps them) cropped to its
+    bounding box."""
     mask = ctx.scene.mask(
         name,
         ctx.width,
@@ -71,8 +72,8 @@ def local_region(
         feather_px=feather * ctx.scale,
         inset_px=inset * ctx.scale,
     )
-    if ctx.still is not None:
-        mask *= 1.0 - ctx.still
+    if ctx.identity is not None:
+        mask *= 1.0 - ctx.identity
     ys, xs = np.nonzero(mask > 1e-3)
     if ys.size == 0:
         return None

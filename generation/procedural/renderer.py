@@ -19,7 +19,7 @@ from ..motion_prompt import MotionPlan
 from ..options import GenerationOptions
 from ..parallel import render_in_threads
 from ..scene import Scene
-from . import camera, foliage, light, particles, sky, twinkle, water
+from . import camera, foliage, light, particles, people, sky, twinkle, water
 from .context import LayerContext
 from .frame import Frame, Layer
 
@@ -58,6 +58,7 @@ class Renderer:
         sparkles = twinkle.prepare(ctx, self.camera, the_water.glints if the_water else ())
         falling = particles.prepare(ctx)
         self.light = light.prepare(ctx)
+        life = people.prepare(ctx)  # its own random stream: prepared last or not, alike
         photo = ctx.image if the_water is None else the_water.crests.on(ctx.image)
         self.photo = cv2.cvtColor(photo, cv2.COLOR_RGB2RGBA)
         self.sky = None if sky_canvas is None else sky_canvas.over(self.photo, ctx.timeline)
@@ -66,6 +67,7 @@ class Renderer:
             self.camera,
             the_water.ripple if the_water else None,
             sway,
+            life,
             Warp(),
             self.light,
             sparkles,
@@ -78,7 +80,8 @@ class Renderer:
         self.motions: list[dict[str, Any]] = [
             *_motions(self.camera, self.sky),
             *held,
-            *_motions(the_water.ripple if the_water else None, sway, sparkles, falling, self.light),
+            *_motions(the_water.ripple if the_water else None, sway, life),
+            *_motions(sparkles, falling, self.light),
         ]
 
     def render(self, index: int, out: np.ndarray, frame: Frame) -> None:
