@@ -8,8 +8,13 @@ declarations, so a misspelt signal, a syntax error or a non-boolean result is re
 line and column.
 
 CEL runs through `cel-expr-python`, the CEL project's own Python binding of its C++ runtime:
-it type-checks at compile time and evaluates a compiled expression in about 9 us. All `when`
-conditions of a stage are compiled into one CEL list and evaluated in a single call per decision.
+it type-checks at compile time (a misspelt signal is refused at upload, with its place), and it
+was the fastest of the candidates issue 11 named, on the default pack's two conditions over the
+same 256 score sets, all agreeing (bench/expression_engines.py, 2026-12-07, one busy core):
+6.5 us a decision; Cedar through cedarpy 524 us (it parses the policy text on every call, and
+has no floating point: scores travel as `decimal` values); cel-python, a pure-Python CEL, 1.6 ms.
+All `when` conditions of a stage are compiled into one CEL list and evaluated in a single call
+per decision.
 An expression that fails at run time (e.g. a division by zero) counts as "could not evaluate":
 its rule fires its `on_missing` action, never silently allows.
 """
