@@ -103,3 +103,18 @@ def test_the_open_sky_drifts_whole_without_still_spots_that_read_as_dark_blotche
     count, _labels = cv2.connectedComponents(spots.astype(np.uint8), connectivity=8)
     assert count - 1 <= 6  # the kite, and patches where the sky's edge bends
 
+
+def test_clouds_added_to_a_clear_sky_never_darken_it():
+    # the veil was lighter and darker than the sky in turn: over a clear blue sky its shade drifted
+    # as dark patches (16 % of the open sky more than 10 grey levels darker than the photo)
+    photo = Image.open(EVAL / "clear-sky-airplane.jpg").convert("RGB")
+    clip = generate_clip(photo, SMALL)
+    image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
+    open_sky = scene.mask("sky", SMALL.width, SMALL.height, feather_px=0.0, inset_px=8) > 0.5
+    photo_grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.int16)
+    darker = [
+        float(((photo_grey - cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) > 10) & open_sky).mean())
+        / float(open_sky.mean())
+        for frame in clip.frames
+    ]
+    assert max(darker) < 0.03, max(darker)
