@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from .regions import Box, HoleTest, components, fill_small_holes, stripes
+from .white_water import white_water
 
 ANALYSIS_SIDE = 384
 WATERLINE_STEP = 12.0  # summed RGB change over four rows at a waterline
@@ -152,7 +153,9 @@ def analyze_scene(
     sky = _without_backdrop(sky, faces, width / aw, height / ah)
     sky, below_line = _split_at_waterline(small, sky)
     horizon = _horizon(sky)
+    people = _people_mask(faces, aw, ah, width / aw, height / ah)
     water = _water(r, g, b, vmax, texture, rows, sky, horizon, below_line)
+    water = np.maximum(water, white_water(f, gray, texture, rows, sky, people))
     foliage = _foliage(small, vmax, sat, texture, sky, water)
 
     sky_px = sky > 0.5
@@ -161,11 +164,7 @@ def analyze_scene(
         sky_luma = float(gray[sky_px].mean() / 255.0)
     else:
         sky_color, sky_luma = (0, 0, 0), 0.0
-    lights = (
-        _lights(gray, sky, _people_mask(faces, aw, ah, width / aw, height / ah), scale)
-        if luma <= LIGHTS_MAX_LUMA
-        else []
-    )
+    lights = _lights(gray, sky, people, scale) if luma <= LIGHTS_MAX_LUMA else []
     return Scene(
         width=width,
         height=height,

@@ -26,6 +26,7 @@ SMALL = GenerationOptions(width=320, height=180, duration_s=2.0, fps=12, audio=F
         ("lake-summer-1am.jpg", "sky"),  # a clear, smooth dusk sky: added clouds show the drift
         ("mountain-sunset.jpg", "sky"),  # a sun low in a hazy sky, meadow close to the camera
         ("lake-summer-1am.jpg", "water"),  # a mirror-smooth lake: crests and troughs roll over it
+        ("forest-stream.jpg", "water"),  # white water over rocks in a wood, no sky
     ],
 )
 def test_animated_region_of_a_real_photo_moves_at_least_three_times_more_than_its_still_regions(
@@ -118,3 +119,33 @@ def test_clouds_added_to_a_clear_sky_never_darken_it():
         for frame in clip.frames
     ]
     assert max(darker) < 0.03, max(darker)
+
+
+def test_white_water_of_a_stream_over_rocks_is_read_as_water_and_the_rocks_are_not():
+    # with no sky to mirror, the stream was never found and stood still among swaying leaves
+    photo = Image.open(EVAL / "forest-stream.jpg").convert("RGB")
+    _image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
+    water = scene.mask("water", SMALL.width, SMALL.height, feather_px=0.0) > 0.5
+    falls = [(111, 150), (166, 130)]  # (row, column) in the 320x180 frame
+    rocks = [(113, 210), (108, 100), (38, 180)]  # pale limestone beside and above the stream
+    assert [bool(water[p]) for p in falls] == [True, True]
+    assert [bool(water[p]) for p in rocks] == [False, False, False]
+
+
+@pytest.mark.parametrize(
+    "photo_name",
+    [
+        "clear-sky-airplane.jpg",  # a white airliner in a blue sky
+        "aurora-lake-night.jpg",  # snowy slopes lit blue
+        "picos-de-europa.jpg",  # pale limestone peaks
+        "bike-riders.jpg",  # a white dress among leaves
+        "storm.jpg",  # a road's guard rail, motion-blurred into pale streaks
+        "boats-evening-glow.jpg",  # grey-blue gravel on a beach
+        "bridge-fog.jpg",  # fog and a white bridge
+        "cameraman.jpg",  # a pale sky behind a person
+    ],
+)
+def test_snow_clouds_white_things_and_gravel_are_not_taken_for_white_water(photo_name):
+    photo = Image.open(EVAL / photo_name).convert("RGB")
+    _image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
+    assert scene.fraction("water") == 0.0
