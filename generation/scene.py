@@ -29,13 +29,12 @@ LIGHT_CONTRAST = 90  # a point light is this much brighter than the mean around 
 # highlight on a thing (chrome, a glove, a medal), where a twinkle looks like a fault
 LIGHTS_MAX_LUMA = 0.3
 # a hole in the sky is a thing in front of it when this share of its pixels is off the sky's hue
-# (chromaticity off the sky-to-white line) or this many grey levels darker than the sky around it
+# (chromaticity off the sky-to-white line) or this many grey levels darker than the sky around it,
+# and it covers at most SKY_OBJECT_MAX of the frame (a larger hole is a cloud or a glow)
 SKY_OBJECT_SHARE = 0.25
-SKY_OBJECT_MAX = (
-    0.01  # share of the frame; a larger hole is a cloud or a glow (or held still anyway)
-)
 SKY_OBJECT_CHROMA = 0.035
 SKY_OBJECT_DARKER = 28.0
+SKY_OBJECT_MAX = 0.01
 
 
 @dataclass
@@ -233,7 +232,7 @@ def _object_in_sky(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> HoleTest:
 
     def keep_open(hole: np.ndarray, box: Box) -> bool:
         if hole.sum() > SKY_OBJECT_MAX * r.size:
-            return False  # a patch of cloud or glow: things flying are small
+            return False
         rgb = np.dstack((r[box], g[box], b[box]))
         ring = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
         ring &= ~hole
