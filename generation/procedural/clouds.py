@@ -74,26 +74,33 @@ def paint_clouds(
     painted = canvas * (1.0 - cover) + (target * tint) * shade * cover
     if veil is not None:
         painted += VEIL_CONTRAST * veil
-    return _no_darker_than_the_sky(canvas, painted, ctx.scale)
+    floor = _sky_floor(canvas[:, left : left + ctx.width], ctx.scale)
+    return _lifted(painted, floor, left)
 
 
-def _no_darker_than_the_sky(sky: np.ndarray, painted: np.ndarray, scale: float) -> np.ndarray:
-    """The painted canvas, lifted wherever it is darker than the sky's own dark level around it
-    (its local mean less its local spread, less DARKER_ALLOWED): a sky with dark clouds of its own
-    may take darker cloud and shade, a clear or misty one only lighter. Shade painted on a smooth
-    sky showed as dark round blotches drifting over it."""
-    luma = np.array([[0.299, 0.587, 0.114]], np.float32)
-    sky_luma = cv2.transform(sky, luma)
-    painted_luma = cv2.transform(painted, luma)
+def _sky_floor(sky: np.ndarray, scale: float) -> np.ndarray:
+    """The darkest grey level that added cloud may take over each pixel of the photo's sky: its
+    local mean less its local spread and DARKER_ALLOWED, and never above the pixel itself. A sky
+    with dark clouds of its own may take darker cloud and shade, a clear or misty one only lighter
+    (shade painted on a smooth sky drifted over it as dark blotches)."""
+    luma = cv2.transform(sky, np.array([[0.299, 0.587, 0.114]], np.float32))
     # local statistics are smooth: take them at an eighth of the size
-    height, width = sky_luma.shape
+    height, width = luma.shape
     small = cv2.resize(
-        sky_luma, (max(1, width // 8), max(1, height // 8)), interpolation=cv2.INTER_AREA
+        luma, (max(1, width // 8), max(1, height // 8)), interpolation=cv2.INTER_AREA
     )
     sigma = max(1.0, SKY_SPREAD_PX * scale / 8.0)
     mean = cv2.GaussianBlur(small, (0, 0), sigma)
     spread = np.sqrt(np.maximum(cv2.GaussianBlur(small * small, (0, 0), sigma) - mean * mean, 0.0))
     floor = cv2.resize(mean - spread, (width, height), interpolation=cv2.INTER_LINEAR)
-    floor = np.minimum(floor - DARKER_ALLOWED, sky_luma)
-    lift = np.maximum(floor - painted_luma, 0.0)
-    return painted + lift[..., None]
+    return np.minimum(floor - DARKER_ALLOWED, luma)
+
+
+def _lifted(painted: np.ndarray, floor: np.ndarray, left: int) -> np.ndarray:
+    """The painted canvas lifted to the floor wherever it is darker. The floor is the photo's
+    (canvas columns `left` on), carried on from its edge columns over the drift's margins, so a
+    clip's length, which sets the margins, does not change it."""
+    right = painted.shape[1] - left - floor.shape[1]
+    floor = np.pad(floor, ((0, 0), (left, right)), mode="edge")
+    luma = cv2.transform(painted, np.array([[0.299, 0.587, 0.114]], np.float32))
+    return painted + np.maximum(floor - luma, 0.0)[..., None]
