@@ -154,7 +154,7 @@ def analyze_scene(
     horizon = _horizon(sky)
     people = _people_mask(faces, aw, ah, width / aw, height / ah)
     water = _water(r, g, b, vmax, texture, rows, sky, horizon, below_line)
-    water = np.maximum(water, white_water(f, gray, texture, rows, sky, people))
+    water = np.maximum(water, white_water(f, vmax, sat, gray, texture, rows, sky, people))
     foliage = _foliage(small, vmax, sat, texture, sky, water)
 
     sky_px = sky > 0.5
@@ -230,22 +230,22 @@ def _object_in_sky(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> HoleTest:
     sky around it or much darker. Clouds only move the sky's colour toward white or grey. A filled
     object would be carried by the drift: a second copy sliding away from the still one."""
 
+    total = r + g + b
+    chroma = np.dstack((r, g, b)) / (total[..., None] + 1.0) - 1.0 / 3.0
+
     def keep_open(hole: np.ndarray, box: Box) -> bool:
         if hole.sum() > SKY_OBJECT_MAX * r.size:
             return False
-        rgb = np.dstack((r[box], g[box], b[box]))
         ring = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
         ring &= ~hole
         if not ring.any():
             return False
-        total = rgb.sum(axis=2)
-        chroma = rgb / (total[..., None] + 1.0) - 1.0 / 3.0
-        sky_total = float(total[ring].mean())
-        sky_chroma = chroma[ring].mean(axis=0)
-        along = np.clip(chroma[hole] @ sky_chroma / max(float(sky_chroma @ sky_chroma), 1e-6), 0, 1)
-        residual = ((chroma[hole] - along[:, None] * sky_chroma) ** 2).sum(axis=1)
-        off_hue = (residual > SKY_OBJECT_CHROMA**2) & (total[hole] > 60.0)
-        darker = (sky_total - total[hole]) / 3.0 > SKY_OBJECT_DARKER
+        hole_total, hole_chroma = total[box][hole], chroma[box][hole]
+        sky_chroma = chroma[box][ring].mean(axis=0)
+        along = np.clip(hole_chroma @ sky_chroma / max(float(sky_chroma @ sky_chroma), 1e-6), 0, 1)
+        residual = ((hole_chroma - along[:, None] * sky_chroma) ** 2).sum(axis=1)
+        off_hue = (residual > SKY_OBJECT_CHROMA**2) & (hole_total > 60.0)
+        darker = (float(total[box][ring].mean()) - hole_total) / 3.0 > SKY_OBJECT_DARKER
         return float((off_hue | darker).mean()) >= SKY_OBJECT_SHARE
 
     return keep_open

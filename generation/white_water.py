@@ -26,6 +26,8 @@ FOAM_MAX_SKY_AROUND = 0.2  # share of its surroundings that is sky: a plane or a
 
 def white_water(
     rgb: np.ndarray,
+    vmax: np.ndarray,
+    saturation: np.ndarray,
     gray: np.ndarray,
     texture: np.ndarray,
     rows: np.ndarray,
@@ -33,10 +35,9 @@ def white_water(
     people: np.ndarray,
 ) -> np.ndarray:
     """The white water of a stream or fall as a 0/1 float32 mask at analysis size (all zero where
-    there is none): each stretch of foam with the gaps between its streaks closed."""
+    there is none): each stretch of foam with the gaps between its streaks closed. `rgb` is the
+    analysis image in float, `vmax` and `saturation` its brightest channel and saturation."""
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    vmax = rgb.max(axis=2)
-    saturation = (vmax - rgb.min(axis=2)) / np.maximum(vmax, 1.0)
     foam = (
         (b > r + FOAM_BLUE)
         & (b >= g)

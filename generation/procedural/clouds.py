@@ -18,6 +18,7 @@ CLOUD_SHADING = 0.12  # brightness varies this much inside a cloud (lit puffs, s
 # has none: only lighter) and by this many grey levels; measured over a window of this width
 DARKER_ALLOWED = 4.0
 SKY_SPREAD_PX = 60.0  # at 720p
+LUMA = np.array([[0.299, 0.587, 0.114]], np.float32)  # RGB weights of the grey level
 
 
 def cloud_opacity(ctx: LayerContext) -> float:
@@ -83,7 +84,7 @@ def _sky_floor(sky: np.ndarray, scale: float) -> np.ndarray:
     local mean less its local spread and DARKER_ALLOWED, and never above the pixel itself. A sky
     with dark clouds of its own may take darker cloud and shade, a clear or misty one only lighter
     (shade painted on a smooth sky drifted over it as dark blotches)."""
-    luma = cv2.transform(sky, np.array([[0.299, 0.587, 0.114]], np.float32))
+    luma = cv2.transform(sky, LUMA)
     # local statistics are smooth: take them at an eighth of the size
     height, width = luma.shape
     small = cv2.resize(
@@ -97,10 +98,11 @@ def _sky_floor(sky: np.ndarray, scale: float) -> np.ndarray:
 
 
 def _lifted(painted: np.ndarray, floor: np.ndarray, left: int) -> np.ndarray:
-    """The painted canvas lifted to the floor wherever it is darker. The floor is the photo's
+    """The painted canvas (in place) lifted to the floor wherever it is darker. The floor is the photo's
     (canvas columns `left` on), carried on from its edge columns over the drift's margins, so a
     clip's length, which sets the margins, does not change it."""
     right = painted.shape[1] - left - floor.shape[1]
     floor = np.pad(floor, ((0, 0), (left, right)), mode="edge")
-    luma = cv2.transform(painted, np.array([[0.299, 0.587, 0.114]], np.float32))
-    return painted + np.maximum(floor - luma, 0.0)[..., None]
+    lift = floor - cv2.transform(painted, LUMA)
+    painted += np.maximum(lift, 0.0, out=lift)[..., None]
+    return painted
