@@ -13,6 +13,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .regions import Box, HoleTest, components, fill_small_holes, stripes
+from .white_water import white_water
+
 ANALYSIS_SIDE = 384
 WATERLINE_STEP = 12.0  # summed RGB change over four rows at a waterline
 WATERLINE_ACROSS = 0.6  # share of the frame's width the waterline crosses inside the sky
@@ -25,6 +28,13 @@ LIGHT_CONTRAST = 90  # a point light is this much brighter than the mean around 
 # lamps read as lights at dusk and at night; in daylight a bright point on land is nearly always a
 # highlight on a thing (chrome, a glove, a medal), where a twinkle looks like a fault
 LIGHTS_MAX_LUMA = 0.3
+# a hole in the sky is a thing in front of it when this share of its pixels is off the sky's hue
+# (chromaticity off the sky-to-white line) or this many grey levels darker than the sky around it,
+# and it covers at most SKY_OBJECT_MAX of the frame (a larger hole is a cloud or a glow)
+SKY_OBJECT_SHARE = 0.25
+SKY_OBJECT_CHROMA = 0.035
+SKY_OBJECT_DARKER = 28.0
+SKY_OBJECT_MAX = 0.01
 
 
 @dataclass
@@ -142,7 +152,9 @@ def analyze_scene(
     sky = _without_backdrop(sky, faces, width / aw, height / ah)
     sky, below_line = _split_at_waterline(small, sky)
     horizon = _horizon(sky)
+    people = _people_mask(faces, aw, ah, width / aw, height / ah)
     water = _water(r, g, b, vmax, texture, rows, sky, horizon, below_line)
+    water = np.maximum(water, white_water(f, vmax, sat, gray, texture, rows, sky, people))
     foliage = _foliage(small, vmax, sat, texture, sky, water)
 
     sky_px = sky > 0.5
@@ -151,11 +163,7 @@ def analyze_scene(
         sky_luma = float(gray[sky_px].mean() / 255.0)
     else:
         sky_color, sky_luma = (0, 0, 0), 0.0
-    lights = (
-        _lights(gray, sky, _people_mask(faces, aw, ah, width / aw, height / ah), scale)
-        if luma <= LIGHTS_MAX_LUMA
-        else []
-    )
+    lights = _lights(gray, sky, people, scale) if luma <= LIGHTS_MAX_LUMA else []
     return Scene(
         width=width,
         height=height,
@@ -169,7 +177,7 @@ def analyze_scene(
         sky_luma=sky_luma,
         sky_texture=_region_texture(texture, sky),
         water_texture=_region_texture(texture, water),
-        still_stripes=_stripes(gray, (sky < 0.5) & (water < 0.5) & (foliage < 0.5)),
+        still_stripes=stripes(gray, (sky < 0.5) & (water < 0.5) & (foliage < 0.5)),
         sky_color=sky_color,  # type: ignore[arg-type]
     )
 
@@ -191,49 +199,6 @@ def _region_texture(texture: np.ndarray, region: np.ndarray) -> float:
     return float(np.clip(np.median(texture[inside]) / 3.0, 0.0, 1.0))
 
 
-def _stripes(gray: np.ndarray, region: np.ndarray) -> float:
-    """How one-directional a region's texture is: 1 - sqrt(minor / major eigenvalue) of its summed
-    gradient structure tensor. Parallel lines (a road's markings, a guard rail) give nearly 1; a
-    texture with edges every way gives well under 0.5."""
-    if not region.any():
-        return 0.0
-    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)[region]
-    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)[region]
-    jxx, jyy, jxy = float((gx * gx).sum()), float((gy * gy).sum()), float((gx * gy).sum())
-    trace = jxx + jyy
-    if trace <= 1e-6:
-        return 0.0
-    spread = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy * jxy)
-    return float(1.0 - np.sqrt(max(0.0, trace - spread) / (trace + spread)))
-
-
-def _components(mask: np.ndarray, keep) -> np.ndarray:
-    """Keeps the connected components of a boolean mask for which keep(stats_row, label) is true."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        mask.astype(np.uint8), connectivity=4
-    )
-    out = np.zeros(mask.shape, np.float32)
-    for label in range(1, count):
-        if keep(stats[label], labels == label):
-            out[labels == label] = 1.0
-    return out
-
-
-def _fill_small_holes(mask: np.ndarray, max_fraction: float) -> np.ndarray:
-    """Fills holes fully inside the region that are smaller than max_fraction of the image."""
-    h, w = mask.shape
-    limit = max_fraction * h * w
-    holes = (mask < 0.5).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
-    out = mask.copy()
-    for label in range(1, count):
-        x, y, cw, ch, area = stats[label]
-        inside = x > 0 and y > 0 and x + cw < w and y + ch < h
-        if inside and area <= limit:
-            out[labels == label] = 1.0
-    return out
-
-
 def _sky(r, g, b, vmax, sat, texture, rows) -> np.ndarray:
     h, w = r.shape
     blue = (b > r + 6) & (b > g - 12) & (vmax > 35)
@@ -253,10 +218,37 @@ def _sky(r, g, b, vmax, sat, texture, rows) -> np.ndarray:
         _x, y, _cw, _ch, area = stats
         return y < top_rows and area >= min_area
 
-    sky = _components(cand, keep)
+    sky = components(cand, keep)
     if sky.mean() < 0.02:
         return np.zeros_like(sky)
-    return _fill_small_holes(sky, 0.02)
+    return fill_small_holes(sky, 0.02, keep_open=_object_in_sky(r, g, b))
+
+
+def _object_in_sky(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> HoleTest:
+    """Tells a thing in front of the sky (a kite, a bird, a balloon) from a patch of sky the colour
+    test missed (a cloud's textured core, the sun): a good share of the hole is off the hue of the
+    sky around it or much darker. Clouds only move the sky's colour toward white or grey. A filled
+    object would be carried by the drift: a second copy sliding away from the still one."""
+
+    total = r + g + b
+    chroma = np.dstack((r, g, b)) / (total[..., None] + 1.0) - 1.0 / 3.0
+
+    def keep_open(hole: np.ndarray, box: Box) -> bool:
+        if hole.sum() > SKY_OBJECT_MAX * r.size:
+            return False
+        ring = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
+        ring &= ~hole
+        if not ring.any():
+            return False
+        hole_total, hole_chroma = total[box][hole], chroma[box][hole]
+        sky_chroma = chroma[box][ring].mean(axis=0)
+        along = np.clip(hole_chroma @ sky_chroma / max(float(sky_chroma @ sky_chroma), 1e-6), 0, 1)
+        residual = ((hole_chroma - along[:, None] * sky_chroma) ** 2).sum(axis=1)
+        off_hue = (residual > SKY_OBJECT_CHROMA**2) & (hole_total > 60.0)
+        darker = (float(total[box][ring].mean()) - hole_total) / 3.0 > SKY_OBJECT_DARKER
+        return float((off_hue | darker).mean()) >= SKY_OBJECT_SHARE
+
+    return keep_open
 
 
 def _face_boxes(
@@ -374,8 +366,8 @@ def _water(r, g, b, vmax, texture, rows, sky, horizon, below_line) -> np.ndarray
         spread = float(np.percentile(tops, 75) - np.percentile(tops, 25))
         return spread <= WATER_TOP_SPREAD * h
 
-    water = _components(joined > 0, keep) * cand
-    return _fill_small_holes(water, 0.002) if water.any() else water
+    water = components(joined > 0, keep) * cand
+    return fill_small_holes(water, 0.002) if water.any() else water
 
 
 def _foliage(small, vmax, sat, texture, sky, water) -> np.ndarray:
@@ -387,7 +379,7 @@ def _foliage(small, vmax, sat, texture, sky, water) -> np.ndarray:
     cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
     min_area = 0.003 * cand.size
-    return _components(cand, lambda stats, _r: stats[4] >= min_area)
+    return components(cand, lambda stats, _r: stats[4] >= min_area)
 
 
 def detect_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:

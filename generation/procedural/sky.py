@@ -26,6 +26,9 @@ SKY_SPEED = 34.0
 SUBPIXEL_PHASES = 4  # the sky canvas is pre-shifted by quarter pixels
 SKY_COLOUR_TOLERANCE = 14.0  # grey levels darker than the sky around: a silhouette
 SKY_CHROMA_TOLERANCE = 0.035  # chromaticity off the sky-to-white line: another hue
+THIN_LINE_PX = 40.0  # at 720p: a thin thing this long is a line (a cable, a beam), not a speck
+THIN_GAP_PX = 4.0  # at 720p: thin things this close are pieces of one (a lattice, a dashed line)
+SKY_EDGE_PX = 12.0  # at 720p: thin things this near the sky's edge belong to what bounds it
 HORIZON_FADE = 0.15  # share of the sky's height over which the drift fades out at its bottom
 
 
@@ -109,22 +112,18 @@ def prepare(ctx: LayerContext) -> SkyCanvas | None:
     sb = min(h, int(rows[-1]) + 1 + round(16 * ctx.scale))
     photo = ctx.image[:sb]
     sky = (coarse[:sb] > 0.5).astype(np.float32)
-    # drop thin things standing in front of the sky that the small analysis image missed
-    # (cables, lattice beams): their colour is off the sky's, and an opening removes them.
-    # Full resolution: at half size faint lattice beams blend into the sky and get carried.
-    odd = _off_sky_colour(photo, ctx.scale)
-    k = 2 * max(1, round(5 * ctx.scale)) + 1
-    ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    thin = odd & (1 - cv2.morphologyEx(odd, cv2.MORPH_OPEN, ellipse))
-    thin = cv2.dilate(thin, np.ones((3, 3), np.uint8))
-    sky *= thin == 0
-    weight = erode(sky, 3.0 * ctx.scale)
+    thin = _thin_things(photo, sky, ctx.scale)
+    # the canvas is built only from the solid interior, clear of thin things by a few pixels, so
+    # nothing standing in front of the sky is ever carried by the drift
+    weight = erode(sky, 3.0 * ctx.scale) * (_grown(thin, 3.0 * ctx.scale) == 0)
     filled = fill_from_mask(photo, weight)
     feather = 3.0 * ctx.scale
-    # the blend weight: shrunk, then feathered inside the sky; the canvas is built only from
-    # the solid interior, so nothing standing in front of the sky is ever carried by the drift.
+    # the blend weight: shrunk, then feathered inside the sky, and cut tightly around thin things.
+    # A wide cut around each would show the still photo in a round patch, which reads as a dark
+    # blotch next to the veiled, drifting sky (a kite's string, stars, fish made a rash of them).
     # Toward the horizon the drift fades out (distant sky barely moves; glows stay put).
     alpha = cv2.GaussianBlur(erode(sky, 2.5 * feather), (0, 0), feather)
+    alpha *= _held(thin, ctx.scale)
     bottom = float(rows[-1])
     horizon_fade = np.clip(
         (bottom - np.arange(sb, dtype=np.float32)) / max(1.0, HORIZON_FADE * bottom), 0, 1
@@ -167,6 +166,43 @@ def prepare(ctx: LayerContext) -> SkyCanvas | None:
         "clouds_added": round(cloud_opacity(ctx), 3),
     }
     return SkyCanvas(phases, alpha, float(left), velocity, (motion,))
+
+
+def _thin_things(photo: np.ndarray, sky: np.ndarray, scale: float) -> np.ndarray:
+    """1 on thin things standing in front of the sky that the small analysis image missed (cables,
+    lattice beams, a mast's tip) and a pixel around them: their colour is off the sky's, and an
+    opening removes them. Full resolution: at half size faint lattice beams blend into the sky.
+
+    Only lines and what touches the sky's edge count: specks alone in open sky are the sky's own
+    grain (a deep blue sky, cirrus, stars), and held still they showed as a rash of dark dots in
+    the drifting sky; left to the drift, a speck moves with it, one copy."""
+    odd = _off_sky_colour(photo, scale)
+    k = 2 * max(1, round(5 * scale)) + 1
+    ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    thin = odd & (1 - cv2.morphologyEx(odd, cv2.MORPH_OPEN, ellipse))
+    # the pieces of a lattice or a dashed cable lie close together: judge them as one
+    clusters = _grown(thin, THIN_GAP_PX * scale)
+    _count, labels, stats, _ = cv2.connectedComponentsWithStats(clusters, connectivity=8)
+    keep = np.maximum(stats[:, 2], stats[:, 3]) >= THIN_LINE_PX * scale
+    # a square neighbourhood is as good here as a round one, and much cheaper at full size
+    k = 2 * max(1, round(SKY_EDGE_PX * scale)) + 1
+    keep[labels[cv2.erode(sky, np.ones((k, k), np.uint8)) < 0.5]] = True
+    keep[0] = False
+    kept = keep.astype(np.uint8)[labels] & thin
+    return cv2.dilate(kept, np.ones((3, 3), np.uint8))
+
+
+def _grown(mask: np.ndarray, radius: float) -> np.ndarray:
+    """A 0/1 uint8 mask grown by `radius` pixels."""
+    k = 2 * max(1, round(radius)) + 1
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+
+
+def _held(thin: np.ndarray, scale: float) -> np.ndarray:
+    """The share of the drifting sky shown around thin things: 0 on them, back to 1 within a few
+    pixels, so they stay put without a patch of still sky around them."""
+    near = cv2.GaussianBlur(thin.astype(np.float32), (0, 0), max(0.8, scale))
+    return 1.0 - np.clip(2.0 * near, 0.0, 1.0)
 
 
 def _off_sky_colour(photo: np.ndarray, scale: float) -> np.ndarray:
