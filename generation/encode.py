@@ -31,9 +31,10 @@ def rgb_to_yuv420(frame: np.ndarray, dst: np.ndarray | None = None) -> np.ndarra
 
 class Mp4Writer:
     """Writes H.264 (yuv420p, BT.601) + AAC stereo to an MP4 a frame at a time, so a caller can
-    encode frames while later ones are still being made. With `threads=1` the same frames and
-    sound give the same bytes (the muxer runs bit-exact: no creation time, no library version
-    strings). With more encoder threads (0, the default: as many as the machine has) x264's
+    encode frames while later ones are still being made. With `threads=1` the same frames give
+    the same bytes in a fresh process (the muxer runs bit-exact: no creation time, no library
+    version strings); in a long-lived process that has imported much else, the bytes of the very
+    same frames differed in some runs (cause unknown, NOTES.md). With more encoder threads (0, the default: as many as the machine has) x264's
     threads make the bytes differ run to run (3 outputs in 40 encodes of one tiny clip, measured),
     so only the frames handed in are then the same for the same seed.
 

@@ -1,6 +1,8 @@
 """Encoding to MP4 (H.264 + AAC) and decoding back, including broken files."""
 
-import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from generation import (
     generate_clip,
 )
 from generation.encode import Mp4Writer
+from tests.support.samples import REPO_ROOT
 from tests.support.synthetic_photos import landscape_photo
 
 TINY = {"width": 160, "height": 90, "duration_s": 1.0, "fps": 8}
@@ -47,26 +50,57 @@ def test_no_audio_track_when_the_clip_has_none(clip, tmp_path):
     assert decoded.frames.shape[0] == 8
 
 
+# Encodes a saved clip's frames in a fresh Python process, `times` times, printing each file's
+# SHA-256. Why a fresh process: inside one that has imported the whole suite, x264 at threads=1
+# gave different bytes for the very same frames in 4 of 6 runs (0 of 20 in a fresh process);
+# the cause is not found (NOTES.md), so the promise is made, and tested, for a fresh process.
+_ENCODE_IN_FRESH_PROCESS = """
+import hashlib, sys
+from pathlib import Path
+import numpy as np
+from generation import Clip, encode_mp4
+frames = np.load(sys.argv[1])
+clip = Clip(frames, int(sys.argv[2]), None, 48000, "test", "0")
+for index in range(int(sys.argv[3])):
+    path = Path(sys.argv[4]) / f"{index}.mp4"
+    encode_mp4(clip, path, threads=1)
+    print(hashlib.sha256(path.read_bytes()).hexdigest())
+"""
+
+
+def _fresh_encodes(frames: np.ndarray, fps: int, times: int, folder: Path) -> list[str]:
+    np.save(folder / "frames.npy", frames)
+    done = subprocess.run(
+        [sys.executable, "-c", _ENCODE_IN_FRESH_PROCESS, str(folder / "frames.npy"), str(fps)]
+        + [str(times), str(folder)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.split()
+
+
 def test_same_clip_encodes_to_identical_bytes_with_one_encoder_thread(clip, tmp_path):
     # With several x264 threads the bytes differ run to run (issue 15, finding 11). With one
     # thread the pictures encode to the same bytes every time; with a soundtrack muxed in, the
     # video packets still varied in ~1 of 8 encodes (cause not found; NOTES.md), so the promise
     # "same seed, same bytes" is made, and tested, for the pictures.
-    silent = dataclasses.replace(clip, audio=None)
-    first = tmp_path / "first.mp4"
-    encode_mp4(silent, first, threads=1)
-    for index in range(8):
-        encode_mp4(silent, tmp_path / "again.mp4", threads=1)
-        assert (tmp_path / "again.mp4").read_bytes() == first.read_bytes(), index
+    hashes = _fresh_encodes(clip.frames, clip.fps, 8, tmp_path)
+    assert len(hashes) == 8 and len(set(hashes)) == 1, hashes
 
 
 def test_same_options_give_identical_mp4_bytes(tmp_path):
     photo = landscape_photo(320, 180)
     clips = [generate_clip(photo, GenerationOptions(**TINY, seed=9)) for _ in range(2)]
+    assert np.array_equal(clips[0].frames, clips[1].frames), "the same pictures"
     assert np.array_equal(clips[0].audio, clips[1].audio), "the same sound"
+    hashes = []
     for name, made in zip("ab", clips, strict=True):
-        encode_mp4(dataclasses.replace(made, audio=None), tmp_path / f"{name}.mp4", threads=1)
-    assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
+        (tmp_path / name).mkdir()
+        hashes += _fresh_encodes(made.frames, made.fps, 1, tmp_path / name)
+    assert len(hashes) == 2 and hashes[0] == hashes[1], hashes
 
 
 @pytest.mark.parametrize("keep", [0.3, 0.9])
