@@ -29,9 +29,18 @@ def smooth_noise(
 
 
 def erode(mask: np.ndarray, radius: float) -> np.ndarray:
-    """Shrinks a 0/1 float mask by `radius` pixels."""
+    """Shrinks a 0/1 mask by `radius` pixels."""
+    return cv2.erode(mask, _disc(radius))
+
+
+def dilate(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Grows a 0/1 mask by `radius` pixels."""
+    return cv2.dilate(mask, _disc(radius))
+
+
+def _disc(radius: float) -> np.ndarray:
     k = 2 * max(1, round(radius)) + 1
-    return cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
 
 
 def fill_from_mask(image: np.ndarray, weight: np.ndarray) -> np.ndarray:

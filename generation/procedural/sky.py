@@ -18,7 +18,7 @@ import numpy as np
 from .clouds import cloud_opacity, paint_clouds
 from .context import LayerContext, Timeline
 from .frame import Frame
-from .imaging import erode, fill_from_mask
+from .imaging import dilate, erode, fill_from_mask
 
 MAX_DURATION_S = 21.0
 # sky drift at 720p, px per second: 1.4 px a frame at 24 fps reads as moving, not as hurrying
@@ -115,7 +115,7 @@ def prepare(ctx: LayerContext) -> SkyCanvas | None:
     thin = _thin_things(photo, sky, ctx.scale)
     # the canvas is built only from the solid interior, clear of thin things by a few pixels, so
     # nothing standing in front of the sky is ever carried by the drift
-    weight = erode(sky, 3.0 * ctx.scale) * (_grown(thin, 3.0 * ctx.scale) == 0)
+    weight = erode(sky, 3.0 * ctx.scale) * (dilate(thin, 3.0 * ctx.scale) == 0)
     filled = fill_from_mask(photo, weight)
     feather = 3.0 * ctx.scale
     # the blend weight: shrunk, then feathered inside the sky, and cut tightly around thin things.
@@ -181,7 +181,7 @@ def _thin_things(photo: np.ndarray, sky: np.ndarray, scale: float) -> np.ndarray
     ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     thin = odd & (1 - cv2.morphologyEx(odd, cv2.MORPH_OPEN, ellipse))
     # the pieces of a lattice or a dashed cable lie close together: judge them as one
-    clusters = _grown(thin, THIN_GAP_PX * scale)
+    clusters = dilate(thin, THIN_GAP_PX * scale)
     _count, labels, stats, _ = cv2.connectedComponentsWithStats(clusters, connectivity=8)
     keep = np.maximum(stats[:, 2], stats[:, 3]) >= THIN_LINE_PX * scale
     # a square neighbourhood is as good here as a round one, and much cheaper at full size
@@ -190,12 +190,6 @@ def _thin_things(photo: np.ndarray, sky: np.ndarray, scale: float) -> np.ndarray
     keep[0] = False
     kept = keep.astype(np.uint8)[labels] & thin
     return cv2.dilate(kept, np.ones((3, 3), np.uint8))
-
-
-def _grown(mask: np.ndarray, radius: float) -> np.ndarray:
-    """A 0/1 uint8 mask grown by `radius` pixels."""
-    k = 2 * max(1, round(radius)) + 1
-    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
 
 
 def _held(thin: np.ndarray, scale: float) -> np.ndarray:

@@ -82,8 +82,8 @@ def mean_flow(frames: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, flo
     totals = dict.fromkeys(masks, 0.0)
     for flow in _pair_flows(frames):
         magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
-        for name, mask in masks.items():
-            totals[name] += float(magnitude[mask].mean()) if mask.any() else 0.0
+        for name, mean in region_means(magnitude, masks).items():
+            totals[name] += mean
     pairs = max(1, len(frames) - 1)
     return {name: total / pairs for name, total in totals.items()}
 
