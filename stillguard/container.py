@@ -189,7 +189,7 @@ def usable_authority(deps: StageDeps) -> Authority:
 
 
 def _prompt_classifier() -> Any:
-    # Imported late: it pulls in torch, which only the input gate needs.
+    # Imported late: its encoders and lingua's language models are read only by the input gate.
     from safety.prompt_classifier import PromptClassifier
 
     return PromptClassifier()
