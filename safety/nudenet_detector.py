@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from safety.onnx_session import quiet_session
 from safety.signals import Signal
 
 EXPOSED = "nudenet.exposed"
@@ -93,17 +94,7 @@ class NudeNetDetector:
             return
         if not path.is_file():
             raise FileNotFoundError(f"NudeNet weights {path} do not exist")
-        import onnxruntime as ort  # type: ignore[import-untyped]
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Idle workers sleep instead of spinning: between calls they would take the cores the
-        # renderer and encoder are using.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = quiet_session(path, threads)
         self._input = self._session.get_inputs()[0].name
         self.labels = _labels(self._session)
         wanted = tuple(classes)
