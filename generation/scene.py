@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from .haze import haziness
 from .regions import Box, HoleTest, components, fill_small_holes, stripes
 from .white_water import white_water
 
@@ -58,6 +59,10 @@ class Scene:
     # 0 texture in every direction .. 1 parallel lines only (a road, a rail), in what nothing animates
     still_stripes: float = 0.0
     sky_color: tuple[int, int, int] = (0, 0, 0)
+    haze: float = 0.0  # 0 crisp .. 1 mist, in the band below the horizon (generation.haze)
+    airlight: tuple[int, int, int] = (255, 255, 255)  # the colour haze lifts things toward
+    # each pixel's dark channel over the airlight: ~0 crisp and near, ~1 already lost in haze
+    hazy: np.ndarray | None = None
 
     @property
     def analysis_shape(self) -> tuple[int, int]:
@@ -117,6 +122,7 @@ class Scene:
             "sky_texture": round(self.sky_texture, 4),
             "water_texture": round(self.water_texture, 4),
             "still_stripes": round(self.still_stripes, 4),
+            "haze": round(self.haze, 4),
             "night": self.is_night,
         }
 
@@ -164,6 +170,7 @@ def analyze_scene(
     else:
         sky_color, sky_luma = (0, 0, 0), 0.0
     lights = _lights(gray, sky, people, scale) if luma <= LIGHTS_MAX_LUMA else []
+    haze, airlight, hazy = haziness(small, sky, horizon)
     return Scene(
         width=width,
         height=height,
@@ -179,6 +186,9 @@ def analyze_scene(
         water_texture=_region_texture(texture, water),
         still_stripes=stripes(gray, (sky < 0.5) & (water < 0.5) & (foliage < 0.5)),
         sky_color=sky_color,  # type: ignore[arg-type]
+        haze=haze,
+        airlight=airlight,  # type: ignore[arg-type]
+        hazy=hazy,
     )
 
 

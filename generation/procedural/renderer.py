@@ -19,7 +19,7 @@ from ..motion_prompt import MotionPlan
 from ..options import GenerationOptions
 from ..parallel import render_in_threads
 from ..scene import Scene
-from . import camera, foliage, light, particles, people, sky, twinkle, water
+from . import camera, foliage, light, mist, particles, people, sky, twinkle, water
 from .context import LayerContext
 from .frame import Frame, Layer
 
@@ -59,6 +59,7 @@ class Renderer:
         falling = particles.prepare(ctx)
         self.light = light.prepare(ctx)
         life = people.prepare(ctx)  # its own random stream: prepared last or not, alike
+        haze = mist.prepare(ctx)  # its own random stream too
         photo = ctx.image if the_water is None else the_water.crests.on(ctx.image)
         self.photo = cv2.cvtColor(photo, cv2.COLOR_RGB2RGBA)
         self.sky = None if sky_canvas is None else sky_canvas.over(self.photo, ctx.timeline)
@@ -69,6 +70,7 @@ class Renderer:
             sway,
             life,
             Warp(),
+            haze,
             self.light,
             sparkles,
             falling,
@@ -80,7 +82,7 @@ class Renderer:
         self.motions: list[dict[str, Any]] = [
             *_motions(self.camera, self.sky),
             *held,
-            *_motions(the_water.ripple if the_water else None, sway, life),
+            *_motions(the_water.ripple if the_water else None, sway, life, haze),
             *_motions(sparkles, falling, self.light),
         ]
 
