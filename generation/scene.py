@@ -211,7 +211,10 @@ def _region_texture(texture: np.ndarray, region: np.ndarray) -> float:
 
 def _sky(r, g, b, vmax, sat, texture, rows) -> np.ndarray:
     h, w = r.shape
-    blue = (b > r + 6) & (b > g - 12) & (vmax > 35)
+    # teal as bright and saturated as a breaking wave's face or a pool is water, not sky: skies
+    # that saturated are blue (blue well over green); the aurora's dark teal sky stays sky
+    teal = (g > 0.9 * b) & (sat > 0.6) & (vmax > 100)
+    blue = (b > r + 6) & (b > g - 12) & (vmax > 35) & ~teal
     overcast = (vmax > 150) & (sat < 0.22)
     sunset = (vmax > 110) & (r > b + 10) & (sat > 0.2) & (rows < 0.55)
     smooth = texture < 4.5
@@ -384,7 +387,7 @@ def _foliage(small, vmax, sat, texture, sky, water) -> np.ndarray:
     hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
     hue = hsv[..., 0].astype(np.float32)
     f = small.astype(np.float32)
-    green = (hue >= 28) & (hue <= 95) & (sat > 0.18) & (vmax > 30) & (f[..., 1] >= f[..., 0])
+    green = (hue >= 28) & (hue <= 85) & (sat > 0.18) & (vmax > 30) & (f[..., 1] >= f[..., 0])
     cand = green & (texture > 2.0) & (sky < 0.5) & (water < 0.5)
     cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0

@@ -42,6 +42,17 @@ def test_animated_region_of_a_real_photo_moves_at_least_three_times_more_than_it
     assert flow[region] > 0.1, flow  # pixels per frame at 320x180: visible
 
 
+def test_a_breaking_waves_teal_face_is_water_not_sky_or_foliage():
+    # its bright, saturated teal passed the sky's blue test (grey cloud patches drifted over the
+    # wave) and the foliage's green hue (the whitewater swayed like leaves)
+    _image, scene = analyze_photo(
+        Image.open(EVAL / "surfer-wave.jpg").convert("RGB"), SMALL.width, SMALL.height
+    )
+    assert scene.fraction("water") > 0.3
+    assert scene.fraction("sky") < 0.3  # the spray along the crest may read as cloud
+    assert scene.fraction("foliage") < 0.02
+
+
 @pytest.mark.parametrize("photo_name", ["cameraman.jpg", "grace-hopper.jpg"])
 def test_sky_behind_a_close_up_person_is_held_still_with_their_face(photo_name):
     # a pale sky behind the cameraman, a studio backdrop behind Grace Hopper: both read as sky
