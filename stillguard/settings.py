@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     remote_manifest_timeout_s: float = Field(5.0, gt=0, le=60)
     remote_manifest_max_bytes: int = Field(4 * 1024 * 1024, ge=1)
     max_attempts: int = Field(3, ge=1, description="tries of one stage before the job fails")
+    stage_threads: int = Field(
+        2, ge=1, le=16, description="jobs embedded `serve` works on at once (their stages overlap)"
+    )
     retention_days: float | None = Field(
         None, gt=0, description="photos and signed clips of ended jobs are deleted after this"
     )

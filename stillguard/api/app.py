@@ -67,7 +67,8 @@ def create_app(settings: Settings) -> FastAPI:
             backend.ensure_topics()
             relay = BackgroundRelay(deps, backend.publish, batch=32)
         else:
-            relay = BackgroundRelay(deps)  # every stage in this process, fed by the outbox
+            # every stage in this process, fed by the outbox; jobs' stages overlap
+            relay = BackgroundRelay(deps, threads=settings.stage_threads)
         app.state.services = Services(settings, store, deps.blobs, deps)
         checkpoints = CheckpointScheduler(store, settings, lambda: deps.authority)
         try:
