@@ -142,6 +142,9 @@ def test_prompt_over_the_limit_is_refused(classifier: PromptClassifier) -> None:
         ("नंगी औरत", "नंगी औरत"),  # Devanagari vowel signs are spelling
         ("脱がせて", "脱がせて"),  # so is the kana voicing mark
         ("ｶﾞ", "ガ"),
+        ("عـاريـة", "عارية"),  # Arabic tatweel stretches letters without changing the word
+        ("عمرها ١٢ سنة", "عمرها 12 سنة"),  # Arabic-Indic digits read as the ages they are
+        ("१२ साल", "12 साल"),  # Devanagari digits too
     ],
 )
 def test_normalisation_undoes_cheap_obfuscation_and_leaves_plain_text(raw: str, clean: str) -> None:
