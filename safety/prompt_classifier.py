@@ -13,8 +13,9 @@ of evidence, combined as a noisy-OR:
   in each evaluated language (E5's margins between languages are too narrow to decide alone: a
   German "er ersticht sie" scored 0.45 where "he stabs her" scores 1).
 
-`prompt.minors` is also raised to (minor term weight) x max(sexual, violence): a child in the
-prompt plus harmful content, which embeddings of short prompts blur.
+`prompt.minors` is also raised to (minor term weight) x max(sexual, violence, body term weight):
+a child in the prompt plus harmful content, which embeddings of short prompts blur. Body terms
+(a thong, undressing, a lewd pose) are not sexual alone, so they count for minors only.
 
 Torch and sentence-transformers are imported here only, when the classifier is built.
 """
@@ -305,6 +306,7 @@ class PromptClassifier:
             c: _compile_terms(spec.get("lexicon", {}).get(c, []), c) for c in self.categories
         }
         self._minor_terms = _compile_terms(spec.get("minor_terms", []), "minor")
+        self._body_terms = _compile_terms(spec.get("body_terms", []), "body")
 
     def _embed_minilm(self, texts: list[str]) -> np.ndarray:
         vectors = self._encoder.encode(
@@ -377,15 +379,19 @@ class PromptClassifier:
             )
 
         minor, minor_term = _strongest(self._minor_terms, lexical_views)
-        harm = max(scores.get("prompt.sexual", 0.0), scores.get("prompt.violence", 0.0))
+        body, body_term = _strongest(self._body_terms, lexical_views)
+        harm = max(scores.get("prompt.sexual", 0.0), scores.get("prompt.violence", 0.0), body)
         if "prompt.minors" in scores:
             # Prompts about children sit close to the minors exemplars whatever they say, so the
-            # embedding evidence counts only as far as the prompt is also sexual or violent.
+            # embedding evidence counts only as far as the prompt is also sexual, violent or
+            # sexualising (a body term).
             scores["prompt.minors"] *= min(1.0, harm / _MINOR_HARM_GATE)
         if minor and minor * harm > scores.get("prompt.minors", 0.0):
             scores["prompt.minors"] = minor * harm
             details["prompt.minors"] = (
-                f"minor term {minor_term!r} with sexual/violent content ({harm:.2f}); "
+                f"minor term {minor_term!r} with sexual/violent content ({harm:.2f})"
+                + (f", body term {body_term!r}" if body_term and body >= harm else "")
+                + "; "
                 + details["prompt.minors"]
             )
         signals = [

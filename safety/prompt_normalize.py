@@ -4,8 +4,9 @@ Defeats: case games, Unicode compatibility forms (fullwidth, math bold, circled 
 accents and combining marks (zalgo), zero-width and other invisible characters, Cyrillic/Greek
 letters that look Latin, leetspeak inside words ("n4k3d", "k1ll"), spaced-out letters ("n a k e d",
 "s.e.x"), stretched letters ("nakeeeed", Arabic tatweel "عـاريـة"), and emoji (replaced by their
-Unicode names, so "\N{PISTOL}" reads as "pistol"). The marks other scripts spell with (Devanagari vowel signs, kana
-voicing marks, Arabic hamza, Cyrillic й and ё) stay, and a Russian text's own words stay Cyrillic.
+Unicode names, so "\N{PISTOL}" reads as "pistol"). The marks other scripts spell with (Devanagari
+vowel signs, kana voicing marks, Arabic hamza, Cyrillic й and ё) stay, and a Russian text's own
+words stay Cyrillic.
 """
 
 from __future__ import annotations
