@@ -47,7 +47,11 @@ CATEGORIES_PATH = Path(__file__).with_name("prompt_categories.yaml")
 # harmful text hidden after a long benign preamble is still seen.
 _CHUNK_CHARS = 300
 _NEAREST = 3
-_MINOR_HARM_GATE = 0.3
+# The minors embedding counts from sexual/violent/body harm 0.2 (below, E5's noise) to fully at
+# 0.35, and fully only with a minor term of weight 0.6 or more ("girl", "niña", "八歳").
+_MINOR_HARM_FLOOR = 0.2
+_MINOR_HARM_GATE = 0.35
+_MINOR_TERM_NAMES = 0.6
 _RECENT_EMBEDDINGS = 64  # E5 vectors kept for `embedding` (a few prompts' views and chunks)
 
 
@@ -384,10 +388,14 @@ class PromptClassifier:
         if "prompt.minors" in scores:
             # Prompts about children sit close to the minors exemplars whatever they say, so the
             # embedding evidence counts only as far as the prompt is also sexual, violent or
-            # sexualising (a body term).
-            scores["prompt.minors"] *= min(1.0, harm / _MINOR_HARM_GATE)
-        if minor and minor * harm > scores.get("prompt.minors", 0.0):
-            scores["prompt.minors"] = minor * harm
+            # sexualising (a body term), and harm under the floor is E5's noise ("un niño de seis
+            # años se pone el pijama" read sexual 0.19 and was blocked). Without a minor term it
+            # counts half: an adult in a bikini sat at minors 0.36.
+            gate = (harm - _MINOR_HARM_FLOOR) / (_MINOR_HARM_GATE - _MINOR_HARM_FLOOR)
+            named = 0.5 + 0.5 * min(1.0, minor / _MINOR_TERM_NAMES)
+            scores["prompt.minors"] *= float(np.clip(gate, 0.0, 1.0)) * named
+        if minor and "prompt.minors" in scores:  # named in the reason even when E5 scored higher
+            scores["prompt.minors"] = max(scores["prompt.minors"], minor * harm)
             details["prompt.minors"] = (
                 f"minor term {minor_term!r} with sexual/violent content ({harm:.2f})"
                 + (f", body term {body_term!r}" if body_term and body >= harm else "")
