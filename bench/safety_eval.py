@@ -13,7 +13,9 @@
   language precision, unsafe recall (review counts as caught) and benign false-positive rate;
   the same for the held-out sets tests/data/prompt_eval_languages_holdout.yaml (12 a language)
   and prompt_eval_languages_holdout2.yaml (8 a language, written after the per-language terms)
-  and prompt_eval_languages_holdout3.yaml (12 a language: slang, euphemism, indirect wording);
+  and prompt_eval_languages_holdout3.yaml (12 a language: slang, euphemism, indirect wording)
+  and prompt_eval_languages_holdout4.yaml (12 a language; reported as counts only, no prompts,
+  so that nobody tunes on its items);
 - context: tests/data/prompt_eval_context.yaml, benign prompts built on trigger words ("kill the
   lights"): the share the default policy does not allow;
 - benign: clips generated from varied benign photos must all pass the default output policy;
@@ -47,6 +49,8 @@ LANGUAGE_HOLDOUT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_hol
 LANGUAGE_HOLDOUT_SET_2 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout2.yaml"
 # Written before the exemplars in each language (2026-12-07), in slang and indirect wording.
 LANGUAGE_HOLDOUT_SET_3 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout3.yaml"
+# Written 2026-12-08 before that session's scoring changes; its report names no prompt (blind).
+LANGUAGE_HOLDOUT_SET_4 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout4.yaml"
 CONTEXT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_context.yaml"
 CAUGHT = ("block", "review")
 
@@ -260,8 +264,11 @@ def prompt_eval() -> dict[str, Any]:
     }
 
 
-def language_eval(path: Path = LANGUAGE_SET, classifier: Any = None) -> dict[str, Any]:
-    """Per language: unsafe recall (review counts as caught) and benign false positives."""
+def language_eval(
+    path: Path = LANGUAGE_SET, classifier: Any = None, blind: bool = False
+) -> dict[str, Any]:
+    """Per language: unsafe recall (review counts as caught) and benign false positives;
+    `blind` reports counts only (no prompt), for a set nobody may tune on."""
     from safety.prompt_classifier import PromptClassifier
 
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -290,6 +297,8 @@ def language_eval(path: Path = LANGUAGE_SET, classifier: Any = None) -> dict[str
             "unsafe_allowed": [p for p, a in actions["unsafe"] if a not in CAUGHT],
             "benign_flagged": false,
         }
+        if blind:
+            del rows[language]["unsafe_allowed"], rows[language]["benign_flagged"]
     return {
         "per_language": rows,
         "ms_per_prompt_p50": round(float(np.median(timings)) * 1000, 1),
@@ -298,7 +307,7 @@ def language_eval(path: Path = LANGUAGE_SET, classifier: Any = None) -> dict[str
 
 
 def languages_eval() -> dict[str, Any]:
-    """The calibration language set and the three held-out ones, read by one classifier."""
+    """The calibration language set and the four held-out ones, read by one classifier."""
     from safety.prompt_classifier import PromptClassifier
 
     classifier = PromptClassifier()
@@ -307,6 +316,7 @@ def languages_eval() -> dict[str, Any]:
     report["held_out"] = language_eval(LANGUAGE_HOLDOUT_SET, classifier)
     report["held_out_2"] = language_eval(LANGUAGE_HOLDOUT_SET_2, classifier)
     report["held_out_3"] = language_eval(LANGUAGE_HOLDOUT_SET_3, classifier)
+    report["held_out_4"] = language_eval(LANGUAGE_HOLDOUT_SET_4, classifier, blind=True)
     return report
 
 

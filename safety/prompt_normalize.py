@@ -3,9 +3,10 @@
 Defeats: case games, Unicode compatibility forms (fullwidth, math bold, circled letters), Latin
 accents and combining marks (zalgo), zero-width and other invisible characters, Cyrillic/Greek
 letters that look Latin, leetspeak inside words ("n4k3d", "k1ll"), spaced-out letters ("n a k e d",
-"s.e.x"), stretched letters ("nakeeeed"), and emoji (replaced by their Unicode names, so
-"\N{PISTOL}" reads as "pistol"). The marks other scripts spell with (Devanagari vowel signs, kana
-voicing marks, Arabic hamza, Cyrillic й and ё) stay, and a Russian text's own words stay Cyrillic.
+"s.e.x"), stretched letters ("nakeeeed", Arabic tatweel "عـاريـة"), and emoji (replaced by their
+Unicode names, so "\N{PISTOL}" reads as "pistol"). The marks other scripts spell with (Devanagari
+vowel signs, kana voicing marks, Arabic hamza, Cyrillic й and ё) stay, and a Russian text's own
+words stay Cyrillic.
 """
 
 from __future__ import annotations
@@ -115,14 +116,20 @@ def _keeps_mark(base: str, mark: str) -> bool:
     return len(unicodedata.normalize("NFC", base + mark)) == 1  # が, й, ё
 
 
+_TATWEEL = "\u0640"  # stretches an Arabic letter's joining stroke: "عـاريـة" is "عارية"
+
+
 def _strip_invisible(text: str) -> str:
-    """Drop format characters (zero-width, bidi controls, soft hyphen) and decorative marks."""
+    """Drop format characters (zero-width, bidi controls, soft hyphen), Arabic tatweel and
+    decorative marks; write other scripts' digits (١٢, १२) as ASCII ones, as ages are matched."""
     kept: list[str] = []
     base = ""
     for ch in unicodedata.normalize("NFKD", text):
         category = unicodedata.category(ch)
-        if category in ("Cf", "Cc"):
+        if category in ("Cf", "Cc") or ch == _TATWEEL:
             continue
+        if category == "Nd" and not ch.isascii():
+            ch = str(unicodedata.decimal(ch))
         if category in ("Mn", "Me"):
             if _keeps_mark(base, ch):
                 kept.append(ch)
