@@ -225,22 +225,25 @@ def embed_watermark(frames: np.ndarray, clip_id: int) -> None:
     height, width = frames.shape[1:3]
     starts = range(0, frames.shape[0], GROUP_FRAMES)
     # One host view per group of frames (its middle frame).
-    views = [
-        _grid_view(
-            _luma(_shrink(frames[min(s + GROUP_FRAMES // 2, len(frames) - 1)], *_SUPER_SIZE))
-        )[layout.cells]
-        for s in starts
-    ]
+    views = np.stack(
+        [
+            _grid_view(
+                _luma(_shrink(frames[min(s + GROUP_FRAMES // 2, len(frames) - 1)], *_SUPER_SIZE))
+            )[layout.cells]
+            for s in starts
+        ]
+    )
+    sizes = np.array([min(GROUP_FRAMES, len(frames) - s) for s in starts], np.float32)
+    mean = sizes @ views / sizes.sum()  # the host in the clip's average, which the detector reads
     # QIM: each cell's value in the clip's average view moves to the nearest point of its bit's
     # lattice (bit b: dither + b * STEP + 2 * STEP * k), at most one STEP whatever the photo.
     bits = np.append(codeword(clip_id), _sync_bits())[layout.owner].astype(np.float32)
     offset = layout.dither + bits * STEP
-    target = np.round((np.mean(views, axis=0) - offset) / (2 * STEP)) * 2 * STEP + offset
-    for start, view in zip(starts, views, strict=True):
-        # Every group hits the same target, so any run of frames (a trimmed copy) reads it.
+    target = np.round((mean - offset) / (2 * STEP)) * 2 * STEP + offset
+    base, cancel = _group_changes(layout.solve, target, mean, views)
+    for start, group_cancel in zip(starts, cancel, strict=True):
         cells = np.zeros(GRID_W * GRID_H, np.float32)
-        cells[layout.cells] = layout.solve @ (target - view)
-        cells = np.clip(cells, -MAX_CELL_LEVELS, MAX_CELL_LEVELS)
+        cells[layout.cells] = np.clip(base + group_cancel, -MAX_CELL_LEVELS, MAX_CELL_LEVELS)
         # Upsampling is linear, so raising by the positive part and lowering by the negative
         # part adds the smooth pattern with two saturating uint8 operations per frame.
         raise_by = _full_frame(np.maximum(cells, 0), width, height)
@@ -248,6 +251,26 @@ def embed_watermark(frames: np.ndarray, clip_id: int) -> None:
         for frame in frames[start : start + GROUP_FRAMES]:
             cv2.add(frame, raise_by, dst=frame)
             cv2.subtract(frame, lower_by, dst=frame)
+
+
+def _group_changes(
+    solve: np.ndarray, target: np.ndarray, mean: np.ndarray, views: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cell changes every group of frames shares, and each group's own on top of them.
+
+    The shared change puts the clip's average view on the target. Each group also cancels its
+    host's departure from the average, so a run of frames (a trimmed copy) reads the target too,
+    but only as far as MAX_CELL_LEVELS leaves room: each cell's cancelling is scaled alike in
+    every group (so the groups' cancelling still sums to nothing), never clipped. Clipping each
+    group's whole change instead lost the mark where the camera move changes a cell's view by
+    tens of levels: on foliage 37 % of the cells were clipped and the unencoded clip's lattice fit
+    was 0.15 (0.53 this way), and PSNR was 2-3 dB lower.
+    """
+    base = solve @ (target - mean)
+    cancel = (solve @ (mean - views).T).T  # (groups, marked cells)
+    room = np.maximum(MAX_CELL_LEVELS - np.abs(base), 0)
+    share = np.minimum(1.0, room / np.maximum(np.abs(cancel).max(axis=0), 1e-6))
+    return base, cancel * share
 
 
 def _full_frame(cells: np.ndarray, width: int, height: int) -> np.ndarray:
