@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import pathlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -82,9 +83,12 @@ class RegistryEntry:
 class ManifestRepository:
     """Clip ids, manifest stores and fingerprints in the audit database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
-        """Use `engine` (the audit store's, which owns and disposes it) for the registry tables."""
+    def __init__(self, engine: sa.Engine, *, draw_id: Callable[[], int] | None = None) -> None:
+        """Use `engine` (the audit store's, which owns and disposes it) for the registry tables.
+
+        `draw_id` replaces the random 32-bit clip id draw (a benchmark fixes its ids with it)."""
         self._engine = engine
+        self._draw_id = draw_id or (lambda: secrets.randbits(32))
         if not sa.inspect(engine).has_table("provenance_manifests"):
             raise ProvenanceError(
                 "the manifest repository's tables are missing: run the audit database "
@@ -98,7 +102,7 @@ class ManifestRepository:
             if existing is not None:
                 return existing
             # Random, not sequential: ids reveal nothing about volume or neighbouring clips.
-            candidate = secrets.randbits(32)
+            candidate = self._draw_id()
             try:
                 with self._engine.begin() as connection:
                     connection.execute(

@@ -19,6 +19,7 @@ from provenance.errors import ProvenanceError, UnsupportedMediaError
 from provenance.manifest_store import active_manifest_label, sole_embedded_store
 from provenance.media import JPEG, MP4, PNG, check_mp4_structure, sniff_path
 from provenance.signers import ClipSigner
+from provenance.watermark_code import WATERMARK_ALG
 
 if TYPE_CHECKING:
     from provenance.authority import Authority
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 GENERATION_ASSERTION = "com.stillguard.generation"
 SOFT_BINDING_ASSERTION = "c2pa.soft-binding"
-_WATERMARK_ALG = "com.stillguard.watermark.v1"  # provenance.watermark.WATERMARK_ALG (no cv2 here)
 CLAIM_GENERATOR = {"name": "Stillguard", "version": "0.1.0"}
 _THUMBNAIL_ID = "clip-thumbnail.jpg"
 _PHOTO_THUMBNAIL_ID = "photo-thumbnail.jpg"
@@ -71,7 +71,6 @@ def soft_bindings(
     PDQ hash as hex.
     """
     from provenance.fingerprint import FINGERPRINT_ALG
-    from provenance.watermark import WATERMARK_ALG
 
     bodies: list[dict[str, Any]] = []
     if clip_id is not None:
@@ -119,7 +118,7 @@ def manifest_definition(
             *(extra_assertions or []),
         ],
     }
-    if any(body.get("alg") == _WATERMARK_ALG for body in bindings):
+    if any(body.get("alg") == WATERMARK_ALG for body in bindings):
         # C2PA's action for "an invisible watermark was inserted to create a soft binding".
         actions = definition["assertions"][0]["data"]["actions"]
         actions.append({"action": "c2pa.watermarked", "softwareAgent": CLAIM_GENERATOR})

@@ -10,6 +10,13 @@ import functools
 
 import numpy as np
 
+# The soft-binding algorithm a mark is read by (here, where sign.py reads it without OpenCV).
+# v2 (2026-12-07): QIM step 4 levels (was 3) and each group's host cancelling scaled under the
+# cell cap instead of clipped. A v1 mark does not read with this detector; a v1 soft binding's
+# value is still a clip id, so the registry still resolves it (WATERMARK_ALGS).
+WATERMARK_ALG = "com.stillguard.watermark.v2"
+WATERMARK_ALGS = (WATERMARK_ALG, "com.stillguard.watermark.v1")
+
 ID_BITS, CRC_BITS, TAIL_BITS = 32, 16, 6
 _GENERATORS = (0o133, 0o171, 0o165)  # the K=7, rate-1/3 code of many standards
 _INFO_BITS = ID_BITS + CRC_BITS

@@ -228,12 +228,11 @@ def test_stripped_copy_is_recovered_and_soft_bindings_resolve(api, published_job
     import base64
 
     value = base64.b64encode(clip_id.to_bytes(4, "big")).decode()
-    by_binding = client.get(
-        "/v1/matches/byBinding", params={"alg": "com.stillguard.watermark.v1", "value": value}
-    ).json()
-    assert by_binding["matches"][0]["job_id"] == job_id
+    for alg in ("com.stillguard.watermark.v2", "com.stillguard.watermark.v1"):  # v1: older clips
+        by_binding = client.get("/v1/matches/byBinding", params={"alg": alg, "value": value}).json()
+        assert by_binding["matches"][0]["job_id"] == job_id, alg
     unknown = client.get(
-        "/v1/matches/byBinding", params={"alg": "com.stillguard.watermark.v1", "value": "AAAAAQ=="}
+        "/v1/matches/byBinding", params={"alg": "com.stillguard.watermark.v2", "value": "AAAAAQ=="}
     ).json()
     assert unknown == {"matches": []}
     bad = client.get("/v1/matches/byBinding", params={"alg": "md5", "value": "x"})

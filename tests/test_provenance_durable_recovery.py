@@ -16,7 +16,7 @@ from provenance.fingerprint import FINGERPRINT_ALG, clip_fingerprint
 from provenance.repository import ManifestRepository
 from provenance.sign import soft_bindings
 from provenance.verify import verify_bytes, verify_file
-from provenance.watermark import WATERMARK_ALG
+from provenance.watermark_code import WATERMARK_ALG
 from tests.support import signed_media as support
 from tests.support.photo_clips import FPS, animate, decode, encode, photo, remux
 from tests.support.signed_media import publish_clip

@@ -14,7 +14,7 @@ from provenance.fingerprint import FINGERPRINT_ALG
 from provenance.recovery import read_signals, recover
 from provenance.repository import RegistryEntry
 from provenance.verify import verify_file
-from provenance.watermark import WATERMARK_ALG
+from provenance.watermark_code import WATERMARK_ALG, WATERMARK_ALGS
 
 from ..container import StageDeps
 from ..errors import CorruptMedia, InvalidInput, UnsupportedMedia
@@ -80,7 +80,7 @@ def _is_hex(text: str) -> bool:
 
 def resolve_binding(deps: StageDeps, alg: str, value: str) -> list[dict[str, Any]]:
     """The manifest a soft binding (watermark id or fingerprint hashes) came from, if any."""
-    if alg == WATERMARK_ALG:
+    if alg in WATERMARK_ALGS:  # a clip signed before v2 names v1; its value is a clip id too
         try:
             raw = base64.b64decode(value, validate=True)
         except binascii.Error as exc:

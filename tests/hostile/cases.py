@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 JOB = "0123456789abcdef0123456789abcdef"  # a well-formed job id that names no job
-WATERMARK, FINGERPRINT = "com.stillguard.watermark.v1", "com.stillguard.pdq-frames.v1"
+WATERMARK, FINGERPRINT = "com.stillguard.watermark.v2", "com.stillguard.pdq-frames.v1"
 
 
 @dataclass(frozen=True)
