@@ -18,7 +18,7 @@ import numpy as np
 from scipy.special import erf  # type: ignore[import-untyped]
 
 # A forward pass takes texts of similar length (sorted), at most this many word pieces with the
-# padding: one 256-piece text padded a batch of 64 short exemplars to 16,384 pieces.
+# padding (see _batches).
 _BATCH_PIECES = 4096
 _DENSE = ("dense.weight", "query.weight", "key.weight", "value.weight")
 
@@ -116,11 +116,15 @@ class MiniLM:
 
 
 def _batches(order: list[int], lengths: list[int]) -> list[list[int]]:
-    """`order` (indices by ascending length) cut into runs whose padded size fits _BATCH_PIECES."""
+    """`order` (indices by ascending length) cut into runs whose padded size fits _BATCH_PIECES
+    and whose longest text is at most twice the shortest: padding is computed like any piece
+    (six short prompts padded to one 256-piece text took 2.5 s, alone they take milliseconds)."""
     batches: list[list[int]] = []
     for index in order:
-        if batches and (len(batches[-1]) + 1) * lengths[index] <= _BATCH_PIECES:
-            batches[-1].append(index)
+        batch = batches[-1] if batches else []
+        padded = (len(batch) + 1) * lengths[index]
+        if batch and padded <= _BATCH_PIECES and lengths[index] <= 2 * lengths[batch[0]]:
+            batch.append(index)
         else:
             batches.append([index])
     return batches
