@@ -34,9 +34,10 @@ class Mp4Writer:
     encode frames while later ones are still being made. With `threads=1` the same frames give
     the same bytes in a fresh process (the muxer runs bit-exact: no creation time, no library
     version strings); in a long-lived process that has imported much else, the bytes of the very
-    same frames differed in some runs (cause unknown, NOTES.md). With more encoder threads (0, the default: as many as the machine has) x264's
-    threads make the bytes differ run to run (3 outputs in 40 encodes of one tiny clip, measured),
-    so only the frames handed in are then the same for the same seed.
+    same frames differed in some runs (cause unknown, NOTES.md). With more encoder threads (0,
+    the default: as many as the machine has) x264's threads make the bytes differ run to run (3
+    outputs in 40 encodes of one tiny clip, measured), so only the frames handed in are then the
+    same for the same seed.
 
     Use as a context manager: `write` each RGB frame in order, then `finish` with the sound (if
     the format has a sample rate, the file has an audio track and `finish` needs the samples)."""

@@ -48,13 +48,7 @@ import cv2
 import numpy as np
 import scipy.linalg  # type: ignore[import-untyped]
 
-from provenance.watermark_code import (
-    CODED_BITS,
-    ID_BITS,
-    codeword,
-    crc16,
-    viterbi,
-)
+from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
 from provenance.watermark_framing import (
     EDGE_MARGIN,
     ORIENTATIONS,

