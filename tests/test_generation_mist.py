@@ -25,7 +25,7 @@ def _photo(path) -> Image.Image:
 def _with_and_without_mist(monkeypatch, photo, faces=None) -> tuple[np.ndarray, np.ndarray]:
     options = GenerationOptions(**SMALL)
     with_mist = generate_clip(photo, options, faces=faces).frames
-    monkeypatch.setattr(mist, "prepare", lambda ctx: None)
+    monkeypatch.setattr(mist, "prepare", lambda ctx, sky_canvas: None)
     without = generate_clip(photo, options, faces=faces).frames
     return with_mist.astype(np.int16), without.astype(np.int16)
 
@@ -74,3 +74,21 @@ def test_no_face_is_ever_veiled(monkeypatch, box) -> None:
     inner = (slice(None), slice(y + h // 4, y + 3 * h // 4), slice(x + w // 4, x + 3 * w // 4))
     assert np.abs(misted - plain)[:, 20:80].max() > 3  # there is mist on that band
     assert np.abs(misted[inner] - plain[inner]).max() <= 1
+
+
+def test_mist_drifts_the_way_the_sky_does() -> None:
+    # the sky's direction comes from the clip's shared random stream, the mist's must follow it:
+    # clouds and mist drifting against each other read as two winds
+    photo = _photo(MISTY)
+    for seed in range(6):
+        clip = generate_clip(photo, GenerationOptions(**SMALL, seed=seed))
+        speeds = {m["region"]: m.get("speed_px_s") for m in clip.scene["motions"]}
+        assert speeds["haze"] * speeds["sky"] > 0, (seed, speeds)
+
+
+def test_a_longer_misty_clip_continues_a_shorter_one_frame_for_frame() -> None:
+    photo = _photo(MISTY)
+    short = generate_clip(photo, GenerationOptions(**{**SMALL, "duration_s": 1.0}, seed=3))
+    longer = generate_clip(photo, GenerationOptions(**{**SMALL, "duration_s": 2.0}, seed=3))
+    assert [m["region"] for m in short.scene["motions"]].count("haze") == 1
+    assert np.array_equal(longer.frames[: short.frames.shape[0]], short.frames)

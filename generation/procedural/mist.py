@@ -22,6 +22,7 @@ import numpy as np
 from .context import LayerContext, Timeline
 from .frame import Frame
 from .imaging import smooth_noise
+from .sky import MAX_DURATION_S, SkyCanvas
 
 HAZE_FROM = 0.3  # haze (generation.haze) under which nothing is added
 HAZE_FULL = 0.8  # haze at which the veil is at MAX_OPACITY
@@ -79,8 +80,10 @@ class MistDrift:
         cv2.blendLinear(band, self.air, 1.0 - veil, veil, dst=band)
 
 
-def prepare(ctx: LayerContext) -> MistDrift | None:
-    """The veil, or None where the photo shows too little haze in its distance."""
+def prepare(ctx: LayerContext, sky_canvas: SkyCanvas | None) -> MistDrift | None:
+    """The veil, or None where the photo shows too little haze in its distance. It drifts the
+    way the sky canvas does, where the photo has one: mist and clouds against each other read as two
+    winds."""
     scene = ctx.scene
     amount = float(np.clip((scene.haze - HAZE_FROM) / (HAZE_FULL - HAZE_FROM), 0.0, 1.0))
     strength = MAX_OPACITY * amount * min(1.0, ctx.intensity)
@@ -103,10 +106,13 @@ def prepare(ctx: LayerContext) -> MistDrift | None:
     if ctx.identity is not None:
         opacity *= 1.0 - ctx.identity[top:bottom]
     rng = ctx.own_rng(MIST_STREAM)
-    direction = ctx.plan.sky_direction or (1 if rng.random() < 0.5 else -1)
+    if sky_canvas is not None and sky_canvas.velocity:
+        direction = 1 if sky_canvas.velocity > 0 else -1
+    else:
+        direction = ctx.plan.sky_direction or (1 if rng.random() < 0.5 else -1)
     speed = MIST_SPEED * ctx.scale * ctx.intensity * ctx.style.speed * ctx.plan.sky_speed
-    duration = ctx.timeline.period
-    reach = 4 * math.ceil((speed * duration + 8) / 4)
+    # the noise spans the longest clip's drift, so a clip's length does not change the mist
+    reach = 4 * math.ceil((speed * MAX_DURATION_S + 8) / 4)
     rows, cell = bottom - top, MIST_CELL * ctx.scale / 4.0
     noise = smooth_noise(rng, math.ceil(rows / 4) + 1, (w + reach) // 4 + 1, cell / 3, cell, 3)
     air = np.empty((rows, w, 3), np.uint8)

@@ -59,7 +59,7 @@ class Renderer:
         falling = particles.prepare(ctx)
         self.light = light.prepare(ctx)
         life = people.prepare(ctx)  # its own random stream: prepared last or not, alike
-        haze = mist.prepare(ctx)  # its own random stream too
+        haze = mist.prepare(ctx, sky_canvas)  # its own random stream too
         photo = ctx.image if the_water is None else the_water.crests.on(ctx.image)
         self.photo = cv2.cvtColor(photo, cv2.COLOR_RGB2RGBA)
         self.sky = None if sky_canvas is None else sky_canvas.over(self.photo, ctx.timeline)
