@@ -28,7 +28,7 @@ STAGES = [
     "label",
     "watermark",
     "fingerprint",
-    "encode",
+    "encode_and_scan",
     "output_gate",
     "sign",
     "verify",

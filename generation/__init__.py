@@ -7,7 +7,16 @@ diffusion backends load from a local folder when torch and diffusers are install
 
 from .backends import Backend, ProceduralBackend, load_backend
 from .clip import SAMPLE_RATE, Clip, VideoFormat
-from .encode import DecodedClip, MediaError, Mp4Read, decode_mp4, encode_mp4, read_mp4
+from .encode import (
+    DecodedClip,
+    Keyframes,
+    MediaError,
+    Mp4Read,
+    decode_keyframes,
+    decode_mp4,
+    encode_mp4,
+    read_mp4,
+)
 from .options import GenerationOptionError, GenerationOptions
 from .procedural import BACKEND_VERSION as GENERATOR_VERSION
 from .procedural import generate_clip
@@ -24,10 +33,12 @@ __all__ = [
     "DecodedClip",
     "GenerationOptionError",
     "GenerationOptions",
+    "Keyframes",
     "MediaError",
     "Mp4Read",
     "ProceduralBackend",
     "VideoFormat",
+    "decode_keyframes",
     "decode_mp4",
     "encode_mp4",
     "generate_clip",

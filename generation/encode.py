@@ -58,6 +58,7 @@ class Mp4Writer:
         self.path = pathlib.Path(path)
         self.width, self.height = width, height
         self.frames_written = 0
+        self.keyframes: list[int] = []  # frames encoded as keyframes: what decodes on its own
         # one I420 buffer for every frame, handed to the encoder without a copy (x264 copies the
         # picture in when it takes it): 0.25 ms a 720p frame against 1.0 ms for a fresh
         # conversion plus a copy, whose new memory faults in page by page (measured)
@@ -103,10 +104,15 @@ class Mp4Writer:
             picture = av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
         picture.pts = self.frames_written
         try:
-            self._container.mux(self._video.encode(picture))
+            self._mux_video(self._video.encode(picture))
         except av.FFmpegError as exc:
             raise MediaError(f"could not encode {self.path}: {exc}") from exc
         self.frames_written += 1
+
+    def _mux_video(self, packets: list[av.Packet]) -> None:
+        # the encoder's packets count time in frames (pts = frame index) until muxing rebases them
+        self.keyframes.extend(int(p.pts) for p in packets if p.is_keyframe and p.pts is not None)
+        self._container.mux(packets)
 
     def finish(self, audio: np.ndarray | None = None) -> None:
         """Flushes the video, encodes the sound (float32 (2, samples) in [-1, 1]) and closes."""
@@ -115,7 +121,7 @@ class Mp4Writer:
                 "the sound must be given exactly when the writer was opened with a sample rate"
             )
         try:
-            self._container.mux(self._video.encode(None))
+            self._mux_video(self._video.encode(None))
             if self._audio is not None and audio is not None and self.sample_rate is not None:
                 _encode_audio(self._container, self._audio, audio, self.sample_rate)
             self._container.close()
@@ -137,9 +143,12 @@ def encode_mp4(
     preset: str = "veryfast",
     crf: int = 20,
     threads: int = 0,
-) -> None:
+) -> list[int]:
     """Encodes the clip once: H.264 (yuv420p, BT.601) + AAC stereo. With `threads=1` identical
-    clips give identical bytes (see Mp4Writer, which `generation.streaming` also feeds)."""
+    clips give identical bytes (see Mp4Writer, which `generation.streaming` also feeds).
+
+    Returns the indices of the frames encoded as keyframes: the ones a reader can decode without
+    the frames before them (the output gate's cheap check of the file reads only those)."""
     frames = clip.frames
     if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
         raise ValueError(
@@ -149,6 +158,7 @@ def encode_mp4(
         for frame in frames:
             writer.write(frame)
         writer.finish(clip.audio)
+    return writer.keyframes
 
 
 def _encode_audio(container, stream, audio: np.ndarray, sample_rate: int) -> None:
@@ -298,3 +308,33 @@ def read_mp4(
         audio=audio_track,
         sample_rate=sample_rate if audio_track is not None else None,
     )
+
+
+@dataclass
+class Keyframes:
+    """A clip's keyframes, decoded alone (each decodes without the frames before it)."""
+
+    fps: float
+    declared: int  # frames in the header (0 when it does not say)
+    frames: dict[int, np.ndarray]  # frame index -> RGB pixels
+
+
+def decode_keyframes(path: pathlib.Path) -> Keyframes:
+    """Decodes only the keyframes of a clip: a few milliseconds where every frame takes hundreds
+    (one keyframe a 5 s clip, by x264's defaults). Raises MediaError as `read_mp4` does."""
+    frames: dict[int, np.ndarray] = {}
+    try:
+        with av.open(str(path), mode="r") as container:
+            if not container.streams.video:
+                raise MediaError(f"{path} has no video stream")
+            video = container.streams.video[0]
+            video.codec_context.skip_frame = "NONKEY"
+            fps = float(video.average_rate or video.guessed_rate or 0) or 0.0
+            declared = int(video.frames or 0)
+            for frame in container.decode(video):
+                frames[round(float(frame.time or 0.0) * fps)] = _frame_rgb(frame)
+    except MediaError:
+        raise
+    except (av.FFmpegError, EOFError, ValueError) as exc:
+        raise MediaError(f"{path} is corrupt or truncated: {exc}") from exc
+    return Keyframes(fps=fps, declared=declared, frames=frames)

@@ -83,7 +83,7 @@ def test_run_publishes_a_signed_labelled_clip_with_both_decisions(published: dic
     categories = {s["category"] for s in published["signals"]}
     assert {"nsfw", "prompt.sexual", "flash.general", "flash.red"} <= categories
     assert isinstance(published["segments"], list)
-    for stage in ("generation", "encode", "input_gate", "output_gate", "sign", "audit"):
+    for stage in ("generation", "encode_and_scan", "input_gate", "output_gate", "sign", "audit"):
         assert published["timings_ms"][stage] > 0
 
 

@@ -6,15 +6,19 @@ import time
 from dataclasses import replace
 
 from audit.records import EventDraft
-from generation import GenerationOptions, encode_mp4
+from generation import GenerationOptions
 from provenance.fingerprint import clip_fingerprint
 from provenance.label import burn_label, corner_clear_of
 from provenance.watermark import embed_watermark
+from safety.clip_sampling import SampledClip
 from safety.photo_intake import load_photo
+from safety.signals import Signal
+from safety.video_checks import ClipReport
 from streams.messages import InputCleared
 
 from ..blobs import blob_ref
 from ..container import StageDeps
+from .frame_scan import encode_and_scan
 from .records import (
     PUBLISHABLE_ACTIONS,
     GeneratedClip,
@@ -79,10 +83,16 @@ def generator(message: InputCleared, deps: StageDeps) -> None:
     deps.on_progress(job.id, "encoding")
     start = time.perf_counter()
     clip_ref = blob_ref("clips", job.id, "labelled.mp4")
-    with deps.blobs.writing(clip_ref) as partial:
-        encode_mp4(clip, partial, preset=ENCODER_PRESET)  # readers never see a half-written clip
+    approved = [Signal.from_dict(s) for s in input_decision.signals]
+
+    def report(sampled: SampledClip) -> ClipReport:
+        return deps.output_report(sampled, approved, photo)
+
+    with deps.blobs.writing(clip_ref) as partial:  # readers never see a half-written clip
+        # the output gate's checks run on these frames while they are encoded (frame_scan)
+        scan = encode_and_scan(clip, partial, preset=ENCODER_PRESET, report=report)
         clip_sha256 = sha256_file(partial)
-    timings["encode"] = elapsed_ms(start)
+    timings["encode_and_scan"] = elapsed_ms(start)
     generated = GeneratedClip.of(
         clip,
         options,
@@ -93,6 +103,7 @@ def generator(message: InputCleared, deps: StageDeps) -> None:
         clip_id=clip_id,
         fingerprint=fingerprint,
         timings_ms=timings,
+        frame_scan=scan,
     )
     deps.store.append(
         EventDraft(

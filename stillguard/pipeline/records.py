@@ -31,6 +31,7 @@ from ..observability import trace_headers
 from ..services.abuse import record_outcome
 from ..services.appeal_state import keeps_clip_for_appeal
 from ..services.shadow import record_shadow
+from .frame_scan import FrameScan
 from .webhooks import webhook_delivery
 
 log = logging.getLogger("stillguard.pipeline")
@@ -73,6 +74,8 @@ class GeneratedClip(BaseModel):
     fingerprint: list[str]
     frames: int
     timings_ms: dict[str, float]
+    # the output gate's checks made on the frames as they were encoded (None: the gate decodes)
+    frame_scan: FrameScan | None = None
 
     @classmethod
     def of(cls, clip: Clip, options: GenerationOptions, **made: Any) -> GeneratedClip:
