@@ -37,9 +37,15 @@ def _clip(path: Path = SAMPLE_PHOTO, **options):  # type: ignore[no-untyped-def]
 
 
 def _scan(clip, path: Path, classifier: ImageClassifier) -> FrameScan:  # type: ignore[no-untyped-def]
+    timings: dict[str, float] = {}
     scan = encode_and_scan(
-        clip, path, preset="ultrafast", report=lambda s: check_sampled(s, classifier=classifier)
+        clip,
+        path,
+        preset="ultrafast",
+        report=lambda s: check_sampled(s, classifier=classifier),
+        timings_ms=timings,
     )
+    assert timings["encode"] > 0 and timings["frame_scan"] > 0
     assert scan is not None
     return scan
 
@@ -82,7 +88,8 @@ def test_a_scan_that_raises_leaves_the_checks_to_the_gate(tmp_path) -> None:
         raise ConnectionError("classifier service unreachable")
 
     path = tmp_path / "clip.mp4"
-    assert encode_and_scan(_clip(), path, preset="ultrafast", report=classifier_down) is None
+    scan = encode_and_scan(_clip(), path, preset="ultrafast", report=classifier_down, timings_ms={})
+    assert scan is None
     assert sampled_mp4(path).count == 24  # the clip itself was encoded whole
 
 

@@ -17,8 +17,9 @@ from ..settings import Settings
 from .output import EXIT_FOR_STATUS, UsageError, existing_file
 
 # Timings print in the order the job went through the stages.
-STAGE_TIMING_ORDER = ("input_gate", "generation", "label", "watermark", "fingerprint",
-                      "encode_and_scan", "output_gate", "sign", "verify", "audit", "total")  # fmt: skip
+STAGE_TIMING_ORDER = ("input_gate", "generation", "label", "watermark", "fingerprint", "encode",
+                      "frame_scan", "encode_and_scan", "output_gate", "sign", "verify", "audit",
+                      "total")  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:

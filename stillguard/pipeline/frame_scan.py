@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,6 +36,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from generation import Clip, decode_keyframes, encode_mp4
+from generation.timing import timed
 from safety.clip_sampling import SampledClip
 from safety.signals import Signal
 from safety.video_checks import ClipReport, sample_clip
@@ -127,15 +129,22 @@ def thumbnail(frame: np.ndarray) -> np.ndarray:
 
 
 def encode_and_scan(
-    clip: Clip, path: Path, *, preset: str, report: Callable[[SampledClip], ClipReport]
+    clip: Clip,
+    path: Path,
+    *,
+    preset: str,
+    report: Callable[[SampledClip], ClipReport],
+    timings_ms: dict[str, float],
 ) -> FrameScan | None:
     """Encode the clip to `path` on a thread while its frames are sampled and `report`ed here.
 
     Returns the scan, or None when the scan raised: the output gate then decodes the clip and
     checks it itself, so a classifier that is down still holds the job there. An encoding error
-    is raised as `encode_mp4` raises it."""
+    is raised as `encode_mp4` raises it. `timings_ms` gets each side's own time, `encode` and
+    `frame_scan`: what the scan adds to the job is how far it outlasts the encoder."""
     with ThreadPoolExecutor(1, thread_name_prefix="encode") as pool:
-        encoding = pool.submit(encode_mp4, clip, path, preset=preset)
+        encoding = pool.submit(timed, encode_mp4, clip, path, preset=preset)
+        start = time.perf_counter()
         try:
             sample_rate = clip.sample_rate if clip.audio is not None else None
             scanned: ClipReport | None = report(
@@ -144,5 +153,7 @@ def encode_and_scan(
         except Exception as exc:  # noqa: BLE001 - the gate checks the clip itself instead
             log.warning("event=frame-scan-skipped error=%s", type(exc).__name__)
             scanned = None
-        keyframes = encoding.result()
+        timings_ms["frame_scan"] = round((time.perf_counter() - start) * 1000, 1)
+        keyframes, encode_s = encoding.result()
+        timings_ms["encode"] = round(encode_s * 1000, 1)
     return None if scanned is None else FrameScan.of(scanned, clip.frames, keyframes)

@@ -90,7 +90,9 @@ def generator(message: InputCleared, deps: StageDeps) -> None:
 
     with deps.blobs.writing(clip_ref) as partial:  # readers never see a half-written clip
         # the output gate's checks run on these frames while they are encoded (frame_scan)
-        scan = encode_and_scan(clip, partial, preset=ENCODER_PRESET, report=report)
+        scan = encode_and_scan(
+            clip, partial, preset=ENCODER_PRESET, report=report, timings_ms=timings
+        )
         clip_sha256 = sha256_file(partial)
     timings["encode_and_scan"] = elapsed_ms(start)
     generated = GeneratedClip.of(
