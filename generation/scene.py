@@ -63,6 +63,9 @@ class Scene:
     airlight: tuple[int, int, int] = (255, 255, 255)  # the colour haze lifts things toward
     # each pixel's dark channel over the airlight: ~0 crisp and near, ~1 already lost in haze
     hazy: np.ndarray | None = None
+    # the white water of a stream or fall (generation.white_water), a part of `water` that runs
+    # downstream rather than rolling in place
+    foam: np.ndarray | None = None
 
     @property
     def analysis_shape(self) -> tuple[int, int]:
@@ -72,7 +75,8 @@ class Scene:
         if name == "faces":
             area = sum(w * h for _x, _y, w, h in self.faces)
             return min(1.0, area / float(self.width * self.height))
-        return float(getattr(self, name).mean())
+        region = getattr(self, name)
+        return 0.0 if region is None else float(region.mean())
 
     @property
     def is_night(self) -> bool:
@@ -112,7 +116,8 @@ class Scene:
     def to_dict(self) -> dict[str, Any]:
         return {
             "regions": {
-                name: round(self.fraction(name), 4) for name in ("sky", "water", "foliage", "faces")
+                name: round(self.fraction(name), 4)
+                for name in ("sky", "water", "foam", "foliage", "faces")
             },
             "faces": len(self.faces),
             "lights": len(self.lights),
@@ -160,7 +165,8 @@ def analyze_scene(
     horizon = _horizon(sky)
     people = _people_mask(faces, aw, ah, width / aw, height / ah)
     water = _water(r, g, b, vmax, texture, rows, sky, horizon, below_line)
-    water = np.maximum(water, white_water(f, vmax, sat, gray, texture, rows, sky, people))
+    foam = white_water(f, vmax, sat, gray, texture, rows, sky, people)
+    water = np.maximum(water, foam)
     foliage = _foliage(small, vmax, sat, texture, sky, water)
 
     sky_px = sky > 0.5
@@ -189,6 +195,7 @@ def analyze_scene(
         haze=haze,
         airlight=airlight,  # type: ignore[arg-type]
         hazy=hazy,
+        foam=foam if foam.any() else None,
     )
 
 

@@ -38,7 +38,7 @@ def test_a_generator_killed_mid_job_is_replaced_and_the_job_completes_once(tmp_p
         running_s3("stillguard-test") as s3,
         local_cluster(
             tmp_path,
-            workers_per_stage=2,
+            extra_workers=("generator",),  # the one that takes the job over
             blob_url=s3.blob_url,
             extra_env={**s3.env, "STILLGUARD_RECOVERY_BOUND_S": "8"},
         ) as cluster,

@@ -19,7 +19,7 @@ from ..motion_prompt import MotionPlan
 from ..options import GenerationOptions
 from ..parallel import render_in_threads
 from ..scene import Scene
-from . import camera, foliage, light, mist, particles, people, sky, twinkle, water
+from . import camera, foam, foliage, light, mist, particles, people, sky, twinkle, water
 from .context import LayerContext
 from .frame import Frame, Layer
 
@@ -54,6 +54,7 @@ class Renderer:
         self.camera = camera.prepare(ctx)
         sky_canvas = sky.prepare(ctx)
         the_water = water.prepare(ctx)
+        white_water = foam.prepare(ctx)  # draws nothing from the random stream
         sway = foliage.prepare(ctx)
         sparkles = twinkle.prepare(ctx, self.camera, the_water.glints if the_water else ())
         falling = particles.prepare(ctx)
@@ -65,6 +66,7 @@ class Renderer:
         self.sky = None if sky_canvas is None else sky_canvas.over(self.photo, ctx.timeline)
         layers: list[Layer | None] = [
             self.sky,
+            white_water,
             self.camera,
             the_water.ripple if the_water else None,
             sway,
@@ -82,7 +84,7 @@ class Renderer:
         self.motions: list[dict[str, Any]] = [
             *_motions(self.camera, self.sky),
             *held,
-            *_motions(the_water.ripple if the_water else None, sway, life, haze),
+            *_motions(the_water.ripple if the_water else None, white_water, sway, life, haze),
             *_motions(sparkles, falling, self.light),
         ]
 

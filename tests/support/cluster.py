@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,10 +131,12 @@ def local_cluster(
     root: Path,
     *,
     workers_per_stage: int = 1,
+    extra_workers: Sequence[str] = (),
     blob_url: str | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Cluster]:
-    """Start every piece (the database migrated and the keys made before any worker races to)."""
+    """Start every piece (the database migrated and the keys made before any worker races to);
+    `extra_workers` names stages that get one worker more (each worker costs seconds to start)."""
     with ExitStack() as stack:
         bootstrap = stack.enter_context(running_tansu())
         database = stack.enter_context(fresh_database("sg_cluster"))
@@ -152,7 +154,7 @@ def local_cluster(
         open_authority(settings)
         stack.callback(cluster.stop)
         for stage in STAGES:
-            for _ in range(workers_per_stage):
+            for _ in range(workers_per_stage + list(extra_workers).count(stage)):
                 cluster.start_worker(stage)
         cluster.start_worker("audit-writer")
         cluster.start_serve()
