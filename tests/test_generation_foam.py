@@ -75,7 +75,7 @@ def test_the_streaks_slide_down_the_frame(streaks) -> None:
     # and each frame shows the streaks of its own time, on the foam
     added = (running - still).mean(axis=3)[(slice(None), *layer.box)]
     assert np.abs(added).mean() > 1.0
-    weight = layer.weight[..., 0]
+    weight = layer.weight
     for index in (0, 6, 12, 18):
         match = [
             np.corrcoef((layer.streaks_at(t) * weight).ravel(), added[index].ravel())[0, 1]
