@@ -19,7 +19,7 @@ from ..motion_prompt import MotionPlan
 from ..options import GenerationOptions
 from ..parallel import render_in_threads
 from ..scene import Scene
-from . import camera, foliage, light, mist, particles, people, sky, twinkle, water
+from . import camera, foliage, light, mist, particles, people, sky, stars, twinkle, water
 from .context import LayerContext
 from .frame import Frame, Layer
 
@@ -53,6 +53,7 @@ class Renderer:
         # prepared in this order: they draw from the context's random stream in turn
         self.camera = camera.prepare(ctx)
         sky_canvas = sky.prepare(ctx)
+        star_canvas = stars.prepare(ctx)  # a star field's sky, where the sky's canvas is None
         the_water = water.prepare(ctx)
         sway = foliage.prepare(ctx)
         sparkles = twinkle.prepare(ctx, self.camera, the_water.glints if the_water else ())
@@ -62,7 +63,11 @@ class Renderer:
         haze = mist.prepare(ctx)  # its own random stream too
         photo = ctx.image if the_water is None else the_water.crests.on(ctx.image)
         self.photo = cv2.cvtColor(photo, cv2.COLOR_RGB2RGBA)
-        self.sky = None if sky_canvas is None else sky_canvas.over(self.photo, ctx.timeline)
+        self.sky: sky.SkyDrift | stars.StarTurn | None = None
+        if sky_canvas is not None:
+            self.sky = sky_canvas.over(self.photo, ctx.timeline)
+        elif star_canvas is not None:
+            self.sky = star_canvas.over(self.photo, ctx.timeline)
         layers: list[Layer | None] = [
             self.sky,
             self.camera,

@@ -99,9 +99,10 @@ class SkyDrift:
 
 
 def prepare(ctx: LayerContext) -> SkyCanvas | None:
-    """The sky's canvas, or None where the photo has too little sky to drift."""
+    """The sky's canvas, or None where the photo has too little sky to drift or its sky is a star
+    field (the star layer turns that)."""
     scene = ctx.scene
-    if scene.fraction("sky") < 0.02:
+    if scene.fraction("sky") < 0.02 or scene.star_field:
         return None
     h, w = ctx.height, ctx.width
     coarse = scene.mask("sky", w, h, feather_px=0.0)

@@ -1,0 +1,202 @@
+"""Star layer: a night star field turning slowly as one about a pole above the frame.
+
+The cloud sky's canvas cannot carry stars: it fills holes and cuts out thin things, and in a
+dense field the stars faded out of its drift (NOTES.md, the Milky Way photo). Here the field is
+lifted whole, every star kept, onto a canvas with margins all round; what lies outside the frame
+or behind the hills and trees is filled with the field's smooth glow and sprinkled with stars as
+dense and as bright as the photo's own. Each frame turns the canvas by the sky's angle about the
+pole and blends it over the photo through the field's mask, shrunk and feathered inside the field,
+so the ground, trees and people stand still with a soft edge against the turning sky.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..star_field import SILHOUETTE_BLACK
+from .context import LayerContext, Timeline
+from .frame import Frame
+from .imaging import dilate, erode, fill_from_mask
+from .sky import MAX_DURATION_S
+
+# px per second at 720p where the field crosses the frame's middle: a sky turning as in a slow
+# time-lapse, under the cloud sky's drift (34) so the stars stay points
+STAR_SPEED = 6.0
+POLE_ABOVE = 1.2  # the pole lies this many frame heights above the frame's top
+POLE_ACROSS = 0.5  # and up to this share of the width left or right of its middle
+FEATHER_PX = 2.0  # at 720p: the field's edge against what stands in front of it
+# the field is read a quarter pixel off the photo's grid, in every frame: a star one pixel wide
+# keeps its light however far it has turned (Milky Way at 640x360, bicubic: star light within
+# 7 % from frame to frame; read on the grid at the start, 14 %; bilinear, 17 to 49 %)
+GRID_OFFSET = 0.25
+STARS_STREAM = 0x57A2  # the layer's own random stream: other layers' draws stay as they were
+
+
+@dataclass(frozen=True)
+class StarCanvas:
+    """The field prepared from the photo: its canvas with margins, its blend weight and its turn."""
+
+    canvas: np.ndarray  # RGBA uint8: the field, filled and sprinkled beyond the photo's stars
+    origin: tuple[float, float]  # the canvas point (x, y) at the photo's (0, 0)
+    alpha: np.ndarray  # float32 blend weight over the photo's top `rows` rows
+    pole: tuple[float, float]  # in photo pixels, above the frame
+    angular_speed: float  # radians per second, + clockwise on screen (stars below the pole go left)
+    motions: tuple[dict[str, Any], ...]
+
+    @property
+    def rows(self) -> int:
+        return int(self.alpha.shape[0])
+
+    def over(self, photo: np.ndarray, timeline: Timeline) -> StarTurn:
+        """The layer that blends the turning field over an RGBA photo, in 8 bits as the sky does."""
+        alpha = np.clip(self.alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        weight = cv2.merge([alpha] * 4)
+        under = cv2.multiply(photo[: self.rows], cv2.bitwise_not(weight), scale=1 / 255)
+        return StarTurn(self, timeline, int(photo.shape[1]), weight, under, self.motions)
+
+
+@dataclass(frozen=True)
+class StarTurn:
+    field: StarCanvas
+    timeline: Timeline
+    width: int
+    weight: np.ndarray  # the alpha in 8 bits, on 4 channels
+    under: np.ndarray  # photo * (1 - alpha) over the field's rows
+    motions: tuple[dict[str, Any], ...]
+
+    def angle(self, t: float) -> float:
+        """The field's turn at time t, radians. A loop turns out and back (Timeline.ease) instead
+        of cross-fading two turning copies as the sky does: a cross-fade shows every star twice at
+        half its light for most of the clip."""
+        speed = self.field.angular_speed
+        if self.timeline.loop:
+            # out and back, at its fastest as fast as the plain clip
+            return speed * self.timeline.period / math.pi * self.timeline.ease(t)
+        return speed * t
+
+    def apply(self, frame: Frame) -> None:
+        field, rows = self.field, self.field.rows
+        composite = frame.buffer("stars.composite", frame.photo.copy)
+        view = frame.buffer("stars.view", lambda: np.empty_like(self.under))
+        over = frame.buffer("stars.over", lambda: np.empty_like(self.under))
+        cv2.warpAffine(
+            field.canvas,
+            _canvas_from_photo(field.pole, field.origin, self.angle(frame.t)),
+            (self.width, rows),
+            dst=view,
+            flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        cv2.multiply(view, self.weight, dst=over, scale=1 / 255)
+        cv2.add(self.under, over, dst=composite[:rows])
+        frame.source = composite
+
+
+def _canvas_from_photo(
+    pole: tuple[float, float], origin: tuple[float, float], angle: float
+) -> np.ndarray:
+    """The 2x3 affine that takes a photo pixel to the canvas pixel it shows once the field has
+    turned by `angle` about the pole: the turn undone, then the canvas's margins added."""
+    c, s = math.cos(angle), math.sin(angle)
+    px, py = pole
+    ox, oy = origin
+    return np.array(
+        [[c, s, px - c * px - s * py + ox], [-s, c, py + s * px - c * py + oy]], np.float64
+    )
+
+
+def prepare(ctx: LayerContext) -> StarCanvas | None:
+    """The turning field, or None where the scene's sky is not a star field."""
+    scene = ctx.scene
+    if not scene.star_field or scene.fraction("sky") < 0.02:
+        return None
+    h, w = ctx.height, ctx.width
+    sky = (scene.mask("sky", w, h, feather_px=0.0) > 0.5).astype(np.float32)
+    used = np.nonzero(sky.max(axis=1) > 0)[0]
+    if used.size == 0:
+        return None
+    rows = int(used[-1]) + 1
+    direction = ctx.plan.sky_direction or (1 if ctx.rng.random() < 0.5 else -1)
+    rng = ctx.own_rng(STARS_STREAM)
+    pole = (w * (0.5 + rng.uniform(-POLE_ACROSS, POLE_ACROSS)), -POLE_ABOVE * h)
+    speed = STAR_SPEED * ctx.scale * ctx.intensity * ctx.style.speed * ctx.plan.sky_speed
+    # the speed is set where the field crosses the frame's middle; anticlockwise moves it right
+    angular_speed = -direction * speed / (0.5 * h - pole[1])
+
+    feather = FEATHER_PX * ctx.scale
+    alpha = cv2.GaussianBlur(erode(sky[:rows], 1.5 * feather), (0, 0), feather)
+    if ctx.identity is not None:
+        # none at all over a face and its margin (the identity region from its half-way line in)
+        alpha *= np.clip(1.0 - 2.0 * ctx.identity[:rows], 0.0, 1.0)
+    # the canvas reaches as far as the longest clip's turn reads, so a clip's length changes
+    # nothing on it (a longer clip continues a shorter one)
+    left, top, right, bottom = _margins(pole, w, rows, angular_speed * MAX_DURATION_S)
+    canvas = _fill(ctx, sky[:rows], (left, top, right, bottom))
+    motion = {
+        "region": "sky",
+        "kind": "star field turning",
+        "speed_px_s": round(direction * speed, 2),
+        "pole": [round(pole[0] / w, 3), round(pole[1] / h, 3)],
+    }
+    origin = (left + GRID_OFFSET, top + GRID_OFFSET)
+    return StarCanvas(canvas, origin, alpha, pole, angular_speed, (motion,))
+
+
+def _margins(
+    pole: tuple[float, float], width: int, rows: int, angle: float
+) -> tuple[int, int, int, int]:
+    """Columns and rows (left, top, right, bottom) the canvas needs beyond the photo's field rows
+    for every turn from 0 to `angle`."""
+    corners = np.array([[0, 0], [width, 0], [0, rows], [width, rows]], np.float64)
+    seen = [corners]
+    for step in np.linspace(0.0, angle, 17)[1:]:
+        matrix = _canvas_from_photo(pole, (0, 0), float(step))
+        seen.append(corners @ matrix[:, :2].T + matrix[:, 2])
+    points = np.concatenate(seen)
+    low, high = points.min(axis=0), points.max(axis=0)
+    # and a few pixels more: the grid offset and bicubic reading's reach
+    return (
+        math.ceil(max(0.0, -low[0])) + 3,
+        math.ceil(max(0.0, -low[1])) + 3,
+        math.ceil(max(0.0, high[0] - width)) + 3,
+        math.ceil(max(0.0, high[1] - rows)) + 3,
+    )
+
+
+def _fill(ctx: LayerContext, sky: np.ndarray, margins: tuple[int, int, int, int]) -> np.ndarray:
+    """The field's canvas (RGBA uint8): the photo's field as it is, every star kept; beyond it
+    (margins, and behind what stands in front) the field's glow continued smoothly, and on it the
+    stars of another part of the field (half the photo away), so what turns into view is as
+    starry as the rest. A smooth fill showed a flat, starless band coming in at the frame's
+    edge; sprinkled dots were too few and too faint beside the photo's stars; a mirrored margin
+    showed each star twice, in pairs across the edge."""
+    left, top, right, bottom = margins
+    photo = ctx.image[: sky.shape[0]]
+    glow = _glow(photo)
+    # the scene's mask is coarse (a pixel of the analysis image is 3 of a 720p frame): nothing
+    # near-black (a trunk's edge) goes on the canvas, or its ghost would turn away with the sky
+    level = cv2.cvtColor(glow, cv2.COLOR_RGB2GRAY)
+    black = level < SILHOUETTE_BLACK * float(np.median(level[sky > 0.5]))
+    field = sky * (dilate(black.astype(np.float32), 2.0 * ctx.scale) == 0)
+    stars = np.where(field[..., None] > 0.5, photo.astype(np.float32) - glow, 0.0)
+    border = (top, bottom, left, right, cv2.BORDER_CONSTANT)
+    weight = cv2.copyMakeBorder(erode(field, 2.0 * ctx.scale), *border)
+    canvas = fill_from_mask(cv2.copyMakeBorder(glow, *border), weight)
+    rows, width = sky.shape
+    ys = (np.arange(canvas.shape[0]) - top + rows // 2) % rows
+    xs = (np.arange(canvas.shape[1]) - left + width // 2) % width
+    canvas += stars[np.ix_(ys, xs)].astype(np.float32)
+    inside = weight > 0.5
+    canvas[inside] = cv2.copyMakeBorder(photo, *border)[inside]
+    return cv2.cvtColor(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2RGBA)
+
+
+def _glow(photo: np.ndarray) -> np.ndarray:
+    """The photo with its stars taken out (a grey opening: a star is smaller than its disc)."""
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    return cv2.morphologyEx(photo, cv2.MORPH_OPEN, disc)
