@@ -11,8 +11,9 @@ rocket on its pad at night with its floodlights 0.9, a bokeh graphic 1.4, every 
 to 1.2. Sun flecks in shade under trees and a street's bokeh are dense enough but their
 background is busier (median texture 2.9 to 4.4 against the Milky Way's 1.5). Lit windows in
 towers are dense points on a dark, smooth facade; towers reaching the top fill only part of its
-width. In front of the field, what shows no star over several star spacings and is darker than
-the sky (hills, a tree's crown), or is near black (a trunk), is left out.
+width. In front of the field, what shows a wider gap without stars than
+chance would leave and is darker than the sky (hills, a tree's crown), or is much darker than
+the sky however narrow (a trunk), is left out.
 """
 
 from __future__ import annotations
@@ -35,11 +36,16 @@ FIELD_TEXTURE = 2.2
 MIN_FIELD = 0.05  # share of the frame a star field covers at least
 TOP_ROWS = 0.06  # a field reaches into this top share of the frame, as a sky does
 FIELD_TOP_SPAN = 0.5  # and spans this share of its width there (lit towers reaching the top: 0.24)
-# no star within this many mean star spacings: something in front of the field (in a true field,
-# a pixel that far from every star has a chance of exp(-pi 1.5^2) = 0.08 %)
-STARLESS_SPACINGS = 1.5
-SILHOUETTE_DARKER = 0.6  # a silhouette's background is darker than this share of the sky's
-SILHOUETTE_BLACK = 0.4  # and below this share it is one however narrow (the Milky Way: 0.7 up)
+# a gap without stars this many times as wide as the widest that chance leaves is something in
+# front of the field (the Milky Way's widest: 1.2 times; a tree's crown 20 % of the height
+# across, 2 to 2.7 times)
+GAP_EXCESS = 2.0
+GAP_DARKER = 0.85  # and its glow darker than this share of the sky's near stars (a crown: 0.7)
+# darker than this share of the sky's glow near stars: in front however narrow (the Milky Way's
+# dark lanes, beside its bright band: 0.46 and up)
+SILHOUETTE_BLACK = 0.4
+DENSITY_SPAN = 0.16  # share of the width over which the stars' density around a gap is read
+SKY_LEVEL_SPAN = 0.08  # share of the width over which the sky's glow around a pixel is taken
 
 
 def star_field(gray: np.ndarray) -> np.ndarray:
@@ -90,28 +96,60 @@ def _sky_pieces(mask: np.ndarray) -> np.ndarray:
 
 
 def _silhouettes(points: np.ndarray, background: np.ndarray, field: np.ndarray) -> np.ndarray:
-    """What stands in front of the field (hills, a tree, a person): no star over an area several
-    stars wide, and darker than the field's sky. A gap between stars alone is not enough: the
-    Milky Way has many. Found eroded by that distance, so grown back by it; things narrower than
-    about three star spacings go unseen."""
+    """What stands in front of the field (hills, a tree, a person): a gap without stars wider
+    than chance leaves between scattered stars, or, however narrow (a trunk, a post), much
+    darker than the sky near stars. Found as the gap's core (the pixels that far from every
+    star), grown back by that distance."""
     inside = field > 0.5
-    reach = STARLESS_SPACINGS / np.sqrt(max(float(points[inside].mean()), 1e-6))
-    distance = cv2.distanceTransform((~points).astype(np.uint8), cv2.DIST_L2, 5)
-    sky_level = float(np.median(background[inside]))
+    count = max(2, int(points[inside].sum()))
+    # the largest gap chance leaves among `count` stars scattered at a density has a radius of
+    # about sqrt(ln(count) / (pi density)) (the Milky Way: 8.5 px expected, 10.2 found); the
+    # density is read over a sixth of the width around, as it falls toward a photo's darkened
+    # corners, and what is in front of the field is far smaller than that
+    sigma = DENSITY_SPAN * field.shape[1]
+    around = cv2.GaussianBlur((points & inside).astype(np.float32), (0, 0), sigma) / np.maximum(
+        cv2.GaussianBlur(inside.astype(np.float32), (0, 0), sigma), 1e-3
+    )
+    chance = np.sqrt(np.log(count) / (np.pi * np.maximum(around, 1e-4)))
+    margin = min(round(GAP_EXCESS * float(chance[inside].max())) + 1, *field.shape)
+    distance = _distance_to_stars(points, margin)
+    reach = GAP_EXCESS * float(np.median(chance[inside]))
+    # the sky's glow is read near stars: what stands in front would darken it
+    sky = sky_level(background, inside & (distance <= reach))
 
-    def dark(_stats, region) -> bool:
-        return float(background[region].mean()) < SILHOUETTE_DARKER * sky_level
+    def darker(_stats, region) -> bool:
+        # a gap as bright as the sky is sky whose stars are too faint to count (a glow of light
+        # pollution in the Milky Way's corner)
+        return float(background[region].mean()) < GAP_DARKER * float(sky[region].mean())
 
-    empty = components(distance > reach, dark).astype(np.uint8)
+    core = components(distance > GAP_EXCESS * chance, darker).astype(np.uint8)
+    # grown back by the gap's reach
     k = 2 * round(reach) + 1
-    wide = cv2.dilate(empty, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
-    # near-black things (a trunk, a post) are in front however narrow
+    wide = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
     black = cv2.morphologyEx(
-        (background < SILHOUETTE_BLACK * sky_level).astype(np.uint8),
+        (background < SILHOUETTE_BLACK * sky).astype(np.uint8),
         cv2.MORPH_OPEN,
         np.ones((2, 2), np.uint8),
     )
     return wide | (cv2.dilate(black, np.ones((3, 3), np.uint8)) > 0)
+
+
+def _distance_to_stars(points: np.ndarray, margin: int) -> np.ndarray:
+    """Each pixel's distance to the nearest star, the stars mirrored beyond the frame's edges:
+    the frame's edge is no gap (the Milky Way's corners, read without the mirror, were)."""
+    starless = cv2.copyMakeBorder((~points).astype(np.uint8), *[margin] * 4, cv2.BORDER_REFLECT)
+    distance = cv2.distanceTransform(starless, cv2.DIST_L2, 5)
+    return distance[margin:-margin, margin:-margin]
+
+
+def sky_level(level: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """The field's glow around each pixel (grey levels): its mean over the field within about a
+    tenth of the width. A night sky brightens toward the horizon, where what stands in front of
+    it is."""
+    sigma = SKY_LEVEL_SPAN * level.shape[1]
+    inside = field.astype(np.float32)
+    total = cv2.GaussianBlur(level.astype(np.float32) * inside, (0, 0), sigma)
+    return total / np.maximum(cv2.GaussianBlur(inside, (0, 0), sigma), 1e-3)
 
 
 def _points(gray: np.ndarray, background: np.ndarray) -> np.ndarray:

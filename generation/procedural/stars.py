@@ -18,7 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..star_field import SILHOUETTE_BLACK
+from ..star_field import SILHOUETTE_BLACK, sky_level
 from .context import LayerContext, Timeline
 from .frame import Frame
 from .imaging import dilate, erode, fill_from_mask
@@ -181,7 +181,7 @@ def _fill(ctx: LayerContext, sky: np.ndarray, margins: tuple[int, int, int, int]
     # the scene's mask is coarse (a pixel of the analysis image is 3 of a 720p frame): nothing
     # near-black (a trunk's edge) goes on the canvas, or its ghost would turn away with the sky
     level = cv2.cvtColor(glow, cv2.COLOR_RGB2GRAY)
-    black = level < SILHOUETTE_BLACK * float(np.median(level[sky > 0.5]))
+    black = level < SILHOUETTE_BLACK * sky_level(level, sky > 0.5)
     field = sky * (dilate(black.astype(np.float32), 2.0 * ctx.scale) == 0)
     stars = np.where(field[..., None] > 0.5, photo.astype(np.float32) - glow, 0.0)
     border = (top, bottom, left, right, cv2.BORDER_CONSTANT)
