@@ -44,6 +44,7 @@ GAP_DARKER = 0.85  # and its glow darker than this share of the sky's near stars
 # darker than this share of the sky's glow near stars: in front however narrow (the Milky Way's
 # dark lanes, beside its bright band: 0.46 and up)
 SILHOUETTE_BLACK = 0.4
+SILHOUETTE_DARK = 0.55  # and what is joined to such a core and darker than this share is too
 DENSITY_SPAN = 0.16  # share of the width over which the stars' density around a gap is read
 SKY_LEVEL_SPAN = 0.08  # share of the width over which the sky's glow around a pixel is taken
 
@@ -126,12 +127,14 @@ def _silhouettes(points: np.ndarray, background: np.ndarray, field: np.ndarray) 
     # grown back by the gap's reach
     k = 2 * round(reach) + 1
     wide = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
-    black = cv2.morphologyEx(
-        (background < SILHOUETTE_BLACK * sky).astype(np.uint8),
-        cv2.MORPH_OPEN,
-        np.ones((2, 2), np.uint8),
+    # near-black cores, and what joins them a little less dark (a trunk's texture crosses the
+    # line here and there)
+    ratio = background / np.maximum(sky, 1.0)
+    cores = cv2.morphologyEx(
+        (ratio < SILHOUETTE_BLACK).astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)
     )
-    return wide | (cv2.dilate(black, np.ones((3, 3), np.uint8)) > 0)
+    black = components(ratio < SILHOUETTE_DARK, lambda _s, region: bool(cores[region].any()))
+    return wide | (cv2.dilate(black.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
 
 
 def _distance_to_stars(points: np.ndarray, margin: int) -> np.ndarray:

@@ -30,6 +30,7 @@ STAR_SPEED = 6.0
 POLE_ABOVE = 1.2  # the pole lies this many frame heights above the frame's top
 POLE_ACROSS = 0.5  # and up to this share of the width left or right of its middle
 FEATHER_PX = 2.0  # at 720p: the field's edge against what stands in front of it
+EDGE_ANALYSIS_PX = 3.0  # the scene mask's edge is this many analysis pixels wide, at most
 # the field is read a quarter pixel off the photo's grid, in every frame: a star one pixel wide
 # keeps its light however far it has turned (Milky Way at 640x360, bicubic: star light within
 # 7 % from frame to frame; read on the grid at the start, 14 %; bilinear, 17 to 49 %)
@@ -178,22 +179,41 @@ def _fill(ctx: LayerContext, sky: np.ndarray, margins: tuple[int, int, int, int]
     left, top, right, bottom = margins
     photo = ctx.image[: sky.shape[0]]
     glow = _glow(photo)
-    # the scene's mask is coarse (a pixel of the analysis image is 3 of a 720p frame): nothing
-    # near-black (a trunk's edge) goes on the canvas, or its ghost would turn away with the sky
+    # the scene's mask is coarse (a pixel of the analysis image is 3 of a 720p frame): near its
+    # edge nothing near-black (a trunk's edge) goes on the canvas, or its ghost would turn away
+    # with the sky; inside, the field's own dark lanes stay as they are
     level = cv2.cvtColor(glow, cv2.COLOR_RGB2GRAY)
-    black = level < SILHOUETTE_BLACK * sky_level(level, sky > 0.5)
+    edge = sky - erode(sky, EDGE_ANALYSIS_PX * sky.shape[1] / ctx.scene.analysis_shape[1])
+    black = (level < SILHOUETTE_BLACK * sky_level(level, sky > 0.5)) & (edge > 0.5)
     field = sky * (dilate(black.astype(np.float32), 2.0 * ctx.scale) == 0)
     stars = np.where(field[..., None] > 0.5, photo.astype(np.float32) - glow, 0.0)
     border = (top, bottom, left, right, cv2.BORDER_CONSTANT)
     weight = cv2.copyMakeBorder(erode(field, 2.0 * ctx.scale), *border)
     canvas = fill_from_mask(cv2.copyMakeBorder(glow, *border), weight)
-    rows, width = sky.shape
-    ys = (np.arange(canvas.shape[0]) - top + rows // 2) % rows
-    xs = (np.arange(canvas.shape[1]) - left + width // 2) % width
-    canvas += stars[np.ix_(ys, xs)].astype(np.float32)
+    canvas += _stars_elsewhere(stars, field > 0.5, top, left, canvas.shape[:2])
     inside = weight > 0.5
     canvas[inside] = cv2.copyMakeBorder(photo, *border)[inside]
     return cv2.cvtColor(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2RGBA)
+
+
+def _stars_elsewhere(
+    stars: np.ndarray, field: np.ndarray, top: int, left: int, shape: tuple[int, int]
+) -> np.ndarray:
+    """The field's stars (over its glow) for each canvas pixel, taken from the same row of the
+    field a third or half of the width away, where that is field (never from the hills, which
+    have none); rows beyond the field's are read mirrored."""
+    rows, width = field.shape
+    ys = np.arange(shape[0]) - top
+    ys = np.abs(ys)
+    ys = np.where(ys >= rows, 2 * (rows - 1) - ys, ys).clip(0, rows - 1)
+    out = np.zeros((*shape, 3), np.float32)
+    found = np.zeros(shape, bool)
+    for shift in (width // 2, width // 3, 2 * width // 3):
+        xs = (np.arange(shape[1]) - left + shift) % width
+        take = field[np.ix_(ys, xs)] & ~found
+        out[take] = stars[np.ix_(ys, xs)][take]
+        found |= take
+    return out
 
 
 def _glow(photo: np.ndarray) -> np.ndarray:
