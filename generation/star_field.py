@@ -47,6 +47,7 @@ SILHOUETTE_BLACK = 0.4
 SILHOUETTE_DARK = 0.55  # and what is joined to such a core and darker than this share is too
 DENSITY_SPAN = 0.16  # share of the width over which the stars' density around a gap is read
 SKY_LEVEL_SPAN = 0.08  # share of the width over which the sky's glow around a pixel is taken
+SKY_LEVEL_WIDTH = 96  # pixels across at which it is read
 
 
 def star_field(gray: np.ndarray) -> np.ndarray:
@@ -57,6 +58,9 @@ def star_field(gray: np.ndarray) -> np.ndarray:
     background = cv2.medianBlur(gray, 5)
     texture = texture_of(background)
     night = (background < NIGHT_SKY_LEVEL) & (texture < NIGHT_SKY_TEXTURE)
+    top_rows = max(1, int(TOP_ROWS * h))
+    if night[:top_rows].any(axis=0).mean() < FIELD_TOP_SPAN:
+        return np.zeros((h, w), np.float32)  # no dark sky across the top: most photos end here
     stars = _points(gray, background)
     points = stars & night
     density = cv2.GaussianBlur(points.astype(np.float32), (0, 0), DENSITY_SIGMA)
@@ -78,7 +82,7 @@ def star_field(gray: np.ndarray) -> np.ndarray:
     field = fill_small_holes(field, 0.02)
     field[_silhouettes(stars, background, field)] = 0.0
     field = _sky_pieces(field > 0.5)
-    if (field[: max(1, int(TOP_ROWS * h))].max(axis=0) > 0.5).mean() < FIELD_TOP_SPAN:
+    if (field[:top_rows].max(axis=0) > 0.5).mean() < FIELD_TOP_SPAN:
         return np.zeros((h, w), np.float32)
     return field
 
@@ -148,11 +152,15 @@ def _distance_to_stars(points: np.ndarray, margin: int) -> np.ndarray:
 def sky_level(level: np.ndarray, field: np.ndarray) -> np.ndarray:
     """The field's glow around each pixel (grey levels): its mean over the field within about a
     tenth of the width. A night sky brightens toward the horizon, where what stands in front of
-    it is."""
-    sigma = SKY_LEVEL_SPAN * level.shape[1]
-    inside = field.astype(np.float32)
-    total = cv2.GaussianBlur(level.astype(np.float32) * inside, (0, 0), sigma)
-    return total / np.maximum(cv2.GaussianBlur(inside, (0, 0), sigma), 1e-3)
+    it is. Read at a small size (it is smooth): at 720p a blur that wide took 0.6 s."""
+    h, w = level.shape
+    size = (min(w, SKY_LEVEL_WIDTH), max(1, round(h * min(w, SKY_LEVEL_WIDTH) / w)))
+    inside = cv2.resize(field.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    total = cv2.resize(level.astype(np.float32) * field, size, interpolation=cv2.INTER_AREA)
+    sigma = SKY_LEVEL_SPAN * size[0]
+    total = cv2.GaussianBlur(total, (0, 0), sigma)
+    mean = total / np.maximum(cv2.GaussianBlur(inside, (0, 0), sigma), 1e-3)
+    return cv2.resize(mean, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _points(gray: np.ndarray, background: np.ndarray) -> np.ndarray:

@@ -22,6 +22,8 @@ NOT_STAR_FIELDS = [
     SAMPLES / "falcon9-dscovr-launch.jpg",  # floodlights on a pad at night
 ]
 SMALL = {"width": 320, "height": 180, "duration_s": 2.0, "fps": 12, "audio": False}
+# counting stars wants them a pixel or two wide: at 320x180 the Milky Way's are a third of one
+STARRY = {**SMALL, "width": 640, "height": 360}
 # no camera push and no light shift: what the star layer does not move stays exactly as it was
 STILL_CAMERA = "no zoom, still light"
 
@@ -83,7 +85,7 @@ def test_a_daytime_sky_drifts_as_clouds_not_as_stars() -> None:
 
 def test_the_stars_turn_with_the_sky_and_are_kept() -> None:
     clip = generate_clip(
-        _photo(MILKY_WAY), GenerationOptions(**SMALL, motion_prompt=STILL_CAMERA), faces=[]
+        _photo(MILKY_WAY), GenerationOptions(**STARRY, motion_prompt=STILL_CAMERA), faces=[]
     )
     motion = _star_motion(clip)
     assert motion is not None and motion["region"] == "sky" and motion["speed_px_s"] != 0
@@ -91,12 +93,12 @@ def test_the_stars_turn_with_the_sky_and_are_kept() -> None:
     first, last = clip.frames[0], clip.frames[-1]
     dx, _dy = _shift(first, last)
     # the field crosses the frame's middle at speed_px_s (at this size), the way it says
-    expected = motion["speed_px_s"] * (len(clip.frames) - 1) / SMALL["fps"]
+    expected = motion["speed_px_s"] * (len(clip.frames) - 1) / STARRY["fps"]
     assert abs(dx - expected) < 0.3 * abs(expected), (dx, expected)
     # every star kept: nearly as many bright points and as much star light at the end as at the
     # start (a star a pixel wide, read between pixels, shares its light with a neighbour)
     start, end = _stars(first), _stars(last)
-    assert start > 300 and end >= 0.85 * start, (start, end)
+    assert start > 1000 and end >= 0.8 * start, (start, end)
     assert _star_light(last) >= 0.9 * _star_light(first)
 
 
@@ -138,7 +140,7 @@ def test_a_longer_star_clip_continues_a_shorter_one_frame_for_frame() -> None:
 def test_a_looping_star_clip_meets_its_start_with_its_stars_kept() -> None:
     clip = generate_clip(
         _photo(MILKY_WAY),
-        GenerationOptions(**SMALL, loop=True, motion_prompt=STILL_CAMERA),
+        GenerationOptions(**STARRY, loop=True, motion_prompt=STILL_CAMERA),
         faces=[],
     )
     frames = clip.frames.astype(np.float32)
@@ -147,6 +149,6 @@ def test_a_looping_star_clip_meets_its_start_with_its_stars_kept() -> None:
     assert seam <= 1.5 * np.median(steps), (seam, np.median(steps))
     # the turn goes out and back: halfway it is furthest, and no star is doubled or faded there
     middle = clip.frames[len(clip.frames) // 2]
-    assert abs(_shift(clip.frames[0], middle)[0]) > 0.5
-    assert _stars(middle) >= 0.85 * _stars(clip.frames[0])
+    assert abs(_shift(clip.frames[0], middle)[0]) > 1.0
+    assert _stars(middle) >= 0.8 * _stars(clip.frames[0])
     assert _star_light(middle) >= 0.9 * _star_light(clip.frames[0])
