@@ -22,6 +22,7 @@ from ..star_field import SILHOUETTE_BLACK, sky_level
 from .context import LayerContext, Timeline
 from .frame import Frame
 from .imaging import dilate, erode, fill_from_mask
+from .overlay import Overlay
 from .sky import MAX_DURATION_S
 
 # px per second at 720p where the field crosses the frame's middle: a sky turning as in a slow
@@ -58,11 +59,9 @@ class StarCanvas:
         return int(self.alpha.shape[0])
 
     def over(self, photo: np.ndarray, timeline: Timeline) -> StarTurn:
-        """The layer that blends the turning field over an RGBA photo, in 8 bits as the sky does."""
-        alpha = np.clip(self.alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        weight = cv2.merge([alpha] * 4)
-        under = cv2.multiply(photo[: self.rows], cv2.bitwise_not(weight), scale=1 / 255)
-        return StarTurn(self, timeline, int(photo.shape[1]), weight, under, self.motions)
+        """The layer that blends the turning field over an RGBA photo (overlay.Overlay)."""
+        overlay = Overlay.of(photo, self.alpha)
+        return StarTurn(self, timeline, int(photo.shape[1]), overlay, self.motions)
 
 
 @dataclass(frozen=True)
@@ -70,8 +69,7 @@ class StarTurn:
     field: StarCanvas
     timeline: Timeline
     width: int
-    weight: np.ndarray  # the alpha in 8 bits, on 4 channels
-    under: np.ndarray  # photo * (1 - alpha) over the field's rows
+    overlay: Overlay
     motions: tuple[dict[str, Any], ...]
 
     def angle(self, t: float) -> float:
@@ -85,24 +83,20 @@ class StarTurn:
         return speed * t
 
     def apply(self, frame: Frame) -> None:
-        field, rows = self.field, self.field.rows
-        composite = frame.buffer("stars.composite", frame.photo.copy)
-        view = frame.buffer("stars.view", lambda: np.empty_like(self.under))
-        over = frame.buffer("stars.over", lambda: np.empty_like(self.under))
+        field = self.field
+        view = self.overlay.view_buffer(frame, "stars")
         # onto the canvas at SUPERSAMPLE times the photo's size (pixel centres: x -> 2x + 0.5)
         matrix = _canvas_from_photo(field.pole, field.origin, self.angle(frame.t)) * SUPERSAMPLE
         matrix[:, 2] += (SUPERSAMPLE - 1) / 2
         cv2.warpAffine(
             field.canvas,
             matrix,
-            (self.width, rows),
+            (self.width, field.rows),
             dst=view,
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        cv2.multiply(view, self.weight, dst=over, scale=1 / 255)
-        cv2.add(self.under, over, dst=composite[:rows])
-        frame.source = composite
+        self.overlay.compose(frame, view, "stars")
 
 
 def _canvas_from_photo(
