@@ -90,6 +90,8 @@ def test_the_stars_turn_with_the_sky_and_are_kept() -> None:
     motion = _star_motion(clip)
     assert motion is not None and motion["region"] == "sky" and motion["speed_px_s"] != 0
     assert not any(m["kind"] == "drift" for m in clip.scene["motions"])
+    # and the brightest of them twinkle
+    assert any(m["region"] == "stars" and m["count"] > 0 for m in clip.scene["motions"])
     first, last = clip.frames[0], clip.frames[-1]
     dx, _dy = _shift(first, last)
     # the field crosses the frame's middle at speed_px_s (at this size), the way it says

@@ -64,10 +64,12 @@ class Renderer:
         photo = ctx.image if the_water is None else the_water.crests.on(ctx.image)
         self.photo = cv2.cvtColor(photo, cv2.COLOR_RGB2RGBA)
         self.sky: sky.SkyDrift | stars.StarTurn | None = None
+        star_twinkle = None
         if sky_canvas is not None:
             self.sky = sky_canvas.over(self.photo, ctx.timeline)
         elif star_canvas is not None:
-            self.sky = star_canvas.over(self.photo, ctx.timeline)
+            turn = star_canvas.over(self.photo, ctx.timeline)
+            self.sky, star_twinkle = turn, stars.twinkle(turn, self.camera)
         layers: list[Layer | None] = [
             self.sky,
             self.camera,
@@ -78,6 +80,7 @@ class Renderer:
             haze,
             self.light,
             sparkles,
+            star_twinkle,
             falling,
         ]
         self.layers: list[Layer] = [layer for layer in layers if layer is not None]
@@ -88,7 +91,7 @@ class Renderer:
             *_motions(self.camera, self.sky),
             *held,
             *_motions(the_water.ripple if the_water else None, sway, life, haze),
-            *_motions(sparkles, falling, self.light),
+            *_motions(sparkles, star_twinkle, falling, self.light),
         ]
 
     def render(self, index: int, out: np.ndarray, frame: Frame) -> None:

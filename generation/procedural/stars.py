@@ -6,7 +6,8 @@ lifted whole, every star kept, onto a canvas with margins all round; what lies o
 or behind the hills and trees is filled with the field's smooth glow and sprinkled with stars as
 dense and as bright as the photo's own. Each frame turns the canvas by the sky's angle about the
 pole and blends it over the photo through the field's mask, shrunk and feathered inside the field,
-so the ground, trees and people stand still with a soft edge against the turning sky.
+so the ground, trees and people stand still with a soft edge against the turning sky. The
+brightest stars twinkle gently (twinkle.Sparkle), carried by the turn.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import cv2
 import numpy as np
 
 from ..star_field import SILHOUETTE_BLACK, sky_level
+from .camera import CameraPush
 from .context import LayerContext, Timeline
 from .frame import Frame
 from .imaging import dilate, erode, fill_from_mask
 from .overlay import Overlay
 from .sky import MAX_DURATION_S
+from .twinkle import Sparkle
 
 # px per second at 720p where the field crosses the frame's middle: a sky turning as in a slow
 # time-lapse, under the cloud sky's drift (34) so the stars stay points
@@ -40,6 +43,11 @@ EDGE_ANALYSIS_PX = 3.0  # the scene mask's edge is this many analysis pixels wid
 # 1 % (7 %) and 5 % (22 %) under, but 45 to 73 ms a frame at 720p against 6 to 11 ms.
 SUPERSAMPLE = 2
 GRID_OFFSET = 0.125
+TWINKLES = 12  # at most, the brightest stars
+TWINKLE_FROM = 60.0  # grey levels over the glow: a star bright enough to twinkle
+TWINKLE_GAIN = 0.35  # a twinkle adds up to this share of the star's own light
+TWINKLE_HZ = (0.3, 0.9)
+TWINKLE_SPACING_PX = 24.0  # at 720p: no two twinkling stars closer
 STARS_STREAM = 0x57A2  # the layer's own random stream: other layers' draws stay as they were
 
 
@@ -52,6 +60,7 @@ class StarCanvas:
     alpha: np.ndarray  # float32 blend weight over the photo's top `rows` rows
     pole: tuple[float, float]  # in photo pixels, above the frame
     angular_speed: float  # radians per second, + clockwise on screen (stars below the pole go left)
+    sparkles: tuple[Sparkle, ...]  # the brightest stars' twinkles, where they are at time 0
     motions: tuple[dict[str, Any], ...]
 
     @property
@@ -99,6 +108,35 @@ class StarTurn:
         self.overlay.compose(frame, view, "stars")
 
 
+@dataclass(frozen=True)
+class StarTwinkle:
+    """The brightest stars brighten and fade in turn, where the field's turn and the camera's
+    push have taken them (twinkle.Sparkle draws each)."""
+
+    turn: StarTurn
+    camera: CameraPush
+    motions: tuple[dict[str, Any], ...]
+
+    def apply(self, frame: Frame) -> None:
+        field = self.turn.field
+        # the turn forward: the inverse of the canvas's reading, without its margins
+        matrix = _canvas_from_photo(field.pole, (0.0, 0.0), -self.turn.angle(frame.t))
+        rows, width = field.alpha.shape
+        for sparkle in field.sparkles:
+            x, y = matrix @ (sparkle.x, sparkle.y, 1.0)
+            if 0 <= x < width and 0 <= y < rows:
+                weight = float(field.alpha[int(y), int(x)])
+                sparkle.draw(frame.out, frame.t, self.camera.moved(x, y, frame.zoom), weight)
+
+
+def twinkle(turn: StarTurn, camera: CameraPush) -> StarTwinkle | None:
+    """The twinkle of the turning field's brightest stars, or None where it has none."""
+    count = len(turn.field.sparkles)
+    if count == 0:
+        return None
+    return StarTwinkle(turn, camera, ({"region": "stars", "kind": "twinkle", "count": count},))
+
+
 def _canvas_from_photo(
     pole: tuple[float, float], origin: tuple[float, float], angle: float
 ) -> np.ndarray:
@@ -138,8 +176,9 @@ def prepare(ctx: LayerContext) -> StarCanvas | None:
     # the canvas reaches as far as the longest clip's turn reads, so a clip's length changes
     # nothing on it (a longer clip continues a shorter one)
     left, top, right, bottom = _margins(pole, w, rows, angular_speed * MAX_DURATION_S)
+    glow = _glow(ctx.image[:rows])
     canvas = cv2.resize(
-        _fill(ctx, sky[:rows], (left, top, right, bottom)),
+        _fill(ctx, sky[:rows], glow, (left, top, right, bottom)),
         None,
         fx=SUPERSAMPLE,
         fy=SUPERSAMPLE,
@@ -152,7 +191,36 @@ def prepare(ctx: LayerContext) -> StarCanvas | None:
         "pole": [round(pole[0] / w, 3), round(pole[1] / h, 3)],
     }
     origin = (left + GRID_OFFSET, top + GRID_OFFSET)
-    return StarCanvas(canvas, origin, alpha, pole, angular_speed, (motion,))
+    sparkles = _twinkles(ctx, ctx.image[:rows], glow, alpha, rng)
+    return StarCanvas(canvas, origin, alpha, pole, angular_speed, sparkles, (motion,))
+
+
+def _twinkles(
+    ctx: LayerContext,
+    photo: np.ndarray,
+    glow: np.ndarray,
+    alpha: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[Sparkle, ...]:
+    """The brightest stars well inside the field, each a sparkle that adds up to TWINKLE_GAIN of
+    its own light over the glow, now and then (slow, brief: a gentle twinkle, not a blink)."""
+    over = cv2.cvtColor(cv2.subtract(photo, glow), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    spacing = max(3, round(TWINKLE_SPACING_PX * ctx.scale))
+    peaks = (over == cv2.dilate(over, np.ones((spacing, spacing), np.uint8))) & (alpha > 0.99)
+    ys, xs = np.nonzero(peaks & (over >= TWINKLE_FROM))
+    brightest = np.argsort(-over[ys, xs], kind="stable")[:TWINKLES]
+    r = max(2, round(3 * ctx.scale))
+    yy, xx = np.mgrid[-r : r + 1, -r : r + 1].astype(np.float32)
+    shape = np.exp(-(xx * xx + yy * yy) / (2 * max(0.7, 1.2 * ctx.scale) ** 2))[..., None]
+    sparkles = []
+    for i in brightest:
+        y, x = int(ys[i]), int(xs[i])
+        frequency = ctx.timeline.frequency(rng.uniform(*TWINKLE_HZ))
+        sprite = (shape * (TWINKLE_GAIN * over[y, x])).astype(np.float32)
+        sparkles.append(
+            Sparkle(float(x), float(y), sprite, frequency, rng.uniform(0, 2 * np.pi), 3.0)
+        )
+    return tuple(sparkles)
 
 
 def _margins(
@@ -176,7 +244,9 @@ def _margins(
     )
 
 
-def _fill(ctx: LayerContext, sky: np.ndarray, margins: tuple[int, int, int, int]) -> np.ndarray:
+def _fill(
+    ctx: LayerContext, sky: np.ndarray, glow: np.ndarray, margins: tuple[int, int, int, int]
+) -> np.ndarray:
     """The field's canvas (RGBA uint8): the photo's field as it is, every star kept; beyond it
     (margins, and behind what stands in front) the field's glow continued smoothly, and on it the
     stars of another part of the field (half the photo away), so what turns into view is as
@@ -185,7 +255,6 @@ def _fill(ctx: LayerContext, sky: np.ndarray, margins: tuple[int, int, int, int]
     showed each star twice, in pairs across the edge."""
     left, top, right, bottom = margins
     photo = ctx.image[: sky.shape[0]]
-    glow = _glow(photo)
     # the scene's mask is coarse (a pixel of the analysis image is 3 of a 720p frame): near its
     # edge nothing near-black (a trunk's edge) goes on the canvas, or its ghost would turn away
     # with the sky; inside, the field's own dark lanes stay as they are
