@@ -79,7 +79,10 @@ def star_field(gray: np.ndarray) -> np.ndarray:
         or np.median(texture[inside]) > FIELD_TEXTURE
     ):
         return np.zeros((h, w), np.float32)
-    field = fill_small_holes(field, 0.02)
+    # small pieces left out at the frame's edge (a corner's faint stars) are holes too: the frame
+    # is padded with field while they are filled
+    padded = cv2.copyMakeBorder(field, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1.0)
+    field = fill_small_holes(padded, 0.02)[1:-1, 1:-1]
     field[_silhouettes(stars, background, field)] = 0.0
     field = _sky_pieces(field > 0.5)
     if (field[:top_rows].max(axis=0) > 0.5).mean() < FIELD_TOP_SPAN:
