@@ -1,19 +1,19 @@
 """A night star field: dark sky crowded with points of light, which the sky test never reads as sky.
 
-Stars make a dark sky's texture far higher than a clear day's (the Milky Way photo: 7.3 grey
-levels where the sky test stops at 4.5), so the field is found by what it is made of: points of
-light, each much brighter than a dark, smooth background just around it (the photo with the
-points taken out by a 5-pixel median), packed closely, over a dark background that is smooth once they are taken out, and lying as a
-sky does (across the frame's top). On the evaluation photos and the face-detection set
-(2026-12-07, points per 1000 pixels of the 384-wide analysis image, over their dark smooth
-background): the Milky Way 32.0, the Hubble deep field 10.8; the aurora's sparse stars 0.2, a
-rocket on its pad at night with its floodlights 0.9, a bokeh graphic 1.4, every daytime photo 0
-to 1.2. Sun flecks in shade under trees and a street's bokeh are dense enough but their
-background is busier (median texture 2.9 to 4.4 against the Milky Way's 1.5). Lit windows in
-towers are dense points on a dark, smooth facade; towers reaching the top fill only part of its
-width. In front of the field, what shows a wider gap without stars than
-chance would leave and is darker than the sky (hills, a tree's crown), or is much darker than
-the sky however narrow (a trunk), is left out.
+Stars make a dark sky's texture far higher than a clear day's (the Milky Way photo: 7.3 grey levels
+where the sky test stops at 4.5), so the field is found by what it is made of: points of light,
+each much brighter than a dark, smooth background just around it (the photo with the points taken
+out by a 5-pixel median), packed closely, over a dark background that is smooth once they are taken
+out, and lying as a sky does (across the frame's top). On the evaluation photos and the
+face-detection set (2026-12-07, points per 1000 pixels of the 384-wide analysis image, over their
+dark smooth background): the Milky Way 32.0, the Hubble deep field 10.8; the aurora's sparse stars
+0.2, a rocket on its pad at night with its floodlights 0.9, a bokeh graphic 1.4, every daytime
+photo 0 to 1.2. Sun flecks in shade under trees and a street's bokeh are dense enough but their
+background is busier (median texture 2.9 to 4.4 against the Milky Way's 1.5). Lit windows in towers
+are dense points on a dark, smooth facade; towers reaching the top fill only part of its width. In
+front of the field, what shows a wider gap without stars than chance would leave and is darker than
+the sky (hills, a tree's crown), or is much darker than the sky however narrow (a trunk), is left
+out.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ FIELD_TOP_SPAN = 0.5  # and spans this share of its width there (lit towers reac
 # front of the field (the Milky Way's widest: 1.2 times; a tree's crown 20 % of the height
 # across, 2 to 2.7 times)
 GAP_EXCESS = 2.0
-GAP_DARKER = 0.85  # and its glow darker than this share of the sky's near stars (a crown: 0.7)
+# and its glow darker than this share of the sky's near stars (the drawn trees' crowns: 0.5 to 0.8)
+GAP_DARKER = 0.85
 # darker than this share of the sky's glow near stars: in front however narrow (the Milky Way's
 # dark lanes, beside its bright band: 0.46 and up)
 SILHOUETTE_BLACK = 0.4
@@ -104,10 +105,10 @@ def _sky_pieces(mask: np.ndarray) -> np.ndarray:
 
 
 def _silhouettes(points: np.ndarray, background: np.ndarray, field: np.ndarray) -> np.ndarray:
-    """What stands in front of the field (hills, a tree, a person): a gap without stars wider
-    than chance leaves between scattered stars, or, however narrow (a trunk, a post), much
-    darker than the sky near stars. Found as the gap's core (the pixels that far from every
-    star), grown back by that distance."""
+    """What stands in front of the field (hills, a tree, a person): a gap without stars wider than
+    chance leaves between scattered stars and darker than the sky around it, or, however narrow (a
+    trunk, a post), much darker than the sky near stars. Found as the gap's core (the pixels that
+    far from every star), grown back by that distance."""
     inside = field > 0.5
     count = max(2, int(points[inside].sum()))
     # the largest gap chance leaves among `count` stars scattered at a density has a radius of
@@ -126,8 +127,7 @@ def _silhouettes(points: np.ndarray, background: np.ndarray, field: np.ndarray) 
     sky = sky_level(background, inside & (distance <= reach))
 
     def darker(_stats, region) -> bool:
-        # a gap as bright as the sky is sky whose stars are too faint to count (a glow of light
-        # pollution in the Milky Way's corner)
+        # a gap as bright as the sky around it is sky whose stars are too faint to count (a glow)
         return float(background[region].mean()) < GAP_DARKER * float(sky[region].mean())
 
     core = components(distance > GAP_EXCESS * chance, darker).astype(np.uint8)

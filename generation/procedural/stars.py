@@ -1,13 +1,13 @@
 """Star layer: a night star field turning slowly as one about a pole above the frame.
 
-The cloud sky's canvas cannot carry stars: it fills holes and cuts out thin things, and in a
-dense field the stars faded out of its drift (NOTES.md, the Milky Way photo). Here the field is
-lifted whole, every star kept, onto a canvas with margins all round; what lies outside the frame
-or behind the hills and trees is filled with the field's smooth glow and sprinkled with stars as
-dense and as bright as the photo's own. Each frame turns the canvas by the sky's angle about the
-pole and blends it over the photo through the field's mask, shrunk and feathered inside the field,
-so the ground, trees and people stand still with a soft edge against the turning sky. The
-brightest stars twinkle gently (twinkle.Sparkle), carried by the turn.
+The cloud sky's canvas cannot carry stars: it fills holes and cuts out thin things, and in a dense
+field the stars faded out of its drift (NOTES.md, the Milky Way photo). Here the field is lifted
+whole, every star kept, onto a canvas with margins all round; what lies outside the frame or behind
+the hills and trees is filled with the field's smooth glow and the stars of another part of the
+field, so what turns into view is as starry as the rest. Each frame turns the canvas by the sky's
+angle about the pole and blends it over the photo through the field's mask, shrunk and feathered
+inside the field, so the ground, trees and people stand still with a soft edge against the turning
+sky. The brightest stars twinkle gently (twinkle.Sparkle), carried by the turn.
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def _margins(
         seen.append(corners @ matrix[:, :2].T + matrix[:, 2])
     points = np.concatenate(seen)
     low, high = points.min(axis=0), points.max(axis=0)
-    # and a few pixels more: the grid offset and bicubic reading's reach
+    # and a few pixels more: the grid offset and the interpolation's reach
     return (
         math.ceil(max(0.0, -low[0])) + 3,
         math.ceil(max(0.0, -low[1])) + 3,
@@ -249,10 +249,9 @@ def _fill(
 ) -> np.ndarray:
     """The field's canvas (RGBA uint8): the photo's field as it is, every star kept; beyond it
     (margins, and behind what stands in front) the field's glow continued smoothly, and on it the
-    stars of another part of the field (half the photo away), so what turns into view is as
-    starry as the rest. A smooth fill showed a flat, starless band coming in at the frame's
-    edge; sprinkled dots were too few and too faint beside the photo's stars; a mirrored margin
-    showed each star twice, in pairs across the edge."""
+    stars of another part of the field (_stars_elsewhere). A smooth fill alone showed a flat, starless band coming in at
+    the frame's edge; sprinkled dots were too few and too faint beside the photo's stars; a mirrored
+    margin showed each star twice, in pairs across the edge."""
     left, top, right, bottom = margins
     photo = ctx.image[: sky.shape[0]]
     # the scene's mask is coarse (a pixel of the analysis image is 3 of a 720p frame): near its
