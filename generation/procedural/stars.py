@@ -249,9 +249,9 @@ def _fill(
 ) -> np.ndarray:
     """The field's canvas (RGBA uint8): the photo's field as it is, every star kept; beyond it
     (margins, and behind what stands in front) the field's glow continued smoothly, and on it the
-    stars of another part of the field (_stars_elsewhere). A smooth fill alone showed a flat, starless band coming in at
-    the frame's edge; sprinkled dots were too few and too faint beside the photo's stars; a mirrored
-    margin showed each star twice, in pairs across the edge."""
+    stars of another part of the field (_stars_elsewhere). A smooth fill alone showed a flat,
+    starless band coming in at the frame's edge; sprinkled dots were too few and too faint beside
+    the photo's stars; a mirrored margin showed each star twice, in pairs across the edge."""
     left, top, right, bottom = margins
     photo = ctx.image[: sky.shape[0]]
     # the scene's mask is coarse (a pixel of the analysis image is 3 of a 720p frame): near its
