@@ -1,6 +1,6 @@
 """Mask helpers the region finders share: connected components, holes, and how striped a texture is.
 
-They work on the small analysis copy of the photo (scene.ANALYSIS_SIDE), so a loop over a mask's
+They work on the small analysis copy of the photo (ANALYSIS_SIDE), so a loop over a mask's
 components stays cheap."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+ANALYSIS_SIDE = 384  # the long side of the analysis copy, pixels
 Box = tuple[slice, slice]
 # keep_open(hole, box): whether a hole (a boolean mask over `box`) is something else than the region
 HoleTest = Callable[[np.ndarray, Box], bool]
@@ -66,3 +67,13 @@ def stripes(gray: np.ndarray, region: np.ndarray) -> float:
         return 0.0
     spread = np.sqrt((jxx - jyy) ** 2 + 4.0 * jxy * jxy)
     return float(1.0 - np.sqrt(max(0.0, trace - spread) / (trace + spread)))
+
+
+def texture_of(gray: np.ndarray) -> np.ndarray:
+    """Local gradient magnitude of an analysis-size grey image, in grey levels per pixel of a
+    384-wide image, smoothed."""
+    per_px = max(gray.shape[1], 1) / ANALYSIS_SIDE
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    mag = (np.abs(gx) + np.abs(gy)) * (0.125 * per_px)
+    return cv2.GaussianBlur(mag, (0, 0), 1.2)

@@ -19,7 +19,7 @@ from ..motion_prompt import MotionPlan
 from ..options import GenerationOptions
 from ..parallel import render_in_threads
 from ..scene import Scene
-from . import camera, foam, foliage, light, mist, particles, people, sky, twinkle, water
+from . import camera, foam, foliage, light, mist, particles, people, sky, stars, twinkle, water
 from .context import LayerContext
 from .frame import Frame, Layer
 
@@ -53,6 +53,7 @@ class Renderer:
         # prepared in this order: they draw from the context's random stream in turn
         self.camera = camera.prepare(ctx)
         sky_canvas = sky.prepare(ctx)
+        star_canvas = stars.prepare(ctx)  # a star field's sky, where the sky's canvas is None
         the_water = water.prepare(ctx)
         white_water = foam.prepare(ctx)  # draws nothing from the random stream
         sway = foliage.prepare(ctx)
@@ -63,7 +64,13 @@ class Renderer:
         haze = mist.prepare(ctx, sky_canvas)  # its own random stream too
         photo = ctx.image if the_water is None else the_water.crests.on(ctx.image)
         self.photo = cv2.cvtColor(photo, cv2.COLOR_RGB2RGBA)
-        self.sky = None if sky_canvas is None else sky_canvas.over(self.photo, ctx.timeline)
+        self.sky: sky.SkyDrift | stars.StarTurn | None = None
+        star_twinkle = None
+        if sky_canvas is not None:
+            self.sky = sky_canvas.over(self.photo, ctx.timeline)
+        elif star_canvas is not None:
+            turn = star_canvas.over(self.photo, ctx.timeline)
+            self.sky, star_twinkle = turn, stars.twinkle(turn, self.camera)
         layers: list[Layer | None] = [
             self.sky,
             white_water,
@@ -75,6 +82,7 @@ class Renderer:
             haze,
             self.light,
             sparkles,
+            star_twinkle,
             falling,
         ]
         self.layers: list[Layer] = [layer for layer in layers if layer is not None]
@@ -85,7 +93,7 @@ class Renderer:
             *_motions(self.camera, self.sky),
             *held,
             *_motions(the_water.ripple if the_water else None, white_water, sway, life, haze),
-            *_motions(sparkles, falling, self.light),
+            *_motions(sparkles, star_twinkle, falling, self.light),
         ]
 
     def render(self, index: int, out: np.ndarray, frame: Frame) -> None:

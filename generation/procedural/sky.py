@@ -19,6 +19,7 @@ from .clouds import cloud_opacity, paint_clouds
 from .context import LayerContext, Timeline
 from .frame import Frame
 from .imaging import dilate, erode, fill_from_mask
+from .overlay import Overlay
 
 MAX_DURATION_S = 21.0
 # sky drift at 720p, px per second: 1.4 px a frame at 24 fps reads as moving, not as hurrying
@@ -47,13 +48,9 @@ class SkyCanvas:
         return int(self.alpha.shape[0])
 
     def over(self, photo: np.ndarray, timeline: Timeline) -> SkyDrift:
-        """The layer that blends this sky over an RGBA photo, in 8 bits (measured at 720p: 4.8 ->
-        1.5 ms a frame): the blend photo * (1 - a) + view * a keeps its static half premultiplied;
-        a frame adds view * a (alpha in 1/255 steps, at most one grey level off the float blend)."""
-        alpha = np.clip(self.alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        weight = cv2.merge([alpha] * 4)
-        under = cv2.multiply(photo[: self.rows], cv2.bitwise_not(weight), scale=1 / 255)
-        return SkyDrift(self, timeline, int(photo.shape[1]), weight, under, self.motions)
+        """The layer that blends this sky over an RGBA photo (overlay.Overlay)."""
+        overlay = Overlay.of(photo, self.alpha)
+        return SkyDrift(self, timeline, int(photo.shape[1]), overlay, self.motions)
 
 
 @dataclass(frozen=True)
@@ -61,8 +58,7 @@ class SkyDrift:
     canvas: SkyCanvas
     timeline: Timeline
     width: int
-    weight: np.ndarray  # the alpha in 8 bits, on 4 channels
-    under: np.ndarray  # photo * (1 - alpha) over the sky's rows
+    overlay: Overlay
     motions: tuple[dict[str, Any], ...]
 
     def _at(self, offset: float) -> np.ndarray:
@@ -89,19 +85,15 @@ class SkyDrift:
         return cv2.addWeighted(first, weight, second, 1.0 - weight, 0.0, dst=dst)
 
     def apply(self, frame: Frame) -> None:
-        rows = self.canvas.rows
-        composite = frame.buffer("sky.composite", frame.photo.copy)
-        sky = frame.buffer("sky.view", lambda: np.empty_like(self.under))
-        over = frame.buffer("sky.over", lambda: np.empty_like(self.under))
-        cv2.multiply(self.view(frame.t, dst=sky), self.weight, dst=over, scale=1 / 255)
-        cv2.add(self.under, over, dst=composite[:rows])
-        frame.source = composite
+        view = self.view(frame.t, dst=self.overlay.view_buffer(frame, "sky"))
+        self.overlay.compose(frame, view, "sky")
 
 
 def prepare(ctx: LayerContext) -> SkyCanvas | None:
-    """The sky's canvas, or None where the photo has too little sky to drift."""
+    """The sky's canvas, or None where the photo has too little sky to drift or its sky is a star
+    field (the star layer turns that)."""
     scene = ctx.scene
-    if scene.fraction("sky") < 0.02:
+    if scene.fraction("sky") < 0.02 or scene.star_field:
         return None
     h, w = ctx.height, ctx.width
     coarse = scene.mask("sky", w, h, feather_px=0.0)

@@ -28,12 +28,12 @@ class Sparkle:
     phase: float
     sharpness: float
 
-    def draw(self, out: np.ndarray, t: float, at: tuple[int, int]) -> None:
-        """Adds the sprite at time t, centred on `at` (the light where the camera moved it)."""
+    def draw(self, out: np.ndarray, t: float, at: tuple[int, int], weight: float = 1.0) -> None:
+        """Adds the sprite at time t, centred on `at` (the light where the camera moved it), times
+        `weight` (a star's twinkle fades where the sky it turns with gives way to a tree)."""
         h, w = out.shape[:2]
-        gain = (0.5 + 0.5 * math.sin(2 * math.pi * self.frequency_hz * t + self.phase)) ** (
-            self.sharpness
-        )
+        wave = 0.5 + 0.5 * math.sin(2 * math.pi * self.frequency_hz * t + self.phase)
+        gain = weight * wave**self.sharpness
         r = self.sprite.shape[0] // 2
         cx, cy = at
         x0, y0, x1, y1 = max(0, cx - r), max(0, cy - r), min(w, cx + r + 1), min(h, cy + r + 1)
