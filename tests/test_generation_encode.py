@@ -51,9 +51,12 @@ def test_no_audio_track_when_the_clip_has_none(clip, tmp_path):
 
 
 # Encodes a saved clip's frames in a fresh Python process, `times` times, printing each file's
-# SHA-256. Why a fresh process: inside one that has imported the whole suite, x264 at threads=1
-# gave different bytes for the very same frames in 4 of 6 runs (0 of 20 in a fresh process);
-# the cause is not found (NOTES.md), so the promise is made, and tested, for a fresh process.
+# SHA-256, at the preset every signed clip is encoded with (the generator stage's ultrafast).
+# Why a fresh process: inside one that has imported the whole suite, x264 at threads=1 gave
+# different bytes for the very same frames in 4 of 6 runs (0 of 20 in a fresh process). Why that
+# preset: at veryfast (b-frames, lookahead, mb-tree) even a fresh process varied once a layer
+# module was added to `generation` (2 or 3 distinct files of 8, every run), and glibc's
+# MALLOC_PERTURB_ made it steady: the bytes depend on what the heap held (NOTES.md).
 _ENCODE_IN_FRESH_PROCESS = """
 import hashlib, sys
 from pathlib import Path
@@ -63,7 +66,7 @@ frames = np.load(sys.argv[1])
 clip = Clip(frames, int(sys.argv[2]), None, 48000, "test", "0")
 for index in range(int(sys.argv[3])):
     path = Path(sys.argv[4]) / f"{index}.mp4"
-    encode_mp4(clip, path, threads=1)
+    encode_mp4(clip, path, threads=1, preset="ultrafast")
     print(hashlib.sha256(path.read_bytes()).hexdigest())
 """
 
@@ -84,9 +87,9 @@ def _fresh_encodes(frames: np.ndarray, fps: int, times: int, folder: Path) -> li
 
 def test_same_clip_encodes_to_identical_bytes_with_one_encoder_thread(clip, tmp_path):
     # With several x264 threads the bytes differ run to run (issue 15, finding 11). With one
-    # thread the pictures encode to the same bytes every time; with a soundtrack muxed in, the
-    # video packets still varied in ~1 of 8 encodes (cause not found; NOTES.md), so the promise
-    # "same seed, same bytes" is made, and tested, for the pictures.
+    # thread, at the generator's preset, the pictures encode to the same bytes every time; with a
+    # soundtrack muxed in, the video packets still varied in ~1 of 8 encodes (cause not found;
+    # NOTES.md), so the promise "same seed, same bytes" is made, and tested, for the pictures.
     hashes = _fresh_encodes(clip.frames, clip.fps, 8, tmp_path)
     assert len(hashes) == 8 and len(set(hashes)) == 1, hashes
 
