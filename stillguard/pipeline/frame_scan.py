@@ -16,7 +16,8 @@ reads is those frames:
 What that guarantees: the decision is on the frames the encoder was given, and a file that is not
 the encoder's output of them (another clip, a re-encode, frames shifted or cut) fails the check.
 What it does not: the frames between keyframes are not decoded, so a defect in the generator's own
-process that fed the encoder other frames than it scored, between keyframes only, would pass. The
+process that fed the encoder other frames than it scored, between keyframes only, would pass;
+nor is the sound read back (the audio checks read the samples handed to the AAC encoder). The
 photo and prompt never reach that code. Where the check fails, or no scan was recorded (a scan
 that raised, a clip made by an older worker), the gate decodes and scores the whole clip itself.
 """
