@@ -57,6 +57,27 @@ def test_a_shooting_beside_a_water_gun_is_still_caught(
     assert _decide(classifier, pack, prompt)[0] in ("block", "review")
 
 
+# Before: violence 0.46 from "枪" in "猎枪" (a hunting rifle) and E5. A German "Jagdgewehr" and a
+# Hindi "शिकार की बंदूक" are rewritten too, but E5 still flags their sentences ("der Jäger reinigt
+# seine Ausrüstung" sits by "er jagt sich eine Kugel in den Kopf"): left to a later fix.
+@pytest.mark.parametrize(
+    "prompt", ["一个猎人扛着猎枪在雪地里等待", "猟師が猟銃を肩にかけて山道を歩く"]
+)
+def test_a_hunters_rifle_is_allowed(
+    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+) -> None:
+    action, reasons = _decide(classifier, pack, prompt)
+    assert action == "label", reasons
+
+
+def test_a_hunting_rifle_turned_on_a_person_is_still_blocked(
+    classifier: PromptClassifier, pack: PolicyPack
+) -> None:
+    assert (
+        _decide(classifier, pack, "the hunter shoots the man with his hunting rifle")[0] == "block"
+    )
+
+
 # Before: hate 0 to 0.44; E5 reads a slur as an unknown word.
 @pytest.mark.parametrize(
     "prompt",
