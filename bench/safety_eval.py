@@ -15,7 +15,8 @@
   and prompt_eval_languages_holdout2.yaml (8 a language, written after the per-language terms)
   and prompt_eval_languages_holdout3.yaml (12 a language: slang, euphemism, indirect wording)
   and prompt_eval_languages_holdout4.yaml (12 a language; reported as counts only, no prompts,
-  so that nobody tunes on its items);
+  so that nobody tunes on its items) and prompt_eval_languages_holdout5.yaml (12 a language and
+  English, written blind by an author who had not read the classifier; counts only too);
 - context: tests/data/prompt_eval_context.yaml, benign prompts built on trigger words ("kill the
   lights"): the share the default policy does not allow;
 - benign: clips generated from varied benign photos must all pass the default output policy;
@@ -51,6 +52,8 @@ LANGUAGE_HOLDOUT_SET_2 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_h
 LANGUAGE_HOLDOUT_SET_3 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout3.yaml"
 # Written 2026-12-08 before that session's scoring changes; its report names no prompt (blind).
 LANGUAGE_HOLDOUT_SET_4 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout4.yaml"
+# Written 2026-12-07 by another author before reading the classifier or any held-out set (blind).
+LANGUAGE_HOLDOUT_SET_5 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout5.yaml"
 CONTEXT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_context.yaml"
 CAUGHT = ("block", "review")
 
@@ -307,7 +310,7 @@ def language_eval(
 
 
 def languages_eval() -> dict[str, Any]:
-    """The calibration language set and the four held-out ones, read by one classifier."""
+    """The calibration language set and the five held-out ones, read by one classifier."""
     from safety.prompt_classifier import PromptClassifier
 
     classifier = PromptClassifier()
@@ -317,6 +320,7 @@ def languages_eval() -> dict[str, Any]:
     report["held_out_2"] = language_eval(LANGUAGE_HOLDOUT_SET_2, classifier)
     report["held_out_3"] = language_eval(LANGUAGE_HOLDOUT_SET_3, classifier)
     report["held_out_4"] = language_eval(LANGUAGE_HOLDOUT_SET_4, classifier, blind=True)
+    report["held_out_5"] = language_eval(LANGUAGE_HOLDOUT_SET_5, classifier, blind=True)
     return report
 
 
