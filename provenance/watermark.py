@@ -48,6 +48,7 @@ import cv2
 import numpy as np
 import scipy.linalg  # type: ignore[import-untyped]
 
+from provenance.watermark_centred import centred_placements, zoom_shares
 from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
 from provenance.watermark_framing import (
     EDGE_MARGIN,
@@ -57,13 +58,10 @@ from provenance.watermark_framing import (
     picture_box,
 )
 from provenance.watermark_search import (
-    SCALE_STEP,
-    SEARCH_GAINS,
     CellTemplate,
     fill_share,
     inset_placements,
     placements,
-    zoom_pairs,
 )
 
 GRID_W, GRID_H = 48, 27  # cells across and down, whatever the frame size
@@ -93,13 +91,13 @@ _ALIGN_SIZE = (GRID_W * 2 * _PER_CELL, GRID_H * 2 * _PER_CELL)  # a placed copy 
 _STATS_SIZE = (640, 360)
 CANDIDATES = 3  # placements of a copy that the detector polishes and tries to decode
 _REFINE_ROUNDS = 4  # passes over the four geometry axes per step size
-# Rotations searched, smallest first, in degrees (counter-clockwise positive): the crop search
-# finds a rotated copy only within about half a degree of its angle, hence the 1-degree step.
-ROTATIONS = tuple(sign * step for step in (1.0, 2.0, 3.0, 4.0, 5.0) for sign in (1, -1))
-ROTATION_TRIES = 2  # the best-scoring angles (and mirrors) that are decoded
-# Zooms searched per angle: from the zoom that just fills the frame (rotate and scale to fill,
-# what editors do) to this much more (a share of each axis cut beyond it), and a step less.
-ZOOM_SLACK = 0.03
+# Rotations searched, smallest first, in degrees (counter-clockwise positive), in half degrees:
+# the lattice fit's peak is a few hundredths of a degree wide at the frame's edge, so an angle
+# between these is not read.
+ROTATIONS = tuple(sign * step / 2 for step in range(1, 11) for sign in (1, -1))
+# Zooms scanned per angle start this far past the zoom that fills the frame (a turned copy that
+# shows a sliver of its corners) and run down to MIN_ZOOM (a crop on top of the turn).
+ZOOM_SLACK = 0.02
 
 
 @dataclass
@@ -397,18 +395,29 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
         if reading.clip_id is not None:
             reading.transform = _words(mirror, padding)
             return reading
+    frame = (stats.total / stats.frames).astype(np.float32)
+    # Originals a centred copy may come from: its own aspect, its picture's once bars are cut,
+    # and the generator's default 16:9 (a letterbox turned with its bars keeps no flat bars).
+    originals = (stats.aspect, aspect, 16 / 9)
+    turns = [(o.words(), o.undo(frame)) for o in ORIENTATIONS]
+    for mirror, turned in turns:
+        found = _read_centred(turned, stats.aspect, originals)
+        if found is not None:
+            reading, geometry = found
+            reading.transform = _words(mirror, padding, _centred_words(geometry, box))
+            return reading
     for mirror, view, fine, _ in views:
         found = _read_searched(fine, aspect, coarse=view)
         if found is not None:
             reading, geometry = found
             reading.transform = _words(mirror, padding, _crop_words(geometry))
             return reading
-    found = _read_rotated([(mirror, fine) for mirror, _, fine, _ in views[:2]], aspect)
-    if found is not None:
-        mirror, angle, reading, geometry = found
+    rotated = _read_rotated(turns[:2], stats.aspect, originals)
+    if rotated is not None:
+        mirror, angle, reading, geometry = rotated
         turn = "counter-clockwise" if angle > 0 else "clockwise"
         rotation = f"rotated {abs(angle):g}° {turn}"
-        reading.transform = _words(mirror, padding, rotation, _crop_words(geometry))
+        reading.transform = _words(mirror, rotation, _centred_words(geometry, box))
         return reading
     inset = _read_inset(picture.astype(np.float32))
     if inset is not None:
@@ -440,58 +449,64 @@ def _read_inset(luma: np.ndarray) -> tuple[WatermarkReading, _Geometry] | None:
     return None
 
 
-def _read_rotated(
-    pictures: list[tuple[str | None, np.ndarray]], aspect: float
-) -> tuple[str | None, float, WatermarkReading, _Geometry] | None:
-    """A reading of a slightly rotated copy (zoomed to fill its frame), and its mirror and angle.
-
-    Every whole degree is scored by the best placement of the copy turned back and zoomed about
-    as much as filling the frame takes (one search gain); the likeliest few angles are then
-    decoded at that degree and half a degree either side, near the zoom found (the search sees
-    a rotated copy only within about half a degree of its angle).
-    """
-    template = search_template()
-    hints = []
-    for angle in ROTATIONS:
-        share = fill_share(angle, aspect)
-        pairs = zoom_pairs(share - ZOOM_SLACK, share + SCALE_STEP)
-        for mirror, picture in pictures:
-            best = placements(
-                _unrotated(picture, angle),
-                template,
-                aspect,
-                1,
-                pairs=pairs,
-                gains=SEARCH_GAINS[:1],
-                min_score=-np.inf,
-            )
-            if best:
-                hints.append((best[0].score, angle, mirror, picture, best[0].geometry[1]))
-    hints.sort(key=lambda hint: -hint[0])
-    for _, angle, mirror, picture, share in hints[:ROTATION_TRIES]:
-        near = zoom_pairs(share - 2 * SCALE_STEP, share + 2 * SCALE_STEP)
-        tries = []
-        for fine in (angle, angle - 0.5, angle + 0.5):
-            turned = _unrotated(picture, fine)
-            for placement in placements(turned, template, aspect, CANDIDATES, pairs=near):
-                tries.append((placement.score, fine, turned, placement.geometry))
-        # The best-placed angle first: a neighbouring one may decode too, less exactly.
-        for _, fine, turned, geometry in sorted(tries, key=lambda t: -t[0])[:CANDIDATES]:
-            values, weight, gain, geometry = _refine(turned, geometry)
-            found = _read(values, weight, gain)
-            if found.clip_id is not None:
-                return mirror, fine, found, geometry
+def _read_centred(
+    frame: np.ndarray, aspect: float, originals: tuple[float, ...]
+) -> tuple[WatermarkReading, _Geometry] | None:
+    """The first id read where the copy's whole `frame` keeps the original's centre (an even
+    crop, a zoom, bars), scanning zooms finely (see watermark_centred), and where it sits."""
+    shares = zoom_shares(aspect, originals)
+    for placement in centred_placements(frame, search_template(), shares, CANDIDATES):
+        values, weight, gain, geometry = _refine(frame, placement.geometry)
+        found = _read(values, weight, gain)
+        if found.clip_id is not None:
+            return found, geometry
     return None
 
 
-def _unrotated(picture: np.ndarray, angle: float) -> np.ndarray:
+def _read_rotated(
+    frames: list[tuple[str | None, np.ndarray]], aspect: float, originals: tuple[float, ...]
+) -> tuple[str | None, float, WatermarkReading, _Geometry] | None:
+    """A reading of a copy rotated about its centre, and its mirror and angle.
+
+    Each angle is turned back and its centred zooms scanned, from a little past the zoom that
+    fills the frame (rotate and scale to fill, what editors do) down to MIN_ZOOM (a crop as
+    well); a letterboxed frame turned with its bars is the same scan with the bars' aspect. The
+    best-scoring placements are decoded first: a small copy's centre may decode a degree or two
+    off its angle (the code corrects the outer cells), and would name the wrong turn.
+    """
+    template, tries = search_template(), []
+    for angle in ROTATIONS:
+        high = min(1.0, fill_share(angle, aspect) + ZOOM_SLACK)
+        shares = zoom_shares(aspect, originals, high=high)
+        for mirror, frame in frames:
+            turned = _unrotated(frame, angle, aspect)
+            for placement in centred_placements(turned, template, shares, 1):
+                tries.append((placement.score, mirror, angle, turned, placement.geometry))
+    for _, mirror, angle, turned, geometry in sorted(tries, key=lambda t: -t[0])[:CANDIDATES]:
+        values, weight, gain, geometry = _refine(turned, geometry)
+        found = _read(values, weight, gain)
+        if found.clip_id is not None:
+            return mirror, angle, found, geometry
+    return None
+
+
+def _unrotated(picture: np.ndarray, angle: float, aspect: float) -> np.ndarray:
     """The copy turned back by `angle` degrees (counter-clockwise positive) about its centre.
 
-    The corners that come from outside the copy are filled by reflection: they read as a few
-    more cells of chance, which the search's z-score already allows for.
+    The statistics keep every copy at 640 x 360, so a copy of another `aspect` (its width /
+    height in its own pixels) has non-square pixels here: the turn is made in square units (a
+    4:3 letterbox turned 3° read best 0.5° off when turned in the statistics' pixels). The
+    corners that come from outside the copy are filled by reflection: they read as a few more
+    cells of chance, which the scan's z-score already allows for.
     """
     height, width = picture.shape
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), -angle, 1.0)
+    stretch = aspect * height / width  # a pixel's width over its height, in square units
+    turn = np.radians(-angle)
+    linear = np.array(
+        [[np.cos(turn), np.sin(turn) / stretch], [-np.sin(turn) * stretch, np.cos(turn)]]
+    )
+    centre = np.array([width / 2, height / 2])
+    matrix = np.column_stack([linear, centre - linear @ centre]).astype(np.float32)
     return cv2.warpAffine(
         picture.astype(np.float32),
         matrix,
@@ -503,6 +518,16 @@ def _unrotated(picture: np.ndarray, angle: float) -> np.ndarray:
 
 def _words(*parts: str | None) -> tuple[str, ...]:
     return tuple(part for part in parts if part)
+
+
+def _centred_words(geometry: _Geometry, box: Box) -> str | None:
+    """A centred placement in words: which share of the original the picture (inside any bars)
+    shows."""
+    _, width, _, height = geometry
+    top, bottom, left, right = box.shares()
+    return _crop_words(
+        (0.0, min(1.0, width * (right - left)), 0.0, min(1.0, height * (bottom - top)))
+    )
 
 
 def _crop_words(geometry: _Geometry) -> str | None:
@@ -551,7 +576,6 @@ def _read_searched(
     luma: np.ndarray,
     aspect: float | None,
     *,
-    pairs: list[tuple[float, float]] | None = None,
     coarse: np.ndarray | None = None,
 ) -> tuple[WatermarkReading, _Geometry] | None:
     """The first id read at the crop search's likeliest placements, and where the copy sits.
@@ -561,7 +585,7 @@ def _read_searched(
     one that reads (eval photos at CRF 28: each read a crop the other missed).
     """
     template = search_template()
-    for placement in placements(luma, template, aspect, CANDIDATES, pairs=pairs):
+    for placement in placements(luma, template, aspect, CANDIDATES):
         for source in (luma,) if coarse is None else (luma, coarse):
             values, weight, gain, geometry = _refine(source, placement.geometry)
             found = _read(values, weight, gain)
