@@ -102,8 +102,7 @@ def _cell_views(
     edges_y = ((np.arange(grid_h + 1) / grid_h)[None, :] - top[:, None]) / height[:, None] * copy_h
     inside_x = (edges_x[:, :-1] >= -1e-6) & (edges_x[:, 1:] <= copy_w + 1e-6)
     inside_y = (edges_y[:, :-1] >= -1e-6) & (edges_y[:, 1:] <= copy_h + 1e-6)
-    columns = _row_sums(luma, edges_x)  # (Z, copy_h, grid_w): each row's sum within each cell
-    sums = _overlaps(edges_y, copy_h) @ columns  # (Z, grid_h, grid_w)
+    sums = _box_sums(luma, edges_x, edges_y)  # (Z, grid_h, grid_w)
     area = np.diff(edges_y, axis=1)[:, :, None] * np.diff(edges_x, axis=1)[:, None, :]
     means = sums / np.maximum(area, 1e-6)
     weight = (inside_y[:, :, None] & inside_x[:, None, :]).astype(np.float32)
@@ -118,22 +117,40 @@ def _cell_views(
     )
 
 
-def _row_sums(image: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """(Z, rows, E - 1) sums of each row of `image` between consecutive fractional edges (Z, E),
-    read off the rows' running sums (pixels are constant unit boxes)."""
-    running = np.zeros((image.shape[0], image.shape[1] + 1), np.float64)
-    np.cumsum(image, axis=1, out=running[:, 1:])
-    at = np.clip(edges, 0, image.shape[1])
-    below = np.minimum(np.floor(at).astype(np.int64), image.shape[1] - 1)
-    read = running[:, below] + (at - below) * image[:, below]  # (rows, Z, E)
-    return np.diff(read, axis=-1).astype(np.float32).transpose(1, 0, 2)
+def _box_sums(luma: np.ndarray, edges_x: np.ndarray, edges_y: np.ndarray) -> np.ndarray:
+    """(Z, grid_h, grid_w) sums of the copy over each window's cells, between fractional edges
+    (Z, grid_w + 1) and (Z, grid_h + 1): running sums read between pixels (pixels are constant
+    unit boxes), along the rows and then down the columns, each in one OpenCV remap."""
+    copy_h, copy_w = luma.shape
+    zooms, grid_w, grid_h = len(edges_x), edges_x.shape[1] - 1, edges_y.shape[1] - 1
+    along = np.zeros((copy_h, copy_w + 1), np.float32)
+    np.cumsum(luma, axis=1, out=along[:, 1:])
+    at_x = np.clip(edges_x, 0, copy_w).astype(np.float32).reshape(1, -1)
+    rows = np.arange(copy_h, dtype=np.float32)[:, None]
+    read = _remap(along, np.broadcast_to(at_x, (copy_h, at_x.size)), rows + 0 * at_x)
+    row_sums = np.diff(read.reshape(copy_h, zooms, grid_w + 1), axis=2).reshape(copy_h, -1)
+    down = np.zeros((copy_h + 1, row_sums.shape[1]), np.float32)
+    np.cumsum(row_sums, axis=0, out=down[1:])
+    at_y = np.repeat(np.clip(edges_y, 0, copy_h).astype(np.float32).T, grid_w, axis=1)
+    columns = np.arange(row_sums.shape[1], dtype=np.float32)[None, :]
+    read = _remap(down, columns + 0 * at_y, at_y)  # (grid_h + 1, Z * grid_w)
+    return np.diff(read, axis=0).reshape(grid_h, zooms, grid_w).transpose(1, 0, 2)
 
 
-def _overlaps(edges: np.ndarray, size: int) -> np.ndarray:
-    """(Z, E - 1, size): how much of each pixel lies between consecutive edges (Z, E)."""
-    pixel = np.arange(size, dtype=np.float32)[None, None, :]
-    low, high = edges[:, :-1, None], edges[:, 1:, None]
-    return np.clip(np.minimum(pixel + 1, high) - np.maximum(pixel, low), 0, 1).astype(np.float32)
+def _remap(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    """`image` read at (map_x, map_y), linearly between pixels, in pieces OpenCV accepts."""
+    width = 32_000  # OpenCV's maps must stay under 32767 a side
+    pieces = [
+        cv2.remap(
+            image,
+            np.ascontiguousarray(map_x[:, i : i + width]),
+            np.ascontiguousarray(map_y[:, i : i + width]),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        for i in range(0, map_x.shape[1], width)
+    ]
+    return np.concatenate(pieces, axis=1)
 
 
 @functools.lru_cache(maxsize=4)
