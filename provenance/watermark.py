@@ -31,10 +31,10 @@ the detector averages all frames and compression noise averages out.
   (the crop search's 1 % steps miss a textured photo's mark, whose fit peaks within 0.1-0.2 %).
 - Re-uploads (issue 14): flat, still bars of any colour are cut off first (watermark_framing);
   the four mirrors (as is, left-right, upside down, both) are read whole, then scanned as
-  centred copies, then searched; then rotations up to 5 degrees in half degrees (turned back,
-  then scanned as centred copies from the zoom that fills the frame down to a further crop;
-  a letterbox turned with its bars too); then the original shown inside a larger picture at
-  half its size or more. A reading says which of these it undid
+  centred copies, then searched; then rotations up to 5 degrees (each whole degree turned back
+  and scanned as a centred copy from the zoom that fills the frame down to a further crop, a
+  letterbox turned with its bars too; the likeliest two again half a degree either side); then
+  the original shown inside a larger picture at half its size or more. A reading says which of these it undid
   (`WatermarkReading.transform`). Every frame carries the same mark, so speed changes and
   reversal need nothing; a clip inside a longer video is read shot by shot (watermark_shots). Each search hands the decoder only placements
   whose z-score clears MIN_SCORE, and the decoder still demands sync, CRC and the error cap.
@@ -423,7 +423,7 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
         mirror, angle, reading, geometry = rotated
         turn = "counter-clockwise" if angle > 0 else "clockwise"
         rotation = f"rotated {abs(angle):g}° {turn}"
-        reading.transform = _words(mirror, rotation, _centred_words(geometry, box))
+        reading.transform = _words(mirror, padding, rotation, _centred_words(geometry, box))
         return reading
     inset = _read_inset(picture.astype(np.float32))
     if inset is not None:

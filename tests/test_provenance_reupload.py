@@ -56,7 +56,7 @@ EDITS: dict[str, tuple[Edit, tuple[str, ...]]] = {
     ),
     "letterbox 4:3 + rotated -3°": (
         lambda f: rotate(boxed(f, 4 / 3), -3),
-        ("rotated 3° clockwise", "crop"),
+        ("letterboxed", "rotated 3° clockwise", "crop"),
     ),
     "picture in picture, 70 %": (lambda f: inset(f, 0.7, 0.2, 0.6), ("shown inside",)),
     "speed 2x": (lambda f: f[::2], ()),
