@@ -34,9 +34,9 @@ MIN_ZOOM = 0.7  # least share of an axis kept (15 % per side, or a rotation plus
 SCAN_GAINS = np.geomspace(0.8, 1.05, 12).astype(np.float32)
 # z-score worth a decode. Over the bench's 60 unrelated clips (--quick's set: crops, mirrors, bars,
 # rotations, insets, siblings), an unmarked clip's best centred zoom scored 3.52 +- 0.49 (max 4.81)
-# over the four mirrors unturned, and 4.02 +- 0.41 (max 5.16) over the 40 turned scans; marked
-# eval clips cropped or rotated after CRF 28 score 7.3-18. A placement over it costs a decode, not
-# a false id: the decoder's CRC, sync bits and error cap still guard every id.
+# over the four mirrors unturned, and 4.02 +- 0.41 (max 5.16) over 40 turned scans (half degrees
+# to 5°, two mirrors); marked eval clips cropped or rotated after CRF 28 score 7.3-18. A placement
+# over it costs a decode, not a false id: the decoder's CRC, sync bits and error cap guard ids.
 CENTRED_MIN_SCORE = 5.5
 
 
