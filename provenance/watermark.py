@@ -26,11 +26,15 @@ the detector averages all frames and compression noise averages out.
   keep half of one axis and nearly all of the other. Not searched: a crop together with a
   strong contrast change (the search tries two gains). (A 1-D template, a +-1 pattern per
   column and row, was tried first and lost to the host's own column means.)
+- Centred copies: editors zoom, crop evenly, rotate and letterbox about the frame's centre, which
+  leaves one unknown, the zoom, per original aspect. `watermark_centred` scans it in 0.2 % steps
+  (the crop search's 1 % steps miss a textured photo's mark, whose fit peaks within 0.1-0.2 %).
 - Re-uploads (issue 14): flat, still bars of any colour are cut off first (watermark_framing);
-  the four mirrors (as is, left-right, upside down, both) are read whole, then searched; then
-  rotations up to 5 degrees zoomed to fill (each whole degree scored near the zoom that fills
-  the frame, the likeliest two decoded within half a degree); then the original shown inside
-  a larger picture at half its size or more. A reading says which of these it undid
+  the four mirrors (as is, left-right, upside down, both) are read whole, then scanned as
+  centred copies, then searched; then rotations up to 5 degrees (each whole degree turned back
+  and scanned as a centred copy from the zoom that fills the frame down to a further crop, a
+  letterbox turned with its bars too; the likeliest two again half a degree either side); then
+  the original shown inside a larger picture at half its size or more. A reading says which of these it undid
   (`WatermarkReading.transform`). Every frame carries the same mark, so speed changes and
   reversal need nothing; a clip inside a longer video is read shot by shot (watermark_shots). Each search hands the decoder only placements
   whose z-score clears MIN_SCORE, and the decoder still demands sync, CRC and the error cap.
@@ -48,6 +52,7 @@ import cv2
 import numpy as np
 import scipy.linalg  # type: ignore[import-untyped]
 
+from provenance.watermark_centred import centred_placements, zoom_shares
 from provenance.watermark_code import CODED_BITS, ID_BITS, codeword, crc16, viterbi
 from provenance.watermark_framing import (
     EDGE_MARGIN,
@@ -57,13 +62,10 @@ from provenance.watermark_framing import (
     picture_box,
 )
 from provenance.watermark_search import (
-    SCALE_STEP,
-    SEARCH_GAINS,
     CellTemplate,
     fill_share,
     inset_placements,
     placements,
-    zoom_pairs,
 )
 
 GRID_W, GRID_H = 48, 27  # cells across and down, whatever the frame size
@@ -93,13 +95,18 @@ _ALIGN_SIZE = (GRID_W * 2 * _PER_CELL, GRID_H * 2 * _PER_CELL)  # a placed copy 
 _STATS_SIZE = (640, 360)
 CANDIDATES = 3  # placements of a copy that the detector polishes and tries to decode
 _REFINE_ROUNDS = 4  # passes over the four geometry axes per step size
-# Rotations searched, smallest first, in degrees (counter-clockwise positive): the crop search
-# finds a rotated copy only within about half a degree of its angle, hence the 1-degree step.
+# Rotations ranked, in degrees (counter-clockwise positive); the likeliest are read half a degree
+# either side too. The lattice fit's peak is about a tenth of a degree wide on a textured photo
+# (bike-riders turned 3°: z 7.8 at 3°, 5.1 at 3.1°), so other angles read only on strong marks.
 ROTATIONS = tuple(sign * step for step in (1.0, 2.0, 3.0, 4.0, 5.0) for sign in (1, -1))
-ROTATION_TRIES = 2  # the best-scoring angles (and mirrors) that are decoded
-# Zooms searched per angle: from the zoom that just fills the frame (rotate and scale to fill,
-# what editors do) to this much more (a share of each axis cut beyond it), and a step less.
-ZOOM_SLACK = 0.03
+# Zooms scanned per angle: from this far past the zoom that fills the frame (a turned copy that
+# shows a sliver of its corners) down to this share of it (a crop of 10 % per side on top).
+ZOOM_SLACK, ROTATION_CROP = 0.02, 0.8
+# The rotation scans rank the angles at 3/4 of the statistics' size. Bike-riders' true angle (z 7.8
+# at 640 x 360) ranked first at 480 x 270 (z 6.1-7.0, the next 4.0-4.5) but third of the 20
+# (angle, mirror) pairs at 320 x 180 when letterboxed and turned (z 4.0 among 3.9-4.3).
+_SCAN_SIZE = (480, 270)
+ROTATION_HINTS = 2  # the best-ranked (angle, mirror) pairs scanned again at full size
 
 
 @dataclass
@@ -397,18 +404,29 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
         if reading.clip_id is not None:
             reading.transform = _words(mirror, padding)
             return reading
+    frame = (stats.total / stats.frames).astype(np.float32)
+    # Originals a centred copy may come from: its own aspect, its picture's once bars are cut,
+    # and the generator's default 16:9 (a letterbox turned with its bars keeps no flat bars).
+    originals = (stats.aspect, aspect, 16 / 9)
+    turns = [(o.words(), o.undo(frame)) for o in ORIENTATIONS]
+    for mirror, turned in turns:
+        found = _read_centred(turned, stats.aspect, originals)
+        if found is not None:
+            reading, geometry = found
+            reading.transform = _words(mirror, padding, _centred_words(geometry, box))
+            return reading
     for mirror, view, fine, _ in views:
         found = _read_searched(fine, aspect, coarse=view)
         if found is not None:
             reading, geometry = found
             reading.transform = _words(mirror, padding, _crop_words(geometry))
             return reading
-    found = _read_rotated([(mirror, fine) for mirror, _, fine, _ in views[:2]], aspect)
-    if found is not None:
-        mirror, angle, reading, geometry = found
+    rotated = _read_rotated(turns[:2], stats.aspect, originals)
+    if rotated is not None:
+        mirror, angle, reading, geometry = rotated
         turn = "counter-clockwise" if angle > 0 else "clockwise"
         rotation = f"rotated {abs(angle):g}° {turn}"
-        reading.transform = _words(mirror, padding, rotation, _crop_words(geometry))
+        reading.transform = _words(mirror, padding, rotation, _centred_words(geometry, box))
         return reading
     inset = _read_inset(picture.astype(np.float32))
     if inset is not None:
@@ -440,58 +458,81 @@ def _read_inset(luma: np.ndarray) -> tuple[WatermarkReading, _Geometry] | None:
     return None
 
 
-def _read_rotated(
-    pictures: list[tuple[str | None, np.ndarray]], aspect: float
-) -> tuple[str | None, float, WatermarkReading, _Geometry] | None:
-    """A reading of a slightly rotated copy (zoomed to fill its frame), and its mirror and angle.
-
-    Every whole degree is scored by the best placement of the copy turned back and zoomed about
-    as much as filling the frame takes (one search gain); the likeliest few angles are then
-    decoded at that degree and half a degree either side, near the zoom found (the search sees
-    a rotated copy only within about half a degree of its angle).
-    """
-    template = search_template()
-    hints = []
-    for angle in ROTATIONS:
-        share = fill_share(angle, aspect)
-        pairs = zoom_pairs(share - ZOOM_SLACK, share + SCALE_STEP)
-        for mirror, picture in pictures:
-            best = placements(
-                _unrotated(picture, angle),
-                template,
-                aspect,
-                1,
-                pairs=pairs,
-                gains=SEARCH_GAINS[:1],
-                min_score=-np.inf,
-            )
-            if best:
-                hints.append((best[0].score, angle, mirror, picture, best[0].geometry[1]))
-    hints.sort(key=lambda hint: -hint[0])
-    for _, angle, mirror, picture, share in hints[:ROTATION_TRIES]:
-        near = zoom_pairs(share - 2 * SCALE_STEP, share + 2 * SCALE_STEP)
-        tries = []
-        for fine in (angle, angle - 0.5, angle + 0.5):
-            turned = _unrotated(picture, fine)
-            for placement in placements(turned, template, aspect, CANDIDATES, pairs=near):
-                tries.append((placement.score, fine, turned, placement.geometry))
-        # The best-placed angle first: a neighbouring one may decode too, less exactly.
-        for _, fine, turned, geometry in sorted(tries, key=lambda t: -t[0])[:CANDIDATES]:
-            values, weight, gain, geometry = _refine(turned, geometry)
-            found = _read(values, weight, gain)
-            if found.clip_id is not None:
-                return mirror, fine, found, geometry
+def _read_centred(
+    frame: np.ndarray, aspect: float, originals: tuple[float, ...]
+) -> tuple[WatermarkReading, _Geometry] | None:
+    """The first id read where the copy's whole `frame` keeps the original's centre (an even
+    crop, a zoom, bars), scanning zooms finely (see watermark_centred), and where it sits."""
+    shares = zoom_shares(aspect, originals)
+    for placement in centred_placements(frame, search_template(), shares, CANDIDATES):
+        values, weight, gain, geometry = _refine(frame, placement.geometry)
+        found = _read(values, weight, gain)
+        if found.clip_id is not None:
+            return found, geometry
     return None
 
 
-def _unrotated(picture: np.ndarray, angle: float) -> np.ndarray:
+def _read_rotated(
+    frames: list[tuple[str | None, np.ndarray]], aspect: float, originals: tuple[float, ...]
+) -> tuple[str | None, float, WatermarkReading, _Geometry] | None:
+    """A reading of a copy rotated about its centre, and its mirror and angle.
+
+    Each angle is turned back and its centred zooms scanned, from a little past the zoom that
+    fills the frame (rotate and scale to fill, what editors do) down to a further crop; a
+    letterboxed frame turned with its bars is the same scan with the bars' aspect. Each whole
+    degree is first scanned at a smaller size (_SCAN_SIZE, 3/4 of the cost) to rank them; the
+    likeliest are scanned again at full size, there and half a degree either side (the smaller
+    scan costs a weak mark 1-2 of its z, which would put it under the threshold), and the best
+    placements decoded, best first: a small copy's centre may decode a degree or two off its
+    angle (the code corrects the outer cells), and would name the wrong turn.
+    """
+    template, hints = search_template(), []
+    for mirror, frame in frames:
+        small = cv2.resize(frame, _SCAN_SIZE, interpolation=cv2.INTER_AREA)
+        for angle in ROTATIONS:
+            shares = _turned_shares(angle, aspect, originals)
+            turned = _unrotated(small, angle, aspect)
+            for placement in centred_placements(turned, template, shares, 1, -np.inf):
+                hints.append((placement.score, mirror, angle, frame))
+    tries = []
+    for _, mirror, whole, frame in sorted(hints, key=lambda h: -h[0])[:ROTATION_HINTS]:
+        for angle in (whole, whole - 0.5, whole + 0.5):
+            turned = _unrotated(frame, angle, aspect)
+            shares = _turned_shares(angle, aspect, originals)
+            for placement in centred_placements(turned, template, shares, 1):
+                tries.append((placement.score, mirror, angle, turned, placement.geometry))
+    for _, mirror, angle, turned, geometry in sorted(tries, key=lambda t: -t[0]):
+        values, weight, gain, geometry = _refine(turned, geometry)
+        found = _read(values, weight, gain)
+        if found.clip_id is not None:
+            return mirror, angle, found, geometry
+    return None
+
+
+def _turned_shares(angle: float, aspect: float, originals: tuple[float, ...]) -> np.ndarray:
+    """The centred windows scanned for a copy turned by `angle`: from a sliver past the zoom that
+    fills its frame down to a crop on top of it."""
+    fill = fill_share(angle, aspect)
+    return zoom_shares(aspect, originals, ROTATION_CROP * fill, fill + ZOOM_SLACK)
+
+
+def _unrotated(picture: np.ndarray, angle: float, aspect: float) -> np.ndarray:
     """The copy turned back by `angle` degrees (counter-clockwise positive) about its centre.
 
-    The corners that come from outside the copy are filled by reflection: they read as a few
-    more cells of chance, which the search's z-score already allows for.
+    The statistics keep every copy at 640 x 360, so a copy of another `aspect` (its width /
+    height in its own pixels) has non-square pixels here: the turn is made in square units (a
+    4:3 letterbox turned 3° read best 0.5° off when turned in the statistics' pixels). The
+    corners that come from outside the copy are filled by reflection: they read as a few more
+    cells of chance, which the scan's z-score already allows for.
     """
     height, width = picture.shape
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), -angle, 1.0)
+    stretch = aspect * height / width  # a pixel's width over its height, in square units
+    turn = np.radians(-angle)
+    linear = np.array(
+        [[np.cos(turn), np.sin(turn) / stretch], [-np.sin(turn) * stretch, np.cos(turn)]]
+    )
+    centre = np.array([width / 2, height / 2])
+    matrix = np.column_stack([linear, centre - linear @ centre]).astype(np.float32)
     return cv2.warpAffine(
         picture.astype(np.float32),
         matrix,
@@ -503,6 +544,16 @@ def _unrotated(picture: np.ndarray, angle: float) -> np.ndarray:
 
 def _words(*parts: str | None) -> tuple[str, ...]:
     return tuple(part for part in parts if part)
+
+
+def _centred_words(geometry: _Geometry, box: Box) -> str | None:
+    """A centred placement in words: which share of the original the picture (inside any bars)
+    shows."""
+    _, width, _, height = geometry
+    top, bottom, left, right = box.shares()
+    return _crop_words(
+        (0.0, min(1.0, width * (right - left)), 0.0, min(1.0, height * (bottom - top)))
+    )
 
 
 def _crop_words(geometry: _Geometry) -> str | None:
@@ -551,7 +602,6 @@ def _read_searched(
     luma: np.ndarray,
     aspect: float | None,
     *,
-    pairs: list[tuple[float, float]] | None = None,
     coarse: np.ndarray | None = None,
 ) -> tuple[WatermarkReading, _Geometry] | None:
     """The first id read at the crop search's likeliest placements, and where the copy sits.
@@ -561,7 +611,7 @@ def _read_searched(
     one that reads (eval photos at CRF 28: each read a crop the other missed).
     """
     template = search_template()
-    for placement in placements(luma, template, aspect, CANDIDATES, pairs=pairs):
+    for placement in placements(luma, template, aspect, CANDIDATES):
         for source in (luma,) if coarse is None else (luma, coarse):
             values, weight, gain, geometry = _refine(source, placement.geometry)
             found = _read(values, weight, gain)

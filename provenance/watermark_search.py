@@ -30,9 +30,6 @@ REFRAME_SCALE, REFRAME_KEEPS = 0.5, 0.9
 SCALE_STEP = 0.01  # the correlation peak keeps most of its height within half a step
 SEARCH_GAINS = (0.86, 0.97)  # resampling and re-encoding soften the mark by 3-15 %
 USUAL_ASPECTS = (16 / 9, 9 / 16, 1.0, 4 / 3, 3 / 4)  # originals whose aspect a kept crop implies
-# A copy turned by up to 5 degrees and zoomed to fill its frame shows 86 % (16:9) to 92 % (4:3)
-# of each axis of the original; a little more cut is allowed.
-ZOOM_SCALE = 0.8
 INSET_SCALE = 0.5  # least share of a copy's width and height an original shown inside it fills
 INSET_GAINS = SEARCH_GAINS[:1]  # an inset's larger correlations are searched at one gain
 # z-score worth a decode. An unmarked clip's best placement over the four mirrors scores 5.07 +-
@@ -85,6 +82,7 @@ class CellTemplate:
         marked[rows, cols] = 1
         self.prefix = np.pad(marked.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
         self.cells = cells.size
+        self.cell_index, self.dither, self.grid = cells, dither.astype(np.float32), grid
 
     def covered(
         self, offsets_x: np.ndarray, offsets_y: np.ndarray, size: tuple[int, int]
@@ -143,25 +141,18 @@ def placements(
     template: CellTemplate,
     aspect: float | None,
     limit: int = 3,
-    *,
-    pairs: list[tuple[float, float]] | None = None,
-    gains: tuple[float, ...] = SEARCH_GAINS,
-    min_score: float = MIN_SCORE,
 ) -> list[Placement]:
-    """The `limit` likeliest distinct placements of a copy (its super-sampled mean luma).
-
-    `pairs` replaces the scale pairs that `aspect` implies (see zoom_pairs); placements under
-    `min_score` are dropped.
-    """
+    """The `limit` likeliest distinct placements of a copy (its super-sampled mean luma) that
+    score at least MIN_SCORE."""
     found: list[Placement] = []
-    pairs = scale_pairs(aspect) if pairs is None else pairs
+    pairs = scale_pairs(aspect)
     sizes = {(round(sx * template.width), round(sy * template.height)) for sx, sy in pairs}
     for size in sorted(sizes, reverse=True):
-        found.extend(_best_offsets(luma, template, size, gains))
-    return _distinct(found, limit, min_score)
+        found.extend(_best_offsets(luma, template, size, SEARCH_GAINS))
+    return distinct(found, limit, MIN_SCORE)
 
 
-def _distinct(found: list[Placement], limit: int, min_score: float) -> list[Placement]:
+def distinct(found: list[Placement], limit: int, min_score: float) -> list[Placement]:
     """The best `limit` placements scoring at least `min_score`, no two of them the same."""
     found.sort(key=lambda p: -p.score)
     chosen: list[Placement] = []
@@ -181,12 +172,6 @@ def fill_share(angle: float, aspect: float) -> float:
     just enough to fill its frame (of `aspect`, width / height) shows."""
     turn = np.radians(abs(angle))
     return float(1 / (np.cos(turn) + np.sin(turn) * max(aspect, 1 / aspect)))
-
-
-def zoom_pairs(low: float = ZOOM_SCALE, high: float = 1.0) -> list[tuple[float, float]]:
-    """Equal shares on both axes from `high` down to `low`: a copy rotated and zoomed to fill."""
-    steps = round((high - low) / SCALE_STEP)
-    return [(high - i * SCALE_STEP,) * 2 for i in range(steps + 1) if high - i * SCALE_STEP <= 1]
 
 
 def _best_offsets(
@@ -245,7 +230,7 @@ def inset_placements(
         share = 1 - i * SCALE_STEP
         size = (round(template.width / share), round(template.height / share))
         found.extend(_best_insets(luma, template, size))
-    return _distinct(found, limit, min_score)
+    return distinct(found, limit, min_score)
 
 
 def _best_insets(

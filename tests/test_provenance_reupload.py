@@ -49,6 +49,15 @@ EDITS: dict[str, tuple[Edit, tuple[str, ...]]] = {
         lambda f: mirror(rotate(f, -4.5)),
         ("mirrored", "rotated 4", "crop"),
     ),
+    # Both turned about the centre: a crop beyond the zoom that fills, and the bars turned along.
+    "rotated 3° + crop 8 %/side": (
+        lambda f: crop_every_side(rotate(f, 3), 0.08),
+        ("rotated 3° counter-clockwise", "crop"),
+    ),
+    "letterbox 4:3 + rotated -3°": (
+        lambda f: rotate(boxed(f, 4 / 3), -3),
+        ("letterboxed", "rotated 3° clockwise", "crop"),
+    ),
     "picture in picture, 70 %": (lambda f: inset(f, 0.7, 0.2, 0.6), ("shown inside",)),
     "speed 2x": (lambda f: f[::2], ()),
     "speed 0.5x": (lambda f: np.repeat(f, 2, axis=0), ()),
