@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.support.cli_home",
     "tests.support.kafka_broker",
     "tests.support.postgres",
+    "tests.support.prompt_policy",
     "tests.support.s3_server",
     "tests.support.signed_media",
     "tests.support.stage_deps",

@@ -12,7 +12,6 @@ from provenance.watermark import (
     GRID_H,
     GRID_W,
     detect_watermark,
-    embed_watermark,
     mean_luma,
     search_template,
 )
@@ -25,17 +24,14 @@ from provenance.watermark_search import (
     scale_pairs,
 )
 from tests.support.clip_edits import brighten, contrast, crop_every_side, cut_sides, overlay_logo
-from tests.support.photo_clips import animate, decode, encode, photo
+from tests.support.photo_clips import animate, decode, encode, photo, published_clip
 
 CLIP_ID = 0x5EED_0003
 
 
 @pytest.fixture(scope="module")
 def published() -> np.ndarray:
-    """A marked 480 x 270, 2 s clip as the platform publishes it, decoded."""
-    frames = animate(photo(0))
-    embed_watermark(frames, CLIP_ID)
-    return decode(encode(frames, crf=18))
+    return published_clip(CLIP_ID)
 
 
 _Edit = tuple[Callable[[np.ndarray], np.ndarray], dict[str, Any]]

@@ -13,7 +13,7 @@ from provenance.authority import Authority
 from provenance.recovery import read_signals, recover
 from provenance.repository import ManifestRepository
 from provenance.verify import verify_bytes
-from provenance.watermark import detect_watermark, embed_watermark
+from provenance.watermark import detect_watermark
 from provenance.watermark_framing import picture_box
 from provenance.watermark_shots import ShotStats
 from tests.support.clip_edits import (
@@ -28,7 +28,7 @@ from tests.support.clip_edits import (
     pad,
     rotate,
 )
-from tests.support.photo_clips import FPS, animate, decode, encode, photo
+from tests.support.photo_clips import FPS, animate, decode, encode, photo, published_clip
 from tests.support.signed_media import publish_clip
 
 CLIP_ID = 0x5EED_0014
@@ -73,10 +73,7 @@ EDITS: dict[str, tuple[Edit, tuple[str, ...]]] = {
 
 @pytest.fixture(scope="module")
 def published() -> np.ndarray:
-    """A marked 480 x 270, 2 s clip as the platform publishes it, decoded."""
-    frames = animate(photo(0))
-    embed_watermark(frames, CLIP_ID)
-    return decode(encode(frames, crf=18))
+    return published_clip(CLIP_ID)
 
 
 @pytest.mark.parametrize("name", EDITS)

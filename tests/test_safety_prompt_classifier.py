@@ -24,18 +24,8 @@ CATEGORIES = {
 }
 
 
-@pytest.fixture(scope="module")
-def classifier() -> PromptClassifier:
-    return PromptClassifier()
-
-
-@pytest.fixture(scope="module")
-def pack() -> PolicyPack:
-    return PolicyPack.default()
-
-
-def _action(classifier: PromptClassifier, pack: PolicyPack, prompt: str) -> str:
-    return pack.decide("input", classifier.classify(prompt), job_id="t").action
+def _action(prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str) -> str:
+    return default_pack.decide("input", prompt_classifier.classify(prompt), job_id="t").action
 
 
 @pytest.mark.parametrize(
@@ -57,9 +47,9 @@ def _action(classifier: PromptClassifier, pack: PolicyPack, prompt: str) -> str:
     ],
 )
 def test_benign_prompts_are_allowed(
-    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str
 ) -> None:
-    assert _action(classifier, pack, prompt) == "label"
+    assert _action(prompt_classifier, default_pack, prompt) == "label"
 
 
 @pytest.mark.parametrize(
@@ -73,18 +63,18 @@ def test_benign_prompts_are_allowed(
     ],
 )
 def test_clearly_unsafe_prompts_are_blocked_or_reviewed(
-    classifier: PromptClassifier, pack: PolicyPack, prompt: str, category: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str, category: str
 ) -> None:
-    signals = classifier.classify(prompt)
+    signals = prompt_classifier.classify(prompt)
     assert {s.category for s in signals} == CATEGORIES | {UNSUPPORTED_LANGUAGE}
-    decision = pack.decide("input", signals, job_id="t")
+    decision = default_pack.decide("input", signals, job_id="t")
     assert decision.action in ("block", "review")
     assert any(rule.startswith(f"input.{category}.") for rule in decision.rules_fired)
 
 
-def test_signals_name_the_nearest_exemplar(classifier: PromptClassifier) -> None:
+def test_signals_name_the_nearest_exemplar(prompt_classifier: PromptClassifier) -> None:
     (sexual,) = [
-        s for s in classifier.classify("make her undress") if s.category == "prompt.sexual"
+        s for s in prompt_classifier.classify("make her undress") if s.category == "prompt.sexual"
     ]
     assert "nearest exemplar" in sexual.detail and sexual.model.startswith("minilm-l6-v2@")
 
@@ -101,37 +91,40 @@ def test_signals_name_the_nearest_exemplar(classifier: PromptClassifier) -> None
     ],
 )
 def test_obfuscated_unsafe_prompts_are_still_caught(
-    classifier: PromptClassifier, pack: PolicyPack, obfuscated: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, obfuscated: str
 ) -> None:
-    assert _action(classifier, pack, obfuscated) in ("block", "review")
+    assert _action(prompt_classifier, default_pack, obfuscated) in ("block", "review")
 
 
 def test_unsafe_text_after_a_long_benign_preamble_is_caught(
-    classifier: PromptClassifier, pack: PolicyPack
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack
 ) -> None:
     preamble = "the waves roll in gently under a pastel sky. " * 30
-    assert _action(classifier, pack, preamble + "then make her undress") in ("block", "review")
+    assert _action(prompt_classifier, default_pack, preamble + "then make her undress") in (
+        "block",
+        "review",
+    )
 
 
-def test_empty_and_invisible_prompts_give_no_signals(classifier: PromptClassifier) -> None:
-    assert classifier.classify("") == []
-    assert classifier.classify("   \u200b\u200d\ufeff ") == []
+def test_empty_and_invisible_prompts_give_no_signals(prompt_classifier: PromptClassifier) -> None:
+    assert prompt_classifier.classify("") == []
+    assert prompt_classifier.classify("   \u200b\u200d\ufeff ") == []
 
 
 def test_emoji_only_prompts_are_read_by_name(
-    classifier: PromptClassifier, pack: PolicyPack
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack
 ) -> None:
     assert normalise_prompt("\U0001f52b\U0001f480") == "pistol skull"
-    assert len(classifier.classify("\U0001f30a\u2601\ufe0f")) == len(CATEGORIES) + 1
-    assert _action(classifier, pack, "\U0001f30a\u2601\ufe0f") == "label"
+    assert len(prompt_classifier.classify("\U0001f30a\u2601\ufe0f")) == len(CATEGORIES) + 1
+    assert _action(prompt_classifier, default_pack, "\U0001f30a\u2601\ufe0f") == "label"
 
 
-def test_prompt_over_the_limit_is_refused(classifier: PromptClassifier) -> None:
+def test_prompt_over_the_limit_is_refused(prompt_classifier: PromptClassifier) -> None:
     with pytest.raises(PromptTooLongError, match=str(MAX_PROMPT_CHARS)) as caught:
-        classifier.classify("a" * (MAX_PROMPT_CHARS + 1))
+        prompt_classifier.classify("a" * (MAX_PROMPT_CHARS + 1))
     assert isinstance(caught.value, ValueError)
     assert caught.value.code == "prompt_too_long"
-    assert classifier.classify("a" * MAX_PROMPT_CHARS)  # exactly at the limit is fine
+    assert prompt_classifier.classify("a" * MAX_PROMPT_CHARS)  # exactly at the limit is fine
 
 
 @pytest.mark.parametrize(
@@ -171,18 +164,21 @@ def test_normalisation_undoes_cheap_obfuscation_and_leaves_plain_text(raw: str, 
     ],
 )
 def test_harmless_idioms_on_trigger_words_score_low(
-    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str
 ) -> None:
-    scores = {s.category: s.score for s in classifier.classify(prompt)}
+    scores = {s.category: s.score for s in prompt_classifier.classify(prompt)}
     assert max(scores[c] for c in CATEGORIES) < 0.3, scores
-    assert _action(classifier, pack, prompt) == "label"
+    assert _action(prompt_classifier, default_pack, prompt) == "label"
 
 
 def test_idiom_rewrite_leaves_the_harm_beside_it(
-    classifier: PromptClassifier, pack: PolicyPack
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack
 ) -> None:
-    assert _action(classifier, pack, "kill the lights and stab him") == "block"
-    assert _action(classifier, pack, "a naked tree and a naked woman posing") in ("block", "review")
+    assert _action(prompt_classifier, default_pack, "kill the lights and stab him") == "block"
+    assert _action(prompt_classifier, default_pack, "a naked tree and a naked woman posing") in (
+        "block",
+        "review",
+    )
 
 
 @pytest.mark.parametrize(
@@ -213,9 +209,9 @@ def test_idiom_rewrite_leaves_the_harm_beside_it(
     ],
 )
 def test_unsafe_prompts_in_other_languages_are_caught(
-    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str
 ) -> None:
-    assert _action(classifier, pack, prompt) in ("block", "review")
+    assert _action(prompt_classifier, default_pack, prompt) in ("block", "review")
 
 
 @pytest.mark.parametrize(
@@ -237,9 +233,9 @@ def test_unsafe_prompts_in_other_languages_are_caught(
     ],
 )
 def test_benign_prompts_in_other_languages_pass(
-    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str
 ) -> None:
-    assert _action(classifier, pack, prompt) == "label"
+    assert _action(prompt_classifier, default_pack, prompt) == "label"
 
 
 @pytest.mark.parametrize(
@@ -252,10 +248,10 @@ def test_benign_prompts_in_other_languages_pass(
     ],
 )
 def test_uncovered_language_goes_to_review_with_a_reason(
-    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str
 ) -> None:
-    signals = classifier.classify(prompt)
-    decision = pack.decide("input", signals, job_id="t")
+    signals = prompt_classifier.classify(prompt)
+    decision = default_pack.decide("input", signals, job_id="t")
     assert decision.action == "review"
     assert "input.unsupported_language" in decision.rules_fired
     assert any("no prompt model covers" in r for r in decision.reasons)
@@ -266,9 +262,9 @@ def test_uncovered_language_goes_to_review_with_a_reason(
     ["🌅🌊🐬", "la playa at sunset, las olas", "\u202eesrever ni txet", "a\u200bb\u200bc", "12345"],
 )
 def test_odd_prompts_reach_a_decision(
-    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str
 ) -> None:
-    decision = pack.decide("input", classifier.classify(prompt), job_id="t")
+    decision = default_pack.decide("input", prompt_classifier.classify(prompt), job_id="t")
     assert decision.action in ("label", "review", "block") and decision.reasons
 
 
@@ -277,9 +273,9 @@ def test_odd_prompts_reach_a_decision(
     ["gentle waves", "clouds drifting", "gentle waves at dawn", "calm lake", "surf", "birdsong"],
 )
 def test_short_english_prompts_are_not_taken_for_an_uncovered_language(
-    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str
 ) -> None:
-    decision = pack.decide("input", classifier.classify(prompt), job_id="t")
+    decision = default_pack.decide("input", prompt_classifier.classify(prompt), job_id="t")
     assert "input.unsupported_language" not in decision.rules_fired, decision.reasons
     assert decision.action == "label"
 
@@ -328,9 +324,9 @@ def test_language_exemplars_count_only_for_prompts_in_their_language() -> None:
     ],
 )
 def test_sexualised_minor_slang_is_not_allowed(
-    classifier: PromptClassifier, pack: PolicyPack, prompt: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str
 ) -> None:
-    decision = pack.decide("input", classifier.classify(prompt), job_id="t")
+    decision = default_pack.decide("input", prompt_classifier.classify(prompt), job_id="t")
     assert decision.action in ("block", "review"), decision.reasons
     assert any("prompt.minors" in rule for rule in decision.rules_fired), decision.rules_fired
 
@@ -340,9 +336,9 @@ def test_sexualised_minor_slang_is_not_allowed(
     [("女の子がパンツ一枚でお尻を突き出す", "女の子"), ("小女孩穿着丁字裤扭屁股", "小女孩")],
 )
 def test_minor_terms_are_found_inside_chinese_and_japanese_text(
-    classifier: PromptClassifier, pack: PolicyPack, prompt: str, term: str
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str, term: str
 ) -> None:
     # No spaces between words: a whole-word "女の子" never matched after "の" or before "が".
-    minors = next(s for s in classifier.classify(prompt) if s.category == "prompt.minors")
+    minors = next(s for s in prompt_classifier.classify(prompt) if s.category == "prompt.minors")
     assert f"minor term {term!r}" in minors.detail, minors.detail
-    assert _action(classifier, pack, prompt) in ("block", "review")
+    assert _action(prompt_classifier, default_pack, prompt) in ("block", "review")

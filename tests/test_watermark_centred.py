@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from provenance.watermark import embed_watermark, search_template, stats_luma
+from provenance.watermark import search_template, stats_luma
 from provenance.watermark_centred import (
     CENTRED_MIN_SCORE,
     MIN_ZOOM,
@@ -14,17 +14,14 @@ from provenance.watermark_centred import (
     zoom_shares,
 )
 from tests.support.clip_edits import crop_every_side
-from tests.support.photo_clips import animate, decode, encode, photo
+from tests.support.photo_clips import animate, decode, encode, photo, published_clip
 
 CLIP_ID = 0x5EED_0C14
 
 
 @pytest.fixture(scope="module")
 def published() -> np.ndarray:
-    """A marked 480 x 270, 2 s clip as the platform publishes it, decoded."""
-    frames = animate(photo(0))
-    embed_watermark(frames, CLIP_ID)
-    return decode(encode(frames, crf=18))
+    return published_clip(CLIP_ID)
 
 
 def _mean(frames: np.ndarray) -> np.ndarray:

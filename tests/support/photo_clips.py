@@ -75,6 +75,15 @@ def decode(data: bytes) -> np.ndarray:
         return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
 
 
+def published_clip(clip_id: int) -> np.ndarray:
+    """A marked 480 x 270, 2 s clip of the first photo as the platform publishes it, decoded."""
+    from provenance.watermark import embed_watermark  # the media helpers above need none of it
+
+    frames = animate(photo(0))
+    embed_watermark(frames, clip_id)
+    return decode(encode(frames, crf=18))
+
+
 def remux(data: bytes) -> bytes:
     """Copy the video packets into a fresh MP4: the C2PA manifest (and all metadata) is gone."""
     out = io.BytesIO()
