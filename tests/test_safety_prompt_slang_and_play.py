@@ -181,3 +181,35 @@ def test_chopping_wood_in_chinese_is_allowed(
 ) -> None:
     action, reasons = _decide(prompt_classifier, default_pack, prompt)
     assert action == "label", reasons
+
+
+# "es mit jemandem treiben" is sex; "es zu weit treiben" is not (a bare "treibt es" term had
+# blocked the children who go too far). Only a pronoun or "miteinander" after "mit" is a term:
+# "sie treiben es mit dem Unfug zu weit" must not be, though E5 still flags it (NOTES.md).
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "sie treibt es mit ihm im Auto, die Scheiben beschlagen",
+        "die beiden treiben es miteinander auf dem Küchentisch",
+        "er will es mit der Nachbarin auf dem Balkon treiben",
+    ],
+)
+def test_german_sex_slang_with_treiben_is_caught(
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str
+) -> None:
+    assert _decide(prompt_classifier, default_pack, prompt)[0] in ("block", "review")
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "die Kinder treiben es heute wieder zu weit mit dem Wasserschlauch",
+        "der Wind treibt die Wolken über den See",
+        "Treibholz liegt am Ufer, die Wellen treiben es langsam an Land",
+    ],
+)
+def test_german_treiben_in_its_everyday_senses_is_allowed(
+    prompt_classifier: PromptClassifier, default_pack: PolicyPack, prompt: str
+) -> None:
+    action, reasons = _decide(prompt_classifier, default_pack, prompt)
+    assert action == "label", reasons
