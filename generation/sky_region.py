@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .regions import Box, HoleTest, components, fill_small_holes
+from .regions import Box, HoleTest, components, fill_small_holes, patches_outside
 
 # a hole in the sky is a thing in front of it when this share of its pixels is off the sky's hue
 # (chromaticity off the sky-to-white line) or this many grey levels darker than the sky around it,
@@ -17,6 +17,13 @@ SKY_OBJECT_SHARE = 0.25
 SKY_OBJECT_CHROMA = 0.035
 SKY_OBJECT_DARKER = 28.0
 SKY_OBJECT_MAX = 0.01
+# a patch left out of the sky that touches the frame's top or sides, not its bottom, on the sky's
+# hue, is a cloud the colour test missed (too textured) when it is wide: the widest circle inside
+# it has at least this radius, a share of the frame's height (a cable's: 0.017 of it on the bridge
+# photo, with the halo the texture test leaves around it; the kite photo's clouds 0.043 to 0.2);
+# larger than EDGE_CLOUD_MAX of the frame, it is left alone
+EDGE_CLOUD_RADIUS = 0.035
+EDGE_CLOUD_MAX = 0.12
 
 
 def find_sky(
@@ -55,10 +62,48 @@ def find_sky(
     sky = components(cand, keep)
     if sky.mean() < 0.02:
         return np.zeros_like(sky)
-    return fill_small_holes(sky, 0.02, keep_open=_object_in_sky(r, g, b))
+    off_the_sky = _off_the_sky(r, g, b)
+
+    def object_in_sky(hole: np.ndarray, box: Box) -> bool:
+        # a larger hole is a cloud or a glow
+        return hole.sum() <= SKY_OBJECT_MAX * r.size and off_the_sky(hole, box)
+
+    sky = fill_small_holes(sky, 0.02, keep_open=object_in_sky)
+    return _with_clouds_at_the_edge(sky, vmax, off_the_sky)
 
 
-def _object_in_sky(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> HoleTest:
+def _with_clouds_at_the_edge(
+    sky: np.ndarray, vmax: np.ndarray, off_the_sky: HoleTest
+) -> np.ndarray:
+    """The sky with the clouds cut by the frame's top or sides added: textured white or grey the
+    colour test left out, never a hole since the frame's edge bounds it. Left out, they stood
+    still while the sky drifted past them. Such a cloud is lighter than the sky around it; a
+    dark shore reaching in from the side of a misty lake that mirrors the sky is not."""
+    h, _w = sky.shape
+    out = sky.copy()
+    for patch in patches_outside(sky):
+        if not patch.edges or "bottom" in patch.edges or patch.area > EDGE_CLOUD_MAX * sky.size:
+            continue
+        ring = cv2.dilate(patch.pixels.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        ring &= ~patch.pixels
+        lighter = float(vmax[patch.box][patch.pixels].mean()) > float(vmax[patch.box][ring].mean())
+        if (
+            lighter
+            and _widest_radius(patch.pixels) >= EDGE_CLOUD_RADIUS * h
+            and not off_the_sky(patch.pixels, patch.box)
+        ):
+            out[patch.box][patch.pixels] = 1.0
+    return out
+
+
+def _widest_radius(pixels: np.ndarray) -> float:
+    """The radius of the widest circle inside a patch, in pixels; the frame's edge, where its box
+    ends, does not bound it (the patch goes on beyond the photo)."""
+    padded = cv2.copyMakeBorder(pixels.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    return float(cv2.distanceTransform(padded, cv2.DIST_L2, 5).max())
+
+
+def _off_the_sky(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> HoleTest:
     """Tells a thing in front of the sky (a kite, a bird, a balloon) from a patch of sky the colour
     test missed (a cloud's textured core, the sun): a good share of the hole is off the hue of the
     sky around it or much darker. Clouds only move the sky's colour toward white or grey. A filled
@@ -68,8 +113,6 @@ def _object_in_sky(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> HoleTest:
     chroma = np.dstack((r, g, b)) / (total[..., None] + 1.0) - 1.0 / 3.0
 
     def keep_open(hole: np.ndarray, box: Box) -> bool:
-        if hole.sum() > SKY_OBJECT_MAX * r.size:
-            return False
         ring = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
         ring &= ~hole
         if not ring.any():

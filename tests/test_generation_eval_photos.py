@@ -100,6 +100,21 @@ def test_a_kite_in_the_sky_is_held_still_and_never_copied_into_the_drifting_sky(
     assert sky[kite].mean() < 0.5
 
 
+def test_big_clouds_at_the_frames_edge_drift_with_the_sky_around_them():
+    # clouds too textured for the sky's colour test, touching the frame's edge, were never filled
+    # as holes in the sky: they stood still while the blue sky drifted past them
+    photo = Image.open(EVAL / "kite-sky.jpg").convert("RGB")
+    image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
+    sky_mask = scene.mask("sky", SMALL.width, SMALL.height, feather_px=0.0) > 0.5
+    white = image.min(axis=2) > 170  # in this photo, only clouds
+    assert sky_mask[white].mean() > 0.9
+    clip = generate_clip(photo, SMALL)
+    cores = cv2.erode(white.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    blue = cv2.erode((image.min(axis=2) < 120).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    flow = mean_flow(clip.frames, {"clouds": cores, "blue": blue})
+    assert flow["clouds"] > 0.5 * flow["blue"], flow
+
+
 @pytest.mark.parametrize("photo_name", ["kite-sky.jpg", "aurora-lake-night.jpg"])
 def test_the_open_sky_drifts_whole_without_still_spots_that_read_as_dark_blotches(photo_name):
     # grain of the sky's own colour (a deep blue, cirrus, stars) was taken for cables and cut out
