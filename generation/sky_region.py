@@ -24,6 +24,12 @@ SKY_OBJECT_MAX = 0.01
 # larger than EDGE_CLOUD_MAX of the frame, it is left alone
 EDGE_CLOUD_RADIUS = 0.035
 EDGE_CLOUD_MAX = 0.12
+# a daylit sky scatters some red (the sky's median red over blue on the evaluation photos: a deep
+# blue sky looking up 0.18, a clear sky 0.31, hazy ones 0.4 to 1); water absorbs red within a few
+# metres (an aquarium 0.02). Bright blue with less red than this is under water. A night sky may
+# be as red-less (the aurora's teal, 0.02) but is far darker than UNDERWATER_BLUE.
+UNDERWATER_RED = 0.08
+UNDERWATER_BLUE = 100.0
 
 
 def find_sky(
@@ -60,7 +66,7 @@ def find_sky(
         return y < top_rows and area >= min_area
 
     sky = components(cand, keep)
-    if sky.mean() < 0.02:
+    if sky.mean() < 0.02 or _under_water(r, b, sky):
         return np.zeros_like(sky)
     off_the_sky = _off_the_sky(r, g, b)
 
@@ -70,6 +76,15 @@ def find_sky(
 
     sky = fill_small_holes(sky, 0.02, keep_open=object_in_sky)
     return _with_clouds_at_the_edge(sky, vmax, off_the_sky)
+
+
+def _under_water(r: np.ndarray, b: np.ndarray, sky: np.ndarray) -> bool:
+    """Whether what passed the sky's colour test is water seen from under it (an aquarium, a dive):
+    bright blue with almost no red. Drifted like a sky, it carried the pale fish along and left
+    still holes around the others."""
+    inside = sky > 0.5
+    blue = float(np.median(b[inside]))
+    return blue > UNDERWATER_BLUE and float(np.median(r[inside])) < UNDERWATER_RED * blue
 
 
 def _with_clouds_at_the_edge(

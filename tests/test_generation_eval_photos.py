@@ -115,6 +115,16 @@ def test_big_clouds_at_the_frames_edge_drift_with_the_sky_around_them():
     assert flow["clouds"] > 0.5 * flow["blue"], flow
 
 
+def test_an_underwater_photo_is_not_read_as_sky_and_gets_no_sky_drift():
+    # the aquarium's blue water passed the sky's colour test: it drifted sideways like a sky,
+    # carrying the pale fish with it and leaving still, darker holes around the others
+    photo = Image.open(EVAL / "aquarium-silhouette.jpg").convert("RGB")
+    _image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
+    assert scene.fraction("sky") == 0.0
+    clip = generate_clip(photo, SMALL)
+    assert not [m for m in clip.scene["motions"] if m["region"] == "sky"], clip.scene["motions"]
+
+
 @pytest.mark.parametrize("photo_name", ["kite-sky.jpg", "aurora-lake-night.jpg"])
 def test_the_open_sky_drifts_whole_without_still_spots_that_read_as_dark_blotches(photo_name):
     # grain of the sky's own colour (a deep blue, cirrus, stars) was taken for cables and cut out
