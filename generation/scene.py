@@ -30,6 +30,14 @@ LIGHT_CONTRAST = 90  # a point light is this much brighter than the mean around 
 # lamps read as lights at dusk and at night; in daylight a bright point on land is nearly always a
 # highlight on a thing (chrome, a glove, a medal), where a twinkle looks like a fault
 LIGHTS_MAX_LUMA = 0.3
+# leaves reflect some red (chlorophyll absorbs most, never all): red over green in the evaluation
+# photos' foliage is 0.45 and up (its 1st percentile); an aurora's glow and its reflection, light
+# emitted green, 0.04. Bright leaves (brightest channel over FOLIAGE_BRIGHT) reflect a little blue
+# as well (blue over green 0.07 and up, 1st percentile); the aurora's yellow-green core and its
+# reflection in a lake have none (median 0.03)
+FOLIAGE_MIN_RED = 0.25
+FOLIAGE_MIN_BLUE = 0.05
+FOLIAGE_BRIGHT = 150
 
 
 @dataclass
@@ -337,7 +345,13 @@ def _foliage(small, vmax, sat, texture, sky, water) -> np.ndarray:
     hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
     hue = hsv[..., 0].astype(np.float32)
     f = small.astype(np.float32)
-    green = (hue >= 28) & (hue <= 85) & (sat > 0.18) & (vmax > 30) & (f[..., 1] >= f[..., 0])
+    red, green_level, blue = f[..., 0], f[..., 1], f[..., 2]
+    reflected = (red >= FOLIAGE_MIN_RED * green_level) & (
+        (blue >= FOLIAGE_MIN_BLUE * green_level) | (vmax <= FOLIAGE_BRIGHT)
+    )
+    green = (
+        (hue >= 28) & (hue <= 85) & (sat > 0.18) & (vmax > 30) & (green_level >= red) & reflected
+    )
     cand = green & (texture > 2.0) & (sky < 0.5) & (water < 0.5)
     cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0

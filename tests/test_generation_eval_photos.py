@@ -125,6 +125,18 @@ def test_an_underwater_photo_is_not_read_as_sky_and_gets_no_sky_drift():
     assert not [m for m in clip.scene["motions"] if m["region"] == "sky"], clip.scene["motions"]
 
 
+def test_an_auroras_green_glow_and_its_reflection_in_a_lake_are_not_foliage():
+    # the aurora's glow and its reflection in the lake passed the foliage's green hue: the lake
+    # swayed like leaves
+    _image, scene = analyze_photo(
+        Image.open(EVAL / "aurora-lake-night.jpg").convert("RGB"), SMALL.width, SMALL.height
+    )
+    foliage = scene.mask("foliage", SMALL.width, SMALL.height, feather_px=0.0) > 0.5
+    lake = foliage[int(0.85 * SMALL.height) :]
+    assert lake.mean() < 0.01
+    assert foliage.mean() < 0.02
+
+
 @pytest.mark.parametrize("photo_name", ["kite-sky.jpg", "aurora-lake-night.jpg"])
 def test_the_open_sky_drifts_whole_without_still_spots_that_read_as_dark_blotches(photo_name):
     # grain of the sky's own colour (a deep blue, cirrus, stars) was taken for cables and cut out
