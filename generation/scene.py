@@ -15,7 +15,7 @@ from PIL import Image
 
 from .haze import haziness
 from .regions import ANALYSIS_SIDE, components, fill_small_holes, stripes, texture_of
-from .sky_region import find_sky
+from .sky_region import find_sky, without_spray
 from .star_field import star_field
 from .white_water import white_water
 
@@ -179,6 +179,7 @@ def analyze_scene(
     horizon = _horizon(sky)
     people = _people_mask(faces, aw, ah, width / aw, height / ah)
     water = _water(r, g, b, vmax, texture, rows, sky, horizon, below_line)
+    sky = without_spray(sky, water)
     foam = white_water(f, vmax, sat, gray, texture, rows, sky, people)
     water = np.maximum(water, foam)
     foliage = _foliage(small, vmax, sat, texture, sky, water)

@@ -49,8 +49,18 @@ def test_a_breaking_waves_teal_face_is_water_not_sky_or_foliage():
         Image.open(EVAL / "surfer-wave.jpg").convert("RGB"), SMALL.width, SMALL.height
     )
     assert scene.fraction("water") > 0.3
-    assert scene.fraction("sky") < 0.3  # the spray along the crest may read as cloud
+    assert scene.fraction("sky") < 0.3
     assert scene.fraction("foliage") < 0.02
+
+
+def test_the_spray_over_a_breaking_wave_is_not_read_as_cloud():
+    # white and textured, the spray along the wave's crest passed the sky's cloud test and
+    # drifted sideways like a cloud over the rolling wave; a sky meets water only at a level line
+    photo = Image.open(EVAL / "surfer-wave.jpg").convert("RGB")
+    _image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
+    assert scene.fraction("sky") == 0.0
+    assert scene.fraction("water") > 0.3
+    assert scene.haze < 0.3  # the white spray is not taken for mist either
 
 
 @pytest.mark.parametrize("photo_name", ["cameraman.jpg", "grace-hopper.jpg"])
