@@ -5,7 +5,8 @@ components stays cheap."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -29,27 +30,46 @@ def components(mask: np.ndarray, keep) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class Patch:
+    """A connected part of what a mask leaves out (4-connected): its pixels over `box`, its size in
+    pixels, and which of the frame's edges ("top", "bottom", "left", "right") it touches."""
+
+    pixels: np.ndarray
+    box: Box
+    area: int
+    edges: frozenset[str]
+
+
+def patches_outside(mask: np.ndarray) -> Iterator[Patch]:
+    """Each connected patch where a 0/1 mask is below 0.5, its box widened by HOLE_MARGIN."""
+    h, w = mask.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (mask < 0.5).astype(np.uint8), connectivity=4
+    )
+    for label in range(1, count):
+        x, y, cw, ch, area = (int(v) for v in stats[label])
+        touched = {"top": y == 0, "bottom": y + ch == h, "left": x == 0, "right": x + cw == w}
+        box = (
+            slice(max(0, y - HOLE_MARGIN), y + ch + HOLE_MARGIN),
+            slice(max(0, x - HOLE_MARGIN), x + cw + HOLE_MARGIN),
+        )
+        edges = frozenset(edge for edge, touches in touched.items() if touches)
+        yield Patch(labels[box] == label, box, area, edges)
+
+
 def fill_small_holes(
     mask: np.ndarray, max_fraction: float, keep_open: HoleTest | None = None
 ) -> np.ndarray:
     """Fills holes fully inside the region that are smaller than max_fraction of the image, except
     those `keep_open` says are something else (a kite or a bird in front of the sky)."""
-    h, w = mask.shape
-    limit = max_fraction * h * w
-    holes = (mask < 0.5).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    limit = max_fraction * mask.size
     out = mask.copy()
-    for label in range(1, count):
-        x, y, cw, ch, area = stats[label]
-        if not (x > 0 and y > 0 and x + cw < w and y + ch < h and area <= limit):
+    for hole in patches_outside(mask):
+        if hole.edges or hole.area > limit:
             continue
-        box = (
-            slice(max(0, y - HOLE_MARGIN), y + ch + HOLE_MARGIN),
-            slice(max(0, x - HOLE_MARGIN), x + cw + HOLE_MARGIN),
-        )
-        hole = labels[box] == label
-        if keep_open is None or not keep_open(hole, box):
-            out[box][hole] = 1.0
+        if keep_open is None or not keep_open(hole.pixels, hole.box):
+            out[hole.box][hole.pixels] = 1.0
     return out
 
 

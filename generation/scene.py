@@ -14,7 +14,8 @@ import numpy as np
 from PIL import Image
 
 from .haze import haziness
-from .regions import ANALYSIS_SIDE, Box, HoleTest, components, fill_small_holes, stripes, texture_of
+from .regions import ANALYSIS_SIDE, components, fill_small_holes, stripes, texture_of
+from .sky_region import find_sky, without_spray
 from .star_field import star_field
 from .white_water import white_water
 
@@ -29,13 +30,14 @@ LIGHT_CONTRAST = 90  # a point light is this much brighter than the mean around 
 # lamps read as lights at dusk and at night; in daylight a bright point on land is nearly always a
 # highlight on a thing (chrome, a glove, a medal), where a twinkle looks like a fault
 LIGHTS_MAX_LUMA = 0.3
-# a hole in the sky is a thing in front of it when this share of its pixels is off the sky's hue
-# (chromaticity off the sky-to-white line) or this many grey levels darker than the sky around it,
-# and it covers at most SKY_OBJECT_MAX of the frame (a larger hole is a cloud or a glow)
-SKY_OBJECT_SHARE = 0.25
-SKY_OBJECT_CHROMA = 0.035
-SKY_OBJECT_DARKER = 28.0
-SKY_OBJECT_MAX = 0.01
+# leaves reflect some red (chlorophyll absorbs most, never all): red over green in the evaluation
+# photos' foliage is 0.45 and up (its 1st percentile); an aurora's glow and its reflection, light
+# emitted green, 0.04. Bright leaves (brightest channel over FOLIAGE_BRIGHT) reflect a little blue
+# as well (blue over green 0.07 and up, 1st percentile); the aurora's yellow-green core and its
+# reflection in a lake have none (median 0.03)
+FOLIAGE_MIN_RED = 0.25
+FOLIAGE_MIN_BLUE = 0.05
+FOLIAGE_BRIGHT = 150
 
 
 @dataclass
@@ -166,7 +168,7 @@ def analyze_scene(
         faces = detect_faces(image) if find_faces else []
     stars = star_field(gray_levels)
     # a star field is sky the colour test cannot see (its stars make it far too textured)
-    sky = np.maximum(_sky(r, g, b, vmax, sat, texture, rows), stars)
+    sky = np.maximum(find_sky(r, g, b, vmax, sat, texture, rows), stars)
     sky = _without_backdrop(sky, faces, width / aw, height / ah)
     if stars.any():
         # no waterline is looked for in a star field: its stars' texture crosses every row (the
@@ -177,6 +179,7 @@ def analyze_scene(
     horizon = _horizon(sky)
     people = _people_mask(faces, aw, ah, width / aw, height / ah)
     water = _water(r, g, b, vmax, texture, rows, sky, horizon, below_line)
+    sky = without_spray(sky, water)
     foam = white_water(f, vmax, sat, gray, texture, rows, sky, people)
     water = np.maximum(water, foam)
     foliage = _foliage(small, vmax, sat, texture, sky, water)
@@ -218,61 +221,6 @@ def _region_texture(texture: np.ndarray, region: np.ndarray) -> float:
     if not inside.any():
         return 0.0
     return float(np.clip(np.median(texture[inside]) / 3.0, 0.0, 1.0))
-
-
-def _sky(r, g, b, vmax, sat, texture, rows) -> np.ndarray:
-    h, w = r.shape
-    # teal as bright and saturated as a breaking wave's face or a pool is water, not sky: skies
-    # that saturated are blue (blue well over green); the aurora's dark teal sky stays sky
-    teal = (g > 0.9 * b) & (sat > 0.6) & (vmax > 100)
-    blue = (b > r + 6) & (b > g - 12) & (vmax > 35) & ~teal
-    overcast = (vmax > 150) & (sat < 0.22)
-    sunset = (vmax > 110) & (r > b + 10) & (sat > 0.2) & (rows < 0.55)
-    smooth = texture < 4.5
-    # clouds: white to grey, textured inside and at their edges
-    cloudlike = (vmax > 120) & (sat < 0.35) & (texture < 14.0) & (rows < 0.7)
-    # smooth sky may reach the frame's bottom (an all-sky photo); a lake or sea that joins it is
-    # cut off again at the waterline
-    cand = ((blue | overcast | sunset) & smooth) | cloudlike
-    cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0
-    top_rows = max(1, int(0.06 * h))
-    min_area = 0.01 * h * w
-
-    def keep(stats, _region) -> bool:
-        _x, y, _cw, _ch, area = stats
-        return y < top_rows and area >= min_area
-
-    sky = components(cand, keep)
-    if sky.mean() < 0.02:
-        return np.zeros_like(sky)
-    return fill_small_holes(sky, 0.02, keep_open=_object_in_sky(r, g, b))
-
-
-def _object_in_sky(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> HoleTest:
-    """Tells a thing in front of the sky (a kite, a bird, a balloon) from a patch of sky the colour
-    test missed (a cloud's textured core, the sun): a good share of the hole is off the hue of the
-    sky around it or much darker. Clouds only move the sky's colour toward white or grey. A filled
-    object would be carried by the drift: a second copy sliding away from the still one."""
-
-    total = r + g + b
-    chroma = np.dstack((r, g, b)) / (total[..., None] + 1.0) - 1.0 / 3.0
-
-    def keep_open(hole: np.ndarray, box: Box) -> bool:
-        if hole.sum() > SKY_OBJECT_MAX * r.size:
-            return False
-        ring = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
-        ring &= ~hole
-        if not ring.any():
-            return False
-        hole_total, hole_chroma = total[box][hole], chroma[box][hole]
-        sky_chroma = chroma[box][ring].mean(axis=0)
-        along = np.clip(hole_chroma @ sky_chroma / max(float(sky_chroma @ sky_chroma), 1e-6), 0, 1)
-        residual = ((hole_chroma - along[:, None] * sky_chroma) ** 2).sum(axis=1)
-        off_hue = (residual > SKY_OBJECT_CHROMA**2) & (hole_total > 60.0)
-        darker = (float(total[box][ring].mean()) - hole_total) / 3.0 > SKY_OBJECT_DARKER
-        return float((off_hue | darker).mean()) >= SKY_OBJECT_SHARE
-
-    return keep_open
 
 
 def _face_boxes(
@@ -398,7 +346,13 @@ def _foliage(small, vmax, sat, texture, sky, water) -> np.ndarray:
     hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
     hue = hsv[..., 0].astype(np.float32)
     f = small.astype(np.float32)
-    green = (hue >= 28) & (hue <= 85) & (sat > 0.18) & (vmax > 30) & (f[..., 1] >= f[..., 0])
+    red, green_level, blue = f[..., 0], f[..., 1], f[..., 2]
+    reflected = (red >= FOLIAGE_MIN_RED * green_level) & (
+        (blue >= FOLIAGE_MIN_BLUE * green_level) | (vmax <= FOLIAGE_BRIGHT)
+    )
+    green = (
+        (hue >= 28) & (hue <= 85) & (sat > 0.18) & (vmax > 30) & (green_level >= red) & reflected
+    )
     cand = green & (texture > 2.0) & (sky < 0.5) & (water < 0.5)
     cand = cv2.morphologyEx(cand.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     cand = cv2.morphologyEx(cand, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)) > 0

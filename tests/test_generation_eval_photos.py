@@ -49,8 +49,18 @@ def test_a_breaking_waves_teal_face_is_water_not_sky_or_foliage():
         Image.open(EVAL / "surfer-wave.jpg").convert("RGB"), SMALL.width, SMALL.height
     )
     assert scene.fraction("water") > 0.3
-    assert scene.fraction("sky") < 0.3  # the spray along the crest may read as cloud
+    assert scene.fraction("sky") < 0.3
     assert scene.fraction("foliage") < 0.02
+
+
+def test_the_spray_over_a_breaking_wave_is_not_read_as_cloud():
+    # white and textured, the spray along the wave's crest passed the sky's cloud test and
+    # drifted sideways like a cloud over the rolling wave; a sky meets water only at a level line
+    photo = Image.open(EVAL / "surfer-wave.jpg").convert("RGB")
+    _image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
+    assert scene.fraction("sky") == 0.0
+    assert scene.fraction("water") > 0.3
+    assert scene.haze < 0.3  # the white spray is not taken for mist either
 
 
 @pytest.mark.parametrize("photo_name", ["cameraman.jpg", "grace-hopper.jpg"])
@@ -98,6 +108,43 @@ def test_a_kite_in_the_sky_is_held_still_and_never_copied_into_the_drifting_sky(
     _image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
     sky = scene.mask("sky", SMALL.width, SMALL.height, feather_px=0.0)
     assert sky[kite].mean() < 0.5
+
+
+def test_big_clouds_at_the_frames_edge_drift_with_the_sky_around_them():
+    # clouds too textured for the sky's colour test, touching the frame's edge, were never filled
+    # as holes in the sky: they stood still while the blue sky drifted past them
+    photo = Image.open(EVAL / "kite-sky.jpg").convert("RGB")
+    image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
+    sky_mask = scene.mask("sky", SMALL.width, SMALL.height, feather_px=0.0) > 0.5
+    white = image.min(axis=2) > 170  # in this photo, only clouds
+    assert sky_mask[white].mean() > 0.9
+    clip = generate_clip(photo, SMALL)
+    cores = cv2.erode(white.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    blue = cv2.erode((image.min(axis=2) < 120).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    flow = mean_flow(clip.frames, {"clouds": cores, "blue": blue})
+    assert flow["clouds"] > 0.5 * flow["blue"], flow
+
+
+def test_an_underwater_photo_is_not_read_as_sky_and_gets_no_sky_drift():
+    # the aquarium's blue water passed the sky's colour test: it drifted sideways like a sky,
+    # carrying the pale fish with it and leaving still, darker holes around the others
+    photo = Image.open(EVAL / "aquarium-silhouette.jpg").convert("RGB")
+    _image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
+    assert scene.fraction("sky") == 0.0
+    clip = generate_clip(photo, SMALL)
+    assert not [m for m in clip.scene["motions"] if m["region"] == "sky"], clip.scene["motions"]
+
+
+def test_an_auroras_green_glow_and_its_reflection_in_a_lake_are_not_foliage():
+    # the aurora's glow and its reflection in the lake passed the foliage's green hue: the lake
+    # swayed like leaves
+    _image, scene = analyze_photo(
+        Image.open(EVAL / "aurora-lake-night.jpg").convert("RGB"), SMALL.width, SMALL.height
+    )
+    foliage = scene.mask("foliage", SMALL.width, SMALL.height, feather_px=0.0) > 0.5
+    lake = foliage[int(0.85 * SMALL.height) :]
+    assert lake.mean() < 0.01
+    assert foliage.mean() < 0.02
 
 
 @pytest.mark.parametrize("photo_name", ["kite-sky.jpg", "aurora-lake-night.jpg"])
