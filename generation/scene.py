@@ -17,10 +17,9 @@ from .haze import haziness
 from .regions import ANALYSIS_SIDE, components, fill_small_holes, stripes, texture_of
 from .sky_region import find_sky, without_spray
 from .star_field import star_field
+from .waterline import split_at_waterline
 from .white_water import white_water
 
-WATERLINE_STEP = 12.0  # summed RGB change over four rows at a waterline
-WATERLINE_ACROSS = 0.6  # share of the frame's width the waterline crosses inside the sky
 WATER_MIN_HEIGHT = 0.05  # share of the frame's height: thinner bands are distant land
 WATER_TOP_SPREAD = 0.04  # interquartile spread of a water region's top edge, share of the height
 PORTRAIT_FACE = 0.1  # a face taller than this share of the frame: a portrait, close to the camera
@@ -175,7 +174,7 @@ def analyze_scene(
         # Milky Way's, even median-filtered, 64 % of the width where the test wants 60 %)
         below_line = np.zeros_like(sky)
     else:
-        sky, below_line = _split_at_waterline(small, sky)
+        sky, below_line = split_at_waterline(small, sky)
     horizon = _horizon(sky)
     people = _people_mask(faces, aw, ah, width / aw, height / ah)
     water = _water(r, g, b, vmax, texture, rows, sky, horizon, below_line)
@@ -278,30 +277,6 @@ def _horizon(sky: np.ndarray) -> float:
         return 0.45
     lowest = h - np.argmax((sky > 0.5)[::-1, :], axis=0)
     return float(np.clip(np.median(lowest[has]) / h, 0.05, 0.95))
-
-
-def _split_at_waterline(small: np.ndarray, sky: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Finds a waterline inside the sky region: a straight, sharp horizontal edge across most of
-    the frame with sky-coloured smooth area on both sides (a sea horizon, a far shore over a lake
-    that mirrors the sky). Returns the sky above it and the part below it (a water candidate)."""
-    h, w = sky.shape
-    inside = sky > 0.5
-    if not inside.any():
-        return sky, np.zeros_like(sky)
-    smooth = cv2.GaussianBlur(small.astype(np.float32), (0, 0), 2.0, sigmaY=0.5)
-    jump = np.abs(smooth[4:] - smooth[:-4]).sum(axis=2)  # row y + 2 against row y - 2
-    across = ((jump > WATERLINE_STEP) & inside[4:] & inside[:-4]).sum(axis=1) / float(w)
-    rows = np.arange(across.size) + 2
-    across[(rows < 0.3 * h) | (rows > 0.92 * h)] = 0.0
-    best = int(np.argmax(across))
-    if across[best] < WATERLINE_ACROSS:
-        return sky, np.zeros_like(sky)
-    line = best + 2
-    below = np.zeros_like(sky)
-    below[line:] = sky[line:]
-    above = sky.copy()
-    above[line:] = 0.0
-    return above, below
 
 
 def _water(r, g, b, vmax, texture, rows, sky, horizon, below_line) -> np.ndarray:

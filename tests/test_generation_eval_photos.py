@@ -207,3 +207,30 @@ def test_snow_clouds_white_things_and_gravel_are_not_taken_for_white_water(photo
     photo = Image.open(EVAL / photo_name).convert("RGB")
     _image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
     assert scene.fraction("water") == 0.0
+
+
+def test_a_colour_band_in_a_dusk_sky_is_not_read_as_a_waterline():
+    # beach-city-dusk: the edge between a mauve cloud band and the pink glow under it crosses 71 %
+    # of the width and passed the waterline test, so the sky from a third of the height down to
+    # the far shore rolled like water; water mirrors the sky above it and is never much brighter
+    photo = Image.open(EVAL / "beach-city-dusk.jpg").convert("RGB")
+    _image, scene = analyze_photo(photo, SMALL.width, SMALL.height)
+    h = scene.analysis_shape[0]
+    glow = slice(int(0.36 * h), int(0.56 * h))
+    assert scene.water[glow].mean() < 0.01
+    assert scene.sky[glow].mean() > 0.6  # the towers take the right third
+    assert scene.water[int(0.6 * h) :].mean() > 0.05  # the sea under the far shore stays water
+
+
+@pytest.mark.parametrize(
+    "photo_name",
+    ["lake-summer-1am.jpg", "dune-sea.jpg", "jetty-grey-mist.jpg", "lake-mist-blue-hour.jpg"],
+)
+def test_a_sea_horizon_or_far_shore_inside_the_sky_still_splits_off_the_water(photo_name):
+    _image, scene = analyze_photo(
+        Image.open(EVAL / photo_name).convert("RGB"), SMALL.width, SMALL.height
+    )
+    h = scene.analysis_shape[0]
+    below = slice(int(scene.horizon * h) + 2, int(scene.horizon * h) + 2 + int(0.05 * h))
+    assert scene.water[below].mean() > 0.5
+    assert scene.sky[below].mean() < 0.05
