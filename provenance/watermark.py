@@ -46,6 +46,7 @@ the detector averages all frames and compression noise averages out.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -61,6 +62,7 @@ from provenance.watermark_framing import (
     Box,
     picture_box,
 )
+from provenance.watermark_inset import inset_windows
 from provenance.watermark_search import (
     CellTemplate,
     fill_share,
@@ -94,6 +96,7 @@ _ALIGN_SIZE = (GRID_W * 2 * _PER_CELL, GRID_H * 2 * _PER_CELL)  # a placed copy 
 # (3.3 at 320 x 180): its lattice fit at the true place after CRF 28 was 0.05-0.16, now 0.13-0.23.
 _STATS_SIZE = (640, 360)
 CANDIDATES = 3  # placements of a copy that the detector polishes and tries to decode
+INSET_BORDERS = 2  # rectangles placed by their border (watermark_inset) polished and decoded
 _REFINE_ROUNDS = 4  # passes over the four geometry axes per step size
 # Rotations ranked, in degrees (counter-clockwise positive); the likeliest are read half a degree
 # either side too. The lattice fit's peak is about a tenth of a degree wide on a textured photo
@@ -428,7 +431,7 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
         rotation = f"rotated {abs(angle):g}° {turn}"
         reading.transform = _words(mirror, padding, rotation, _centred_words(geometry, box))
         return reading
-    inset = _read_inset(picture.astype(np.float32))
+    inset = _read_inset(picture.astype(np.float32), _inset_ratios(picture.shape, aspect, originals))
     if inset is not None:
         reading, geometry = inset
         shown = f"shown inside another picture at {100 / geometry[1]:.0f} % of its width"
@@ -448,10 +451,39 @@ def _bar_window(box: Box, shape: tuple[int, ...]) -> _Geometry:
     return (left / width, shape[1] / width, top / height, shape[0] / height)
 
 
-def _read_inset(luma: np.ndarray) -> tuple[WatermarkReading, _Geometry] | None:
-    """The first id read where the original may sit inside a larger picture, and where."""
-    for placement in inset_placements(luma, search_template(), CANDIDATES):
-        values, weight, gain, geometry = _refine(luma, placement.geometry)
+def _read_inset(
+    luma: np.ndarray, ratios: tuple[float, ...]
+) -> tuple[WatermarkReading, _Geometry] | None:
+    """The first id read where the original may sit inside a larger picture, and where: first
+    where the inset's border says (watermark_inset), then where the correlation search puts it
+    (an inset whose border does not show, on a background much like its own edge)."""
+    found = _first_reading(luma, inset_windows(luma, ratios, INSET_BORDERS))
+    if found is not None:
+        return found
+    placed = inset_placements(luma, search_template(), CANDIDATES)
+    return _first_reading(luma, [placement.geometry for placement in placed])
+
+
+def _inset_ratios(
+    shape: tuple[int, ...], aspect: float, originals: tuple[float, ...]
+) -> tuple[float, ...]:
+    """An inset's height over its width in the pixels of a picture of `shape` (the statistics'
+    pixels are not square unless the picture is 16:9), for each original aspect."""
+    pixel = aspect * shape[0] / shape[1]  # a pixel's width over its height, in square units
+    ratios: list[float] = []
+    for original in sorted(originals):
+        if not ratios or abs(pixel / original / ratios[-1] - 1) > 0.005:
+            ratios.append(pixel / original)
+    return tuple(ratios)
+
+
+def _first_reading(
+    luma: np.ndarray, geometries: Iterable[_Geometry]
+) -> tuple[WatermarkReading, _Geometry] | None:
+    """The first id read where the copy (`luma`) may sit, each guess polished by the lattice fit
+    first, and where it sits."""
+    for guess in geometries:
+        values, weight, gain, geometry = _refine(luma, guess)
         found = _read(values, weight, gain)
         if found.clip_id is not None:
             return found, geometry
@@ -464,12 +496,8 @@ def _read_centred(
     """The first id read where the copy's whole `frame` keeps the original's centre (an even
     crop, a zoom, bars), scanning zooms finely (see watermark_centred), and where it sits."""
     shares = zoom_shares(aspect, originals)
-    for placement in centred_placements(frame, search_template(), shares, CANDIDATES):
-        values, weight, gain, geometry = _refine(frame, placement.geometry)
-        found = _read(values, weight, gain)
-        if found.clip_id is not None:
-            return found, geometry
-    return None
+    placed = centred_placements(frame, search_template(), shares, CANDIDATES)
+    return _first_reading(frame, [placement.geometry for placement in placed])
 
 
 def _read_rotated(
