@@ -7,7 +7,7 @@ import pytest
 
 from provenance.watermark import detect_watermark, stats_luma
 from provenance.watermark_inset import inset_windows
-from tests.support.clip_edits import inset
+from tests.support.clip_edits import inset, mirror
 from tests.support.photo_clips import animate, decode, encode, eval_photo, photo, published_clip
 
 CLIP_ID = 0x5EED_1214
@@ -55,4 +55,14 @@ def test_a_textured_clip_shown_inside_another_picture_is_read(
     assert reading.clip_id == CLIP_ID
     assert reading.transform == (
         f"shown inside another picture at {100 * share:.0f} % of its width",
+    )
+
+
+def test_a_mirrored_clip_shown_inside_another_picture_is_read(textured: np.ndarray) -> None:
+    # The border is the same rectangle either way: each mirror is undone on the found window.
+    reading = detect_watermark(decode(encode(inset(mirror(textured), 0.6, 0.3, 0.7), crf=18)))
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform == (
+        "mirrored left-right",
+        "shown inside another picture at 60 % of its width",
     )
