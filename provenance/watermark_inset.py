@@ -35,7 +35,8 @@ def inset_windows(mean: np.ndarray, ratios: tuple[float, ...], limit: int) -> li
 
     `ratios` are the inset's height over its width in `mean`'s pixels, one per original aspect
     tried."""
-    half = _halved(mean.astype(np.float32))
+    mean = mean.astype(np.float32)
+    half = _halved(mean)
     boxes = [box for ratio in ratios for box in _best_boxes(half, ratio, limit)]
     boxes.sort(key=lambda box: -box[0])
     chosen: list[tuple[int, int, int, int]] = []
@@ -44,7 +45,7 @@ def inset_windows(mean: np.ndarray, ratios: tuple[float, ...], limit: int) -> li
             break
         if all(max(abs(a - b) for a, b in zip(sides, c, strict=True)) > _DISTINCT for c in chosen):
             chosen.append((sides[0], sides[1], sides[2], sides[3]))
-    return [_window(mean.astype(np.float32), *(2 * side for side in box)) for box in chosen]
+    return [_window(mean, *(2 * side for side in box)) for box in chosen]
 
 
 def _halved(image: np.ndarray) -> np.ndarray:
