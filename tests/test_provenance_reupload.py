@@ -28,7 +28,15 @@ from tests.support.clip_edits import (
     pad,
     rotate,
 )
-from tests.support.photo_clips import FPS, animate, decode, encode, photo, published_clip
+from tests.support.photo_clips import (
+    FPS,
+    animate,
+    decode,
+    encode,
+    eval_photo,
+    photo,
+    published_clip,
+)
 from tests.support.signed_media import publish_clip
 
 CLIP_ID = 0x5EED_0014
@@ -92,6 +100,15 @@ def test_watermark_is_read_through_the_edit_then_a_reencode(
     said = list(reading.transform)
     assert len(said) == len(words)
     assert all(phrase.startswith(word) for phrase, word in zip(said, words, strict=True)), said
+
+
+def test_a_contrast_boost_that_clips_the_dark_areas_is_read_from_the_cells_left() -> None:
+    # Contrast x1.4 clips every channel under 37 to black: where a channel clips, the pixel keeps
+    # none of that channel's share of the mark and its host's scale, and on this dark, leafy
+    # photo a third of the cells hold clipped pixels. Read as unseen, they cost only erasures.
+    marked = published_clip(CLIP_ID, eval_photo("dragonfly-leaves.jpg"))
+    reading = detect_watermark(decode(encode(contrast(marked, 1.4), crf=28)))
+    assert reading.clip_id == CLIP_ID and reading.transform == ()
 
 
 def test_unmarked_clips_never_decode_to_an_id() -> None:

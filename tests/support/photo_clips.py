@@ -11,7 +11,7 @@ import av
 import cv2
 import numpy as np
 
-from tests.support.samples import SAMPLE_PHOTO
+from tests.support.samples import SAMPLE_PHOTO, SAMPLES
 
 WIDTH, HEIGHT, FPS, FRAMES = 480, 270, 24, 48  # 2 s
 
@@ -75,11 +75,23 @@ def decode(data: bytes) -> np.ndarray:
         return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
 
 
-def published_clip(clip_id: int) -> np.ndarray:
-    """A marked 480 x 270, 2 s clip of the first photo as the platform publishes it, decoded."""
+def eval_photo(name: str, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """A photo of samples/eval (RGB), cut about its centre to the clip's aspect and resized: the
+    textured ones (bike-riders, boats) are where the mark is hardest to place."""
+    image = cv2.cvtColor(cv2.imread(str(SAMPLES / "eval" / name)), cv2.COLOR_BGR2RGB)
+    h, w = image.shape[:2]
+    keep_w, keep_h = min(w, round(h * width / height)), min(h, round(w * height / width))
+    top, left = (h - keep_h) // 2, (w - keep_w) // 2
+    window = image[top : top + keep_h, left : left + keep_w]
+    return cv2.resize(window, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def published_clip(clip_id: int, image: np.ndarray | None = None) -> np.ndarray:
+    """A marked 480 x 270, 2 s clip of `image` (the first photo by default) as the platform
+    publishes it, decoded."""
     from provenance.watermark import embed_watermark  # the media helpers above need none of it
 
-    frames = animate(photo(0))
+    frames = animate(photo(0) if image is None else image)
     embed_watermark(frames, clip_id)
     return decode(encode(frames, crf=18))
 

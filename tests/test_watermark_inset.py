@@ -1,0 +1,68 @@
+"""Picture in picture: the original shown inside another moving picture is placed by its border."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from provenance.watermark import detect_watermark, stats_luma
+from provenance.watermark_inset import inset_windows
+from tests.support.clip_edits import inset, mirror
+from tests.support.photo_clips import animate, decode, encode, eval_photo, photo, published_clip
+
+CLIP_ID = 0x5EED_1214
+
+
+@pytest.fixture(scope="module")
+def textured() -> np.ndarray:
+    """A marked clip of a textured photo, whose mark the correlation search cannot place when
+    shown inside another picture: its lattice fit is a tenth of a cell wide."""
+    return published_clip(CLIP_ID, eval_photo("bike-riders.jpg"))
+
+
+def _mean(frames: np.ndarray) -> np.ndarray:
+    return np.mean([stats_luma(frame) for frame in frames], axis=0)
+
+
+@pytest.mark.parametrize(("share", "x", "y"), [(0.5, 0.8, 0.3), (0.7, 0.15, 0.9)])
+def test_an_insets_border_is_found_to_a_fraction_of_a_pixel(
+    share: float, x: float, y: float
+) -> None:
+    copy = decode(encode(inset(animate(photo(4)), share, x, y), crf=23))
+    height, width = copy.shape[1:3]
+    small_w, small_h = round(width * share) // 2 * 2, round(height * share) // 2 * 2
+    left, top = round(x * (width - small_w)), round(y * (height - small_h))
+    found = inset_windows(_mean(copy), (small_h / small_w,), limit=1)
+    assert len(found) == 1
+    # The window (left, width, top, height) in the original's units, back in the copy's pixels.
+    shown_left, shown_w, shown_top, shown_h = found[0]
+    box = (
+        -shown_left / shown_w * width,
+        (1 - shown_left) / shown_w * width,
+        -shown_top / shown_h * height,
+        (1 - shown_top) / shown_h * height,
+    )
+    truth = (left, left + small_w, top, top + small_h)
+    # Within a sixth of a pixel of the 640 x 360 statistics the mark is read from.
+    assert np.allclose(box, truth, atol=width / 640 / 6), (box, truth)
+
+
+@pytest.mark.parametrize(("share", "x", "y"), [(0.5, 0.8, 0.3), (0.7, 0.85, 0.35)])
+def test_a_textured_clip_shown_inside_another_picture_is_read(
+    textured: np.ndarray, share: float, x: float, y: float
+) -> None:
+    reading = detect_watermark(decode(encode(inset(textured, share, x, y), crf=18)))
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform == (
+        f"shown inside another picture at {100 * share:.0f} % of its width",
+    )
+
+
+def test_a_mirrored_clip_shown_inside_another_picture_is_read(textured: np.ndarray) -> None:
+    # The border is the same rectangle either way: each mirror is undone on the found window.
+    reading = detect_watermark(decode(encode(inset(mirror(textured), 0.6, 0.3, 0.7), crf=18)))
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform == (
+        "mirrored left-right",
+        "shown inside another picture at 60 % of its width",
+    )
