@@ -16,7 +16,9 @@
   and prompt_eval_languages_holdout3.yaml (12 a language: slang, euphemism, indirect wording)
   and prompt_eval_languages_holdout4.yaml (12 a language; reported as counts only, no prompts,
   so that nobody tunes on its items) and prompt_eval_languages_holdout5.yaml (12 a language and
-  English, written blind by an author who had not read the classifier; counts only too);
+  English, written blind by an author who had not read the classifier; counts only too) and the
+  benign-only prompt_eval_languages_everyday.yaml (20 plain everyday scene prompts a language:
+  how many are flagged; counts only);
 - context: tests/data/prompt_eval_context.yaml, benign prompts built on trigger words ("kill the
   lights"): the share the default policy does not allow;
 - benign: clips generated from varied benign photos must all pass the default output policy;
@@ -54,6 +56,8 @@ LANGUAGE_HOLDOUT_SET_3 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_h
 LANGUAGE_HOLDOUT_SET_4 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout4.yaml"
 # Written 2026-12-07 by another author before reading the classifier or any held-out set (blind).
 LANGUAGE_HOLDOUT_SET_5 = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_holdout5.yaml"
+# Benign only: 20 plain everyday scene prompts a language, written 2026-12-07 before scoring.
+LANGUAGE_EVERYDAY_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_languages_everyday.yaml"
 CONTEXT_SET = REPO_ROOT / "tests" / "data" / "prompt_eval_context.yaml"
 CAUGHT = ("block", "review")
 
@@ -281,7 +285,7 @@ def language_eval(
     timings = []
     for language, items in data["languages"].items():
         actions = {"benign": [], "unsafe": []}
-        for kind, prompts in (("benign", items["benign"]), ("unsafe", items["unsafe"])):
+        for kind, prompts in (("benign", items["benign"]), ("unsafe", items.get("unsafe", []))):
             for entry in prompts:
                 prompt = entry if kind == "benign" else entry[1]
                 start = time.perf_counter()
@@ -300,8 +304,12 @@ def language_eval(
             "unsafe_allowed": [p for p, a in actions["unsafe"] if a not in CAUGHT],
             "benign_flagged": false,
         }
+        if not actions["unsafe"]:  # a benign-only set: no recall or precision to speak of
+            for key in ("unsafe", "precision", "unsafe_recall", "unsafe_allowed"):
+                del rows[language][key]
         if blind:
-            del rows[language]["unsafe_allowed"], rows[language]["benign_flagged"]
+            rows[language].pop("unsafe_allowed", None)
+            del rows[language]["benign_flagged"]
     return {
         "per_language": rows,
         "ms_per_prompt_p50": round(float(np.median(timings)) * 1000, 1),
@@ -310,7 +318,8 @@ def language_eval(
 
 
 def languages_eval() -> dict[str, Any]:
-    """The calibration language set and the five held-out ones, read by one classifier."""
+    """The calibration language set, the five held-out ones and the everyday benign one, read by
+    one classifier."""
     from safety.prompt_classifier import PromptClassifier
 
     classifier = PromptClassifier()
@@ -321,6 +330,7 @@ def languages_eval() -> dict[str, Any]:
     report["held_out_3"] = language_eval(LANGUAGE_HOLDOUT_SET_3, classifier)
     report["held_out_4"] = language_eval(LANGUAGE_HOLDOUT_SET_4, classifier, blind=True)
     report["held_out_5"] = language_eval(LANGUAGE_HOLDOUT_SET_5, classifier, blind=True)
+    report["everyday"] = language_eval(LANGUAGE_EVERYDAY_SET, classifier, blind=True)
     return report
 
 
