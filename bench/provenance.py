@@ -38,7 +38,8 @@ from provenance.repository import ManifestRepository
 from provenance.sign import TRAINED_ALGORITHMIC_MEDIA as CLAIMS_SOURCE
 from provenance.sign import sign_clip, soft_bindings
 from provenance.verify import verify_bytes, verify_file
-from provenance.watermark import detect_watermark, embed_watermark
+from provenance.watermark import embed_watermark
+from provenance.watermark_detect import detect_watermark
 from tests.support.clip_edits import (
     boxed,
     contrast,

@@ -23,7 +23,7 @@ import numpy as np
 
 from provenance.errors import CorruptMediaError
 from provenance.fingerprint import HASH_SIZE, MIRRORS, is_sampled, mirrored_hashes
-from provenance.watermark import WatermarkReading
+from provenance.watermark_decode import WatermarkReading
 from provenance.watermark_shots import ShotStats
 
 if TYPE_CHECKING:

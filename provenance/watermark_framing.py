@@ -2,10 +2,10 @@
 
 A letterbox or pillarbox bar, of any colour, is a band along an edge of the frame that is flat in
 space and still in time. The detector keeps, beside the clip's average luma, each pixel's least
-and greatest luma over the frames (`LumaStats` in watermark.py); a line of pixels belongs to a bar
-when nearly all of it sits within a few levels of the bar's colour and never moves. The bars are
-cut off (one extra pixel too, where compression rings at the edge), which leaves the picture as a
-copy of the original, perhaps cropped, that the crop search already reads. A mirror is undone by
+and greatest luma over the frames (`LumaStats`, watermark_stats.py); a line of pixels belongs to
+a bar when nearly all of it sits within a few levels of the bar's colour and never moves. The bars
+are cut off (one extra pixel too, where compression rings at the edge), which leaves the picture as
+a copy of the original, perhaps cropped, that the crop search already reads. A mirror is undone by
 flipping the average luma back: the four orientations (as is, left-right, up-down, both, which is
 also a half turn) are tried in turn.
 

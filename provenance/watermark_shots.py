@@ -14,7 +14,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from provenance.watermark import LumaStats, WatermarkReading, detect_in_stats, stats_luma
+from provenance.watermark_decode import WatermarkReading
+from provenance.watermark_detect import detect_in_stats
+from provenance.watermark_stats import LumaStats, stats_luma
 
 CUT_LEVELS = 12.0  # mean absolute change of the luma grid between two frames that is a cut
 MIN_SHOT_SECONDS = 1.0  # shorter shots average too few frames to read on their own

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from provenance.fingerprint import clip_fingerprint, hamming
-from provenance.watermark import detect_watermark, embed_watermark
+from provenance.watermark import embed_watermark
+from provenance.watermark_detect import detect_watermark
 from tests.support.photo_clips import FPS, animate, decode, encode, photo, psnr
 from tests.support.samples import REPO_ROOT
 

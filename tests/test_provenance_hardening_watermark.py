@@ -8,13 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from provenance.watermark import (
-    GRID_H,
-    GRID_W,
-    detect_watermark,
-    mean_luma,
-    search_template,
-)
+from provenance.watermark import GRID_H, GRID_W
+from provenance.watermark_detect import detect_watermark, search_template
 from provenance.watermark_search import (
     MIN_SCALE,
     MIN_SCORE,
@@ -23,6 +18,7 @@ from provenance.watermark_search import (
     placements,
     scale_pairs,
 )
+from provenance.watermark_stats import mean_luma
 from tests.support.clip_edits import brighten, contrast, crop_every_side, cut_sides, overlay_logo
 from tests.support.photo_clips import animate, decode, encode, photo, published_clip
 

@@ -13,7 +13,7 @@ from provenance.authority import Authority
 from provenance.recovery import read_signals, recover
 from provenance.repository import ManifestRepository
 from provenance.verify import verify_bytes
-from provenance.watermark import detect_watermark
+from provenance.watermark_detect import detect_watermark
 from provenance.watermark_framing import picture_box
 from provenance.watermark_shots import ShotStats
 from tests.support.clip_edits import (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from provenance.watermark import search_template, stats_luma
 from provenance.watermark_centred import (
     CENTRED_MIN_SCORE,
     MIN_ZOOM,
@@ -13,6 +12,8 @@ from provenance.watermark_centred import (
     centred_placements,
     zoom_shares,
 )
+from provenance.watermark_detect import search_template
+from provenance.watermark_stats import stats_luma
 from tests.support.clip_edits import crop_every_side
 from tests.support.photo_clips import animate, decode, encode, photo, published_clip
 

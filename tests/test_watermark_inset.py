@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from provenance.watermark import detect_watermark, stats_luma
+from provenance.watermark_detect import detect_watermark
 from provenance.watermark_inset import inset_windows
+from provenance.watermark_stats import stats_luma
 from tests.support.clip_edits import inset, mirror
 from tests.support.photo_clips import animate, decode, encode, eval_photo, photo, published_clip
 

@@ -1,0 +1,388 @@
+"""Detect the watermark in a copy: try each kind of copy a re-uploader makes, in turn.
+
+The order (see watermark.py's docstring for why each step exists): bars are cut off
+(watermark_framing); the four mirrors are read whole, then scanned as centred copies
+(watermark_centred), then searched as crops (watermark_search); then rotations up to 5 degrees;
+then the original shown inside a larger picture (watermark_inset, else the correlation search).
+Each candidate placement is decoded by watermark_decode; the first reading that passes sync, CRC
+and the error cap is the answer, and says in words which edits it undid.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+
+from provenance.watermark import (
+    GRID_H,
+    GRID_W,
+    PER_CELL,
+    STEP,
+    SUPER_SIZE,
+    WHITEN_SIGMA,
+    cell_layout,
+)
+from provenance.watermark_centred import centred_placements, zoom_shares
+from provenance.watermark_decode import (
+    GAINS,
+    WHOLE,
+    Geometry,
+    WatermarkReading,
+    aligned_cells,
+    best_gain,
+    decode_cells,
+    first_reading,
+    refine,
+)
+from provenance.watermark_framing import EDGE_MARGIN, ORIENTATIONS, Box
+from provenance.watermark_inset import inset_windows
+from provenance.watermark_search import CellTemplate, fill_share, inset_placements, placements
+from provenance.watermark_stats import LumaStats
+
+# Cells with over this share of their pixels clipped (`LumaStats.clipped`) are read as unseen when
+# the whole frame does not read: contrast x1.4 then CRF 28 clipped 20-31 % of the pixels of 2 of
+# the bench's 6 clips, whose lattice fit rose 0.088 -> 0.155 (boats: read) and 0.053 -> 0.094
+# (bike-riders: not).
+CLIPPED_SHARE = 0.1
+CANDIDATES = 3  # placements of a copy that the detector polishes and tries to decode
+# Rectangles placed by their border (watermark_inset), decoded in each orientation with no z-score
+# gate: a marked 50 % inset of the bench scored z 3.8 there and read, where 160 unmarked clips'
+# border windows scored 2.58 +- 0.80 (max 4.78): a gate would lose marks.
+INSET_BORDERS = 2
+# Rotations ranked, in degrees (counter-clockwise positive); the likeliest are read half a degree
+# either side too. The lattice fit's peak is about a tenth of a degree wide on a textured photo
+# (bike-riders turned 3°: z 7.8 at 3°, 5.1 at 3.1°), so other angles read only on strong marks.
+ROTATIONS = tuple(sign * step for step in (1.0, 2.0, 3.0, 4.0, 5.0) for sign in (1, -1))
+# Zooms scanned per angle: from this far past the zoom that fills the frame (a turned copy that
+# shows a sliver of its corners) down to this share of it (a crop of 10 % per side on top).
+ZOOM_SLACK, ROTATION_CROP = 0.02, 0.8
+# The rotation scans rank the angles at 3/4 of the statistics' size. Bike-riders' true angle (z 7.8
+# at 640 x 360) ranked first at 480 x 270 (z 6.1-7.0, the next 4.0-4.5) but third of the 20
+# (angle, mirror) pairs at 320 x 180 when letterboxed and turned (z 4.0 among 3.9-4.3).
+_SCAN_SIZE = (480, 270)
+ROTATION_HINTS = 2  # the best-ranked (angle, mirror) pairs scanned again at full size
+
+
+def detect_watermark(frames: np.ndarray) -> WatermarkReading:
+    """Read the clip id from decoded frames ((N, H, W, 3) uint8 RGB); clip_id None when absent."""
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] == 0:
+        raise ValueError(f"frames must be (N, H, W, 3) RGB, got {frames.shape}")
+    stats = LumaStats()
+    for frame in frames:
+        stats.add(frame)
+    return detect_in_stats(stats)
+
+
+def detect_in_stats(stats: LumaStats) -> WatermarkReading:
+    """Read the clip id of a copy, cutting off bars and undoing mirrors when the copy has them.
+
+    The whole picture is read in each orientation first (cheap), then each orientation's crop
+    search runs; the first reading that passes sync, CRC and the error cap is the answer.
+    """
+    if stats.frames == 0:
+        return WatermarkReading(None, 0.0, 0, unreadable="the clip has no frames")
+    box = stats.picture()
+    if box is None:
+        return WatermarkReading(
+            None, 0.0, 0, unreadable="the picture is blank (one flat colour, nothing to read)"
+        )
+    rows, columns = slice(box.top, box.bottom), slice(box.left, box.right)
+    picture = stats.total[rows, columns] / stats.frames
+    clipped = stats.clipped()[rows, columns].astype(np.float32)
+    aspect = stats.aspect * (picture.shape[1] / box.width) / (picture.shape[0] / box.height)
+    luma = cv2.resize(picture, SUPER_SIZE, interpolation=cv2.INTER_AREA)
+    padding = box.bars()
+    window = _bar_window(box, picture.shape)
+    # Searches and the placements they find read the picture at the statistics' resolution:
+    # resampled once from there, a shrunk or turned copy keeps far more of its mark than from
+    # the detector's 4 pixels per cell (a half-size inset: lattice fit 0.19 against 0.04).
+    views = [
+        (o.words(), o.undo(luma), o.undo(picture), o.undo_window(window)) for o in ORIENTATIONS
+    ]
+    readings = [
+        _read_whole(view, fine, shown, _clipped_cells(o.undo(clipped)))
+        for o, (_, view, fine, shown) in zip(ORIENTATIONS, views, strict=True)
+    ]
+    for (mirror, *_), reading in zip(views, readings, strict=True):
+        if reading.clip_id is not None:
+            reading.transform = _words(mirror, padding)
+            return reading
+    frame = (stats.total / stats.frames).astype(np.float32)
+    # Originals a centred copy may come from: its own aspect, its picture's once bars are cut,
+    # and the generator's default 16:9 (a letterbox turned with its bars keeps no flat bars).
+    originals = (stats.aspect, aspect, 16 / 9)
+    turns = [(o.words(), o.undo(frame)) for o in ORIENTATIONS]
+    for mirror, turned in turns:
+        found = _read_centred(turned, stats.aspect, originals)
+        if found is not None:
+            reading, geometry = found
+            reading.transform = _words(mirror, padding, _centred_words(geometry, box))
+            return reading
+    for mirror, view, fine, _ in views:
+        found = _read_searched(fine, aspect, coarse=view)
+        if found is not None:
+            reading, geometry = found
+            reading.transform = _words(mirror, padding, _crop_words(geometry))
+            return reading
+    rotated = _read_rotated(turns[:2], stats.aspect, originals)
+    if rotated is not None:
+        mirror, angle, reading, geometry = rotated
+        turn = "counter-clockwise" if angle > 0 else "clockwise"
+        rotation = f"rotated {abs(angle):g}° {turn}"
+        reading.transform = _words(mirror, padding, rotation, _centred_words(geometry, box))
+        return reading
+    inset = _read_inset(picture.astype(np.float32), _inset_ratios(picture.shape, aspect, originals))
+    if inset is not None:
+        mirror, reading, geometry = inset
+        shown = f"shown inside another picture at {100 / geometry[1]:.0f} % of its width"
+        reading.transform = _words(mirror, padding, shown)
+        return reading
+    return readings[0]
+
+
+def _bar_window(box: Box, shape: tuple[int, ...]) -> Geometry:
+    """Which share of the original the picture inside bars shows: the line cut beyond each bar
+    (EDGE_MARGIN) is a sliver of the original, not a crop to search for."""
+    top = EDGE_MARGIN if box.top > 0 else 0
+    bottom = EDGE_MARGIN if box.bottom < box.height else 0
+    left = EDGE_MARGIN if box.left > 0 else 0
+    right = EDGE_MARGIN if box.right < box.width else 0
+    height, width = shape[0] + top + bottom, shape[1] + left + right
+    return (left / width, shape[1] / width, top / height, shape[0] / height)
+
+
+def _read_inset(
+    luma: np.ndarray, ratios: tuple[float, ...]
+) -> tuple[str | None, WatermarkReading, Geometry] | None:
+    """The first id read where the original may sit inside a larger picture, the mirror undone
+    and where: first where the inset's border says (watermark_inset), then where the correlation
+    search puts it unmirrored (an inset whose border does not show, on a background much like
+    its own edge)."""
+    bordered = _read_bordered(luma, inset_windows(luma, ratios, INSET_BORDERS))
+    if bordered is not None:
+        return bordered
+    placed = inset_placements(luma, search_template(), CANDIDATES)
+    found = first_reading(luma, [placement.geometry for placement in placed])
+    return None if found is None else (None, *found)
+
+
+def _read_bordered(
+    luma: np.ndarray, windows: list[Geometry]
+) -> tuple[str | None, WatermarkReading, Geometry] | None:
+    """The first id read at an inset's border `windows`, in each orientation (a mirror keeps the
+    border's rectangle), the mirror undone and where.
+
+    The border places each side to about a tenth of a pixel, where all 12 of the bench's insets
+    read unpolished (1.5 ms a try); only the best-fitting guess is polished too (28 ms)."""
+    guesses = []
+    for orientation in ORIENTATIONS:
+        view = orientation.undo(luma)
+        for window in windows:
+            guess = orientation.undo_window(window)
+            values, weight = aligned_cells(view, guess)
+            fit, gain = best_gain(values, weight, GAINS)
+            reading = decode_cells(values, weight, gain)
+            if reading.clip_id is not None:
+                return orientation.words(), reading, guess
+            guesses.append((fit, orientation.words(), view, guess))
+    if not guesses:
+        return None
+    _, mirror, view, guess = max(guesses, key=lambda fitted: fitted[0])
+    polished = first_reading(view, [guess])
+    return None if polished is None else (mirror, *polished)
+
+
+def _inset_ratios(
+    shape: tuple[int, ...], aspect: float, originals: tuple[float, ...]
+) -> tuple[float, ...]:
+    """An inset's height over its width in the pixels of a picture of `shape` (the statistics'
+    pixels are not square unless the picture is 16:9), for each original aspect."""
+    pixel = aspect * shape[0] / shape[1]  # a pixel's width over its height, in square units
+    ratios: list[float] = []
+    for original in sorted(originals):
+        if not ratios or abs(pixel / original / ratios[-1] - 1) > 0.005:
+            ratios.append(pixel / original)
+    return tuple(ratios)
+
+
+def _read_centred(
+    frame: np.ndarray, aspect: float, originals: tuple[float, ...]
+) -> tuple[WatermarkReading, Geometry] | None:
+    """The first id read where the copy's whole `frame` keeps the original's centre (an even
+    crop, a zoom, bars), scanning zooms finely (see watermark_centred), and where it sits."""
+    shares = zoom_shares(aspect, originals)
+    placed = centred_placements(frame, search_template(), shares, CANDIDATES)
+    return first_reading(frame, [placement.geometry for placement in placed])
+
+
+def _read_rotated(
+    frames: list[tuple[str | None, np.ndarray]], aspect: float, originals: tuple[float, ...]
+) -> tuple[str | None, float, WatermarkReading, Geometry] | None:
+    """A reading of a copy rotated about its centre, and its mirror and angle.
+
+    Each angle is turned back and its centred zooms scanned, from a little past the zoom that
+    fills the frame (rotate and scale to fill, what editors do) down to a further crop; a
+    letterboxed frame turned with its bars is the same scan with the bars' aspect. Each whole
+    degree is first scanned at a smaller size (_SCAN_SIZE, 3/4 of the cost) to rank them; the
+    likeliest are scanned again at full size, there and half a degree either side (the smaller
+    scan costs a weak mark 1-2 of its z, which would put it under the threshold), and the best
+    placements decoded, best first: a small copy's centre may decode a degree or two off its
+    angle (the code corrects the outer cells), and would name the wrong turn.
+    """
+    template, hints = search_template(), []
+    for mirror, frame in frames:
+        small = cv2.resize(frame, _SCAN_SIZE, interpolation=cv2.INTER_AREA)
+        for angle in ROTATIONS:
+            shares = _turned_shares(angle, aspect, originals)
+            turned = _unrotated(small, angle, aspect)
+            for placement in centred_placements(turned, template, shares, 1, -np.inf):
+                hints.append((placement.score, mirror, angle, frame))
+    tries = []
+    for _, mirror, whole, frame in sorted(hints, key=lambda h: -h[0])[:ROTATION_HINTS]:
+        for angle in (whole, whole - 0.5, whole + 0.5):
+            turned = _unrotated(frame, angle, aspect)
+            shares = _turned_shares(angle, aspect, originals)
+            for placement in centred_placements(turned, template, shares, 1):
+                tries.append((placement.score, mirror, angle, turned, placement.geometry))
+    for _, mirror, angle, turned, geometry in sorted(tries, key=lambda t: -t[0]):
+        values, weight, gain, geometry = refine(turned, geometry)
+        found = decode_cells(values, weight, gain)
+        if found.clip_id is not None:
+            return mirror, angle, found, geometry
+    return None
+
+
+def _turned_shares(angle: float, aspect: float, originals: tuple[float, ...]) -> np.ndarray:
+    """The centred windows scanned for a copy turned by `angle`: from a sliver past the zoom that
+    fills its frame down to a crop on top of it."""
+    fill = fill_share(angle, aspect)
+    return zoom_shares(aspect, originals, ROTATION_CROP * fill, fill + ZOOM_SLACK)
+
+
+def _unrotated(picture: np.ndarray, angle: float, aspect: float) -> np.ndarray:
+    """The copy turned back by `angle` degrees (counter-clockwise positive) about its centre.
+
+    The statistics keep every copy at 640 x 360, so a copy of another `aspect` (its width /
+    height in its own pixels) has non-square pixels here: the turn is made in square units (a
+    4:3 letterbox turned 3° read best 0.5° off when turned in the statistics' pixels). The
+    corners that come from outside the copy are filled by reflection: they read as a few more
+    cells of chance, which the scan's z-score already allows for.
+    """
+    height, width = picture.shape
+    stretch = aspect * height / width  # a pixel's width over its height, in square units
+    turn = np.radians(-angle)
+    linear = np.array(
+        [[np.cos(turn), np.sin(turn) / stretch], [-np.sin(turn) * stretch, np.cos(turn)]]
+    )
+    centre = np.array([width / 2, height / 2])
+    matrix = np.column_stack([linear, centre - linear @ centre]).astype(np.float32)
+    return cv2.warpAffine(
+        picture.astype(np.float32),
+        matrix,
+        (width, height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+
+
+def _words(*parts: str | None) -> tuple[str, ...]:
+    return tuple(part for part in parts if part)
+
+
+def _centred_words(geometry: Geometry, box: Box) -> str | None:
+    """A centred placement in words: which share of the original the picture (inside any bars)
+    shows."""
+    _, width, _, height = geometry
+    top, bottom, left, right = box.shares()
+    return _crop_words(
+        (0.0, min(1.0, width * (right - left)), 0.0, min(1.0, height * (bottom - top)))
+    )
+
+
+def _crop_words(geometry: Geometry) -> str | None:
+    """A found placement in words: which share of the original the copy shows."""
+    left, width, top, height = geometry
+    if max(abs(left), abs(top), abs(1 - width), abs(1 - height)) < 0.01:
+        return None
+    return f"cropped or reframed (shows {100 * width:.0f} % x {100 * height:.0f} % of the original)"
+
+
+def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkReading:
+    """Read the clip id from `mean_luma`'s average of a clip's frames, cropped or not.
+
+    `aspect` (the copy's width / height in pixels) narrows the crops searched when the whole
+    frame does not read; without it only crops of equal share per axis or of one axis are tried.
+    """
+    luma = luma.astype(np.float32)
+    reading = _read_whole(luma)
+    if reading.clip_id is not None:
+        return reading
+    found = _read_searched(luma, aspect)
+    if found is None:
+        return reading
+    reading, geometry = found
+    reading.transform = _words(_crop_words(geometry))
+    return reading
+
+
+def _read_whole(
+    luma: np.ndarray,
+    picture: np.ndarray | None = None,
+    shown: Geometry = WHOLE,
+    clipped: np.ndarray | None = None,
+) -> WatermarkReading:
+    """The reading of the copy (`luma`) as the whole original frame, then without the cells
+    `clipped` says lost their mark to clipping; failing that, as the window of it that `shown`
+    says `picture` (the copy at a finer resolution) shows once bars are cut off, polished by the
+    lattice fit (bars are found only to the pixel)."""
+    values, weight = aligned_cells(luma, WHOLE)
+    _, gain = best_gain(values, weight, GAINS)
+    reading = decode_cells(values, weight, gain)
+    if reading.clip_id is None and clipped is not None and clipped.any():
+        unclipped = weight * ~clipped
+        _, gain = best_gain(values, unclipped, GAINS)
+        erased = decode_cells(values, unclipped, gain)
+        reading = erased if erased.clip_id is not None else reading
+    if reading.clip_id is not None or shown == WHOLE or picture is None:
+        return reading
+    values, weight, gain, _ = refine(picture, shown)
+    windowed = decode_cells(values, weight, gain)
+    return windowed if windowed.clip_id is not None else reading
+
+
+def _clipped_cells(clipped: np.ndarray) -> np.ndarray:
+    """Which marked cells of a picture read whole have over CLIPPED_SHARE of their pixels
+    clipped (`clipped`: 1 where a pixel was, at any resolution)."""
+    share = cv2.resize(clipped, (GRID_W, GRID_H), interpolation=cv2.INTER_AREA)
+    return share.ravel()[cell_layout().cells] > CLIPPED_SHARE
+
+
+def _read_searched(
+    luma: np.ndarray,
+    aspect: float | None,
+    *,
+    coarse: np.ndarray | None = None,
+) -> tuple[WatermarkReading, Geometry] | None:
+    """The first id read at the crop search's likeliest placements, and where the copy sits.
+
+    A placement that does not read from `luma` is read again from `coarse` (the same copy at
+    the detector's super-sampled size), when given: near the decoder's limit, either may be the
+    one that reads (eval photos at CRF 28: each read a crop the other missed).
+    """
+    template = search_template()
+    for placement in placements(luma, template, aspect, CANDIDATES):
+        for source in (luma,) if coarse is None else (luma, coarse):
+            values, weight, gain, geometry = refine(source, placement.geometry)
+            found = decode_cells(values, weight, gain)
+            if found.clip_id is not None:
+                return found, geometry
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def search_template() -> CellTemplate:
+    """The marked cells and their dithers, as the crop search correlates them."""
+    layout = cell_layout()
+    return CellTemplate(layout.cells, layout.dither, (GRID_W, GRID_H), PER_CELL, STEP, WHITEN_SIGMA)

@@ -1,0 +1,82 @@
+"""The luma statistics a watermark reader accumulates from a clip, one frame at a time.
+
+The mark is read from the average of a clip's frames (every frame carries the same mark), so a
+reader keeps running sums, not frames: `LumaStats` keeps each pixel's mean, least and greatest luma
+at 640 x 360 (the least and greatest tell still, flat bars from the picture, and clipped pixels
+from marked ones), and `mean_luma` the plain average at the detector's resolution. The detection
+flow that reads them is watermark_detect.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from provenance.watermark import SUPER_SIZE, rgb_luma, shrink
+from provenance.watermark_framing import STILL_LEVELS, Box, picture_box
+
+# A pixel whose luma came this close to black or white in any frame was clipped there (a contrast
+# boost, a blown sky): clipped channels keep none of the mark and scale the host unevenly (see
+# CLIPPED_SHARE in watermark_detect).
+CLIPPED_LEVELS = 2.0
+# LumaStats keeps the frames at this size: bars are cut at it, and 720p and 1080p shrink to it by
+# whole pixels (the area average's fast path). A half-size inset keeps 6.7 pixels per cell here
+# (3.3 at 320 x 180): its lattice fit at the true place after CRF 28 was 0.05-0.16, now 0.13-0.23.
+_STATS_SIZE = (640, 360)
+
+
+def mean_luma(frames: np.ndarray) -> np.ndarray:
+    """Average luma of all frames at a few pixels per cell: what detection works from."""
+    total = np.zeros(SUPER_SIZE[::-1], np.float32)
+    for frame in frames:
+        total += rgb_luma(shrink(frame, *SUPER_SIZE))
+    return total / max(1, len(frames))
+
+
+def stats_luma(frame: np.ndarray) -> np.ndarray:
+    """One (H, W, 3) uint8 RGB frame's luma at the resolution LumaStats keeps."""
+    return rgb_luma(shrink(frame, *_STATS_SIZE))
+
+
+class LumaStats:
+    """Per-pixel mean, least and greatest luma of a clip's frames, added one frame at a time.
+
+    Kept at 640 x 360, above the detector's resolution: the mean is what the mark is read from,
+    the least and greatest tell still, flat bars (letterbox, pillarbox) from the picture.
+    """
+
+    def __init__(self) -> None:
+        shape = _STATS_SIZE[::-1]
+        self.total = np.zeros(shape, np.float32)
+        self.low = np.full(shape, np.inf, np.float32)
+        self.high = np.full(shape, -np.inf, np.float32)
+        self.frames = 0
+        self.aspect = 16 / 9  # the copy's width / height in pixels, set by the first frame
+
+    def add(self, frame: np.ndarray) -> None:
+        """Count one (H, W, 3) uint8 RGB frame in."""
+        self.add_luma(stats_luma(frame), frame.shape[1] / frame.shape[0])
+
+    def add_luma(self, luma: np.ndarray, aspect: float) -> None:
+        """Count in one frame's `stats_luma`, the frame being `aspect` (width / height) wide."""
+        self.total += luma
+        np.minimum(self.low, luma, out=self.low)
+        np.maximum(self.high, luma, out=self.high)
+        self.frames += 1
+        self.aspect = aspect
+
+    def still(self) -> bool:
+        """Whether the picture never changes (a still image shown as a clip): its frames then
+        average no compression noise out, and the mark is read as from one frame."""
+        if self.frames < 2:
+            return False
+        return float(np.percentile(self.high - self.low, 99)) <= STILL_LEVELS
+
+    def clipped(self) -> np.ndarray:
+        """Per pixel, whether its luma came within CLIPPED_LEVELS of black or white in any frame."""
+        return (self.low <= CLIPPED_LEVELS) | (self.high >= 255 - CLIPPED_LEVELS)
+
+    def picture(self) -> Box | None:
+        """Where the picture sits once bars are cut off; None when blank or never added to."""
+        if self.frames == 0:
+            return None
+        return picture_box(self.total / self.frames, self.low, self.high)
