@@ -309,24 +309,6 @@ def _crop_words(geometry: Geometry) -> str | None:
     return f"cropped or reframed (shows {100 * width:.0f} % x {100 * height:.0f} % of the original)"
 
 
-def detect_in_luma(luma: np.ndarray, aspect: float | None = None) -> WatermarkReading:
-    """Read the clip id from `mean_luma`'s average of a clip's frames, cropped or not.
-
-    `aspect` (the copy's width / height in pixels) narrows the crops searched when the whole
-    frame does not read; without it only crops of equal share per axis or of one axis are tried.
-    """
-    luma = luma.astype(np.float32)
-    reading = _read_whole(luma)
-    if reading.clip_id is not None:
-        return reading
-    found = _read_searched(luma, aspect)
-    if found is None:
-        return reading
-    reading, geometry = found
-    reading.transform = _words(_crop_words(geometry))
-    return reading
-
-
 def _read_whole(
     luma: np.ndarray,
     picture: np.ndarray | None = None,
