@@ -192,6 +192,7 @@ def test_chopping_wood_in_chinese_is_allowed(
         "sie treibt es mit ihm im Auto, die Scheiben beschlagen",
         "die beiden treiben es miteinander auf dem Küchentisch",
         "er will es mit der Nachbarin auf dem Balkon treiben",
+        "die zwei trieben es miteinander die ganze Nacht im Hotelzimmer",
     ],
 )
 def test_german_sex_slang_with_treiben_is_caught(
@@ -204,6 +205,7 @@ def test_german_sex_slang_with_treiben_is_caught(
     "prompt",
     [
         "die Kinder treiben es heute wieder zu weit mit dem Wasserschlauch",
+        "die Kinder treiben es mit ihr heute wieder zu weit",
         "der Wind treibt die Wolken über den See",
         "Treibholz liegt am Ufer, die Wellen treiben es langsam an Land",
     ],
@@ -213,3 +215,20 @@ def test_german_treiben_in_its_everyday_senses_is_allowed(
 ) -> None:
     action, reasons = _decide(prompt_classifier, default_pack, prompt)
     assert action == "label", reasons
+
+
+# The idioms beside it name no sex term, whoever they go too far with. (E5 alone still sends
+# "er treibt es mit ihm auf die Spitze" to review: its noise off English, NOTES.md.)
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "er treibt es mit ihm auf die Spitze, bis beide lachen",
+        "die Kinder treiben es mit ihr heute wieder zu weit",
+        "ihr treibt es mit ihnen wirklich zu bunt",
+    ],
+)
+def test_german_treiben_idioms_name_no_sex_term(
+    prompt_classifier: PromptClassifier, prompt: str
+) -> None:
+    sexual = next(s for s in prompt_classifier.classify(prompt) if s.category == "prompt.sexual")
+    assert "term '" not in sexual.detail, sexual.detail
