@@ -31,6 +31,7 @@ BAR_SHARE = 0.98  # share of a line's pixels that must be bar-like for the line 
 EDGE_MARGIN = 1  # pixels cut beyond a bar: the line where compression blends bar and picture
 RING_LINES = 8  # bar lines beside a moving picture that may ring (half an H.264 macroblock)
 RING_SHARE = 0.95  # share of a ringing bar line's pixels that stay flat in the mean
+RINGING_BAR = 4  # least bar lines beside which lines may ring (a dark sky under one black line)
 MIN_PICTURE = 0.3  # least share of each axis left as picture; less and the copy is blank
 
 
@@ -145,7 +146,7 @@ def _bar_lines(mean: np.ndarray, still: np.ndarray) -> int:
     flat = np.abs(mean - colour) <= FLAT_LEVELS
     lines = np.flatnonzero((still & flat).mean(axis=1) < BAR_SHARE)
     count = int(lines[0]) if lines.size else mean.shape[0]
-    if count == 0:
-        return 0
+    if count < RINGING_BAR:  # no bar, or a line or two: what lies beyond is picture, dark or not
+        return count
     ringing = flat[count : count + RING_LINES].mean(axis=1) >= RING_SHARE
     return count + int(np.argmin(ringing) if not ringing.all() else ringing.size)

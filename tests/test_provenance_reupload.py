@@ -171,6 +171,18 @@ def test_bars_that_ring_beside_a_moving_picture_are_cut_where_the_picture_ends(s
     assert (box.top, box.bottom) == (45, 315)  # the picture's first line and the bar's first
 
 
+def test_a_dark_moving_picture_under_one_black_line_is_not_cut_as_ringing() -> None:
+    # One still black line above a night sky that is near black but moves (stars, noise): the
+    # sky is picture. Only lines beside a real bar (several lines) may be taken as ringing.
+    rng = np.random.default_rng(5)
+    twinkles = rng.random((12, 180, 320)) < 0.02  # about a quarter of the pixels light once
+    frames = np.where(twinkles, rng.uniform(12, 28, twinkles.shape), 0.0).astype(np.float32)
+    frames[:, 90:] += rng.integers(0, 120, (12, 90, 320))  # a lit, moving foreground below
+    frames[:, 0] = 0.0
+    box = picture_box(frames.mean(0), frames.min(0), frames.max(0))
+    assert box is not None and box.top == 1 + 1  # the black line, and the blend line beyond it
+
+
 def test_a_blank_clip_cannot_be_read_and_says_why() -> None:
     for level in (0, 255):
         reading = detect_watermark(np.full((24, 180, 320, 3), level, np.uint8))
