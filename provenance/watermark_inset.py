@@ -11,7 +11,8 @@ at half size), close enough for the detector's lattice-fit polish.
 
 The search: at half size, every rectangle of the original's aspect filling at least INSET_SCALE
 of the frame is scored by its weakest side's mean gradient (capped, so that one strong edge of
-the picture cannot make a side), from running sums along rows and columns (6 ms per aspect).
+the picture cannot make a side; the cap has a floor, or a mostly flat frame would cap it at 0),
+from running sums along rows and columns (6 ms per aspect).
 Each side of the best is then placed at full size by the peak of its gradient profile.
 """
 
@@ -22,6 +23,7 @@ import numpy as np
 from provenance.watermark_search import INSET_SCALE
 
 GRADIENT_CAP = 3.0  # a pixel's gradient counts up to this many times the frame's median
+MIN_MEDIAN_GRADIENT = 1.0  # grey levels: the cap's floor, where most of the frame is flat
 EDGE_REACH = 3  # full-size pixels either side of the half-size border searched for the edge
 _DISTINCT = 4  # half-size pixels: rectangles whose sides all lie this close are one
 _SIDE_INSET = 2  # full-size pixels cut off each end of a side (the corners blur both edges)
@@ -64,7 +66,8 @@ def _best_boxes(
     height, width = image.shape
     across = np.abs(np.diff(image, axis=1))  # (H, W - 1): between columns x and x + 1
     down = np.abs(np.diff(image, axis=0))  # (H - 1, W)
-    cap = GRADIENT_CAP * float(np.median(np.concatenate([across.ravel(), down.ravel()])))
+    median = float(np.median(np.concatenate([across.ravel(), down.ravel()])))
+    cap = GRADIENT_CAP * max(median, MIN_MEDIAN_GRADIENT)  # a mostly flat frame's median is 0
     across, down = np.minimum(across, cap), np.minimum(down, cap)
     column_runs = np.zeros((height + 1, width - 1), np.float32)
     np.cumsum(across, axis=0, out=column_runs[1:])

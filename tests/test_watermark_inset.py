@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -25,6 +26,17 @@ def _mean(frames: np.ndarray) -> np.ndarray:
     return np.mean([stats_luma(frame) for frame in frames], axis=0)
 
 
+def _box(window: tuple[float, float, float, float], width: int, height: int) -> tuple[float, ...]:
+    """A window (left, width, top, height of the original) back in the copy's pixels."""
+    shown_left, shown_w, shown_top, shown_h = window
+    return (
+        -shown_left / shown_w * width,
+        (1 - shown_left) / shown_w * width,
+        -shown_top / shown_h * height,
+        (1 - shown_top) / shown_h * height,
+    )
+
+
 @pytest.mark.parametrize(("share", "x", "y"), [(0.5, 0.8, 0.3), (0.7, 0.15, 0.9)])
 def test_an_insets_border_is_found_to_a_fraction_of_a_pixel(
     share: float, x: float, y: float
@@ -35,14 +47,7 @@ def test_an_insets_border_is_found_to_a_fraction_of_a_pixel(
     left, top = round(x * (width - small_w)), round(y * (height - small_h))
     found = inset_windows(_mean(copy), (small_h / small_w,), limit=1)
     assert len(found) == 1
-    # The window (left, width, top, height) in the original's units, back in the copy's pixels.
-    shown_left, shown_w, shown_top, shown_h = found[0]
-    box = (
-        -shown_left / shown_w * width,
-        (1 - shown_left) / shown_w * width,
-        -shown_top / shown_h * height,
-        (1 - shown_top) / shown_h * height,
-    )
+    box = _box(found[0], width, height)
     truth = (left, left + small_w, top, top + small_h)
     # Within a sixth of a pixel of the 640 x 360 statistics the mark is read from.
     assert np.allclose(box, truth, atol=width / 640 / 6), (box, truth)
@@ -67,3 +72,13 @@ def test_a_mirrored_clip_shown_inside_another_picture_is_read(textured: np.ndarr
         "mirrored left-right",
         "shown inside another picture at 60 % of its width",
     )
+
+
+def test_an_inset_on_a_flat_background_is_found() -> None:
+    # Most of the frame is one flat colour (the median gradient is 0): the search must still see
+    # the inset's border rather than score every rectangle 0.
+    mean = np.full((360, 640), 50.0, np.float32)
+    picture = cv2.cvtColor(photo(4, 352, 198), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    mean[60:258, 200:552] = cv2.GaussianBlur(picture, (0, 0), 2)  # a moving picture's mean blurs
+    found = inset_windows(mean, (198 / 352,), limit=2)
+    assert found and np.allclose(_box(found[0], 640, 360), (200, 552, 60, 258), atol=0.5)
