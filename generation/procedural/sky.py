@@ -219,7 +219,7 @@ def _off_colour(
     total: np.ndarray, chroma: list[np.ndarray], total_sky: np.ndarray, sky_chroma: list[np.ndarray]
 ) -> np.ndarray:
     """Where pixels (channel sums and chromaticities, _chromaticity) are much darker than a sky
-    estimate or off its hue, toward white included."""
+    estimate or off its hue; paler toward white or grey is not off the hue (clouds are)."""
     # per-channel planes: sums across channels of (H, W, 3) arrays were most of the sky setup's
     # time; on planes the same arithmetic takes a quarter of it (720p: 178 -> 48 ms, measured)
     darker = (total_sky - total) / 3.0 > 2.0 * SKY_COLOUR_TOLERANCE
