@@ -179,6 +179,7 @@ def analyze_scene(
     people = _people_mask(faces, aw, ah, width / aw, height / ah)
     water = _water(r, g, b, vmax, texture, rows, sky, horizon, below_line)
     sky = without_spray(sky, water)
+    horizon = _horizon(sky)  # the spray's line, if it was dropped, is no horizon
     foam = white_water(f, vmax, sat, gray, texture, rows, sky, people)
     water = np.maximum(water, foam)
     foliage = _foliage(small, vmax, sat, texture, sky, water)

@@ -63,6 +63,18 @@ def test_the_spray_over_a_breaking_wave_is_not_read_as_cloud():
     assert scene.haze < 0.3  # the white spray is not taken for mist either
 
 
+def test_a_scene_left_without_sky_has_no_horizon_of_its_own():
+    # the spray was read as sky before it was dropped; its line must not stay the horizon that
+    # the camera's parallax and the mist band follow: the surfer is placed as any skyless photo
+    horizons = {
+        name: analyze_photo(Image.open(EVAL / name).convert("RGB"), SMALL.width, SMALL.height)[
+            1
+        ].horizon
+        for name in ("surfer-wave.jpg", "forest-stream.jpg")
+    }
+    assert horizons["surfer-wave.jpg"] == horizons["forest-stream.jpg"], horizons
+
+
 @pytest.mark.parametrize("photo_name", ["cameraman.jpg", "grace-hopper.jpg"])
 def test_sky_behind_a_close_up_person_is_held_still_with_their_face(photo_name):
     # a pale sky behind the cameraman, a studio backdrop behind Grace Hopper: both read as sky
