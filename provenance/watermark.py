@@ -36,12 +36,16 @@ the detector averages all frames and compression noise averages out.
   and scanned as a centred copy from the zoom that fills the frame down to a further crop, a
   letterbox turned with its bars too; the likeliest two again half a degree either side); then
   the original shown inside a larger picture at half its size or more, placed by its border
-  (watermark_inset; mirrored or not), else by correlation. A reading says which of these it undid
-  (`WatermarkReading.transform`). Every frame carries the same mark, so speed changes and
-  reversal need nothing; a clip inside a longer video is read shot by shot (watermark_shots).
+  (watermark_inset; mirrored or not), else by correlation; last, inside a sharp border, an
+  original turned or cropped before it was inset (the inset scanned as a centred copy, then as a
+  turned one, with a lower z gate: SHARP_BORDER, INSIDE_MIN_SCORE). A reading says which of
+  these it undid (`WatermarkReading.transform`). Every frame carries the same mark, so speed
+  changes and reversal need nothing; a clip inside a longer video is read shot by shot
+  (watermark_shots).
   Each search hands the decoder only placements whose z-score clears MIN_SCORE; an inset's
-  border windows are decoded ungated, as the whole frame is (INSET_BORDERS), and the decoder
-  still demands sync, CRC and the error cap.
+  border windows are decoded ungated, as the whole frame is (INSET_BORDERS), and what a sharp
+  border holds at INSIDE_MIN_SCORE (the border has placed it, so far fewer places compete); the
+  decoder still demands sync, CRC and the error cap.
 - The CRC, the sync bits and a cap on corrected errors reject unmarked clips (no false ids).
 - The four corners are left unmarked: the visible label sits in one, and platform logos and
   overlays usually land there.

@@ -24,7 +24,7 @@ from provenance.watermark import (
     WHITEN_SIGMA,
     cell_layout,
 )
-from provenance.watermark_centred import centred_placements, zoom_shares
+from provenance.watermark_centred import CENTRED_MIN_SCORE, centred_placements, zoom_shares
 from provenance.watermark_decode import (
     GAINS,
     WHOLE,
@@ -51,6 +51,12 @@ CANDIDATES = 3  # placements of a copy that the detector polishes and tries to d
 # gate: a marked 50 % inset of the bench scored z 3.8 there and read, where 160 unmarked clips'
 # border windows scored 2.58 +- 0.80 (max 4.78): a gate would lose marks.
 INSET_BORDERS = 2
+# A copy turned or cropped before it was shown inside another picture is searched for only inside
+# a border this sharp (its weakest side's mean gradient over the cap, watermark_inset): the
+# bench's insets, edited or not, scored 0.83-1.0 at CRF 28; 32 copies of 8 eval clips without an
+# inset (as is, turned, mirrored, cropped) and 8 unmarked clips 0.13-0.59.
+SHARP_BORDER = 0.75
+INSIDE_MIN_SCORE = 3.0
 # Rotations ranked, in degrees (counter-clockwise positive); the likeliest are read half a degree
 # either side too. The lattice fit's peak is about a tenth of a degree wide on a textured photo
 # (bike-riders turned 3°: z 7.8 at 3°, 5.1 at 3.1°), so other angles read only on strong marks.
@@ -130,15 +136,14 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
     rotated = _read_rotated(turns[:2], stats.aspect, originals)
     if rotated is not None:
         mirror, angle, reading, geometry = rotated
-        turn = "counter-clockwise" if angle > 0 else "clockwise"
-        rotation = f"rotated {abs(angle):g}° {turn}"
+        rotation = _rotation_words(angle)
         reading.transform = _words(mirror, padding, rotation, _centred_words(geometry, box))
         return reading
-    inset = _read_inset(picture.astype(np.float32), _inset_ratios(picture.shape, aspect, originals))
+    inset = _read_inset(picture.astype(np.float32), aspect, originals)
     if inset is not None:
-        mirror, reading, geometry = inset
-        shown = f"shown inside another picture at {100 / geometry[1]:.0f} % of its width"
-        reading.transform = _words(mirror, padding, shown)
+        reading, edits, width = inset
+        shown = f"shown inside another picture at {100 / width:.0f} % of its width"
+        reading.transform = _words(*edits, padding, shown)
         return reading
     return readings[0]
 
@@ -155,18 +160,49 @@ def _bar_window(box: Box, shape: tuple[int, ...]) -> Geometry:
 
 
 def _read_inset(
-    luma: np.ndarray, ratios: tuple[float, ...]
-) -> tuple[str | None, WatermarkReading, Geometry] | None:
-    """The first id read where the original may sit inside a larger picture, the mirror undone
-    and where: first where the inset's border says (watermark_inset), then where the correlation
-    search puts it unmirrored (an inset whose border does not show, on a background much like
-    its own edge)."""
-    bordered = _read_bordered(luma, inset_windows(luma, ratios, INSET_BORDERS))
+    luma: np.ndarray, aspect: float, originals: tuple[float, ...]
+) -> tuple[WatermarkReading, tuple[str | None, ...], float] | None:
+    """The first id read where the original may sit inside a larger picture (`luma`, of display
+    `aspect`), the edits undone to read it in words, and the inset's width over the picture's.
+
+    First where the inset's border says (watermark_inset), in each mirror; then where the
+    correlation search puts it unmirrored (an inset whose border does not show, on a background
+    much like its own edge); last, inside a sharp border, a copy that was turned or cropped
+    before it was shown there."""
+    insets = inset_windows(luma, _inset_ratios(luma.shape, aspect, originals), INSET_BORDERS)
+    bordered = _read_bordered(luma, [inset.window for inset in insets])
     if bordered is not None:
-        return bordered
+        mirror, reading, geometry = bordered
+        return reading, (mirror,), geometry[1]
     placed = inset_placements(luma, search_template(), CANDIDATES)
     found = first_reading(luma, [placement.geometry for placement in placed])
-    return None if found is None else (None, *found)
+    if found is not None:
+        return found[0], (), found[1][1]
+    for inset in insets[:1]:
+        if inset.sharpness < SHARP_BORDER:
+            continue
+        left, right, top, bottom = inset.sides
+        pixel = aspect * luma.shape[0] / luma.shape[1]  # a pixel's width over its height
+        edited = _read_edited(inset.picture(luma), pixel * (right - left) / (bottom - top))
+        if edited is not None:
+            return edited[0], edited[1], inset.window[1]
+    return None
+
+
+def _read_edited(
+    picture: np.ndarray, aspect: float
+) -> tuple[WatermarkReading, tuple[str | None, ...]] | None:
+    """The first id read in a `picture` that shows the original, unmirrored, zoomed or turned
+    about its centre (what an inset's border holds), and those edits in words."""
+    centred = _read_centred(picture, aspect, (aspect,), INSIDE_MIN_SCORE)
+    if centred is not None:
+        reading, geometry = centred
+        return reading, (_crop_words(geometry),)
+    rotated = _read_rotated([(None, picture)], aspect, (aspect,), INSIDE_MIN_SCORE)
+    if rotated is None:
+        return None
+    _, angle, reading, geometry = rotated
+    return reading, (_rotation_words(angle), _crop_words(geometry))
 
 
 def _read_bordered(
@@ -209,17 +245,23 @@ def _inset_ratios(
 
 
 def _read_centred(
-    frame: np.ndarray, aspect: float, originals: tuple[float, ...]
+    frame: np.ndarray,
+    aspect: float,
+    originals: tuple[float, ...],
+    min_score: float = CENTRED_MIN_SCORE,
 ) -> tuple[WatermarkReading, Geometry] | None:
     """The first id read where the copy's whole `frame` keeps the original's centre (an even
     crop, a zoom, bars), scanning zooms finely (see watermark_centred), and where it sits."""
     shares = zoom_shares(aspect, originals)
-    placed = centred_placements(frame, search_template(), shares, CANDIDATES)
+    placed = centred_placements(frame, search_template(), shares, CANDIDATES, min_score)
     return first_reading(frame, [placement.geometry for placement in placed])
 
 
 def _read_rotated(
-    frames: list[tuple[str | None, np.ndarray]], aspect: float, originals: tuple[float, ...]
+    frames: list[tuple[str | None, np.ndarray]],
+    aspect: float,
+    originals: tuple[float, ...],
+    min_score: float = CENTRED_MIN_SCORE,
 ) -> tuple[str | None, float, WatermarkReading, Geometry] | None:
     """A reading of a copy rotated about its centre, and its mirror and angle.
 
@@ -245,7 +287,7 @@ def _read_rotated(
         for angle in (whole, whole - 0.5, whole + 0.5):
             turned = _unrotated(frame, angle, aspect)
             shares = _turned_shares(angle, aspect, originals)
-            for placement in centred_placements(turned, template, shares, 1):
+            for placement in centred_placements(turned, template, shares, 1, min_score):
                 tries.append((placement.score, mirror, angle, turned, placement.geometry))
     for _, mirror, angle, turned, geometry in sorted(tries, key=lambda t: -t[0]):
         values, weight, gain, geometry = refine(turned, geometry)
@@ -286,6 +328,11 @@ def _unrotated(picture: np.ndarray, angle: float, aspect: float) -> np.ndarray:
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REFLECT,
     )
+
+
+def _rotation_words(angle: float) -> str:
+    turn = "counter-clockwise" if angle > 0 else "clockwise"
+    return f"rotated {abs(angle):g}° {turn}"
 
 
 def _words(*parts: str | None) -> tuple[str, ...]:

@@ -18,6 +18,9 @@ Each side of the best is then placed at full size by the peak of its gradient pr
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import cv2
 import numpy as np
 
 from provenance.watermark_search import INSET_SCALE
@@ -31,9 +34,40 @@ _SIDE_INSET = 2  # full-size pixels cut off each end of a side (the corners blur
 Window = tuple[float, float, float, float]  # (left, width, top, height) of the original
 
 
-def inset_windows(mean: np.ndarray, ratios: tuple[float, ...], limit: int) -> list[Window]:
-    """Where an original shown inside the copy (`mean`, its mean luma) likeliest sits, as the
-    window of the original the copy shows (widths over 1), best first.
+class Inset(NamedTuple):
+    """A rectangle found by its border: the window of the original the copy shows if the inset
+    is the whole original (widths over 1), the inset's sides in the copy's pixels (left, right,
+    top, bottom), and how sharp its weakest side is (0..1 of the gradient cap)."""
+
+    window: Window
+    sides: tuple[float, float, float, float]
+    sharpness: float
+
+    def picture(self, mean: np.ndarray) -> np.ndarray:
+        """What the inset shows, cut out of `mean` at its own size in `mean`'s pixels."""
+        left, right, top, bottom = self.sides
+        width, height = max(round(right - left), 2), max(round(bottom - top), 2)
+        # Output pixel x samples `mean` at left + (x + 0.5) * (right - left) / width - 0.5.
+        scale_x, scale_y = (right - left) / width, (bottom - top) / height
+        inverse = np.array(
+            [
+                [scale_x, 0, left + 0.5 * scale_x - 0.5],
+                [0, scale_y, top + 0.5 * scale_y - 0.5],
+            ],
+            np.float32,
+        )
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        return cv2.warpAffine(
+            mean.astype(np.float32),
+            inverse,
+            (width, height),
+            flags=flags,
+            borderMode=cv2.BORDER_REFLECT,
+        )
+
+
+def inset_windows(mean: np.ndarray, ratios: tuple[float, ...], limit: int) -> list[Inset]:
+    """Where an original shown inside the copy (`mean`, its mean luma) likeliest sits, best first.
 
     `ratios` are the inset's height over its width in `mean`'s pixels, one per original aspect
     tried."""
@@ -41,13 +75,15 @@ def inset_windows(mean: np.ndarray, ratios: tuple[float, ...], limit: int) -> li
     half = _halved(mean)
     boxes = [box for ratio in ratios for box in _best_boxes(half, ratio, limit)]
     boxes.sort(key=lambda box: -box[0])
-    chosen: list[tuple[int, int, int, int]] = []
-    for _, *sides in boxes:
+    chosen: list[tuple[float, int, int, int, int]] = []
+    for score, *sides in boxes:
         if len(chosen) == limit:
             break
-        if all(max(abs(a - b) for a, b in zip(sides, c, strict=True)) > _DISTINCT for c in chosen):
-            chosen.append((sides[0], sides[1], sides[2], sides[3]))
-    return [_window(mean, *(2 * side for side in box)) for box in chosen]
+        if all(
+            max(abs(a - b) for a, b in zip(sides, c[1:], strict=True)) > _DISTINCT for c in chosen
+        ):
+            chosen.append((score, sides[0], sides[1], sides[2], sides[3]))
+    return [_placed(mean, score, *(2 * side for side in box)) for score, *box in chosen]
 
 
 def _halved(image: np.ndarray) -> np.ndarray:
@@ -60,7 +96,7 @@ def _halved(image: np.ndarray) -> np.ndarray:
 def _best_boxes(
     image: np.ndarray, ratio: float, limit: int
 ) -> list[tuple[float, int, int, int, int]]:
-    """(score, left, right, top, bottom) of the best rectangle per size whose height is `ratio`
+    """(sharpness, left, right, top, bottom) of the best rectangle per size whose height is `ratio`
     of its width, the `limit` x 4 best sizes kept; sides are pixel boundaries (column `left`
     starts the inset), all strictly inside the frame."""
     height, width = image.shape
@@ -89,7 +125,7 @@ def _best_boxes(
             top, left = np.unravel_index(int(np.argmax(weakest)), weakest.shape)
             found.append(
                 (
-                    float(weakest[top, left]),
+                    float(weakest[top, left]) / cap,
                     int(left) + 1,
                     int(left) + 1 + w,
                     int(top) + 1,
@@ -100,10 +136,9 @@ def _best_boxes(
     return found[: 4 * limit]
 
 
-def _window(image: np.ndarray, left: int, right: int, top: int, bottom: int) -> Window:
-    """The window of the original the copy shows, each side of the inset placed at its edge's
-    peak near the half-size guess (a parabola through the strongest boundary and its two
-    neighbours)."""
+def _placed(image: np.ndarray, sharpness: float, left: int, right: int, top: int, bottom: int):
+    """The inset near the half-size guess, each side placed at its edge's peak (a parabola
+    through the strongest boundary and its two neighbours)."""
     height, width = image.shape
     across = np.abs(np.diff(image, axis=1))
     down = np.abs(np.diff(image, axis=0))
@@ -120,7 +155,8 @@ def _window(image: np.ndarray, left: int, right: int, top: int, bottom: int) -> 
     )
     shown_left, shown_right, shown_top, shown_bottom = sides
     span_x, span_y = shown_right - shown_left, shown_bottom - shown_top
-    return (-shown_left / span_x, width / span_x, -shown_top / span_y, height / span_y)
+    window = (-shown_left / span_x, width / span_x, -shown_top / span_y, height / span_y)
+    return Inset(window, sides, sharpness)
 
 
 def _edge(profile: np.ndarray, guess: int) -> float:

@@ -9,7 +9,7 @@ import pytest
 from provenance.watermark_detect import detect_watermark
 from provenance.watermark_inset import inset_windows
 from provenance.watermark_stats import stats_luma
-from tests.support.clip_edits import inset, mirror
+from tests.support.clip_edits import crop_every_side, inset, mirror, rotate
 from tests.support.photo_clips import animate, decode, encode, eval_photo, photo, published_clip
 
 CLIP_ID = 0x5EED_1214
@@ -47,7 +47,7 @@ def test_an_insets_border_is_found_to_a_fraction_of_a_pixel(
     left, top = round(x * (width - small_w)), round(y * (height - small_h))
     found = inset_windows(_mean(copy), (small_h / small_w,), limit=1)
     assert len(found) == 1
-    box = _box(found[0], width, height)
+    box = _box(found[0].window, width, height)
     truth = (left, left + small_w, top, top + small_h)
     # Within a sixth of a pixel of the 640 x 360 statistics the mark is read from.
     assert np.allclose(box, truth, atol=width / 640 / 6), (box, truth)
@@ -74,6 +74,22 @@ def test_a_mirrored_clip_shown_inside_another_picture_is_read(textured: np.ndarr
     )
 
 
+def test_a_turned_clip_shown_inside_another_picture_is_read(textured: np.ndarray) -> None:
+    # The inset's border is upright; what it shows was turned 3 degrees (and zoomed to fill).
+    # (This 480 x 270 clip's 288-pixel inset loses its mark at CRF 23; a 720p one's keeps it.)
+    reading = detect_watermark(decode(encode(inset(rotate(textured, 3), 0.6, 0.4, 0.2), crf=18)))
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform[0] == "rotated 3° counter-clockwise"
+    assert reading.transform[-1] == "shown inside another picture at 60 % of its width"
+
+
+def test_a_cropped_clip_shown_inside_another_picture_is_read(textured: np.ndarray) -> None:
+    copy = inset(crop_every_side(textured, 0.08), 0.6, 0.7, 0.6)
+    reading = detect_watermark(decode(encode(copy, crf=18)))
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform[-1] == "shown inside another picture at 60 % of its width"
+
+
 def test_an_inset_on_a_flat_background_is_found() -> None:
     # Most of the frame is one flat colour (the median gradient is 0): the search must still see
     # the inset's border rather than score every rectangle 0.
@@ -81,4 +97,4 @@ def test_an_inset_on_a_flat_background_is_found() -> None:
     picture = cv2.cvtColor(photo(4, 352, 198), cv2.COLOR_RGB2GRAY).astype(np.float32)
     mean[60:258, 200:552] = cv2.GaussianBlur(picture, (0, 0), 2)  # a moving picture's mean blurs
     found = inset_windows(mean, (198 / 352,), limit=2)
-    assert found and np.allclose(_box(found[0], 640, 360), (200, 552, 60, 258), atol=0.5)
+    assert found and np.allclose(_box(found[0].window, 640, 360), (200, 552, 60, 258), atol=0.5)
