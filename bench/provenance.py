@@ -293,6 +293,7 @@ def robustness(
         )
         psnrs.append(quality)
         decoded = decode(signed.read_bytes())
+        missed = []
         for name, edit in rows.items():
             if name in COMPILATION_EDITS and index % COMPILATION_EVERY:
                 continue
@@ -302,14 +303,17 @@ def robustness(
             began = time.perf_counter()
             found = recover(read_signals(io.BytesIO(copy)), repo)
             tally[name]["times"].append(time.perf_counter() - began)
+            if found is None or found.related:
+                missed.append(name)
             if found is None:
                 continue
             if found.entry.clip_id != clip_id:
                 tally[name]["wrong"] += 1
             else:
                 tally[name]["related" if found.related else "watermark"] += 1
-        print(  # a full table takes about an hour: show how it goes
-            f"robustness: clip {index + 1} of {clips} read  ({time.perf_counter() - started:.0f} s)",
+        print(  # a full table takes an hour or more: show how it goes, and what each clip missed
+            f"robustness: clip {index + 1} of {clips} read  ({time.perf_counter() - started:.0f} s)"
+            f"; {EVAL_PHOTOS[index % len(EVAL_PHOTOS)].stem} missed: {', '.join(missed) or 'none'}",
             file=sys.stderr,
             flush=True,
         )
