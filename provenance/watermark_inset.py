@@ -28,10 +28,14 @@ from provenance.watermark_search import INSET_SCALE
 GRADIENT_CAP = 3.0  # a pixel's gradient counts up to this many times the frame's median
 MIN_MEDIAN_GRADIENT = 1.0  # grey levels: the cap's floor, where most of the frame is flat
 EDGE_REACH = 3  # full-size pixels either side of the half-size border searched for the edge
+# Full-size pixels an inset's height may differ from its width times the original's shape (the
+# copy rounds the inset to whole, often even, pixels) before the side that breaks it is moved.
+SHAPE_SLACK = 1.0
 _DISTINCT = 4  # half-size pixels: rectangles whose sides all lie this close are one
 _SIDE_INSET = 2  # full-size pixels cut off each end of a side (the corners blur both edges)
 
 Window = tuple[float, float, float, float]  # (left, width, top, height) of the original
+Sides = tuple[float, float, float, float]  # (left, right, top, bottom) in the copy's pixels
 
 
 class Inset(NamedTuple):
@@ -40,7 +44,7 @@ class Inset(NamedTuple):
     top, bottom), and how sharp its weakest side is (0..1 of the gradient cap)."""
 
     window: Window
-    sides: tuple[float, float, float, float]
+    sides: Sides
     sharpness: float
 
     def picture(self, mean: np.ndarray) -> np.ndarray:
@@ -73,17 +77,21 @@ def inset_windows(mean: np.ndarray, ratios: tuple[float, ...], limit: int) -> li
     tried."""
     mean = mean.astype(np.float32)
     half = _halved(mean)
-    boxes = [box for ratio in ratios for box in _best_boxes(half, ratio, limit)]
+    boxes = [(*box, ratio) for ratio in ratios for box in _best_boxes(half, ratio, limit)]
     boxes.sort(key=lambda box: -box[0])
-    chosen: list[tuple[float, int, int, int, int]] = []
-    for score, *sides in boxes:
+    chosen: list[tuple[float, int, int, int, int, float]] = []
+    for score, left, right, top, bottom, ratio in boxes:
         if len(chosen) == limit:
             break
+        sides = (left, right, top, bottom)
         if all(
-            max(abs(a - b) for a, b in zip(sides, c[1:], strict=True)) > _DISTINCT for c in chosen
+            max(abs(a - b) for a, b in zip(sides, c[1:5], strict=True)) > _DISTINCT for c in chosen
         ):
-            chosen.append((score, sides[0], sides[1], sides[2], sides[3]))
-    return [_placed(mean, score, *(2 * side for side in box)) for score, *box in chosen]
+            chosen.append((score, left, right, top, bottom, ratio))
+    return [
+        _placed(mean, score, ratio, 2 * left, 2 * right, 2 * top, 2 * bottom)
+        for score, left, right, top, bottom, ratio in chosen
+    ]
 
 
 def _halved(image: np.ndarray) -> np.ndarray:
@@ -136,9 +144,11 @@ def _best_boxes(
     return found[: 4 * limit]
 
 
-def _placed(image: np.ndarray, sharpness: float, left: int, right: int, top: int, bottom: int):
+def _placed(
+    image: np.ndarray, sharpness: float, ratio: float, left: int, right: int, top: int, bottom: int
+) -> Inset:
     """The inset near the half-size guess, each side placed at its edge's peak (a parabola
-    through the strongest boundary and its two neighbours)."""
+    through the strongest boundary and its two neighbours), of the shape `ratio` says."""
     height, width = image.shape
     across = np.abs(np.diff(image, axis=1))
     down = np.abs(np.diff(image, axis=0))
@@ -153,16 +163,48 @@ def _placed(image: np.ndarray, sharpness: float, left: int, right: int, top: int
         _edge(profile_y, top),
         _edge(profile_y, bottom),
     )
-    shown_left, shown_right, shown_top, shown_bottom = sides
+    shown_left, shown_right, shown_top, shown_bottom = _shaped(sides, ratio, profile_x, profile_y)
     span_x, span_y = shown_right - shown_left, shown_bottom - shown_top
     window = (-shown_left / span_x, width / span_x, -shown_top / span_y, height / span_y)
-    return Inset(window, sides, sharpness)
+    return Inset(window, (shown_left, shown_right, shown_top, shown_bottom), sharpness)
 
 
-def _edge(profile: np.ndarray, guess: int) -> float:
-    """The boundary near `guess` where `profile` (gradient index b - 1 for boundary b) peaks."""
-    first = max(1, guess - EDGE_REACH)
-    last = min(profile.size, guess + EDGE_REACH)  # boundaries first .. last
+def _shaped(sides: Sides, ratio: float, profile_x: np.ndarray, profile_y: np.ndarray) -> Sides:
+    """`sides` if they have the inset's shape (height `ratio` of width, within SHAPE_SLACK);
+    else, of the four boxes that move one side to where the other three put it, the one whose
+    weakest side is strongest. A strong edge just inside the inset (a photo's dark shore along
+    its bottom) can outshine the inset's own side within EDGE_REACH; the other three are right."""
+    left, right, top, bottom = sides
+    height, width = ratio * (right - left), (bottom - top) / ratio
+    if abs(bottom - top - height) <= SHAPE_SLACK:
+        return sides
+    moved: list[Sides] = [
+        (left, right, top, _edge(profile_y, round(top + height), 1)),
+        (left, right, _edge(profile_y, round(bottom - height), 1), bottom),
+        (left, _edge(profile_x, round(left + width), 1), top, bottom),
+        (_edge(profile_x, round(right - width), 1), right, top, bottom),
+    ]
+
+    def weakest(box: Sides) -> float:
+        strengths = [_strength(profile_x, side) for side in box[:2]]
+        return min(strengths + [_strength(profile_y, side) for side in box[2:]])
+
+    return max(moved, key=weakest)
+
+
+def _strength(profile: np.ndarray, boundary: float) -> float:
+    """The gradient at a (fractional) boundary: the stronger of the two whole ones beside it."""
+    low, high = int(np.floor(boundary)), int(np.ceil(boundary))
+    inside = [profile[b - 1] for b in (low, high) if 1 <= b <= profile.size]
+    return float(max(inside, default=0.0))
+
+
+def _edge(profile: np.ndarray, guess: int, reach: int = EDGE_REACH) -> float:
+    """The boundary within `reach` of `guess` where `profile` (gradient index b - 1 for boundary
+    b) peaks."""
+    guess = min(max(guess, 1), profile.size)  # a side another three put past the frame's edge
+    first = max(1, guess - reach)
+    last = min(profile.size, guess + reach)  # boundaries first .. last
     near = profile[first - 1 : last]
     peak = int(np.argmax(near))
     offset = 0.0

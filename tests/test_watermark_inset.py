@@ -98,3 +98,18 @@ def test_an_inset_on_a_flat_background_is_found() -> None:
     mean[60:258, 200:552] = cv2.GaussianBlur(picture, (0, 0), 2)  # a moving picture's mean blurs
     found = inset_windows(mean, (198 / 352,), limit=2)
     assert found and np.allclose(_box(found[0].window, 640, 360), (200, 552, 60, 258), atol=0.5)
+
+
+@pytest.mark.parametrize("strip", [2, 3])
+def test_a_strong_edge_just_inside_an_inset_does_not_move_its_side(strip: int) -> None:
+    # A dark strip along the inset's bottom (a bench clip's own dark shore): the strip's top edge,
+    # inside, is stronger than the inset's bottom. The inset has the original's shape, so the
+    # side that breaks it is the one to move.
+    rng = np.random.default_rng(1)
+    mean = cv2.GaussianBlur(rng.uniform(40, 90, (360, 640)).astype(np.float32), (0, 0), 3)
+    picture = cv2.cvtColor(photo(4, 384, 216), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    picture = cv2.GaussianBlur(picture, (0, 0), 2)
+    picture[216 - strip :] = 15.0
+    mean[86:302, 93:477] = picture
+    found = inset_windows(mean, (216 / 384,), limit=1)
+    assert np.allclose(found[0].sides, (93, 477, 86, 302), atol=0.5), found[0].sides
