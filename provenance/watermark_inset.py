@@ -13,7 +13,10 @@ The search: at half size, every rectangle of the original's aspect filling at le
 of the frame is scored by its weakest side's mean gradient (capped, so that one strong edge of
 the picture cannot make a side; the cap has a floor, or a mostly flat frame would cap it at 0),
 from running sums along rows and columns (6 ms per aspect).
-Each side of the best is then placed at full size by the peak of its gradient profile.
+Each side of the best is then placed at full size by the peak of its gradient profile; a side
+that breaks the original's shape (a strong edge of the picture just inside it) is moved to where
+the other three put it. An inset's border also says how sure it is (`Inset.sharpness`): only
+inside a sharp one does the detector look for an original turned or cropped before it was shown.
 """
 
 from __future__ import annotations
