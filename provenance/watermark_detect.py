@@ -36,7 +36,7 @@ from provenance.watermark_decode import (
     first_reading,
     refine,
 )
-from provenance.watermark_framing import EDGE_MARGIN, ORIENTATIONS, Box
+from provenance.watermark_framing import ORIENTATIONS, Box, picture_window
 from provenance.watermark_inset import inset_windows
 from provenance.watermark_search import CellTemplate, fill_share, inset_placements, placements
 from provenance.watermark_stats import LumaStats
@@ -101,7 +101,7 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
     aspect = stats.aspect * (picture.shape[1] / box.width) / (picture.shape[0] / box.height)
     luma = cv2.resize(picture, SUPER_SIZE, interpolation=cv2.INTER_AREA)
     padding = box.bars()
-    window = _bar_window(box, picture.shape)
+    window = picture_window(stats.total / stats.frames, box)
     # Searches and the placements they find read the picture at the statistics' resolution:
     # resampled once from there, a shrunk or turned copy keeps far more of its mark than from
     # the detector's 4 pixels per cell (a half-size inset: lattice fit 0.19 against 0.04).
@@ -146,17 +146,6 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
         reading.transform = _words(*edits, padding, shown)
         return reading
     return readings[0]
-
-
-def _bar_window(box: Box, shape: tuple[int, ...]) -> Geometry:
-    """Which share of the original the picture inside bars shows: the line cut beyond each bar
-    (EDGE_MARGIN) is a sliver of the original, not a crop to search for."""
-    top = EDGE_MARGIN if box.top > 0 else 0
-    bottom = EDGE_MARGIN if box.bottom < box.height else 0
-    left = EDGE_MARGIN if box.left > 0 else 0
-    right = EDGE_MARGIN if box.right < box.width else 0
-    height, width = shape[0] + top + bottom, shape[1] + left + right
-    return (left / width, shape[1] / width, top / height, shape[0] / height)
 
 
 def _read_inset(

@@ -33,6 +33,9 @@ RING_LINES = 8  # bar lines beside a moving picture that may ring (half an H.264
 RING_SHARE = 0.95  # share of a ringing bar line's pixels that stay flat in the mean
 RINGING_BAR = 4  # least bar lines beside which lines may ring (a dark sky under one black line)
 MIN_PICTURE = 0.3  # least share of each axis left as picture; less and the copy is blank
+EDGE_REACH = RING_LINES + 3  # lines beyond a bar's last flat line where the picture may begin
+EDGE_CONTRAST = 16.0  # levels between bar and picture for a pixel to tell how much is bar
+EDGE_USABLE = 0.1  # least share of a line's pixels with that contrast to place the edge
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,58 @@ def picture_box(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> Box | No
         height,
         width,
     )
+
+
+def picture_window(mean: np.ndarray, box: Box) -> tuple[float, float, float, float]:
+    """Which share of the original the picture inside bars (`box`) shows, as (left, width, top,
+    height): the picture's edges are found to a fraction of a line (`_edge_beyond`), so the
+    lines cut beyond each bar, and any kept as picture that are mostly bar, count as the
+    sliver of the original they are, not as a crop to search for."""
+    height, width = box.height, box.width
+    top = _edge_beyond(mean, box.top - EDGE_MARGIN) if box.top > 0 else 0.0
+    bottom = float(height)
+    if box.bottom < height:
+        bottom -= _edge_beyond(mean[::-1], height - box.bottom - EDGE_MARGIN)
+    rows = mean[box.top : box.bottom]
+    left = _edge_beyond(rows.T, box.left - EDGE_MARGIN) if box.left > 0 else 0.0
+    right = float(width)
+    if box.right < width:
+        right -= _edge_beyond(rows[:, ::-1].T, width - box.right - EDGE_MARGIN)
+    span_x, span_y = right - left, bottom - top
+    return (
+        (box.left - left) / span_x,
+        (box.right - box.left) / span_x,
+        (box.top - top) / span_y,
+        (box.bottom - box.top) / span_y,
+    )
+
+
+def _edge_beyond(mean: np.ndarray, bar: int) -> float:
+    """Where the picture begins below the `bar` flat lines at the top of `mean`, to a fraction
+    of a line.
+
+    Each line beyond blends the bar's colour and the picture; its share of bar is read, per
+    pixel with contrast, against a line of picture EDGE_REACH further in. Lines count while they
+    are mostly bar, and the first that is mostly picture counts its share and ends the edge.
+    Two copies this fixes: a copy rescaled by a fraction (1344 x 772 to 640 x 360) spreads a
+    bar's edge over two lines; white bars ring darker beside a dark moving picture (252 against
+    255, too far off the bar's colour to be cut as ringing), so up to 6 lines of them were kept
+    as picture. A window that put the edge at the last flat line read both at the wrong place."""
+    if bar <= 0 or bar + EDGE_REACH >= mean.shape[0]:
+        return float(max(bar, 0))
+    colour = float(np.median(mean[0]))
+    picture = mean[bar + EDGE_REACH]
+    contrast = colour - picture
+    usable = np.abs(contrast) >= EDGE_CONTRAST
+    if usable.mean() < EDGE_USABLE:  # a picture much like its bar: keep the last flat line
+        return float(bar)
+    edge = float(bar)
+    for line in mean[bar : bar + EDGE_REACH]:
+        share = float(np.clip(np.median((line - picture)[usable] / contrast[usable]), 0.0, 1.0))
+        edge += share
+        if share < 0.5:
+            break
+    return edge
 
 
 def _bar_lines(mean: np.ndarray, still: np.ndarray) -> int:
