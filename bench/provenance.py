@@ -180,7 +180,10 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="6 clips, 4 paired edits, 60 unrelated: for iteration"
     )
-    parser.add_argument("--rows", help="only the table rows whose name contains this text")
+    parser.add_argument(
+        "--rows",
+        help="only the table rows whose name contains this text (or, comma-separated, any of these)",
+    )
     parser.add_argument(
         "--seed", type=int, help="draw the clip ids from this seed (compare runs on the same ids)"
     )

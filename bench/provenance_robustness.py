@@ -122,7 +122,8 @@ COMPILATION_EDITS = {
 
 def edit_rows(quick: bool, only: str | None = None) -> dict:
     """Row name -> edit(frames, rng): each single edit, each pair, the compilations; only the rows
-    whose name contains `only`, when given (a rerun of the rows a change concerns)."""
+    whose name contains one of `only`'s comma-separated parts, when given (a rerun of the rows a
+    change concerns)."""
     rows = dict(SINGLE_EDITS)
     names = list(PAIRED_EDITS)
     if quick:
@@ -133,7 +134,12 @@ def edit_rows(quick: bool, only: str | None = None) -> dict:
             rows[f"{first} + {second}"] = lambda f, r, a=a, b=b: b(a(f, r), r)
     if not quick:
         rows.update(COMPILATION_EDITS)
-    return {name: edit for name, edit in rows.items() if only is None or only in name}
+    parts = None if only is None else only.split(",")
+    return {
+        name: edit
+        for name, edit in rows.items()
+        if parts is None or any(part in name for part in parts)
+    }
 
 
 def robustness(

@@ -36,7 +36,7 @@ from provenance.watermark_decode import (
     first_reading,
     refine,
 )
-from provenance.watermark_framing import ORIENTATIONS, Box, picture_window
+from provenance.watermark_framing import ORIENTATIONS, Box, picture_box, picture_window
 from provenance.watermark_inset import inset_windows
 from provenance.watermark_search import CellTemplate, fill_share, inset_placements, placements
 from provenance.watermark_stats import LumaStats
@@ -57,6 +57,7 @@ INSET_BORDERS = 2
 # inset (as is, turned, mirrored, cropped) and 8 unmarked clips 0.13-0.59.
 SHARP_BORDER = 0.75
 INSIDE_MIN_SCORE = 3.0
+INSIDE_MARGIN = 2.0  # pixels: an inset's bars are looked for this far inside its border
 # Rotations ranked, in degrees (counter-clockwise positive); the likeliest are read half a degree
 # either side too. The lattice fit's peak is about a tenth of a degree wide on a textured photo
 # (bike-riders turned 3°: z 7.8 at 3°, 5.1 at 3.1°), so other angles read only on strong marks.
@@ -139,7 +140,8 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
         rotation = _rotation_words(angle)
         reading.transform = _words(mirror, padding, rotation, _centred_words(geometry, box))
         return reading
-    inset = _read_inset(picture.astype(np.float32), aspect, originals)
+    still = (stats.low[rows, columns], stats.high[rows, columns])
+    inset = _read_inset(picture.astype(np.float32), still, aspect, originals)
     if inset is not None:
         reading, edits, width = inset
         shown = f"shown inside another picture at {100 / width:.0f} % of its width"
@@ -149,15 +151,20 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
 
 
 def _read_inset(
-    luma: np.ndarray, aspect: float, originals: tuple[float, ...]
+    luma: np.ndarray,
+    still: tuple[np.ndarray, np.ndarray],
+    aspect: float,
+    originals: tuple[float, ...],
 ) -> tuple[WatermarkReading, tuple[str | None, ...], float] | None:
     """The first id read where the original may sit inside a larger picture (`luma`, of display
-    `aspect`), the edits undone to read it in words, and the inset's width over the picture's.
+    `aspect`; `still`: each pixel's least and greatest luma), the edits undone to read it in
+    words, and the inset's width over the picture's.
 
     First where the inset's border says (watermark_inset), in each mirror; then where the
     correlation search puts it unmirrored (an inset whose border does not show, on a background
-    much like its own edge); last, inside a sharp border, a copy that was turned or cropped
-    before it was shown there."""
+    much like its own edge); last, inside a sharp border, a copy that was letterboxed, turned or
+    cropped before it was shown there (a letterboxed copy's border has the copy's own shape,
+    which `originals` holds; other shapes are not searched)."""
     insets = inset_windows(luma, _inset_ratios(luma.shape, aspect, originals), INSET_BORDERS)
     bordered = _read_bordered(luma, [inset.window for inset in insets])
     if bordered is not None:
@@ -172,17 +179,27 @@ def _read_inset(
             continue
         left, right, top, bottom = inset.sides
         pixel = aspect * luma.shape[0] / luma.shape[1]  # a pixel's width over its height
-        edited = _read_edited(inset.picture(luma), pixel * (right - left) / (bottom - top))
+        within = [inset.picture(image, INSIDE_MARGIN) for image in (luma, *still)]
+        edited = _read_edited(inset.picture(luma), within, pixel * (right - left) / (bottom - top))
         if edited is not None:
             return edited[0], edited[1], inset.window[1]
     return None
 
 
 def _read_edited(
-    picture: np.ndarray, aspect: float
+    picture: np.ndarray, within: list[np.ndarray], aspect: float
 ) -> tuple[WatermarkReading, tuple[str | None, ...]] | None:
-    """The first id read in a `picture` that shows the original, unmirrored, zoomed or turned
-    about its centre (what an inset's border holds), and those edits in words."""
+    """The first id read in an inset's `picture` that shows the original, unmirrored, inside
+    bars (found `within` its border: the mean, least and greatest luma a line inside it) or
+    zoomed or turned about its centre, and those edits in words."""
+    box = picture_box(*within)
+    if box is not None and box.bars() is not None:
+        mean = within[0]
+        shown = mean[box.top : box.bottom, box.left : box.right]
+        luma = cv2.resize(shown, SUPER_SIZE, interpolation=cv2.INTER_AREA)
+        reading = _read_whole(luma, shown, picture_window(mean, box))
+        if reading.clip_id is not None:
+            return reading, (box.bars(),)
     centred = _read_centred(picture, aspect, (aspect,), INSIDE_MIN_SCORE)
     if centred is not None:
         reading, geometry = centred

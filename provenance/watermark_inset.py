@@ -50,9 +50,11 @@ class Inset(NamedTuple):
     sides: Sides
     sharpness: float
 
-    def picture(self, mean: np.ndarray) -> np.ndarray:
-        """What the inset shows, cut out of `mean` at its own size in `mean`'s pixels."""
+    def picture(self, mean: np.ndarray, margin: float = 0.0) -> np.ndarray:
+        """What the inset shows, cut out of `mean` at its own size in `mean`'s pixels, `margin`
+        pixels inside its border (its lines blend with what surrounds it)."""
         left, right, top, bottom = self.sides
+        left, right, top, bottom = left + margin, right - margin, top + margin, bottom - margin
         width, height = max(round(right - left), 2), max(round(bottom - top), 2)
         # Output pixel x samples `mean` at left + (x + 0.5) * (right - left) / width - 0.5.
         scale_x, scale_y = (right - left) / width, (bottom - top) / height

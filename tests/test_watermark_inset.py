@@ -9,7 +9,7 @@ import pytest
 from provenance.watermark_detect import detect_watermark
 from provenance.watermark_inset import inset_windows
 from provenance.watermark_stats import stats_luma
-from tests.support.clip_edits import crop_every_side, inset, mirror, rotate
+from tests.support.clip_edits import boxed, crop_every_side, inset, mirror, rotate
 from tests.support.photo_clips import animate, decode, encode, eval_photo, photo, published_clip
 
 CLIP_ID = 0x5EED_1214
@@ -88,6 +88,18 @@ def test_a_cropped_clip_shown_inside_another_picture_is_read(textured: np.ndarra
     reading = detect_watermark(decode(encode(copy, crf=18)))
     assert reading.clip_id == CLIP_ID
     assert reading.transform[-1] == "shown inside another picture at 60 % of its width"
+
+
+def test_a_letterboxed_clip_shown_inside_another_picture_is_read() -> None:
+    # A dark clip letterboxed into 4:3, then shown inside another picture: its black bars and
+    # its dark edges meet with little contrast, so the inset is found by its outer, 4:3 border,
+    # and the bars inside it are cut as the whole frame's are.
+    marked = published_clip(CLIP_ID, eval_photo("lake-summer-1am.jpg"))
+    copy = decode(encode(inset(boxed(marked, 4 / 3), 0.6, 0.3, 0.7), crf=18))
+    reading = detect_watermark(copy)
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform[0].startswith("letterboxed")
+    assert reading.transform[-1].startswith("shown inside another picture")
 
 
 def test_an_inset_on_a_flat_background_is_found() -> None:
