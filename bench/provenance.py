@@ -5,12 +5,13 @@
 Prints, for a 5 s 720p clip: sign (label + watermark + manifest), verify, watermark decode,
 fingerprint and size overhead, beside the floor (plain c2pa-python sign and read of the same
 clip), and the read of a stripped clip that is not ours (every search runs). Then a robustness
-table (bench/provenance_robustness.py): >= 30 clips from the photos of samples/eval, published as the pipeline does, each edited
-the way re-uploaders do (mirrors, bars, rotation, crops, speed, reversal, picture in picture, a
-60 s compilation; one row per edit and per pair of edits) and re-encoded at CRF 28; a row counts
-the clips whose watermark recovers them ("related only": the fingerprint matched, which is not
-recovery). Last, false matches over unmarked clips edited alike, siblings from the same photos
-included. `--quick` (6 clips, fewer pairs, 60 unmarked clips) is for iteration. Clip ids are
+table (bench/provenance_robustness.py): >= 30 clips from the photos of samples/eval, published
+as the pipeline does, each edited the way re-uploaders do (mirrors, bars, rotation, crops, speed,
+reversal, picture in picture, a 60 s compilation; one row per edit and per pair of edits) and
+re-encoded at CRF 28; a row counts the clips whose watermark recovers them ("related only": the
+fingerprint matched, which is not recovery). Last, false matches over unmarked clips edited
+alike, siblings from the same photos included. `--rows` reruns only some rows.
+`--quick` (6 clips, fewer pairs, 60 unmarked clips) is for iteration. Clip ids are
 random, and a clip near the decoder's limit reads with some ids and not others; `--seed` fixes
 them, so two versions of the code compare on the same marks.
 """
