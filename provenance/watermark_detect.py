@@ -57,7 +57,9 @@ INSET_BORDERS = 2
 # inset (as is, turned, mirrored, cropped) and 8 unmarked clips 0.13-0.59.
 SHARP_BORDER = 0.75
 INSIDE_MIN_SCORE = 3.0
-INSIDE_MARGIN = 2.0  # pixels: an inset's bars are looked for this far inside its border
+# Pixels inside an inset's border where its own bars are looked for: the first line inside still
+# blends with the background (a black bar's was 97.6 % flat, under BAR_SHARE, so no bar was seen).
+INSIDE_MARGIN = 2.0
 # Rotations ranked, in degrees (counter-clockwise positive); the likeliest are read half a degree
 # either side too. The lattice fit's peak is about a tenth of a degree wide on a textured photo
 # (bike-riders turned 3°: z 7.8 at 3°, 5.1 at 3.1°), so other angles read only on strong marks.
@@ -190,7 +192,7 @@ def _read_edited(
     picture: np.ndarray, within: list[np.ndarray], aspect: float
 ) -> tuple[WatermarkReading, tuple[str | None, ...]] | None:
     """The first id read in an inset's `picture` that shows the original, unmirrored, inside
-    bars (found `within` its border: the mean, least and greatest luma a line inside it) or
+    bars (found `within` its border: the mean, least and greatest luma INSIDE_MARGIN in) or
     zoomed or turned about its centre, and those edits in words."""
     box = picture_box(*within)
     if box is not None and box.bars() is not None:
