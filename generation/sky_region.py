@@ -9,13 +9,12 @@ import cv2
 import numpy as np
 
 from .regions import Box, HoleTest, components, fill_small_holes, patches_outside
+from .sky_colour import chromaticity, off_sky_colour
 
-# a hole in the sky is a thing in front of it when this share of its pixels is off the sky's hue
-# (chromaticity off the sky-to-white line) or this many grey levels darker than the sky around it,
-# and it covers at most SKY_OBJECT_MAX of the frame (a larger hole is a cloud or a glow)
+# a hole in the sky is a thing in front of it when this share of its pixels is off the sky's
+# colour around it (sky_colour), and it covers at most SKY_OBJECT_MAX of the frame (a larger hole
+# is a cloud or a glow)
 SKY_OBJECT_SHARE = 0.25
-SKY_OBJECT_CHROMA = 0.035
-SKY_OBJECT_DARKER = 28.0
 SKY_OBJECT_MAX = 0.01
 # a patch left out of the sky that touches the frame's top or sides, not its bottom, on the sky's
 # hue, is a cloud the colour test missed (too textured) when it is wide: the widest circle inside
@@ -126,25 +125,24 @@ def _widest_radius(pixels: np.ndarray) -> float:
 
 def _off_the_sky(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> HoleTest:
     """Tells a thing in front of the sky (a kite, a bird, a balloon) from a patch of sky the colour
-    test missed (a cloud's textured core, the sun): a good share of the hole is off the hue of the
-    sky around it or much darker. Clouds only move the sky's colour toward white or grey. A filled
-    object would be carried by the drift: a second copy sliding away from the still one."""
-
-    total = r + g + b
-    chroma = np.dstack((r, g, b)) / (total[..., None] + 1.0) - 1.0 / 3.0
+    test missed (a cloud's textured core, the sun): a good share of the hole is off the colour of
+    the sky around it (sky_colour). A filled object would be carried by the drift: a second copy
+    sliding away from the still one."""
+    total, chroma = chromaticity((r, g, b))
 
     def keep_open(hole: np.ndarray, box: Box) -> bool:
         ring = cv2.dilate(hole.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2) > 0
         ring &= ~hole
         if not ring.any():
             return False
-        hole_total, hole_chroma = total[box][hole], chroma[box][hole]
-        sky_chroma = chroma[box][ring].mean(axis=0)
-        along = np.clip(hole_chroma @ sky_chroma / max(float(sky_chroma @ sky_chroma), 1e-6), 0, 1)
-        residual = ((hole_chroma - along[:, None] * sky_chroma) ** 2).sum(axis=1)
-        off_hue = (residual > SKY_OBJECT_CHROMA**2) & (hole_total > 60.0)
-        darker = (float(total[box][ring].mean()) - hole_total) / 3.0 > SKY_OBJECT_DARKER
-        return float((off_hue | darker).mean()) >= SKY_OBJECT_SHARE
+        sky_chroma = [float(c[box][ring].mean()) for c in chroma]
+        off = off_sky_colour(
+            total[box][hole],
+            [c[box][hole] for c in chroma],
+            float(total[box][ring].mean()),
+            sky_chroma,
+        )
+        return float(off.mean()) >= SKY_OBJECT_SHARE
 
     return keep_open
 

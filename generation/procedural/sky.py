@@ -15,6 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..sky_colour import chromaticity, off_sky_colour
 from .clouds import cloud_opacity, paint_clouds
 from .context import LayerContext, Timeline
 from .frame import Frame
@@ -25,8 +26,6 @@ MAX_DURATION_S = 21.0
 # sky drift at 720p, px per second: 1.4 px a frame at 24 fps reads as moving, not as hurrying
 SKY_SPEED = 34.0
 SUBPIXEL_PHASES = 4  # the sky canvas is pre-shifted by quarter pixels
-SKY_COLOUR_TOLERANCE = 14.0  # grey levels darker than the sky around: a silhouette
-SKY_CHROMA_TOLERANCE = 0.035  # chromaticity off the sky-to-white line: another hue
 THIN_LINE_PX = 40.0  # at 720p: a thin thing this long is a line (a cable, a beam), not a speck
 THIN_GAP_PX = 4.0  # at 720p: thin things this close are pieces of one (a lattice, a dashed line)
 SKY_EDGE_PX = 12.0  # at 720p: thin things this near the sky's edge belong to what bounds it
@@ -207,38 +206,12 @@ def _off_sky_colour(photo: np.ndarray, sky: np.ndarray, scale: float) -> np.ndar
     median_sky = median.copy()
     median_sky[cv2.resize(sky, half_size, interpolation=cv2.INTER_AREA) < 0.5] = 255
     darkest = cv2.erode(median_sky, np.ones((k, k), np.uint8))
-    total, chroma = _chromaticity(photo)
+    total, chroma = chromaticity(cv2.split(photo))
     odd = np.ones(photo.shape[:2], bool)
     for reference in (median, darkest):
         around = cv2.resize(reference, (width, height), interpolation=cv2.INTER_LINEAR)
-        odd &= _off_colour(total, chroma, *_chromaticity(around))
+        odd &= off_sky_colour(total, chroma, *chromaticity(cv2.split(around)))
     return odd.astype(np.uint8)
-
-
-def _off_colour(
-    total: np.ndarray, chroma: list[np.ndarray], total_sky: np.ndarray, sky_chroma: list[np.ndarray]
-) -> np.ndarray:
-    """Where pixels (channel sums and chromaticities, _chromaticity) are much darker than a sky
-    estimate or off its hue; paler toward white or grey is not off the hue (clouds are)."""
-    # per-channel planes: sums across channels of (H, W, 3) arrays were most of the sky setup's
-    # time; on planes the same arithmetic takes a quarter of it (720p: 178 -> 48 ms, measured)
-    darker = (total_sky - total) / 3.0 > 2.0 * SKY_COLOUR_TOLERANCE
-    along = sum(c * s for c, s in zip(chroma, sky_chroma, strict=True)) / np.maximum(
-        sum(s * s for s in sky_chroma), 1e-6
-    )
-    np.clip(along, 0.0, 1.0, out=along)
-    residual = sum((c - along * s) ** 2 for c, s in zip(chroma, sky_chroma, strict=True))
-    off_hue = (residual > SKY_CHROMA_TOLERANCE**2) & (total > 60.0)
-    return darker | off_hue
-
-
-def _chromaticity(image: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """An RGB image's channel sum and, per channel, its share of that sum less a third (grey is
-    zero), as float32 planes."""
-    channels = [plane.astype(np.float32) for plane in cv2.split(image)]
-    total = channels[0] + channels[1] + channels[2]
-    inverse = 1.0 / (total + 1.0)
-    return total, [plane * inverse - 1.0 / 3.0 for plane in channels]
 
 
 def _extend_sky(sky: np.ndarray, left: int, right: int) -> np.ndarray:
