@@ -180,7 +180,7 @@ def _read_inset(
         if inset.sharpness < SHARP_BORDER:
             continue
         left, right, top, bottom = inset.sides
-        pixel = aspect * luma.shape[0] / luma.shape[1]  # a pixel's width over its height
+        pixel = _pixel_width(luma.shape, aspect)
         within = [inset.picture(image, INSIDE_MARGIN) for image in (luma, *still)]
         edited = _read_edited(inset.picture(luma), within, pixel * (right - left) / (bottom - top))
         if edited is not None:
@@ -244,7 +244,7 @@ def _inset_ratios(
 ) -> tuple[float, ...]:
     """An inset's height over its width in the pixels of a picture of `shape` (the statistics'
     pixels are not square unless the picture is 16:9), for each original aspect."""
-    pixel = aspect * shape[0] / shape[1]  # a pixel's width over its height, in square units
+    pixel = _pixel_width(shape, aspect)
     ratios: list[float] = []
     for original in sorted(originals):
         if not ratios or abs(pixel / original / ratios[-1] - 1) > 0.005:
@@ -322,7 +322,7 @@ def _unrotated(picture: np.ndarray, angle: float, aspect: float) -> np.ndarray:
     cells of chance, which the scan's z-score already allows for.
     """
     height, width = picture.shape
-    stretch = aspect * height / width  # a pixel's width over its height, in square units
+    stretch = _pixel_width(picture.shape, aspect)
     turn = np.radians(-angle)
     linear = np.array(
         [[np.cos(turn), np.sin(turn) / stretch], [-np.sin(turn) * stretch, np.cos(turn)]]
@@ -336,6 +336,12 @@ def _unrotated(picture: np.ndarray, angle: float, aspect: float) -> np.ndarray:
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REFLECT,
     )
+
+
+def _pixel_width(shape: tuple[int, ...], aspect: float) -> float:
+    """A pixel's width over its height, in square units, in a picture of `shape` that shows a
+    copy `aspect` wide (the statistics keep every copy at 640 x 360)."""
+    return aspect * shape[0] / shape[1]
 
 
 def _rotation_words(angle: float) -> str:
