@@ -49,6 +49,16 @@ def animate(image: np.ndarray, count: int = FRAMES, motion: float = 0.04) -> np.
     return frames
 
 
+# The suite's encoders run x264 on one thread and without its AVX-512 code: on an AVX-512 CPU
+# (Sapphire Rapids, 2026-12-07) libx264 encoded the same frames differently about one run in ten
+# even on one thread, and copies whose mark reads at its limit failed tests at random. Without
+# AVX-512, 20 encodes in two processes gave one result, at the same speed (65 ms for 48 frames).
+DETERMINISTIC_X264 = {
+    "threads": "1",
+    "x264-params": "asm=MMX2,SSE,SSE2,SSE3,SSSE3,SSE4.1,SSE4.2,LZCNT,AVX,FMA3,BMI1,BMI2,AVX2",
+}
+
+
 def encode(frames: np.ndarray, *, crf: int = 18, size: tuple[int, int] | None = None) -> bytes:
     """H.264 MP4 of `frames` (resized to `size` first), as a re-upload service would make it."""
     buffer = io.BytesIO()
@@ -57,7 +67,7 @@ def encode(frames: np.ndarray, *, crf: int = 18, size: tuple[int, int] | None = 
         stream.width, stream.height = size or (frames.shape[2], frames.shape[1])
         stream.pix_fmt = "yuv420p"
         # One thread: x264 slices frames differently run to run with several (issue 15 #11).
-        stream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
+        stream.options = {"crf": str(crf), "preset": "veryfast", **DETERMINISTIC_X264}
         for frame in frames:
             if size is not None:
                 frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)

@@ -22,8 +22,8 @@ from provenance.repository import ManifestRepository
 from provenance.sign import GenerationClaims, sign_clip, soft_bindings
 from provenance.watermark import embed_watermark
 
+from .photo_clips import DETERMINISTIC_X264, encode
 from .photo_clips import FPS as PHOTO_CLIP_FPS
-from .photo_clips import encode
 
 WIDTH, HEIGHT, FPS = 160, 96, 8
 
@@ -64,7 +64,7 @@ def encode_clip(frames: np.ndarray, *, audio: bool = True) -> bytes:
     with av.open(buffer, "w", format="mp4") as container:
         video = container.add_stream("libx264", rate=FPS)
         video.width, video.height, video.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        video.options = {"preset": "ultrafast"}
+        video.options = {"preset": "ultrafast", **DETERMINISTIC_X264}
         sound = container.add_stream("aac", rate=16000) if audio else None
         if sound is not None:
             sound.layout = "mono"
