@@ -34,6 +34,12 @@ EDGE_REACH = 3  # full-size pixels either side of the half-size border searched 
 # Full-size pixels an inset's height may differ from its width times the original's shape (the
 # copy rounds the inset to whole, often even, pixels) before the side that breaks it is moved.
 SHAPE_SLACK = 1.0
+# A box flush with the frame's edge is judged by how far its other sides' gradients stand above
+# the lines STEP_REACH half-size pixels off, over the cap: true flush insets of 13 eval photos at
+# CRF 28 stood 0.13-0.51 above them (a 480 x 270 one at CRF 18, 0.09), copies without an inset
+# and copies with one inside the frame at most 0.07.
+STEP_REACH = 2
+FLUSH_STEP = 0.08
 _DISTINCT = 4  # half-size pixels: rectangles whose sides all lie this close are one
 _SIDE_INSET = 2  # full-size pixels cut off each end of a side (the corners blur both edges)
 
@@ -93,8 +99,16 @@ def inset_windows(mean: np.ndarray, ratios: tuple[float, ...], limit: int) -> li
             max(abs(a - b) for a, b in zip(sides, c[1:5], strict=True)) > _DISTINCT for c in chosen
         ):
             chosen.append((score, left, right, top, bottom, ratio))
+    height, width = mean.shape
+    # A side on the half-size frame's edge is on the full frame's (an odd last line is dropped).
     return [
-        _placed(mean, score, ratio, 2 * left, 2 * right, 2 * top, 2 * bottom)
+        _placed(
+            mean,
+            score,
+            ratio,
+            (2 * left, width if 2 * right == 2 * half.shape[1] else 2 * right),
+            (2 * top, height if 2 * bottom == 2 * half.shape[0] else 2 * bottom),
+        )
         for score, left, right, top, bottom, ratio in chosen
     ]
 
@@ -110,58 +124,99 @@ def _best_boxes(
     image: np.ndarray, ratio: float, limit: int
 ) -> list[tuple[float, int, int, int, int]]:
     """(sharpness, left, right, top, bottom) of the best rectangle per size whose height is `ratio`
-    of its width, the `limit` x 4 best sizes kept; sides are pixel boundaries (column `left`
-    starts the inset), all strictly inside the frame."""
+    of its width, the `limit` x 4 best kept; sides are pixel boundaries (column `left` starts the
+    inset), inside the frame or on its edge.
+
+    A side on the frame's edge has no border to see (an inset set flush with a corner, as
+    reaction videos do), so such a box is judged by its other sides alone, and by more than their
+    gradient: a line through a textured still picture has as strong a gradient as a border, but
+    no stronger than the lines STEP_REACH away. A flush box is kept only where its sides stand out
+    that way by FLUSH_STEP and more than any box of its size inside the frame does. An inset is
+    smaller than the frame both ways, so at most one side of each pair lies on the edge."""
     height, width = image.shape
     across = np.abs(np.diff(image, axis=1))  # (H, W - 1): between columns x and x + 1
     down = np.abs(np.diff(image, axis=0))  # (H - 1, W)
     median = float(np.median(np.concatenate([across.ravel(), down.ravel()])))
     cap = GRADIENT_CAP * max(median, MIN_MEDIAN_GRADIENT)  # a mostly flat frame's median is 0
     across, down = np.minimum(across, cap), np.minimum(down, cap)
-    column_runs = np.zeros((height + 1, width - 1), np.float32)
-    np.cumsum(across, axis=0, out=column_runs[1:])
-    row_runs = np.zeros((height - 1, width + 1), np.float32)
-    np.cumsum(down, axis=1, out=row_runs[:, 1:])
+    plain = _side_runs(across, down, cap)
+    steps = _side_runs(_steps(across, axis=1), _steps(down, axis=0), cap)
     found = []
     for w in range(2, width - 1):
         for h in sorted({int(np.floor(w * ratio)), int(np.ceil(w * ratio))}):
-            lefts, tops = width - w - 1, height - h - 1  # sides at 1 .. width - 1 - w etc.
-            if h < 2 or lefts < 1 or tops < 1 or max(w / width, h / height) < INSET_SCALE:
+            if h < 2 or h > height - 2 or max(w / width, h / height) < INSET_SCALE:
                 continue
-            # Mean gradient of each side, for every (top, left) at once.
-            vertical = (column_runs[h:] - column_runs[:-h])[1 : 1 + tops] / h  # rows t .. t + h
-            horizontal = (row_runs[:, w:] - row_runs[:, :-w])[:, 1 : 1 + lefts] / w
-            weakest = np.minimum(
-                np.minimum(vertical[:, :lefts], vertical[:, w : w + lefts]),
-                np.minimum(horizontal[:tops], horizontal[h : h + tops]),
-            )
-            top, left = np.unravel_index(int(np.argmax(weakest)), weakest.shape)
+            weakest = _weakest_sides(*plain, w, h)
+            inside = weakest[1:-1, 1:-1]
+            top, left = np.unravel_index(int(np.argmax(inside)), inside.shape)
             found.append(
-                (
-                    float(weakest[top, left]) / cap,
-                    int(left) + 1,
-                    int(left) + 1 + w,
-                    int(top) + 1,
-                    int(top) + 1 + h,
-                )
+                (float(inside[top, left]) / cap, left + 1, left + 1 + w, top + 1, top + 1 + h)
             )
+            standing = _weakest_sides(*steps, w, h)
+            bar = max(FLUSH_STEP * cap, float(standing[1:-1, 1:-1].max()))
+            standing[1:-1, 1:-1] = -np.inf
+            top, left = np.unravel_index(int(np.argmax(standing)), standing.shape)
+            if standing[top, left] > bar:
+                found.append((float(weakest[top, left]) / cap, left, left + w, top, top + h))
     found.sort(key=lambda box: -box[0])
-    return found[: 4 * limit]
+    return [
+        (score, int(left), int(right), int(top), int(bottom))
+        for score, left, right, top, bottom in found[: 4 * limit]
+    ]
+
+
+def _steps(gradient: np.ndarray, axis: int) -> np.ndarray:
+    """Each boundary's gradient less the stronger of its neighbours' STEP_REACH away (0 where
+    there is no neighbour that far)."""
+    padded = np.pad(gradient, [(STEP_REACH, STEP_REACH) if a == axis else (0, 0) for a in (0, 1)])
+    before = np.take(padded, np.arange(gradient.shape[axis]), axis=axis)
+    after = np.take(padded, np.arange(gradient.shape[axis]) + 2 * STEP_REACH, axis=axis)
+    return gradient - np.maximum(before, after)
+
+
+def _side_runs(across: np.ndarray, down: np.ndarray, cap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Running sums of the gradients between columns (down the rows) and between rows (along the
+    columns), indexed by boundary: column b lies between pixels b - 1 and b, and 0 and W are the
+    frame's edges, which count as `cap`."""
+    height, width = across.shape[0], down.shape[1]
+    across = np.pad(across, ((0, 0), (1, 1)), constant_values=cap)
+    down = np.pad(down, ((1, 1), (0, 0)), constant_values=cap)
+    column_runs = np.zeros((height + 1, width + 1), np.float32)
+    np.cumsum(across, axis=0, out=column_runs[1:])
+    row_runs = np.zeros((height + 1, width + 1), np.float32)
+    np.cumsum(down, axis=1, out=row_runs[:, 1:])
+    return column_runs, row_runs
+
+
+def _weakest_sides(column_runs: np.ndarray, row_runs: np.ndarray, w: int, h: int) -> np.ndarray:
+    """The mean gradient of the weakest side of every w x h box, by (top, left) from (0, 0)."""
+    height, width = row_runs.shape[0] - 1, column_runs.shape[1] - 1
+    lefts, tops = width - w + 1, height - h + 1
+    vertical = (column_runs[h:] - column_runs[:-h]) / h  # (tops, W + 1): rows t .. t + h
+    horizontal = (row_runs[:, w:] - row_runs[:, :-w]) / w  # (H + 1, lefts)
+    return np.minimum(
+        np.minimum(vertical[:, :lefts], vertical[:, w : w + lefts]),
+        np.minimum(horizontal[:tops], horizontal[h : h + tops]),
+    )
 
 
 def _placed(
-    image: np.ndarray, sharpness: float, ratio: float, left: int, right: int, top: int, bottom: int
+    image: np.ndarray,
+    sharpness: float,
+    ratio: float,
+    columns: tuple[int, int],
+    rows: tuple[int, int],
 ) -> Inset:
-    """The inset near the half-size guess, each side placed at its edge's peak (a parabola
-    through the strongest boundary and its two neighbours), of the shape `ratio` says."""
+    """The inset near the half-size guess (its left and right `columns`, top and bottom `rows`),
+    each side placed at its edge's peak (a parabola through the strongest boundary and its two
+    neighbours), of the shape `ratio` says; a side on the frame's edge stays there."""
     height, width = image.shape
+    (left, right), (top, bottom) = columns, rows
     across = np.abs(np.diff(image, axis=1))
     down = np.abs(np.diff(image, axis=0))
-    rows = slice(top + _SIDE_INSET, bottom - _SIDE_INSET)
-    columns = slice(left + _SIDE_INSET, right - _SIDE_INSET)
     # Boundary b lies between pixels b - 1 and b: gradient index b - 1.
-    profile_x = across[rows].mean(axis=0)
-    profile_y = down[:, columns].mean(axis=1)
+    profile_x = across[top + _SIDE_INSET : bottom - _SIDE_INSET].mean(axis=0)
+    profile_y = down[:, left + _SIDE_INSET : right - _SIDE_INSET].mean(axis=1)
     sides = (
         _edge(profile_x, left),
         _edge(profile_x, right),
@@ -176,29 +231,41 @@ def _placed(
 
 def _shaped(sides: Sides, ratio: float, profile_x: np.ndarray, profile_y: np.ndarray) -> Sides:
     """`sides` if they have the inset's shape (height `ratio` of width, within SHAPE_SLACK);
-    else, of the four boxes that move one side to where the other three put it, the one whose
+    else, of the boxes that move one side to where the other three put it, the one whose
     weakest side is strongest. A strong edge just inside the inset (a photo's dark shore along
-    its bottom) can outshine the inset's own side within EDGE_REACH; the other three are right."""
+    its bottom) can outshine the inset's own side within EDGE_REACH; the other three are right.
+    A side on the frame's edge is never moved."""
     left, right, top, bottom = sides
     height, width = ratio * (right - left), (bottom - top) / ratio
     if abs(bottom - top - height) <= SHAPE_SLACK:
         return sides
-    moved: list[Sides] = [
-        (left, right, top, _edge(profile_y, round(top + height), 1)),
-        (left, right, _edge(profile_y, round(bottom - height), 1), bottom),
-        (left, _edge(profile_x, round(left + width), 1), top, bottom),
-        (_edge(profile_x, round(right - width), 1), right, top, bottom),
-    ]
+    moved: list[Sides] = []
+    if not _on_frame_edge(profile_y, bottom):
+        moved.append((left, right, top, _edge(profile_y, round(top + height), 1)))
+    if not _on_frame_edge(profile_y, top):
+        moved.append((left, right, _edge(profile_y, round(bottom - height), 1), bottom))
+    if not _on_frame_edge(profile_x, right):
+        moved.append((left, _edge(profile_x, round(left + width), 1), top, bottom))
+    if not _on_frame_edge(profile_x, left):
+        moved.append((_edge(profile_x, round(right - width), 1), right, top, bottom))
 
     def weakest(box: Sides) -> float:
         strengths = [_strength(profile_x, side) for side in box[:2]]
         return min(strengths + [_strength(profile_y, side) for side in box[2:]])
 
-    return max(moved, key=weakest)
+    return max(moved, key=weakest, default=sides)
+
+
+def _on_frame_edge(profile: np.ndarray, boundary: float) -> bool:
+    """The boundary is the frame's first or last (a profile has one value per inner boundary)."""
+    return boundary in (0, profile.size + 1)
 
 
 def _strength(profile: np.ndarray, boundary: float) -> float:
-    """The gradient at a (fractional) boundary: the stronger of the two whole ones beside it."""
+    """The gradient at a (fractional) boundary: the stronger of the two whole ones beside it; the
+    frame's edge counts as sharper than any."""
+    if _on_frame_edge(profile, boundary):
+        return float("inf")
     low, high = int(np.floor(boundary)), int(np.ceil(boundary))
     inside = [profile[b - 1] for b in (low, high) if 1 <= b <= profile.size]
     return float(max(inside, default=0.0))
@@ -206,8 +273,9 @@ def _strength(profile: np.ndarray, boundary: float) -> float:
 
 def _edge(profile: np.ndarray, guess: int, reach: int = EDGE_REACH) -> float:
     """The boundary within `reach` of `guess` where `profile` (gradient index b - 1 for boundary
-    b) peaks."""
-    guess = min(max(guess, 1), profile.size)  # a side another three put past the frame's edge
+    b) peaks; the frame's edge (0, or one past the profile's last) when `guess` is on it."""
+    if guess <= 0 or guess > profile.size:
+        return 0.0 if guess <= 0 else float(profile.size + 1)
     first = max(1, guess - reach)
     last = min(profile.size, guess + reach)  # boundaries first .. last
     near = profile[first - 1 : last]

@@ -37,7 +37,12 @@ def _box(window: tuple[float, float, float, float], width: int, height: int) -> 
     )
 
 
-@pytest.mark.parametrize(("share", "x", "y"), [(0.5, 0.8, 0.3), (0.7, 0.15, 0.9)])
+@pytest.mark.parametrize(
+    ("share", "x", "y"),
+    # In the frame, then in its corners: an inset set flush with the frame's edge has no border
+    # there (reaction videos put the original in a corner).
+    [(0.5, 0.8, 0.3), (0.7, 0.15, 0.9), (0.6, 0.0, 1.0), (0.5, 1.0, 0.0), (0.6, 1.0, 1.0)],
+)
 def test_an_insets_border_is_found_to_a_fraction_of_a_pixel(
     share: float, x: float, y: float
 ) -> None:
@@ -62,6 +67,13 @@ def test_a_textured_clip_shown_inside_another_picture_is_read(
     assert reading.transform == (
         f"shown inside another picture at {100 * share:.0f} % of its width",
     )
+
+
+def test_a_clip_shown_in_a_corner_of_another_picture_is_read(textured: np.ndarray) -> None:
+    # Flush with the frame's right and bottom edges: two of the inset's sides are the frame's.
+    reading = detect_watermark(decode(encode(inset(textured, 0.6, 1.0, 1.0), crf=18)))
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform == ("shown inside another picture at 60 % of its width",)
 
 
 def test_a_mirrored_clip_shown_inside_another_picture_is_read(textured: np.ndarray) -> None:
