@@ -12,7 +12,10 @@ at half size), close enough for the detector's lattice-fit polish.
 The search: at half size, every rectangle of the original's aspect filling at least INSET_SCALE
 of the frame is scored by its weakest side's mean gradient (capped, so that one strong edge of
 the picture cannot make a side; the cap has a floor, or a mostly flat frame would cap it at 0),
-from running sums along rows and columns (6 ms per aspect).
+from running sums along rows and columns (6 ms per aspect). An inset flush with the frame's edge
+(set in a corner) has no border there; such boxes are judged by their other sides, and only by
+how far those stand above the lines beside them (a line through a textured still picture is as
+strong as a border, but not stronger than its neighbours).
 Each side of the best is then placed at full size by the peak of its gradient profile; a side
 that breaks the original's shape (a strong edge of the picture just inside it) is moved to where
 the other three put it. An inset's border also says how sure it is (`Inset.sharpness`): only
@@ -40,6 +43,11 @@ SHAPE_SLACK = 1.0
 # and copies with one inside the frame at most 0.07.
 STEP_REACH = 2
 FLUSH_STEP = 0.08
+# A flush box shows fewer sides than one inside the frame, so it ranks below one that is nearly as
+# sharp: a 4:3 copy's letterbox edge inside an inset made a flush box of three true sides (0.91)
+# that outranked the inset itself (0.89); true flush insets scored 0.89-1.0, the boxes they must
+# beat 0.16-0.78.
+FLUSH_MARGIN = 0.05
 _DISTINCT = 4  # half-size pixels: rectangles whose sides all lie this close are one
 _SIDE_INSET = 2  # full-size pixels cut off each end of a side (the corners blur both edges)
 
@@ -131,7 +139,8 @@ def _best_boxes(
     reaction videos do), so such a box is judged by its other sides alone, and by more than their
     gradient: a line through a textured still picture has as strong a gradient as a border, but
     no stronger than the lines STEP_REACH away. A flush box is kept only where its sides stand out
-    that way by FLUSH_STEP and more than any box of its size inside the frame does. An inset is
+    that way by FLUSH_STEP and more than any box of its size inside the frame does, and its
+    sharpness is FLUSH_MARGIN less than its sides'. An inset is
     smaller than the frame both ways, so at most one side of each pair lies on the edge."""
     height, width = image.shape
     across = np.abs(np.diff(image, axis=1))  # (H, W - 1): between columns x and x + 1
@@ -157,7 +166,8 @@ def _best_boxes(
             standing[1:-1, 1:-1] = -np.inf
             top, left = np.unravel_index(int(np.argmax(standing)), standing.shape)
             if standing[top, left] > bar:
-                found.append((float(weakest[top, left]) / cap, left, left + w, top, top + h))
+                sharpness = float(weakest[top, left]) / cap - FLUSH_MARGIN
+                found.append((sharpness, left, left + w, top, top + h))
     found.sort(key=lambda box: -box[0])
     return [
         (score, int(left), int(right), int(top), int(bottom))

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from provenance.watermark import embed_watermark
 from provenance.watermark_detect import detect_watermark
 from provenance.watermark_inset import inset_windows
 from provenance.watermark_stats import stats_luma
@@ -112,6 +113,19 @@ def test_a_letterboxed_clip_shown_inside_another_picture_is_read() -> None:
     assert reading.clip_id == CLIP_ID
     assert reading.transform[0].startswith("letterboxed")
     assert reading.transform[-1].startswith("shown inside another picture")
+
+
+def test_a_letterbox_edge_inside_an_inset_does_not_make_a_flush_box_of_it() -> None:
+    # The bars' inner edge, the inset's right and bottom sides and the frame's left edge make a
+    # 4:3 box flush with the frame, as sharp as the inset itself: it must not be read first.
+    # (At 720p, as the robustness bench found it: a 480 x 270 copy's inset is too small to read.)
+    frames = animate(eval_photo("aquarium-silhouette.jpg", 1280, 720))
+    embed_watermark(frames, CLIP_ID)
+    marked = decode(encode(frames, crf=18))
+    copy = decode(encode(inset(boxed(marked, 4 / 3), 0.6, 0.25, 0.55), crf=28))
+    reading = detect_watermark(copy)
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform[0].startswith("letterboxed")
 
 
 def test_an_inset_on_a_flat_background_is_found() -> None:
