@@ -128,6 +128,17 @@ def test_a_letterbox_edge_inside_an_inset_does_not_make_a_flush_box_of_it() -> N
     assert reading.transform[0].startswith("letterboxed")
 
 
+def test_a_turned_inset_on_the_frames_diagonal_is_read() -> None:
+    # Its top-left corner lies on the frame's diagonal, so the box from there to the frame's
+    # bottom-right corner has the original's shape too, and ranks first: both are read inside.
+    frames = animate(eval_photo("jetty-grey-mist.jpg", 1280, 720))
+    embed_watermark(frames, CLIP_ID)
+    marked = decode(encode(frames, crf=18))
+    reading = detect_watermark(decode(encode(inset(rotate(marked, 3), 0.6, 0.9, 0.9), crf=28)))
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform[0] == "rotated 3° counter-clockwise"
+
+
 def test_an_inset_on_a_flat_background_is_found() -> None:
     # Most of the frame is one flat colour (the median gradient is 0): the search must still see
     # the inset's border rather than score every rectangle 0.
