@@ -2,13 +2,15 @@
 
 The mark is read from the average of a clip's frames (every frame carries the same mark), so a
 reader keeps running sums, not frames: `LumaStats` keeps each pixel's mean, least and greatest luma
-at 640 x 360 (the least and greatest tell still, flat bars from the picture, and clipped pixels
-from marked ones), and `mean_luma` the plain average at the detector's resolution. The detection
-flow that reads them is watermark_detect.
+at 640 x 360, up to 640 x 480 for a narrower copy (`stats_size`); the least and greatest tell
+still, flat bars from the picture, and clipped pixels from marked ones. `mean_luma` keeps the
+plain average at the detector's resolution. The detection flow that reads them is
+watermark_detect.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from provenance.watermark import SUPER_SIZE, rgb_luma, shrink
@@ -22,6 +24,7 @@ CLIPPED_LEVELS = 2.0
 # whole pixels (the area average's fast path). A half-size inset keeps 6.7 pixels per cell here
 # (3.3 at 320 x 180): its lattice fit at the true place after CRF 28 was 0.05-0.16, now 0.13-0.23.
 _STATS_SIZE = (640, 360)
+_TALLEST = 480
 
 
 def mean_luma(frames: np.ndarray) -> np.ndarray:
@@ -32,20 +35,28 @@ def mean_luma(frames: np.ndarray) -> np.ndarray:
     return total / max(1, len(frames))
 
 
+def stats_size(aspect: float) -> tuple[int, int]:
+    """(width, height) LumaStats keeps a copy `aspect` wide at: 640 wide, and square pixels down
+    to 4:3 (480 high), where a letterboxed copy's picture would otherwise keep only 162 lines."""
+    width, height = _STATS_SIZE
+    return width, int(np.clip(round(width / aspect), height, _TALLEST))
+
+
 def stats_luma(frame: np.ndarray) -> np.ndarray:
     """One (H, W, 3) uint8 RGB frame's luma at the resolution LumaStats keeps."""
-    return rgb_luma(shrink(frame, *_STATS_SIZE))
+    return rgb_luma(shrink(frame, *stats_size(frame.shape[1] / frame.shape[0])))
 
 
 class LumaStats:
     """Per-pixel mean, least and greatest luma of a clip's frames, added one frame at a time.
 
-    Kept at 640 x 360, above the detector's resolution: the mean is what the mark is read from,
+    Kept at 640 x 360 (640 x 480 for a 4:3 copy, see `stats_size`), above the detector's
+    resolution: the mean is what the mark is read from,
     the least and greatest tell still, flat bars (letterbox, pillarbox) from the picture.
     """
 
     def __init__(self) -> None:
-        shape = _STATS_SIZE[::-1]
+        shape = _STATS_SIZE[::-1]  # until the first frame says its shape
         self.total = np.zeros(shape, np.float32)
         self.low = np.full(shape, np.inf, np.float32)
         self.high = np.full(shape, -np.inf, np.float32)
@@ -58,6 +69,12 @@ class LumaStats:
 
     def add_luma(self, luma: np.ndarray, aspect: float) -> None:
         """Count in one frame's `stats_luma`, the frame being `aspect` (width / height) wide."""
+        if self.frames == 0 and luma.shape != self.total.shape:
+            self.total = np.zeros(luma.shape, np.float32)
+            self.low = np.full(luma.shape, np.inf, np.float32)
+            self.high = np.full(luma.shape, -np.inf, np.float32)
+        elif luma.shape != self.total.shape:  # a stream that changes its frame size midway
+            luma = cv2.resize(luma, self.total.shape[::-1], interpolation=cv2.INTER_AREA)
         self.total += luma
         np.minimum(self.low, luma, out=self.low)
         np.maximum(self.high, luma, out=self.high)

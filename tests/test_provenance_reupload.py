@@ -175,14 +175,15 @@ def test_bars_of_any_colour_are_found_to_the_pixel() -> None:
 @pytest.mark.parametrize("seed", [0, 3, 6])
 def test_bars_that_ring_beside_a_moving_picture_are_cut_where_the_picture_ends(seed: int) -> None:
     # H.264 blends the picture's motion into the bar lines of the same macroblock (rows 316-319
-    # of a 4:3 letterbox whose picture ends at row 315): flat, but not still to the level.
-    # Kept as picture, those lines cost the fingerprint 20-30 of its 256 bits.
+    # of the 640 x 360 statistics of a 4:3 letterbox whose picture ends at row 315): flat, but
+    # not still to the level. Kept as picture, those lines cost the fingerprint 20-30 of its 256
+    # bits. (A 4:3 copy's statistics are now 640 x 480, square pixels.)
     stats = ShotStats(FPS)
     for frame in decode(encode(boxed(animate(photo(seed)), 4 / 3, (20, 20, 20)), crf=23)):
         stats.add(frame)
     box = stats.whole.picture()
-    assert box is not None and box.height == 360
-    assert (box.top, box.bottom) == (45, 315)  # the picture's first line and the bar's first
+    assert box is not None and box.height == 480
+    assert (box.top, box.bottom) == (60, 420)  # the picture's first line and the bar's first
 
 
 def test_a_dark_moving_picture_under_one_black_line_is_not_cut_as_ringing() -> None:
