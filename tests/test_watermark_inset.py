@@ -141,6 +141,18 @@ def test_a_turned_inset_on_the_frames_diagonal_is_read() -> None:
     assert reading.transform[0] == "rotated 3° counter-clockwise"
 
 
+def test_an_inset_whose_picture_has_straight_lines_of_its_own_is_read() -> None:
+    # A forest stream's rocks and falls make boxes of two of the inset's sides and two of the
+    # picture's own lines that outrank the inset by gradient; its sides stand out above the lines
+    # beside them, theirs do not.
+    frames = animate(eval_photo("forest-stream.jpg", 1280, 720))
+    embed_watermark(frames, CLIP_ID)
+    marked = decode(encode(frames, crf=18))
+    reading = detect_watermark(decode(encode(inset(marked, 0.7, 0.3, 0.3), crf=28)))
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform == ("shown inside another picture at 70 % of its width",)
+
+
 def test_an_inset_on_a_flat_background_is_found() -> None:
     # Most of the frame is one flat colour (the median gradient is 0): the search must still see
     # the inset's border rather than score every rectangle 0.
