@@ -213,6 +213,9 @@ UNRELATED_EDITS = (
     # A sharp border's inside is scanned as a turned or zoomed copy, with a lower z gate.
     lambda f, r: inset(rotate(f, 3), 0.6, r.uniform(), r.uniform()),
     lambda f, r: inset(crop_every_side(f, 0.08), 0.6, r.uniform(), r.uniform()),
+    # Insets flush with a corner are judged by two sides only; 4:3 copies keep square statistics.
+    lambda f, r: inset(f, 0.6, float(r.integers(0, 2)), float(r.integers(0, 2))),
+    lambda f, r: inset(boxed(f, 4 / 3), 0.6, r.uniform(), r.uniform()),
 )
 
 
@@ -250,7 +253,7 @@ def false_matches(repo, unrelated: int) -> None:
     print(
         f"\n## False matches: {unrelated} unmarked clips (320x180, 2 s; a third siblings from the "
         f"registered clips' photos; as is, mirrored, cropped, letterboxed, rotated, inset, "
-        f"contrast x1.4, turned or cropped then inset), "
+        f"contrast x1.4, turned or cropped then inset, inset in a corner, letterboxed then inset), "
         f"registry of the clips above  ({time.perf_counter() - started:.0f} s)"
     )
     print(f"watermark ids decoded: {ids}; recovered (false): {recovered}")
