@@ -15,7 +15,9 @@ the picture cannot make a side; the cap has a floor, or a mostly flat frame woul
 from running sums along rows and columns (6 ms per aspect). An inset flush with the frame's edge
 (set in a corner) has no border there; such boxes are judged by their other sides, and only by
 how far those stand above the lines beside them (a line through a textured still picture is as
-strong as a border, but not stronger than its neighbours).
+strong as a border, but not stronger than its neighbours). That measure also adds one window
+inside the frame: a picture with straight lines of its own can make boxes of two of the inset's
+sides and two of its lines that outrank the inset by gradient alone.
 Each side of the best is then placed at full size by the peak of its gradient profile; a side
 that breaks the original's shape (a strong edge of the picture just inside it) is moved to where
 the other three put it. An inset's border also says how sure it is (`Inset.sharpness`): only
@@ -90,7 +92,9 @@ class Inset(NamedTuple):
 
 
 def inset_windows(mean: np.ndarray, ratios: tuple[float, ...], limit: int) -> list[Inset]:
-    """Where an original shown inside the copy (`mean`, its mean luma) likeliest sits, best first.
+    """Where an original shown inside the copy (`mean`, its mean luma) likeliest sits: the
+    `limit` sharpest borders, best first, then the border that stands out most above the lines
+    beside it when it is not among them (so up to `limit` + 1 windows).
 
     `ratios` are the inset's height over its width in `mean`'s pixels, one per original aspect
     tried."""
@@ -126,8 +130,8 @@ def inset_windows(mean: np.ndarray, ratios: tuple[float, ...], limit: int) -> li
             mean,
             score,
             ratio,
-            (2 * left, width if 2 * right == 2 * half.shape[1] else 2 * right),
-            (2 * top, height if 2 * bottom == 2 * half.shape[0] else 2 * bottom),
+            (2 * left, width if right == half.shape[1] else 2 * right),
+            (2 * top, height if bottom == half.shape[0] else 2 * bottom),
         )
         for score, left, right, top, bottom, ratio in chosen
     ]
