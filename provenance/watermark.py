@@ -20,9 +20,10 @@ the detector averages all frames and compression noise averages out.
   oddly resized) copy sits: per scale pair one FFT cross-correlation of the copy's QIM phases
   with the cells' dithers scores every offset. The best few placements are polished by
   coordinate ascent of the lattice fit and decoded. The search and the decode of a placement
-  read the copy at the statistics' 640 x 360 (640 x 480 for 4:3), resampled once from there (at the detector's
-  4 pixels per cell a shrunk or turned copy loses most of its mark), and every scale is tried
-  at four half-pixel shifts (a textured photo's copy placed half a pixel off reads as chance).
+  read the copy at the statistics' 640 x 360 (640 x 480 for 4:3), resampled once from there (at
+  the detector's 4 pixels per cell a shrunk or turned copy loses most of its mark), and every
+  scale is tried at four half-pixel shifts (a textured photo's copy placed half a pixel off
+  reads as chance).
   Searched: up to 15 % off each side (or 30 % off one), and reframes to another aspect that
   keep half of one axis and nearly all of the other. Not searched: a crop together with a
   strong contrast change (the search tries two gains). (A 1-D template, a +-1 pattern per

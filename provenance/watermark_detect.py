@@ -321,8 +321,8 @@ def _turned_shares(angle: float, aspect: float, originals: tuple[float, ...]) ->
 def _unrotated(picture: np.ndarray, angle: float, aspect: float) -> np.ndarray:
     """The copy turned back by `angle` degrees (counter-clockwise positive) about its centre.
 
-    The statistics keep a copy at 640 x 360 to 640 x 480, so a copy of another `aspect` (its width /
-    height in its own pixels) has non-square pixels here: the turn is made in square units (a
+    The statistics keep a copy at 640 x 360 to 640 x 480, so a copy of another `aspect` (its
+    width / height in its own pixels) may have non-square pixels here: the turn is made in square units (a
     4:3 letterbox turned 3° read best 0.5° off when turned in the statistics' pixels). The
     corners that come from outside the copy are filled by reflection: they read as a few more
     cells of chance, which the scan's z-score already allows for.

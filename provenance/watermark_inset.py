@@ -159,8 +159,8 @@ def _best_boxes(
     gradient: a line through a textured still picture has as strong a gradient as a border, but
     no stronger than the lines STEP_REACH away. A flush box is kept only where its sides stand out
     that way by FLUSH_STEP and more than any box of its size inside the frame does, and its
-    sharpness is FLUSH_MARGIN less than its sides'. An inset is
-    smaller than the frame both ways, so at most one side of each pair lies on the edge.
+    sharpness is FLUSH_MARGIN less than its sides'. An inset is smaller than the frame both ways,
+    so at most one side of each pair lies on the edge.
 
     Also returned: the box inside the frame whose weakest side stands out most that way (its step
     over the cap first, then its sharpness and sides), when it stands out at all. A picture with
@@ -183,31 +183,30 @@ def _best_boxes(
                 continue
             weakest = _weakest_sides(*plain, w, h)
             inside = weakest[1:-1, 1:-1]
-            top, left = np.unravel_index(int(np.argmax(inside)), inside.shape)
+            top, left = _peak(inside)
             found.append(
                 (float(inside[top, left]) / cap, left + 1, left + 1 + w, top + 1, top + 1 + h)
             )
             standing = _weakest_sides(*steps, w, h)
-            top, left = np.unravel_index(int(np.argmax(standing[1:-1, 1:-1])), inside.shape)
-            step = float(standing[top + 1, left + 1]) / cap
+            top, left = _peak(standing[1:-1, 1:-1])
+            step = float(standing[top + 1, left + 1]) / cap  # the most any box inside stands out
             if step > 0 and (standout is None or step > standout[0]):
                 sides = (left + 1, left + 1 + w, top + 1, top + 1 + h)
                 standout = (step, float(inside[top, left]) / cap, *sides)
-            bar = max(FLUSH_STEP * cap, float(standing[1:-1, 1:-1].max()))
+            bar = max(FLUSH_STEP, step) * cap
             standing[1:-1, 1:-1] = -np.inf
-            top, left = np.unravel_index(int(np.argmax(standing)), standing.shape)
+            top, left = _peak(standing)
             if standing[top, left] > bar:
                 sharpness = float(weakest[top, left]) / cap - FLUSH_MARGIN
                 found.append((sharpness, left, left + w, top, top + h))
     found.sort(key=lambda box: -box[0])
-    ranked = [
-        (score, int(left), int(right), int(top), int(bottom))
-        for score, left, right, top, bottom in found[: 4 * limit]
-    ]
-    if standout is not None:
-        step, score, left, right, top, bottom = standout
-        standout = (step, score, int(left), int(right), int(top), int(bottom))
-    return ranked, standout
+    return found[: 4 * limit], standout
+
+
+def _peak(values: np.ndarray) -> tuple[int, int]:
+    """(row, column) of the largest value."""
+    row, column = np.unravel_index(int(np.argmax(values)), values.shape)
+    return int(row), int(column)
 
 
 def _steps(gradient: np.ndarray, axis: int) -> np.ndarray:

@@ -51,15 +51,12 @@ class LumaStats:
     """Per-pixel mean, least and greatest luma of a clip's frames, added one frame at a time.
 
     Kept at 640 x 360 (640 x 480 for a 4:3 copy, see `stats_size`), above the detector's
-    resolution: the mean is what the mark is read from,
-    the least and greatest tell still, flat bars (letterbox, pillarbox) from the picture.
+    resolution: the mean is what the mark is read from, the least and greatest tell still, flat
+    bars (letterbox, pillarbox) from the picture.
     """
 
     def __init__(self) -> None:
-        shape = _STATS_SIZE[::-1]  # until the first frame says its shape
-        self.total = np.zeros(shape, np.float32)
-        self.low = np.full(shape, np.inf, np.float32)
-        self.high = np.full(shape, -np.inf, np.float32)
+        self._start(_STATS_SIZE[::-1])  # until the first frame says its shape
         self.frames = 0
         self.aspect = 16 / 9  # the copy's width / height in pixels, set by the first frame
 
@@ -70,9 +67,7 @@ class LumaStats:
     def add_luma(self, luma: np.ndarray, aspect: float) -> None:
         """Count in one frame's `stats_luma`, the frame being `aspect` (width / height) wide."""
         if self.frames == 0 and luma.shape != self.total.shape:
-            self.total = np.zeros(luma.shape, np.float32)
-            self.low = np.full(luma.shape, np.inf, np.float32)
-            self.high = np.full(luma.shape, -np.inf, np.float32)
+            self._start(luma.shape)
         elif luma.shape != self.total.shape:  # a stream that changes its frame size midway
             luma = cv2.resize(luma, self.total.shape[::-1], interpolation=cv2.INTER_AREA)
         self.total += luma
@@ -80,6 +75,12 @@ class LumaStats:
         np.maximum(self.high, luma, out=self.high)
         self.frames += 1
         self.aspect = aspect
+
+    def _start(self, shape: tuple[int, ...]) -> None:
+        """Empty sums at `shape`: the first frame's, once it is known."""
+        self.total = np.zeros(shape, np.float32)
+        self.low = np.full(shape, np.inf, np.float32)
+        self.high = np.full(shape, -np.inf, np.float32)
 
     def still(self) -> bool:
         """Whether the picture never changes (a still image shown as a clip): its frames then

@@ -1,9 +1,9 @@
 """The suite's own encoders give the same bytes for the same frames.
 
 A copy's watermark is read at its limit in several tests (a textured clip shown at half size
-inside another picture, a contrast boost that clips). libx264 fed frames that carry no
-timestamp encoded such a copy differently from run to run, and one run in four the mark was
-lost (tests/test_watermark_inset.py).
+inside another picture, a contrast boost that clips). On an AVX-512 CPU libx264's AVX-512 code
+encoded such a copy differently from run to run, even on one thread, and one run in four the
+mark was lost (tests/test_watermark_inset.py).
 """
 
 from __future__ import annotations
