@@ -15,7 +15,9 @@ the detector averages all frames and compression noise averages out.
   Because cells vote independently, a crop or an overlay costs only the cells it hides.
 - Colour edits: the high-pass removes brightness offsets; a contrast change scales every value,
   so the detector searches the gain at which the cell values sit best on the lattice. Where a
-  boost clips pixels to black or white, their cells are read again as unseen (CLIPPED_SHARE).
+  boost clips channels to black or white, they took the host's levels with them: the reader puts
+  each clipped channel back halfway to where that gain could have sent it (UNCLIP_REACH), and
+  reads again with the cells most clipped left unseen (CLIPPED_SHARE).
 - Geometry: when the whole frame does not read, `watermark_search` finds where a cropped (or
   oddly resized) copy sits: per scale pair one FFT cross-correlation of the copy's QIM phases
   with the cells' dithers scores every offset. The best few placements are polished by
@@ -194,10 +196,14 @@ def whiten(grid: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
     return (grid - num / np.maximum(den, 1e-3)).ravel()
 
 
+LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601: R, G, B
+
+
 def rgb_luma(rgb: np.ndarray) -> np.ndarray:
     """BT.601 luma of RGB pixels as float32: the mark lives in luma alone."""
     rgb = rgb.astype(np.float32)
-    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    red, green, blue = LUMA_WEIGHTS
+    return rgb[..., 0] * red + rgb[..., 1] * green + rgb[..., 2] * blue
 
 
 def grid_view(luma: np.ndarray) -> np.ndarray:

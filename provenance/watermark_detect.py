@@ -32,9 +32,11 @@ from provenance.watermark_decode import (
     WatermarkReading,
     aligned_cells,
     best_gain,
+    best_unclipped_gain,
     decode_cells,
     first_reading,
     refine,
+    unclipped,
 )
 from provenance.watermark_framing import ORIENTATIONS, Box, picture_box, picture_window
 from provenance.watermark_inset import inset_windows
@@ -42,9 +44,9 @@ from provenance.watermark_search import CellTemplate, fill_share, inset_placemen
 from provenance.watermark_stats import LumaStats
 
 # Cells with over this share of their pixels clipped (`LumaStats.clipped`) are read as unseen when
-# the whole frame does not read: contrast x1.4 then CRF 28 clipped 20-31 % of the pixels of 2 of
-# the bench's 6 clips, whose lattice fit rose 0.088 -> 0.155 (boats: read) and 0.053 -> 0.094
-# (bike-riders: not).
+# the whole frame does not read, once clipped channels are put back (`unclipped`). The bench's 30
+# 720p clips boosted x1.4 (x1.6) then CRF 28: 27 (22) read before either, 29 (25) with clipped
+# channels put back, 30 (28) with these cells unseen too; left unseen alone, 27 (23).
 CLIPPED_SHARE = 0.1
 CANDIDATES = 3  # placements of a copy that the detector polishes and tries to decode
 # Rectangles placed by their border (watermark_inset), decoded in each orientation with no z-score
@@ -91,8 +93,8 @@ def detect_watermark(frames: np.ndarray) -> WatermarkReading:
 def detect_in_stats(stats: LumaStats) -> WatermarkReading:
     """Read the clip id of a copy, cutting off bars and undoing mirrors when the copy has them.
 
-    Cheapest first, in each of the four orientations: the whole picture (then with clipped cells
-    left unseen), centred zooms, the crop search, turns up to 5 degrees, and picture in picture
+    Cheapest first, in each of the four orientations: the whole picture (then with clipped
+    channels put back, and clipped cells left unseen), centred zooms, the crop search, turns up to 5 degrees, and picture in picture
     placed by its border. The first reading that passes sync, CRC and the error cap is the answer.
     """
     if stats.frames == 0:
@@ -105,6 +107,9 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
     rows, columns = slice(box.top, box.bottom), slice(box.left, box.right)
     picture = stats.total[rows, columns] / stats.frames
     clipped = stats.clipped()[rows, columns].astype(np.float32)
+    balance = cv2.resize(
+        stats.balance[rows, columns] / stats.frames, SUPER_SIZE, interpolation=cv2.INTER_AREA
+    )
     aspect = stats.aspect * (picture.shape[1] / box.width) / (picture.shape[0] / box.height)
     luma = cv2.resize(picture, SUPER_SIZE, interpolation=cv2.INTER_AREA)
     padding = box.bars()
@@ -116,7 +121,7 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
         (o.words(), o.undo(luma), o.undo(picture), o.undo_window(window)) for o in ORIENTATIONS
     ]
     readings = [
-        _read_whole(view, fine, shown, _clipped_cells(o.undo(clipped)))
+        _read_whole(view, fine, shown, o.undo(balance), _clipped_cells(o.undo(clipped)))
         for o, (_, view, fine, shown) in zip(ORIENTATIONS, views, strict=True)
     ]
     for (mirror, *_), reading in zip(views, readings, strict=True):
@@ -381,20 +386,27 @@ def _read_whole(
     luma: np.ndarray,
     picture: np.ndarray | None = None,
     shown: Geometry = WHOLE,
+    balance: np.ndarray | None = None,
     clipped: np.ndarray | None = None,
 ) -> WatermarkReading:
-    """The reading of the copy (`luma`) as the whole original frame, then without the cells
-    `clipped` says lost their mark to clipping; failing that, as the window of it that `shown`
-    says `picture` (the copy at a finer resolution) shows once bars are cut off, polished by the
-    lattice fit (bars are found only to the pixel)."""
+    """The reading of the copy (`luma`) as the whole original frame; then with its clipped
+    channels put back where the contrast gain found would have sent them (`balance`: the clip
+    balance at the size of `luma`), all cells seen and then without those `clipped` says lost
+    most of their mark; failing that, as the window of it that `shown` says `picture` (the copy
+    at a finer resolution) shows once bars are cut off, polished by the lattice fit (bars are
+    found only to the pixel)."""
     values, weight = aligned_cells(luma, WHOLE)
     _, gain = best_gain(values, weight, GAINS)
     reading = decode_cells(values, weight, gain)
-    if reading.clip_id is None and clipped is not None and clipped.any():
-        unclipped = weight * ~clipped
-        _, gain = best_gain(values, unclipped, GAINS)
-        erased = decode_cells(values, unclipped, gain)
-        reading = erased if erased.clip_id is not None else reading
+    if reading.clip_id is None and balance is not None and balance.any():
+        balances, _ = aligned_cells(balance, WHOLE)
+        seen = [weight] if clipped is None or not clipped.any() else [weight, weight * ~clipped]
+        for kept in seen:
+            _, gain = best_unclipped_gain(values, balances, kept, GAINS)
+            restored = decode_cells(unclipped(values, balances, gain), kept, gain)
+            if restored.clip_id is not None:
+                reading = restored
+                break
     if reading.clip_id is not None or shown == WHOLE or picture is None:
         return reading
     values, weight, gain, _ = refine(picture, shown)

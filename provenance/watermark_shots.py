@@ -16,7 +16,7 @@ import numpy as np
 
 from provenance.watermark_decode import WatermarkReading
 from provenance.watermark_detect import detect_in_stats
-from provenance.watermark_stats import LumaStats, stats_luma
+from provenance.watermark_stats import LumaStats, stats_frame
 
 CUT_LEVELS = 12.0  # mean absolute change of the luma grid between two frames that is a cut
 MIN_SHOT_SECONDS = 1.0  # shorter shots average too few frames to read on their own
@@ -36,16 +36,16 @@ class ShotStats:
 
     def add(self, frame: np.ndarray) -> None:
         """Count one (H, W, 3) uint8 RGB frame in, starting a new shot at a cut."""
-        luma = stats_luma(frame)
-        grid = cv2.resize(luma, _CUT_GRID, interpolation=cv2.INTER_AREA)
+        counted = stats_frame(frame)
+        grid = cv2.resize(counted.luma, _CUT_GRID, interpolation=cv2.INTER_AREA)
         if self._previous is not None and float(np.mean(np.abs(grid - self._previous))) > (
             CUT_LEVELS
         ):
             self._close()
         self._previous = grid
         aspect = frame.shape[1] / frame.shape[0]
-        self._shot.add_luma(luma, aspect)
-        self.whole.add_luma(luma, aspect)
+        self._shot.add_frame(counted, aspect)
+        self.whole.add_frame(counted, aspect)
 
     def _close(self) -> None:
         """End the current shot; keep it if it is long enough (and among the longest)."""

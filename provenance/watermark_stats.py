@@ -3,28 +3,36 @@
 The mark is read from the average of a clip's frames (every frame carries the same mark), so a
 reader keeps running sums, not frames: `LumaStats` keeps each pixel's mean, least and greatest luma
 at 640 x 360, up to 640 x 480 for a narrower copy (`stats_size`); the least and greatest tell
-still, flat bars from the picture, and clipped pixels from marked ones. `mean_luma` keeps the
-plain average at the detector's resolution. The detection flow that reads them is
-watermark_detect.
+still, flat bars from the picture, and clipped pixels from marked ones. It also keeps how much of
+each pixel's luma comes from channels clipped at white or black (`clip_balance`), so a reader can
+put a contrast boost's clipped channels back where the gain it finds would have sent them
+(watermark_decode). `mean_luma` keeps the plain average at the detector's resolution. The
+detection flow that reads them is watermark_detect.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
-from provenance.watermark import SUPER_SIZE, rgb_luma, shrink
+from provenance.watermark import LUMA_WEIGHTS, SUPER_SIZE, rgb_luma, shrink
 from provenance.watermark_framing import STILL_LEVELS, Box, picture_box
 
-# A pixel whose luma came this close to black or white in any frame was clipped there (a contrast
-# boost, a blown sky): clipped channels keep none of the mark and scale the host unevenly (see
-# CLIPPED_SHARE in watermark_detect).
+# A channel (or a pixel's luma) this close to black or white was clipped there (a contrast boost,
+# a blown sky): clipped channels keep none of the mark and scale the host unevenly (see
+# UNCLIP_REACH in watermark_decode and CLIPPED_SHARE in watermark_detect).
 CLIPPED_LEVELS = 2.0
 # LumaStats keeps the frames at this size: bars are cut at it, and 720p and 1080p shrink to it by
 # whole pixels (the area average's fast path). A half-size inset keeps 6.7 pixels per cell here
 # (3.3 at 320 x 180): its lattice fit at the true place after CRF 28 was 0.05-0.16, now 0.13-0.23.
 _STATS_SIZE = (640, 360)
 _TALLEST = 480
+# Per uint8 level, the clip it sits at (`clip_balance`): -1 black, +1 white, 0 neither.
+_CLIP_SIDE = np.zeros((1, 256), np.float32)
+_CLIP_SIDE[0, : int(CLIPPED_LEVELS) + 1] = -1
+_CLIP_SIDE[0, 255 - int(CLIPPED_LEVELS) :] = 1
 
 
 def mean_luma(frames: np.ndarray) -> np.ndarray:
@@ -42,9 +50,23 @@ def stats_size(aspect: float) -> tuple[int, int]:
     return width, int(np.clip(round(width / aspect), height, _TALLEST))
 
 
-def stats_luma(frame: np.ndarray) -> np.ndarray:
-    """One (H, W, 3) uint8 RGB frame's luma at the resolution LumaStats keeps."""
-    return rgb_luma(shrink(frame, *stats_size(frame.shape[1] / frame.shape[0])))
+def clip_balance(rgb: np.ndarray) -> np.ndarray:
+    """Per pixel of uint8 RGB, the luma weight of its channels within CLIPPED_LEVELS of white
+    less that of its channels within CLIPPED_LEVELS of black (-1 all black, +1 all white)."""
+    return cv2.transform(cv2.LUT(rgb, _CLIP_SIDE), LUMA_WEIGHTS[None, :])
+
+
+class StatsFrame(NamedTuple):
+    """One frame as LumaStats counts it, at the resolution it keeps."""
+
+    luma: np.ndarray
+    clip_balance: np.ndarray
+
+
+def stats_frame(frame: np.ndarray) -> StatsFrame:
+    """One (H, W, 3) uint8 RGB frame's luma and clip balance at the resolution LumaStats keeps."""
+    small = shrink(frame, *stats_size(frame.shape[1] / frame.shape[0]))
+    return StatsFrame(rgb_luma(small), clip_balance(small))
 
 
 class LumaStats:
@@ -62,15 +84,19 @@ class LumaStats:
 
     def add(self, frame: np.ndarray) -> None:
         """Count one (H, W, 3) uint8 RGB frame in."""
-        self.add_luma(stats_luma(frame), frame.shape[1] / frame.shape[0])
+        self.add_frame(stats_frame(frame), frame.shape[1] / frame.shape[0])
 
-    def add_luma(self, luma: np.ndarray, aspect: float) -> None:
-        """Count in one frame's `stats_luma`, the frame being `aspect` (width / height) wide."""
+    def add_frame(self, frame: StatsFrame, aspect: float) -> None:
+        """Count in one `stats_frame`, the frame being `aspect` (width / height) wide."""
+        luma, balance = frame
         if self.frames == 0 and luma.shape != self.total.shape:
             self._start(luma.shape)
         elif luma.shape != self.total.shape:  # a stream that changes its frame size midway
-            luma = cv2.resize(luma, self.total.shape[::-1], interpolation=cv2.INTER_AREA)
+            size = self.total.shape[::-1]
+            luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+            balance = cv2.resize(balance, size, interpolation=cv2.INTER_AREA)
         self.total += luma
+        self.balance += balance
         np.minimum(self.low, luma, out=self.low)
         np.maximum(self.high, luma, out=self.high)
         self.frames += 1
@@ -79,6 +105,7 @@ class LumaStats:
     def _start(self, shape: tuple[int, ...]) -> None:
         """Empty sums at `shape`: the first frame's, once it is known."""
         self.total = np.zeros(shape, np.float32)
+        self.balance = np.zeros(shape, np.float32)
         self.low = np.full(shape, np.inf, np.float32)
         self.high = np.full(shape, -np.inf, np.float32)
 

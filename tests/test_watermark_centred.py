@@ -13,7 +13,7 @@ from provenance.watermark_centred import (
     zoom_shares,
 )
 from provenance.watermark_detect import search_template
-from provenance.watermark_stats import stats_luma
+from provenance.watermark_stats import stats_frame
 from tests.support.clip_edits import crop_every_side
 from tests.support.photo_clips import animate, decode, encode, photo, published_clip
 
@@ -26,7 +26,7 @@ def published() -> np.ndarray:
 
 
 def _mean(frames: np.ndarray) -> np.ndarray:
-    return np.mean([stats_luma(frame) for frame in frames], axis=0)
+    return np.mean([stats_frame(frame).luma for frame in frames], axis=0)
 
 
 def test_zoom_shares_follow_the_original_and_the_copys_aspect() -> None:

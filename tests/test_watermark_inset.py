@@ -9,7 +9,7 @@ import pytest
 from provenance.watermark import embed_watermark
 from provenance.watermark_detect import detect_watermark
 from provenance.watermark_inset import inset_windows
-from provenance.watermark_stats import stats_luma
+from provenance.watermark_stats import stats_frame
 from tests.support.clip_edits import boxed, crop_every_side, inset, mirror, rotate
 from tests.support.photo_clips import animate, decode, encode, eval_photo, photo, published_clip
 
@@ -24,7 +24,7 @@ def textured() -> np.ndarray:
 
 
 def _mean(frames: np.ndarray) -> np.ndarray:
-    return np.mean([stats_luma(frame) for frame in frames], axis=0)
+    return np.mean([stats_frame(frame).luma for frame in frames], axis=0)
 
 
 def _box(window: tuple[float, float, float, float], width: int, height: int) -> tuple[float, ...]:

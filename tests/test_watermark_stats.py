@@ -32,3 +32,20 @@ def test_a_stream_that_changes_its_frame_size_is_counted_at_its_first_size() -> 
     assert stats.total.shape == (480, 640)
     assert stats.frames == 2
     assert float(stats.total.mean()) / stats.frames == pytest.approx(100, abs=1)
+
+
+def test_the_statistics_keep_how_much_of_each_pixel_clipped_at_black_or_white() -> None:
+    # A contrast boost clips channels one by one: the reader needs each channel's share of the
+    # luma that sat at black (negative) or white (positive) to put it back.
+    frame = np.full((360, 640, 3), 120, np.uint8)
+    frame[:, :160] = 0
+    frame[:, 160:320] = 255
+    frame[:, 320:480, 2] = 1  # only the blue channel at black
+    stats = LumaStats()
+    stats.add(frame)
+    stats.add(frame)
+    balance = stats.balance / stats.frames
+    assert balance[:, :160] == pytest.approx(-1.0)
+    assert balance[:, 160:320] == pytest.approx(1.0)
+    assert balance[:, 320:480] == pytest.approx(-0.114)
+    assert balance[:, 480:] == pytest.approx(0.0)
