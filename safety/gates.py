@@ -18,6 +18,7 @@ from safety.faces import FaceDetector
 from safety.hashes import HashMatcher
 from safety.image_classifier import ImageClassifier
 from safety.nudenet_detector import NudeNetDetector
+from safety.people import PersonDetector
 from safety.prompt_classifier import PromptClassifier
 from safety.signals import Signal
 from safety.video_checks import ClipReport, check_sampled
@@ -30,16 +31,20 @@ def input_signals(
     images: ImageClassifier,
     prompts: PromptClassifier | None = None,
     faces: FaceDetector | None = None,
+    people: PersonDetector | None = None,
     hashes: HashMatcher | None = None,
     clip: ClipClassifier | None = None,
     nudenet: NudeNetDetector | None = None,
 ) -> list[Signal]:
-    """Signals for the input stage: photo (nsfw, faces, hash banks, CLIP, NudeNet) and prompt."""
+    """Signals for the input stage: photo (nsfw, faces, people, hash banks, CLIP, NudeNet) and
+    prompt."""
     signals: list[Signal] = []
     if photo is not None:
         signals += images.score_photo(photo)
         if faces is not None:
             signals += faces.detect(photo)
+        if people is not None:
+            signals += people.detect(photo)
         if hashes is not None:
             signals += hashes.match_photo(photo)
         if clip is not None:

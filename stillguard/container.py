@@ -32,6 +32,7 @@ from safety.clip_sampling import SampledClip
 from safety.faces import FaceDetector
 from safety.image_classifier import ImageClassifier
 from safety.nudenet_detector import NudeNetDetector
+from safety.people import PersonDetector
 from safety.signals import Signal
 from safety.video_checks import ClipReport
 
@@ -70,6 +71,7 @@ class StageDeps:
     image_classifier_factory: Callable[[], ImageClassifier]
     prompt_classifier_factory: Callable[[], Any]
     face_detector_factory: Callable[[], FaceDetector | None]
+    person_detector_factory: Callable[[], PersonDetector | None]
     clip_classifier_factory: Callable[[], ClipClassifier | None]
     nudenet_factory: Callable[[], NudeNetDetector | None]
     repository_factory: Callable[[], ManifestRepository]
@@ -87,6 +89,7 @@ class StageDeps:
     image_classifier = BuiltOnFirstUse[ImageClassifier]()
     prompt_classifier = BuiltOnFirstUse[Any]()
     face_detector = BuiltOnFirstUse[FaceDetector | None]()
+    person_detector = BuiltOnFirstUse[PersonDetector | None]()
     clip_classifier = BuiltOnFirstUse[ClipClassifier | None]()
     nudenet = BuiltOnFirstUse[NudeNetDetector | None]()
     repository = BuiltOnFirstUse[ManifestRepository]()
@@ -119,6 +122,7 @@ class StageDeps:
             images=self.image_classifier,
             prompts=self.prompt_classifier if prompt else None,
             faces=self.face_detector,
+            people=self.person_detector,
             hashes=self.hash_banks.current(),
             clip=self.clip_classifier,
             nudenet=self.nudenet,
@@ -206,6 +210,7 @@ def build_deps(settings: Settings, store: AuditStore) -> StageDeps:
         image_classifier_factory=lambda: ImageClassifier(threads=2),
         prompt_classifier_factory=_prompt_classifier,
         face_detector_factory=FaceDetector,
+        person_detector_factory=PersonDetector,
         clip_classifier_factory=lambda: ClipClassifier(settings.clip_checkpoint),
         repository_factory=lambda: ManifestRepository(store.engine),
         nudenet_factory=NudeNetDetector,

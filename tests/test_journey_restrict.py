@@ -14,6 +14,7 @@ from tests.support.journey import SMALL_CLIP, settings_for
 from tests.support.samples import SAMPLES
 
 PORTRAIT = SAMPLES / "astronaut-eileen-collins.png"
+SEEN_FROM_BEHIND = SAMPLES / "faces" / "people" / "child-from-behind.jpg"
 
 
 def test_photo_with_a_face_is_restricted_and_generated_without_face_motion(tmp_path: Path) -> None:
@@ -38,17 +39,33 @@ def test_photo_with_a_face_is_restricted_and_generated_without_face_motion(tmp_p
     assert not any(m["region"] == "people" for m in motions)
 
 
+def test_a_person_whose_face_cannot_be_seen_is_restricted_too(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    store = open_store(settings)
+    request = JobRequest(
+        photo=SEEN_FROM_BEHIND.read_bytes(), prompt=None, options=SMALL_CLIP, submitter="cli"
+    )
+    outcome = LocalRunner(settings, store).run(request, tmp_path / "behind.mp4")
+    assert outcome.job.status == "published"
+    input_decision = outcome.job.decisions[0]
+    assert input_decision["action"] == "restrict"
+    assert any("people.count" in reason for reason in input_decision["reasons"])
+    signals = {s["category"]: s for s in outcome.trail.signals}
+    assert signals["faces.count"]["evaluated"] and '"count": 0' in signals["faces.count"]["detail"]
+    assert (
+        signals["people.count"]["evaluated"] and '"count": 1' in signals["people.count"]["detail"]
+    )
+
+
 def test_a_pack_that_lets_people_move_gives_them_subtle_life(tmp_path: Path) -> None:
     pack = tmp_path / "people-move.yaml"
-    default = DEFAULT_PATH.read_text(encoding="utf-8")
-    rule = "{id: input.faces.restrict, category: faces.count, threshold: 0.1, action: restrict,"
-    assert rule in default
-    pack.write_text(
-        default.replace(rule, rule.replace("action: restrict", "action: label")).replace(
-            'version: "2026.11.0"', 'version: "people-move"'
-        ),
-        encoding="utf-8",
-    )
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    for category in ("faces", "people"):
+        rule = f"{{id: input.{category}.restrict, category: {category}.count, threshold: 0.1, "
+        rule += "action: restrict,"
+        assert rule in text
+        text = text.replace(rule, rule.replace("action: restrict", "action: label"))
+    pack.write_text(text.replace('version: "2026.11.0"', 'version: "people-move"'), "utf-8")
     settings = settings_for(tmp_path, STILLGUARD_POLICY_PATH=str(pack))
     store = open_store(settings)
     request = JobRequest(

@@ -14,6 +14,7 @@ from safety.faces import FaceDetector
 from safety.gates import input_signals, output_report
 from safety.hashes import HashBank, HashMatcher, pdq_hash
 from safety.image_classifier import ImageClassifier
+from safety.people import PersonDetector
 from safety.video_checks import sample_clip
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
@@ -38,11 +39,12 @@ def test_input_gate_signals_for_a_benign_photo_are_labelled(
         None,
         images=images,
         faces=FaceDetector(),
+        people=PersonDetector(),
         hashes=HashMatcher([bank]),
         clip=ClipClassifier(None),
     )
     categories = {s.category for s in signals}
-    assert {"nsfw", "faces.count", "hash.known-bad", "clip.weapons"} <= categories
+    assert {"nsfw", "faces.count", "people.count", "hash.known-bad", "clip.weapons"} <= categories
     assert PolicyPack.default().decide("input", signals, job_id="j").action == "label"
 
 

@@ -24,6 +24,7 @@ from safety.clip_classifier import ENABLE as CLIP_ENABLE
 from safety.faces import FACES
 from safety.hashes import MODEL as PDQ_MODEL
 from safety.nudenet_detector import EXPOSED
+from safety.people import PEOPLE
 from safety.prompt_classifier import describe as describe_prompt_model
 from safety.prompt_languages import model_id as language_model
 from safety.signals import UNSUPPORTED_LANGUAGE
@@ -34,7 +35,8 @@ log = logging.getLogger("stillguard.coverage")
 
 HASH_BANKS = "hash.*"
 NUDENET_ENABLE = "install the NudeNet extra (AGPL-3.0): pip install -e '.[nudenet]'"
-FACES_ENABLE = "reinstall Stillguard (pip install -e .): the face model and LiteRT ship with it"
+# The face and person models ship with Stillguard, as does the LiteRT interpreter that runs them.
+LITERT_ENABLE = "reinstall Stillguard (pip install -e .): its models and LiteRT ship with it"
 HASH_ENABLE = (
     "add a PDQ bank: a file NAME.txt (lines HEX[,label]) in the STILLGUARD_HASH_BANKS folder, "
     "or PUT /v1/hash-banks/NAME"
@@ -92,7 +94,8 @@ def category_coverage(deps: StageDeps) -> Coverage:
     rows = [
         CategoryCoverage("nsfw", True, image_classifier.MODEL),
         _classifier_row(EXPOSED, lambda: deps.nudenet, NUDENET_ENABLE),
-        _classifier_row(FACES, lambda: deps.face_detector, FACES_ENABLE),
+        _classifier_row(FACES, lambda: deps.face_detector, LITERT_ENABLE),
+        _classifier_row(PEOPLE, lambda: deps.person_detector, LITERT_ENABLE),
         *_prompt_rows(),
         *(_classifier_row(c, lambda: deps.clip_classifier, CLIP_ENABLE) for c in CATEGORY_PROMPTS),
         *(
