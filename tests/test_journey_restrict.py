@@ -4,11 +4,12 @@ that lets people move gives them subtle life (issue 16)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from audit.store import AuditQuery
 from policies.pack import DEFAULT_PATH
 from stillguard.container import open_store
-from stillguard.pipeline.local import LocalRunner
+from stillguard.pipeline.local import JobOutcome, LocalRunner
 from stillguard.services.intake import JobRequest
 from tests.support.journey import SMALL_CLIP, settings_for
 from tests.support.samples import SAMPLES
@@ -17,44 +18,43 @@ PORTRAIT = SAMPLES / "astronaut-eileen-collins.png"
 SEEN_FROM_BEHIND = SAMPLES / "faces" / "people" / "child-from-behind.jpg"
 
 
-def test_photo_with_a_face_is_restricted_and_generated_without_face_motion(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
+def _published(tmp_path: Path, photo: Path, **env: str) -> tuple[JobOutcome, dict[str, Any]]:
+    """One job on `photo`, published under settings `env`: its outcome and the payload of its
+    clip.generated event."""
+    settings = settings_for(tmp_path, **env)
     store = open_store(settings)
-    request = JobRequest(
-        photo=PORTRAIT.read_bytes(), prompt=None, options=SMALL_CLIP, submitter="cli"
-    )
-    outcome = LocalRunner(settings, store).run(request, tmp_path / "portrait.mp4")
+    request = JobRequest(photo=photo.read_bytes(), prompt=None, options=SMALL_CLIP, submitter="cli")
+    outcome = LocalRunner(settings, store).run(request, tmp_path / "clip.mp4")
     assert outcome.job.status == "published"
+    generated = store.events(AuditQuery(job_id=outcome.job.id, kind="clip.generated"))[0]
+    return outcome, generated.payload
+
+
+def test_photo_with_a_face_is_restricted_and_generated_without_face_motion(tmp_path: Path) -> None:
+    outcome, generated = _published(tmp_path, PORTRAIT)
     input_decision = outcome.job.decisions[0]
     assert input_decision["action"] == "restrict"
     assert any("faces.count" in reason for reason in input_decision["reasons"])
     faces = next(s for s in outcome.trail.signals if s["category"] == "faces.count")
     assert faces["evaluated"] and '"count": 1' in faces["detail"]
-    generated = store.events(AuditQuery(job_id=outcome.job.id, kind="clip.generated"))[0]
-    assert generated.payload["options"]["face_motion"] is False
+    assert generated["options"]["face_motion"] is False
     # The face sits in the upper middle of this portrait: the label keeps clear of it.
-    assert generated.payload["label_corner"] == "bottom-right"
-    motions = generated.payload["scene"]["motions"]
+    assert generated["label_corner"] == "bottom-right"
+    motions = generated["scene"]["motions"]
     assert any(m["region"] == "faces" and m["kind"] == "held still" for m in motions)
     assert not any(m["region"] == "people" for m in motions)
 
 
 def test_a_person_whose_face_cannot_be_seen_is_restricted_too(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
-    store = open_store(settings)
-    request = JobRequest(
-        photo=SEEN_FROM_BEHIND.read_bytes(), prompt=None, options=SMALL_CLIP, submitter="cli"
-    )
-    outcome = LocalRunner(settings, store).run(request, tmp_path / "behind.mp4")
-    assert outcome.job.status == "published"
+    outcome, generated = _published(tmp_path, SEEN_FROM_BEHIND)
     input_decision = outcome.job.decisions[0]
     assert input_decision["action"] == "restrict"
     assert any("people.count" in reason for reason in input_decision["reasons"])
     signals = {s["category"]: s for s in outcome.trail.signals}
     assert signals["faces.count"]["evaluated"] and '"count": 0' in signals["faces.count"]["detail"]
-    assert (
-        signals["people.count"]["evaluated"] and '"count": 1' in signals["people.count"]["detail"]
-    )
+    people = signals["people.count"]
+    assert people["evaluated"] and '"count": 1' in people["detail"]
+    assert generated["options"]["face_motion"] is False
 
 
 def test_a_pack_that_lets_people_move_gives_them_subtle_life(tmp_path: Path) -> None:
@@ -66,17 +66,10 @@ def test_a_pack_that_lets_people_move_gives_them_subtle_life(tmp_path: Path) -> 
         assert rule in text
         text = text.replace(rule, rule.replace("action: restrict", "action: label"))
     pack.write_text(text.replace('version: "2026.11.0"', 'version: "people-move"'), "utf-8")
-    settings = settings_for(tmp_path, STILLGUARD_POLICY_PATH=str(pack))
-    store = open_store(settings)
-    request = JobRequest(
-        photo=PORTRAIT.read_bytes(), prompt=None, options=SMALL_CLIP, submitter="cli"
-    )
-    outcome = LocalRunner(settings, store).run(request, tmp_path / "portrait.mp4")
-    assert outcome.job.status == "published"
+    outcome, generated = _published(tmp_path, PORTRAIT, STILLGUARD_POLICY_PATH=str(pack))
     assert outcome.job.decisions[0]["action"] == "label"
-    generated = store.events(AuditQuery(job_id=outcome.job.id, kind="clip.generated"))[0]
-    assert generated.payload["options"]["face_motion"] is True
-    people = [m for m in generated.payload["scene"]["motions"] if m["region"] == "people"]
+    assert generated["options"]["face_motion"] is True
+    people = [m for m in generated["scene"]["motions"] if m["region"] == "people"]
     assert len(people) == 1 and people[0]["count"] == 1
 
 
