@@ -94,8 +94,9 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
     """Read the clip id of a copy, cutting off bars and undoing mirrors when the copy has them.
 
     Cheapest first, in each of the four orientations: the whole picture (then with clipped
-    channels put back, and clipped cells left unseen), centred zooms, the crop search, turns up to 5 degrees, and picture in picture
-    placed by its border. The first reading that passes sync, CRC and the error cap is the answer.
+    channels put back, and clipped cells left unseen), centred zooms, the crop search, turns up
+    to 5 degrees, and picture in picture placed by its border. The first reading that passes
+    sync, CRC and the error cap is the answer.
     """
     if stats.frames == 0:
         return WatermarkReading(None, 0.0, 0, unreadable="the clip has no frames")

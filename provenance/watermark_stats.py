@@ -70,11 +70,13 @@ def stats_frame(frame: np.ndarray) -> StatsFrame:
 
 
 class LumaStats:
-    """Per-pixel mean, least and greatest luma of a clip's frames, added one frame at a time.
+    """Per-pixel mean, least and greatest luma of a clip's frames, and their clip balance,
+    added one frame at a time.
 
     Kept at 640 x 360 (640 x 480 for a 4:3 copy, see `stats_size`), above the detector's
     resolution: the mean is what the mark is read from, the least and greatest tell still, flat
-    bars (letterbox, pillarbox) from the picture.
+    bars (letterbox, pillarbox) from the picture, and the balance (`total` and `balance` are
+    sums over the frames) where a contrast boost clipped channels.
     """
 
     def __init__(self) -> None:

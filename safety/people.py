@@ -11,8 +11,8 @@ as the face detector does, so distant figures are found.
 Tiles alone also "find" bodies in clouds and leaves, with scores as high as real ones (0.84-0.91
 on samples/faces/without); most of those are upside down or lying, so a detection counts only when
 its shoulders are above its hips and the body leans less than `MAX_LEAN_DEGREES`. Measured by
-`bench/face_eval.py` (`people`). The input gate reports it beside `faces.count`, and the default pack
-restricts on it as on faces (`input.people.restrict`).
+`bench/face_eval.py` (`people`). The input gate reports it beside `faces.count`, and the default
+pack restricts on it as on faces (`input.people.restrict`).
 """
 
 from __future__ import annotations
