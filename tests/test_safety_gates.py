@@ -15,6 +15,7 @@ from safety.gates import input_signals, output_report
 from safety.hashes import HashBank, HashMatcher, pdq_hash
 from safety.image_classifier import ImageClassifier
 from safety.people import PersonDetector
+from safety.prompt_classifier import PromptClassifier
 from safety.video_checks import sample_clip
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "falcon9-dscovr-launch.jpg"
@@ -80,3 +81,34 @@ def test_output_gate_report_for_a_still_clip_of_the_photo(
         "clip.violence",
     } <= categories
     assert PolicyPack.default().decide("output", report.signals, job_id="j").action == "label"
+
+
+def test_the_prompt_is_read_beside_the_photo(
+    images: ImageClassifier, photo: Image.Image, prompt_classifier: PromptClassifier
+) -> None:
+    # The prompt runs on its own thread while the photo is checked: both sets of signals arrive,
+    # and the policy weighs them together.
+    signals = input_signals(
+        photo,
+        "a man stabs a woman in the throat",
+        images=images,
+        prompts=prompt_classifier,
+        faces=FaceDetector(),
+    )
+    categories = {s.category for s in signals}
+    assert {"nsfw", "faces.count", "prompt.violence"} <= categories
+    assert PolicyPack.default().decide("input", signals, job_id="j").action in {"block", "review"}
+
+
+class _DownPromptModel:
+    def classify(self, prompt: str) -> list:
+        raise RuntimeError("the prompt model is down")
+
+
+def test_a_prompt_model_that_fails_fails_the_gate(
+    images: ImageClassifier, photo: Image.Image
+) -> None:
+    # Read on another thread, its error still reaches the gate, which then fails closed
+    # (tests/test_journey_fail_closed.py).
+    with pytest.raises(RuntimeError, match="down"):
+        input_signals(photo, "clouds drifting", images=images, prompts=_DownPromptModel())  # type: ignore[arg-type]
