@@ -10,6 +10,7 @@ wheel). Photos are letterboxed into the square, so boxes come back as fractions 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -89,12 +90,20 @@ def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 def suppress(boxes: np.ndarray, scores: np.ndarray, overlap: float) -> list[int]:
     """Indices of the strongest box of each group overlapping by more than `overlap` (IoU)."""
+    return strongest_of_each(scores, lambda best, rest: iou(boxes[best], boxes[rest]) < overlap)
+
+
+def strongest_of_each(
+    scores: np.ndarray, apart: Callable[[int, np.ndarray], np.ndarray]
+) -> list[int]:
+    """Greedy suppression: indices of the strongest detection of each group, where
+    `apart(best, rest)` says which of the indices `rest` are not the same thing as `best`."""
     order = np.argsort(-scores)
-    kept = []
+    kept: list[int] = []
     while len(order):
-        best = order[0]
-        kept.append(int(best))
-        order = order[iou(boxes[best], boxes[order]) < overlap]
+        best = int(order[0])
+        kept.append(best)
+        order = order[apart(best, order)]
     return kept
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from safety.blaze import SsdModel, ssd_anchors, tile_offsets
+from safety.blaze import SsdModel, ssd_anchors, strongest_of_each, tile_offsets
 from safety.signals import Signal
 
 PEOPLE = "people.count"
@@ -52,14 +52,12 @@ def _one_per_person(hips: np.ndarray, radii: np.ndarray, scores: np.ndarray) -> 
     """The strongest detection of each person: others whose mid-hip lies within SAME_PERSON of
     the larger body radius of it are the same person, seen whole and in a tile (their boxes, a
     head's, differ too much in size to overlap: grace-hopper's portrait counted 3 people)."""
-    order = np.argsort(-scores)
-    kept: list[int] = []
-    while len(order):
-        best = order[0]
-        kept.append(int(best))
-        apart = np.linalg.norm(hips[order] - hips[best], axis=1)
-        order = order[apart >= SAME_PERSON * np.maximum(radii[order], radii[best])]
-    return kept
+
+    def apart(best: int, rest: np.ndarray) -> np.ndarray:
+        reach = SAME_PERSON * np.maximum(radii[rest], radii[best])
+        return np.linalg.norm(hips[rest] - hips[best], axis=1) >= reach
+
+    return strongest_of_each(scores, apart)
 
 
 class PersonDetector:
