@@ -3,9 +3,11 @@
 Prints p50/p95 over warm runs in one process (models loaded once, as in `serve` or a worker), and
 the wall time of a cold `stillguard run` process (imports and model loading included). Each warm
 run has a prompt of its own, as users' jobs do: the same prompt every run would be read from the
-prompt classifier's cache after the first. `--size 1080x1920` measures a Stories clip.
+prompt classifier's cache after the first. `--size 1080x1920` measures a Stories clip. `--gap S`
+waits S seconds between warm runs, as jobs that do not arrive back to back: on a virtual machine
+that reports free pages to its host, memory freed seconds ago costs page faults again.
 
-    python -m bench.e2e [--runs 7] [--cold-runs 1] [--size 1280x720]
+    python -m bench.e2e [--runs 7] [--cold-runs 1] [--size 1280x720] [--gap 0]
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ PROMPTS = [
 ]
 
 
-def warm_runs(runs: int, home: Path, size: str) -> list[dict[str, float]]:
+def warm_runs(runs: int, home: Path, size: str, gap_s: float) -> list[dict[str, float]]:
     settings = Settings.from_env(
         {"STILLGUARD_HOME": str(home), "STILLGUARD_KEY_PASSPHRASE": "bench"}
     )
@@ -82,6 +84,7 @@ def warm_runs(runs: int, home: Path, size: str) -> list[dict[str, float]]:
     runner.run(request, None)  # loads models and keys; not counted
     results = []
     for i in range(runs):
+        time.sleep(gap_s)
         options = {**request.options, "seed": i}
         prompt = f"{PROMPTS[i % len(PROMPTS)]} ({i})" if i >= len(PROMPTS) else PROMPTS[i]
         outcome = runner.run(
@@ -123,9 +126,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--cold-runs", type=int, default=1)
     parser.add_argument("--size", default="1280x720", help="WxH; 1080x1920 for Stories")
+    parser.add_argument("--gap", type=float, default=0.0, help="seconds between warm runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        results = warm_runs(args.runs, Path(tmp), args.size)
+        results = warm_runs(args.runs, Path(tmp), args.size, args.gap)
         print(
             f"warm runs: {args.runs} x 5 s {args.size} 24 fps clip (in one process, models loaded)"
         )
