@@ -2,6 +2,8 @@
 
 import os
 
+from .allocator import keep_freed_memory
+
 __version__ = "0.1.0"
 
 # Worker threads that spin while they wait for work take the cores from the threads with work, on
@@ -15,3 +17,4 @@ __version__ = "0.1.0"
 #   2.4-2.6 s; 2026-12-08, both cores loaded); E5 by itself, in a quiet process, 0.07 s either way.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+keep_freed_memory()
