@@ -25,7 +25,9 @@ SEPARATE_MAPPING_BYTES = 4 * 1024 * 1024  # smaller buffers come from NumPy's al
 IDLE_BUFFERS = 2
 
 _idle: list[mmap.mmap] = []
-_idle_lock = threading.Lock()
+# Reentrant: a buffer freed by the garbage collector runs `_keep_idle` in whatever thread the
+# collection ran, possibly one inside `_take_idle` already holding the lock.
+_idle_lock = threading.RLock()
 
 
 def frame_buffer(count: int, height: int, width: int, channels: int = 3) -> np.ndarray:
