@@ -33,6 +33,7 @@ SIGNAL_CATEGORIES: tuple[str, ...] = (
     "nsfw",
     "nudenet.exposed",
     "faces.count",
+    "faces.minor",
     "people.count",
     "prompt.sexual",
     "prompt.violence",

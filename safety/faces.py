@@ -157,11 +157,12 @@ class FaceDetector:
             return []
         return _faces(self.candidates(photo))
 
-    def detect(self, photo: Image.Image) -> list[Signal]:
-        """One `faces.count` signal; detail holds the count and boxes as JSON."""
+    def detect(self, photo: Image.Image, found: list[FaceBox] | None = None) -> list[Signal]:
+        """One `faces.count` signal; detail holds the count and boxes as JSON. `found`: the
+        faces `find` already gave for this photo (so the age estimate shares one search)."""
         if not self.available:
             return [Signal(FACES, 0.0, self.model, evaluated=False, detail=self.unavailable)]
-        faces = self.find(photo)
+        faces = self.find(photo) if found is None else found
         score = min(len(faces), MAX_COUNTED) / MAX_COUNTED
         detail = json.dumps({"count": len(faces), "boxes_xywh": [f.xywh() for f in faces]})
         return [Signal(FACES, score, self.model, detail=detail)]

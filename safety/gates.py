@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
+from safety.age import MINOR, AgeEstimator
 from safety.clip_classifier import ClipClassifier
 from safety.clip_sampling import SampledClip
-from safety.faces import FaceDetector
+from safety.faces import FaceBox, FaceDetector
 from safety.hashes import HashMatcher
 from safety.image_classifier import ImageClassifier
 from safety.nudenet_detector import NudeNetDetector
@@ -32,13 +33,14 @@ def input_signals(
     images: ImageClassifier,
     prompts: PromptClassifier | None = None,
     faces: FaceDetector | None = None,
+    ages: AgeEstimator | None = None,
     people: PersonDetector | None = None,
     hashes: HashMatcher | None = None,
     clip: ClipClassifier | None = None,
     nudenet: NudeNetDetector | None = None,
 ) -> list[Signal]:
-    """Signals for the input stage: photo (nsfw, faces, people, hash banks, CLIP, NudeNet) and
-    prompt.
+    """Signals for the input stage: photo (nsfw, faces and their apparent ages, people, hash
+    banks, CLIP, NudeNet) and prompt.
 
     The prompt is read on a thread of its own while the photo's checks run: the two models
     share the two cores better than either uses them alone (96 -> 74 ms for the sample photo
@@ -50,7 +52,10 @@ def input_signals(
         if photo is not None:
             signals += images.score_photo(photo)
             if faces is not None:
-                signals += faces.detect(photo)
+                found = faces.find(photo)
+                signals += faces.detect(photo, found)
+                if ages is not None:
+                    signals += _ages(ages, photo, found, faces)
             if people is not None:
                 signals += people.detect(photo)
             if hashes is not None:
@@ -62,6 +67,16 @@ def input_signals(
         if read is not None:
             signals += read.result()
     return signals
+
+
+def _ages(
+    ages: AgeEstimator, photo: Image.Image, found: list[FaceBox], faces: FaceDetector
+) -> list[Signal]:
+    """The faces' apparent ages; not evaluated when the face detector is not there to find them."""
+    if not faces.available:
+        detail = f"no face detector to find the faces: {faces.unavailable}"
+        return [Signal(MINOR, 0.0, ages.model, evaluated=False, detail=detail)]
+    return ages.detect(photo, found)
 
 
 def output_report(

@@ -27,6 +27,7 @@ from provenance.errors import AuthorityError
 from provenance.repository import ManifestRepository
 from provenance.trust import TrustAnchors
 from safety import gates
+from safety.age import AgeEstimator
 from safety.clip_classifier import ClipClassifier
 from safety.clip_sampling import SampledClip
 from safety.faces import FaceDetector
@@ -71,6 +72,7 @@ class StageDeps:
     image_classifier_factory: Callable[[], ImageClassifier]
     prompt_classifier_factory: Callable[[], Any]
     face_detector_factory: Callable[[], FaceDetector | None]
+    age_estimator_factory: Callable[[], AgeEstimator | None]
     person_detector_factory: Callable[[], PersonDetector | None]
     clip_classifier_factory: Callable[[], ClipClassifier | None]
     nudenet_factory: Callable[[], NudeNetDetector | None]
@@ -89,6 +91,7 @@ class StageDeps:
     image_classifier = BuiltOnFirstUse[ImageClassifier]()
     prompt_classifier = BuiltOnFirstUse[Any]()
     face_detector = BuiltOnFirstUse[FaceDetector | None]()
+    age_estimator = BuiltOnFirstUse[AgeEstimator | None]()
     person_detector = BuiltOnFirstUse[PersonDetector | None]()
     clip_classifier = BuiltOnFirstUse[ClipClassifier | None]()
     nudenet = BuiltOnFirstUse[NudeNetDetector | None]()
@@ -122,6 +125,7 @@ class StageDeps:
             images=self.image_classifier,
             prompts=self.prompt_classifier if prompt else None,
             faces=self.face_detector,
+            ages=self.age_estimator,
             people=self.person_detector,
             hashes=self.hash_banks.current(),
             clip=self.clip_classifier,
@@ -210,6 +214,7 @@ def build_deps(settings: Settings, store: AuditStore) -> StageDeps:
         image_classifier_factory=lambda: ImageClassifier(threads=2),
         prompt_classifier_factory=_prompt_classifier,
         face_detector_factory=FaceDetector,
+        age_estimator_factory=AgeEstimator,
         person_detector_factory=PersonDetector,
         clip_classifier_factory=lambda: ClipClassifier(settings.clip_checkpoint),
         repository_factory=lambda: ManifestRepository(store.engine),

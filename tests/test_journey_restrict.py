@@ -65,7 +65,7 @@ def test_a_pack_that_lets_people_move_gives_them_subtle_life(tmp_path: Path) -> 
         rule += "action: restrict,"
         assert rule in text
         text = text.replace(rule, rule.replace("action: restrict", "action: label"))
-    pack.write_text(text.replace('version: "2026.11.0"', 'version: "people-move"'), "utf-8")
+    pack.write_text(text.replace('version: "2026.12.0"', 'version: "people-move"'), "utf-8")
     outcome, generated = _published(tmp_path, PORTRAIT, STILLGUARD_POLICY_PATH=str(pack))
     assert outcome.job.decisions[0]["action"] == "label"
     assert generated["options"]["face_motion"] is True

@@ -154,7 +154,7 @@ def test_broken_yaml_and_missing_version_are_clear(tmp_path: Path) -> None:
 
 def test_default_pack_allows_benign_and_blocks_explicit_input() -> None:
     pack = PolicyPack.default()
-    assert pack.version == "2026.11.0"
+    assert pack.version == "2026.12.0"
     benign = [_s("nsfw", 0.01), _s("prompt.sexual", 0.1), _s("prompt.violence", 0.2)]
     assert pack.decide("input", benign, job_id="j").action == "label"
     assert pack.decide("input", [_s("nsfw", 0.9)], job_id="j").action == "block"
@@ -239,6 +239,7 @@ def _signals(**scores: float) -> list[Signal]:
         ({"faces_count": 0.4, "prompt_sexual": 0.35}, "input.real_person.sexual_prompt.block"),
         ({"prompt_minors": 0.4, "nsfw": 0.25}, "input.minors.nudity.block"),
         ({"clip_minors": 0.7, "nudenet_exposed": 0.3}, "input.minors.nudity.block"),
+        ({"faces_minor": 0.6, "nsfw": 0.25}, "input.minors.nudity.block"),
     ],
 )
 def test_the_default_packs_combined_signal_rules_block(signals: dict, rule: str) -> None:
@@ -254,6 +255,8 @@ def test_one_signal_alone_does_not_fire_a_combined_rule() -> None:
     assert "input.real_person.sexual_prompt.block" not in alone.rules_fired
     minors_only = pack.decide("input", _signals(prompt_minors=0.4, nsfw=0.1), job_id="j")
     assert "input.minors.nudity.block" not in minors_only.rules_fired
+    adult = pack.decide("input", _signals(faces_minor=0.3, nsfw=0.25), job_id="j")
+    assert "input.minors.nudity.block" not in adult.rules_fired
 
 
 CONDITION_PACK = """

