@@ -1,18 +1,20 @@
 """The soundtrack's loudness: integrated loudness (ITU-R BS.1770-4 / EBU R128, LUFS, measured by
-pyloudnorm), normalising to a target and a gentle peak limiter."""
+libebur128 through pyebur128), normalising to a target and a gentle peak limiter."""
 
 from __future__ import annotations
 
 import numpy as np
+import pyebur128  # type: ignore[import-untyped]
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int = 48000) -> float:
-    """Gated integrated loudness in LUFS of (channels, samples) audio of at least 0.4 s; -inf for
-    silence. pyloudnorm measures it, as the safety audio checks do, so both read one number."""
-    import pyloudnorm  # late: it pulls in scipy.signal (~1 s), which only a soundtrack needs
-
-    samples_by_channel = np.asarray(audio, dtype=np.float64).T
-    return float(pyloudnorm.Meter(sample_rate).integrated_loudness(samples_by_channel))
+    """Gated integrated loudness in LUFS of (channels, samples) audio; -inf for silence or audio
+    shorter than one 400 ms block. libebur128 measures it, as the safety audio checks do, so
+    both read one number."""
+    channels, samples = audio.shape
+    state = pyebur128.R128State(channels, sample_rate, pyebur128.MeasurementMode.MODE_I)
+    state.add_frames(np.ascontiguousarray(audio.T, dtype=np.float64).ravel(), samples)
+    return float(pyebur128.get_loudness_global(state))
 
 
 def soft_limit(audio: np.ndarray, ceiling: float) -> np.ndarray:
