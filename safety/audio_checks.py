@@ -29,24 +29,38 @@ _OVERSAMPLE_ABOVE = 10 ** (-6 / 20)
 
 
 def _meter(audio: np.ndarray, sample_rate: int, mode: int) -> tuple[Any, np.ndarray]:
-    """A libebur128 state for (channels, samples) audio in `mode`, and the audio interleaved."""
-    state = pyebur128.R128State(audio.shape[0], sample_rate, mode)
+    """A libebur128 state for (channels, samples) audio in `mode`, and the audio interleaved.
+
+    Every channel is measured: the first three as front channels (weight 1), the rest as
+    surround (1.41). libebur128's default map leaves channel 3 (LFE) and channels past 5 out, so
+    a burst there would measure as silence on an uploaded clip of up to 8 channels."""
+    channels = audio.shape[0]
+    state = pyebur128.R128State(channels, sample_rate, mode)
+    front = (pyebur128.ChannelType.LEFT, pyebur128.ChannelType.RIGHT, pyebur128.ChannelType.CENTER)
+    for channel in range(channels):
+        kind = front[channel] if channel < len(front) else pyebur128.ChannelType.LEFT_SURROUND
+        state.set_channel(channel, kind)
     return state, np.ascontiguousarray(audio.T, dtype=np.float64).ravel()
 
 
 def _loudness(audio: np.ndarray, sample_rate: int) -> tuple[float, np.ndarray]:
-    """Integrated loudness (LUFS) and momentary loudness of each 400 ms block, 100 ms apart.
+    """Integrated loudness (LUFS) and momentary loudness of each 400 ms block, 100 ms apart
+    (block j ends at sample int(0.4 (1 + j / 4) rate), as BS.1770's gating blocks do).
     A sound shorter than one block is measured as if looped to fill it."""
     block = math.ceil(_BLOCK_S * sample_rate)
     looped = np.tile(audio, (1, math.ceil(block / audio.shape[1])))[:, : max(block, audio.shape[1])]
     state, frames = _meter(looped, sample_rate, pyebur128.MeasurementMode.MODE_I)
-    channels, hop = looped.shape[0], round(_BLOCK_S / 4 * sample_rate)
-    momentary = []
-    for start in range(0, looped.shape[1], hop):  # a block ends at every hop from the first
-        end = min(start + hop, looped.shape[1])
-        state.add_frames(frames[start * channels : end * channels], end - start)
-        if end >= block and end - start == hop:
-            momentary.append(pyebur128.get_loudness_momentary(state))
+    channels, length = looped.shape
+    blocks = round((length / sample_rate - _BLOCK_S) / (_BLOCK_S / 4)) + 1
+    momentary, fed = [], 0
+    for j in range(blocks):
+        end = min(length, int(_BLOCK_S * (1 + j / 4) * sample_rate))
+        if end > fed:
+            state.add_frames(frames[fed * channels : end * channels], end - fed)
+            fed = end
+        momentary.append(pyebur128.get_loudness_momentary(state))
+    if length > fed:
+        state.add_frames(frames[fed * channels :], length - fed)
     lufs = float(pyebur128.get_loudness_global(state))
     return lufs, np.maximum(np.asarray(momentary, np.float64), _QUIETEST_LUFS)
 

@@ -51,11 +51,11 @@ def input_signals(
         read = pool.submit(prompts.classify, prompt) if prompt and prompts is not None else None
         if photo is not None:
             signals += images.score_photo(photo)
+            found: list[FaceBox] = [] if faces is None else faces.find(photo)
             if faces is not None:
-                found = faces.find(photo)
                 signals += faces.detect(photo, found)
-                if ages is not None:
-                    signals += _ages(ages, photo, found, faces)
+            if ages is not None:
+                signals += _ages(ages, photo, found, faces)
             if people is not None:
                 signals += people.detect(photo)
             if hashes is not None:
@@ -70,11 +70,12 @@ def input_signals(
 
 
 def _ages(
-    ages: AgeEstimator, photo: Image.Image, found: list[FaceBox], faces: FaceDetector
+    ages: AgeEstimator, photo: Image.Image, found: list[FaceBox], faces: FaceDetector | None
 ) -> list[Signal]:
-    """The faces' apparent ages; not evaluated when the face detector is not there to find them."""
-    if not faces.available:
-        detail = f"no face detector to find the faces: {faces.unavailable}"
+    """The faces' apparent ages; not evaluated when no face detector is there to find them."""
+    if faces is None or not faces.available:
+        why = "not configured" if faces is None else faces.unavailable
+        detail = f"no face detector to find the faces: {why}"
         return [Signal(MINOR, 0.0, ages.model, evaluated=False, detail=detail)]
     return ages.detect(photo, found)
 

@@ -1,7 +1,7 @@
 """Apparent age of the faces found (issue 12): minors do not rest on Open NSFW alone.
 
 The photos are FairFace faces (CC BY 4.0, samples/faces/SOURCES.md); the model's figures over 540
-of them are in safety/age.py and `bench/face_eval.py --fairface`."""
+of them are in safety/age.py and `bench/age_eval.py --fairface`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from safety.age import MINOR, AgeEstimator
-from safety.faces import FaceDetector
+from safety.faces import FaceBox, FaceDetector
 from tests.support.samples import REPO_ROOT
 
 AGES = REPO_ROOT / "samples" / "faces" / "ages"
@@ -42,6 +42,13 @@ def test_an_adults_face_does_not(estimator: AgeEstimator, name: str) -> None:
     score, ages = _minor_signal(estimator, name)
     assert len(ages) == 1 and ages[0] >= 25
     assert score == 0.0
+
+
+def test_a_sliver_of_a_box_at_the_edge_is_still_read(estimator: AgeEstimator) -> None:
+    # boxes are fractions of the photo; one a pixel wide at the right edge once became an empty
+    # pixel box, which the package refuses (and the whole input gate failed on a harmless photo)
+    photo = Image.open(AGES / "adult-30-39.jpg")
+    assert len(estimator.ages(photo, [FaceBox(0.999, 0.2, 0.001, 0.3, 0.9)])) == 1
 
 
 def test_a_photo_without_faces_scores_nothing(estimator: AgeEstimator) -> None:

@@ -138,6 +138,29 @@ def test_sudden_loud_burst_is_a_spike_with_its_time() -> None:
     assert signals["audio.peak"].score == 1.0
 
 
+@pytest.mark.parametrize(("channels", "loud"), [(6, 3), (8, 6), (8, 7)])
+def test_a_loud_channel_counts_whatever_its_place(channels: int, loud: int) -> None:
+    # An uploaded clip may carry up to 8 channels; a burst on the LFE slot or past the 5.1 ones
+    # must not measure as silence (libebur128's default map leaves those channels unused).
+    audio = np.zeros((channels, RATE * 3), np.float32)
+    audio[loud, RATE * 2 :] = 0.9 * np.sin(2 * np.pi * 1000 * np.arange(RATE) / RATE)
+    signals = {s.category: s for s in audio_checks(audio, RATE)}
+    assert signals["audio.loudness"].score > 0.5
+    assert signals["audio.spike"].score == 1.0
+
+
+@pytest.mark.parametrize("rate", [11025, 22050, 44100, 48000])
+def test_momentary_blocks_step_every_100_ms_from_the_start(rate: int) -> None:
+    # 400 ms blocks start every 100 ms from 0: a burst at 1.0-1.1 s is loudest in the block that
+    # starts at 0.8 s (the whole burst and the weighting filter's ring after it), whatever the
+    # sample rate; pyloudnorm said 0.8 s at 11025 and 48000 Hz too
+    audio = np.zeros((1, rate * 2), np.float32)
+    audio[0, rate : rate + rate // 10] = 0.9
+    spike = {s.category: s for s in audio_checks(audio, rate)}["audio.spike"]
+    assert spike.score == 1.0
+    assert spike.start_s == pytest.approx(0.8)
+
+
 def test_missing_audio_is_not_evaluated() -> None:
     assert all(not s.evaluated for s in audio_checks(None, RATE))
 

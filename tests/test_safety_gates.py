@@ -66,6 +66,13 @@ def test_without_a_face_detector_the_age_is_not_evaluated(images: ImageClassifie
     assert not minor.evaluated and "no face detector" in minor.detail
 
 
+def test_without_any_face_check_the_age_is_reported_not_evaluated(images: ImageClassifier) -> None:
+    child = Image.open(SAMPLE.parent / "faces" / "ages" / "child-3-9.jpg").convert("RGB")
+    signals = input_signals(child, None, images=images, faces=None, ages=AgeEstimator())
+    (minor,) = [s for s in signals if s.category == "faces.minor"]
+    assert not minor.evaluated
+
+
 def test_a_photo_in_a_bank_is_blocked(images: ImageClassifier, photo: Image.Image) -> None:
     bank = HashBank("known-bad", [pdq_hash(photo)[0]])
     signals = input_signals(photo, None, images=images, hashes=HashMatcher([bank]))
