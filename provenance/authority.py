@@ -411,5 +411,12 @@ def _read_key(path: pathlib.Path, passphrase: str) -> PrivateKey:
                 "wrong key passphrase: the authority's private keys cannot be decrypted "
                 "(check STILLGUARD_KEY_PASSPHRASE)"
             ) from error
+        if b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data:
+            # About 1 wrong passphrase in 256 decrypts to garbage that passes the padding check
+            # and then fails as malformed key data: indistinguishable from a damaged file.
+            raise AuthorityError(
+                f"private key {path} cannot be opened: the key passphrase is wrong or the file "
+                "is corrupt (check STILLGUARD_KEY_PASSPHRASE)"
+            ) from error
         raise AuthorityError(f"private key {path} is corrupt ({error})") from error
     return key  # type: ignore[return-value]

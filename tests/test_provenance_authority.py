@@ -6,6 +6,7 @@ import pathlib
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from provenance.authority import Authority
@@ -33,6 +34,30 @@ def test_wrong_passphrase_is_refused_with_an_authority_error(tmp_path: pathlib.P
     Authority.open(tmp_path, PASS)
     with pytest.raises(AuthorityError, match="wrong key passphrase"):
         Authority.open(tmp_path, "not the passphrase")
+
+
+def _unlucky_wrong_passphrase(key_pem: bytes) -> str:
+    """A wrong passphrase whose decryption happens to pass the padding check (about 1 in 256):
+    the garbage it yields then fails as malformed key data, not as a bad decrypt."""
+    for attempt in range(20_000):
+        candidate = f"not the passphrase {attempt}"
+        try:
+            serialization.load_pem_private_key(key_pem, candidate.encode())
+        except ValueError as error:
+            if "decrypt" not in str(error).lower() and "password" not in str(error).lower():
+                return candidate
+    raise AssertionError("no such passphrase in 20,000 tries")
+
+
+def test_a_wrong_passphrase_is_named_even_when_the_decryption_yields_garbage(
+    tmp_path: pathlib.Path,
+) -> None:
+    # once in ~256 runs a wrong passphrase was reported as "private key ... is corrupt"
+    Authority.open(tmp_path, PASS)
+    signing = next((tmp_path / "authority" / "signing").glob("*.key.pem"))
+    unlucky = _unlucky_wrong_passphrase(signing.read_bytes())
+    with pytest.raises(AuthorityError, match="STILLGUARD_KEY_PASSPHRASE"):
+        Authority.open(tmp_path, unlucky)
 
 
 def test_empty_passphrase_is_refused(tmp_path: pathlib.Path) -> None:
