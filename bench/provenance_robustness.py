@@ -7,16 +7,26 @@ the registered clips' photos among them) edited alike, and must find no id.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import dataclasses
+import functools
 import io
+import multiprocessing
+import pathlib
 import statistics
 import sys
 import time
 
 import cv2
 import numpy as np
+import sqlalchemy as sa
 
+from audit.database import create_audit_engine
+from provenance.authority import Authority
 from provenance.label import burn_label
 from provenance.recovery import read_signals, recover
+from provenance.repository import ManifestRepository
 from tests.support.clip_edits import (
     boxed,
     contrast,
@@ -36,7 +46,55 @@ FPS = 24
 # The robustness table's published clips: the product's 720p (at 640x360 and CRF 28 some
 # photos' marks are at the noise floor even unedited).
 CLIP_SIZE = (1280, 720)
-COMPILATION_EVERY = 4  # the 60 s compilation rows edit every 4th clip (each is a minute of video)
+PASSPHRASE = "bench passphrase"
+
+
+def draw_ids(seed: int | None, index: int | None = None):
+    """The registry's clip id draw: from (seed, clip index) when seeded, so that a clip carries the
+    same mark whichever worker publishes it and two versions of the code compare on the same marks
+    (a clip near the decoder's limit reads with some ids and not others); random otherwise."""
+    if seed is None:
+        return None
+    draws = np.random.default_rng(seed if index is None else [seed, index])
+    return lambda: int(draws.integers(0, 1 << 32))
+
+
+_OPENED: dict[pathlib.Path, tuple[sa.Engine, Authority]] = {}
+
+
+@dataclasses.dataclass
+class Setup:
+    """What the table and the false-match count share: a folder with the authority and the SQLite
+    registry, which each worker process opens once for itself (the authority's time-stamp server
+    is a thread of the process that opened it)."""
+
+    folder: pathlib.Path
+    seed: int | None = None
+    workers: int = 1
+    compilation_every: int = 1  # the compilation rows edit every n-th clip (a minute of video each)
+
+    @property
+    def photo_path(self) -> pathlib.Path:
+        return self.folder / "photo.jpg"
+
+    def open(self, index: int | None = None) -> tuple[ManifestRepository, Authority]:
+        """This process's registry (its ids drawn for clip `index`) and authority."""
+        if self.folder not in _OPENED:
+            engine = create_audit_engine(f"sqlite:///{self.folder / 'audit.db'}")
+            _OPENED[self.folder] = engine, Authority.open(self.folder / "authority", PASSPHRASE)
+        engine, authority = _OPENED[self.folder]
+        return ManifestRepository(engine, draw_id=draw_ids(self.seed, index)), authority
+
+    def spread(self, work, indices: range):
+        """`work(index)` for each of `indices` in `self.workers` processes, a clip at a time (one
+        with a minute-long compilation takes many times another); the results in order."""
+        if self.workers == 1:
+            yield from map(work, indices)
+            return
+        # Spawned, not forked: c2pa's native state (the signer's context) does not survive a fork.
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            yield from pool.map(work, indices)
 
 
 def publish(repo, authority, photo_path, folder, job_id, frames):
@@ -105,19 +163,24 @@ SINGLE_EDITS = {
     "picture in picture 50 %": lambda f, r: inset(f, 0.5, r.uniform(), r.uniform()),
     "picture in picture 70 %": lambda f, r: inset(f, 0.7, r.uniform(), r.uniform()),
 }
-# The edits paired with each other (one row per pair); applied in this order.
+# The edits paired with each other, one row per pair, applied in this order: each kind the issue
+# names (mirrors, bars of any colour, rotation, crop, speed, reversal, picture in picture, a
+# compilation). A compilation is always the outer edit: the other is made to the clip before it is
+# cut in.
+COMPILATION = "in a 60 s compilation"
 PAIRED_EDITS = {
     "mirror": lambda f, r: mirror(f),
+    "mirror upside down": lambda f, r: flip(f),
+    "padding, white": lambda f, r: pad(f, 12, 40, 56, 8, (255, 255, 255)),
     "letterbox 4:3": lambda f, r: boxed(f, 4 / 3),
     "rotate 3°": lambda f, r: rotate(f, 3),
     "crop 8 %/side": lambda f, r: crop_every_side(f, 0.08),
     "speed 2x": lambda f, r: _speed(f, 2.0),
+    "reversed": lambda f, r: f[::-1],
     "picture in picture 60 %": lambda f, r: inset(f, 0.6, r.uniform(), r.uniform()),
+    COMPILATION: lambda f, r: compiled(f, r),
 }
-COMPILATION_EDITS = {
-    "in a 60 s compilation": lambda f, r: compiled(f, r),
-    "mirror + in a 60 s compilation": lambda f, r: compiled(mirror(f), r),
-}
+QUICK_PAIRS = ("mirror", "letterbox 4:3", "rotate 3°", "crop 8 %/side")
 
 
 def edit_rows(quick: bool, only: str | None = None) -> dict:
@@ -125,15 +188,13 @@ def edit_rows(quick: bool, only: str | None = None) -> dict:
     whose name contains one of `only`'s comma-separated parts, when given (a rerun of the rows a
     change concerns)."""
     rows = dict(SINGLE_EDITS)
-    names = list(PAIRED_EDITS)
-    if quick:
-        names = ["mirror", "letterbox 4:3", "rotate 3°", "crop 8 %/side"]
+    names = list(QUICK_PAIRS if quick else PAIRED_EDITS)
+    if not quick:
+        rows[COMPILATION] = PAIRED_EDITS[COMPILATION]
     for i, first in enumerate(names):
         for second in names[i + 1 :]:
             a, b = PAIRED_EDITS[first], PAIRED_EDITS[second]
             rows[f"{first} + {second}"] = lambda f, r, a=a, b=b: b(a(f, r), r)
-    if not quick:
-        rows.update(COMPILATION_EDITS)
     parts = None if only is None else only.split(",")
     return {
         name: edit
@@ -142,42 +203,54 @@ def edit_rows(quick: bool, only: str | None = None) -> dict:
     }
 
 
-def robustness(
-    authority, repo, photo_path, folder, clips: int, seconds: float, quick: bool, only: str | None
-):
+def _new_tally() -> dict:
+    return {"watermark": 0, "related": 0, "wrong": 0, "tried": 0, "times": []}
+
+
+def _read_clip(setup: Setup, index: int, seconds: float, quick: bool, only: str | None):
+    """Publish clip `index`, edit it each way, read each copy: per row, (recovered, related, wrong
+    clip, read seconds) or None where the row skips this clip; and the mark's PSNR."""
+    repo, authority = setup.open(index)
+    frames = eval_clip(index, CLIP_SIZE, seconds)
+    clip_id, signed, quality = publish(
+        repo, authority, setup.photo_path, setup.folder, f"bench-{index}", frames
+    )
+    decoded = decode(signed.read_bytes())
+    results = {}
+    for name, edit in edit_rows(quick, only).items():
+        if name.endswith(COMPILATION) and index % setup.compilation_every:
+            results[name] = None
+            continue
+        rng = np.random.default_rng([index, len(name)])
+        copy = encode(np.ascontiguousarray(edit(decoded, rng)), crf=28)
+        began = time.perf_counter()
+        found = recover(read_signals(io.BytesIO(copy)), repo)
+        ours = found is not None and found.entry.clip_id == clip_id
+        results[name] = (
+            ours and not found.related,
+            ours and found.related,
+            found is not None and not ours,
+            time.perf_counter() - began,
+        )
+    return results, quality
+
+
+def robustness(setup: Setup, clips: int, seconds: float, quick: bool, only: str | None) -> None:
     """Per edit (then CRF 28): how many published clips the watermark recovers."""
     rows = edit_rows(quick, only)
-    tally = {
-        name: {"watermark": 0, "related": 0, "wrong": 0, "tried": 0, "times": []} for name in rows
-    }
+    tally = {name: {"watermark": 0, "related": 0, "wrong": 0, "times": []} for name in rows}
     psnrs = []
     started = time.perf_counter()
-    for index in range(clips):
-        frames = eval_clip(index, CLIP_SIZE, seconds)
-        clip_id, signed, quality = publish(
-            repo, authority, photo_path, folder, f"bench-{index}", frames
-        )
+    work = functools.partial(_read_clip, setup, seconds=seconds, quick=quick, only=only)
+    for index, (results, quality) in enumerate(setup.spread(work, range(clips))):
         psnrs.append(quality)
-        decoded = decode(signed.read_bytes())
-        missed = []
-        for name, edit in rows.items():
-            if name in COMPILATION_EDITS and index % COMPILATION_EVERY:
-                continue
-            tally[name]["tried"] += 1
-            rng = np.random.default_rng([index, len(name)])
-            copy = encode(np.ascontiguousarray(edit(decoded, rng)), crf=28)
-            began = time.perf_counter()
-            found = recover(read_signals(io.BytesIO(copy)), repo)
-            tally[name]["times"].append(time.perf_counter() - began)
-            if found is None or found.related:
-                missed.append(name)
-            if found is None:
-                continue
-            if found.entry.clip_id != clip_id:
-                tally[name]["wrong"] += 1
-            else:
-                tally[name]["related" if found.related else "watermark"] += 1
-        print(  # a full table takes an hour or more: show how it goes, and what each clip missed
+        for name, result in results.items():
+            if result is not None:
+                for key, value in zip(("watermark", "related", "wrong"), result, strict=False):
+                    tally[name][key] += value
+                tally[name]["times"].append(result[3])
+        missed = [name for name, result in results.items() if result and not result[0]]
+        print(  # a full table takes hours: show how it goes, and what each clip missed
             f"robustness: clip {index + 1} of {clips} read  ({time.perf_counter() - started:.0f} s)"
             f"; {EVAL_PHOTOS[index % len(EVAL_PHOTOS)].stem} missed: {', '.join(missed) or 'none'}",
             file=sys.stderr,
@@ -187,17 +260,18 @@ def robustness(
     print(
         f"\n## Robustness: {clips} published clips from {photos} photos of samples/eval "
         f"({CLIP_SIZE[0]}x{CLIP_SIZE[1]}, {seconds:g} s, slow zoom/pan), each edit then H.264 CRF 28"
-        f"  ({time.perf_counter() - started:.0f} s)"
+        f"  ({time.perf_counter() - started:.0f} s, {setup.workers} worker(s))"
     )
     print(f"watermark PSNR: min {min(psnrs):.1f} dB, median {statistics.median(psnrs):.1f} dB")
     print(
-        f"{'edit':44} {'clips':>5} {'recovered':>9} {'related only':>12} {'wrong clip':>10} "
+        f"{'edit':52} {'clips':>5} {'recovered':>9} {'related only':>12} {'wrong clip':>10} "
         f"{'read ms':>8}"
     )
     for name, row in tally.items():
+        tried = len(row["times"])
         median = statistics.median(row["times"]) * 1000
         print(
-            f"{name:44} {row['tried']:5d} {100 * row['watermark'] / row['tried']:8.0f}% "
+            f"{name:52} {tried:5d} {100 * row['watermark'] / tried:8.0f}% "
             f"{row['related']:12d} {row['wrong']:10d} {median:8.0f}"
         )
 
@@ -219,45 +293,55 @@ UNRELATED_EDITS = (
 )
 
 
-def false_matches(repo, unrelated: int) -> None:
+def _read_unrelated(setup: Setup, index: int) -> collections.Counter:
+    """Unmarked clip `index` (the same clip in every run), edited and read against the registry."""
+    repo, _ = setup.open()
+    rng = np.random.default_rng(index + 7)
+    sibling = index % 3 == 0
+    if sibling:
+        frames = eval_clip(1000 + index, (320, 180), 2)
+    else:
+        frames = animate(photo(3 * (10_000 + index) + 1, 320, 180), count=2 * FPS)
+    edit = UNRELATED_EDITS[index % len(UNRELATED_EDITS)]
+    signals = read_signals(io.BytesIO(encode(np.ascontiguousarray(edit(frames, rng)), crf=23)))
+    found = recover(signals, repo)
+    counts = collections.Counter(clips=1, siblings=sibling)
+    counts["ids"] += signals.watermark.clip_id is not None
+    if found is not None and not found.related:
+        counts["recovered"] += 1
+    elif found is not None:
+        counts["related siblings" if sibling else "related strangers"] += 1
+    return counts
+
+
+def false_matches(setup: Setup, unrelated: int, first: int = 0) -> None:
     """Unmarked clips, edited like re-uploads, must decode no id and recover nothing.
 
     A third are siblings: other crops and camera moves of the very photos the registered clips
     came from, never marked; their fingerprint may match ("related"), their watermark must not.
+    Clip i is the same clip in every run, so `first` extends an earlier run's count with new clips.
     """
-    ids = recovered = related_siblings = related_strangers = 0
     started = time.perf_counter()
-    for index in range(unrelated):
-        rng = np.random.default_rng(index + 7)
-        sibling = index % 3 == 0
-        if sibling:
-            frames = eval_clip(1000 + index, (320, 180), 2)
-        else:
-            frames = animate(photo(3 * (10_000 + index) + 1, 320, 180), count=2 * FPS)
-        edit = UNRELATED_EDITS[index % len(UNRELATED_EDITS)]
-        signals = read_signals(io.BytesIO(encode(np.ascontiguousarray(edit(frames, rng)), crf=23)))
-        ids += signals.watermark.clip_id is not None
-        found = recover(signals, repo)
-        if found is not None and not found.related:
-            recovered += 1
-        elif found is not None:
-            related_siblings += sibling
-            related_strangers += not sibling
-        if (index + 1) % 100 == 0:  # a long run (2,000 clips: about an hour) shows how it goes
+    counts = collections.Counter()
+    work = functools.partial(_read_unrelated, setup)
+    for done, clip in enumerate(setup.spread(work, range(first, first + unrelated)), 1):
+        counts += clip
+        if done % 100 == 0:  # a long run (2,000 clips: about an hour a core) shows how it goes
             print(
-                f"false matches: {index + 1} of {unrelated} clips read, ids {ids}, "
-                f"recovered {recovered}  ({time.perf_counter() - started:.0f} s)",
+                f"false matches: {done} of {unrelated} clips read, ids {counts['ids']}, "
+                f"recovered {counts['recovered']}  ({time.perf_counter() - started:.0f} s)",
                 file=sys.stderr,
                 flush=True,
             )
     print(
-        f"\n## False matches: {unrelated} unmarked clips (320x180, 2 s; a third siblings from the "
-        f"registered clips' photos; as is, mirrored, cropped, letterboxed, rotated, inset, "
-        f"contrast x1.4, turned or cropped then inset, inset in a corner, letterboxed then inset), "
-        f"registry of the clips above  ({time.perf_counter() - started:.0f} s)"
+        f"\n## False matches: unmarked clips {first} to {first + unrelated - 1} (320x180, 2 s; a "
+        f"third siblings from the registered clips' photos; as is, mirrored, cropped, letterboxed, "
+        f"rotated, inset, contrast x1.4, turned or cropped then inset, inset in a corner, "
+        f"letterboxed then inset), registry of the clips above  "
+        f"({time.perf_counter() - started:.0f} s, {setup.workers} worker(s))"
     )
-    print(f"watermark ids decoded: {ids}; recovered (false): {recovered}")
+    print(f"watermark ids decoded: {counts['ids']}; recovered (false): {counts['recovered']}")
     print(
-        f"related by fingerprint only: {related_siblings} of {len(range(0, unrelated, 3))} "
-        f"siblings, {related_strangers} strangers"
+        f"related by fingerprint only: {counts['related siblings']} of {counts['siblings']} "
+        f"siblings, {counts['related strangers']} strangers"
     )

@@ -146,7 +146,7 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
             reading, geometry = found
             reading.transform = _words(mirror, padding, _crop_words(geometry))
             return reading
-    rotated = _read_rotated(turns[:2], stats.aspect, originals)
+    rotated = _read_rotated(turns, stats.aspect, originals)
     if rotated is not None:
         mirror, angle, reading, geometry = rotated
         rotation = _rotation_words(angle)

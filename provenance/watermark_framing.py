@@ -33,6 +33,13 @@ RING_LINES = 8  # bar lines beside a moving picture that may ring (half an H.264
 RING_SHARE = 0.95  # share of a ringing bar line's pixels that stay flat in the mean
 RINGING_BAR = 4  # least bar lines beside which lines may ring (a dark sky under one black line)
 MIN_PICTURE = 0.3  # least share of each axis left as picture; less and the copy is blank
+# Bars inside bars: layers cut in turn (a padded copy letterboxed again is two). An inner bar is
+# INNER_BAR lines or more (fewer is the picture's own flat edge), after up to BLEND_LINES lines
+# where compression blends it with the bar outside it. White padding of 12 lines over a 1344 x
+# 772 copy, letterboxed in black to 4:3, is 5.7 lines of the 640 x 480 statistics: a line
+# blended with the black, 3 flat white lines (the fourth 98 % flat on 1 of 4 photos), a line
+# blended with the picture.
+BAR_LAYERS, BLEND_LINES, INNER_BAR = 3, 2, 3
 EDGE_REACH = RING_LINES + 3  # lines beyond a bar's last flat line where the picture may begin
 EDGE_CONTRAST = 16.0  # levels between bar and picture for a pixel to tell how much is bar
 EDGE_USABLE = 0.1  # least share of a line's pixels with that contrast to place the edge
@@ -118,18 +125,30 @@ ORIENTATIONS = tuple(Orientation(lr, ud) for ud in (False, True) for lr in (Fals
 
 
 def picture_box(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> Box | None:
-    """Where the picture sits once flat, still bars along the edges are cut off; None if blank."""
+    """Where the picture sits once flat, still bars along the edges are cut off; None if blank.
+
+    Bars inside bars (a copy padded in one colour, then letterboxed in another) are cut a layer
+    at a time: above and below first, then left and right of what is left, until a round finds
+    no more."""
     height, width = mean.shape
     still = (high - low) <= STILL_LEVELS
-    top = _bar_lines(mean, still)
-    bottom = height - _bar_lines(mean[::-1], still[::-1])
-    if bottom - top < MIN_PICTURE * height:
-        return None
-    rows = slice(top, bottom)
-    left = _bar_lines(mean[rows].T, still[rows].T)
-    right = width - _bar_lines(mean[rows, ::-1].T, still[rows, ::-1].T)
-    if right - left < MIN_PICTURE * width:
-        return None
+    top, bottom, left, right = 0, height, 0, width
+    for layer in range(BAR_LAYERS):
+        columns = slice(left, right)
+        inner = _inner_bar if layer else _bar_lines
+        rows = slice(top, bottom)
+        cut_top = top + inner(mean[rows, columns], still[rows, columns])
+        cut_bottom = bottom - inner(mean[rows, columns][::-1], still[rows, columns][::-1])
+        if cut_bottom - cut_top < MIN_PICTURE * height:
+            return None
+        rows = slice(cut_top, cut_bottom)
+        cut_left = left + inner(mean[rows, columns].T, still[rows, columns].T)
+        cut_right = right - inner(mean[rows, columns][:, ::-1].T, still[rows, columns][:, ::-1].T)
+        if cut_right - cut_left < MIN_PICTURE * width:
+            return None
+        if (cut_top, cut_bottom, cut_left, cut_right) == (top, bottom, left, right):
+            break
+        top, bottom, left, right = cut_top, cut_bottom, cut_left, cut_right
     return Box(
         top + EDGE_MARGIN * (top > 0),
         bottom - EDGE_MARGIN * (bottom < height),
@@ -177,7 +196,7 @@ def _edge_beyond(mean: np.ndarray, bar: int) -> float:
     as picture. A window that put the edge at the last flat line read both at the wrong place."""
     if bar <= 0 or bar + EDGE_REACH >= mean.shape[0]:
         return float(max(bar, 0))
-    colour = float(np.median(mean[0]))
+    colour = float(np.median(mean[bar - 1]))  # the innermost bar's, where bars are layered
     picture = mean[bar + EDGE_REACH]
     contrast = colour - picture
     usable = np.abs(contrast) >= EDGE_CONTRAST
@@ -190,6 +209,17 @@ def _edge_beyond(mean: np.ndarray, bar: int) -> float:
         if share < 0.5:
             break
     return edge
+
+
+def _inner_bar(mean: np.ndarray, still: np.ndarray) -> int:
+    """How many lines from the top of `mean` (just inside a bar) form another bar, of another
+    colour: INNER_BAR lines at least, after up to BLEND_LINES where compression blends the two
+    colours; 0 when there is none."""
+    for blend in range(BLEND_LINES + 1):
+        count = _bar_lines(mean[blend:], still[blend:])
+        if count >= INNER_BAR:
+            return blend + count
+    return 0
 
 
 def _bar_lines(mean: np.ndarray, still: np.ndarray) -> int:

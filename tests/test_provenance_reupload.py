@@ -76,6 +76,16 @@ EDITS: dict[str, tuple[Edit, tuple[str, ...]]] = {
         lambda f: boxed(crop_every_side(f, 0.08), 4 / 3),
         ("letterboxed", "crop"),
     ),
+    # Bars inside bars: each layer is cut in turn, whatever its colour.
+    "white padding + letterbox 4:3": (
+        lambda f: boxed(pad(f, 6, 20, 28, 4, (255, 255, 255)), 4 / 3),
+        ("padded on all",),
+    ),
+    # Upside down and turned: the turn is searched in every mirror, not only left-right.
+    "upside down + rotated 3°": (
+        lambda f: rotate(flip(f), 3),
+        ("mirrored upside down", "rotated 3° clockwise", "crop"),
+    ),
 }
 
 
@@ -181,6 +191,20 @@ def test_bars_of_any_colour_are_found_to_the_pixel() -> None:
         # One line more than the bar is cut where it meets the picture (compression rings there).
         assert (box.top, box.bottom, box.left, box.right) == (19, 18 + 180 - 1, 31, 350)
         assert box.bars() == "padded on all sides"
+
+
+def test_bars_inside_bars_are_cut_layer_by_layer() -> None:
+    # Padded in white, then letterboxed in black: the white lines above and below the picture
+    # span the whole width inside the black bars, and were kept as picture.
+    picture = animate(photo(1, 320, 180), count=12)
+    frames = boxed(pad(picture, 8, 20, 30, 6, (255, 255, 255)), 4 / 3)
+    assert frames.shape[1:3] == (266, 356)  # 29 black lines, 8 white, the picture, 20 white, 29
+    luma = frames.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    box = picture_box(luma.mean(0), luma.min(0), luma.max(0))
+    assert box is not None
+    # One line more than the innermost bar is cut where it meets the picture.
+    assert (box.top, box.bottom, box.left, box.right) == (29 + 8 + 1, 29 + 8 + 180 - 1, 31, 349)
+    assert box.bars() == "padded on all sides"
 
 
 @pytest.mark.parametrize("seed", [0, 3, 6])

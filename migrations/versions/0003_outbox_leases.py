@@ -73,7 +73,14 @@ def downgrade() -> None:
     op.drop_table("webhook_endpoints")
     op.drop_index("ix_jobs_lease_expires_at", table_name="jobs")
     with op.batch_alter_table("jobs") as jobs:
-        for column in ("blobs_expired_at", "callback_url", "attempts", "lease_expires_at", "lease_stage", "lease_owner"):
+        for column in (
+            "blobs_expired_at",
+            "callback_url",
+            "attempts",
+            "lease_expires_at",
+            "lease_stage",
+            "lease_owner",
+        ):
             jobs.drop_column(column)
     op.drop_index("ix_outbox_messages_job_id", table_name="outbox_messages")
     op.drop_index("ix_outbox_messages_status_available_at", table_name="outbox_messages")
