@@ -47,6 +47,7 @@ FPS = 24
 # photos' marks are at the noise floor even unedited).
 CLIP_SIZE = (1280, 720)
 PASSPHRASE = "bench passphrase"
+WHITE = (255, 255, 255)
 
 
 def draw_ids(seed: int | None, index: int | None = None):
@@ -153,7 +154,7 @@ SINGLE_EDITS = {
     "mirror upside down": lambda f, r: flip(f),
     "letterbox 16:9 into 4:3, black": lambda f, r: boxed(f, 4 / 3),
     "pillarbox into 21:9, colour": lambda f, r: boxed(f, 21 / 9, (40, 90, 160)),
-    "padding, uneven, white": lambda f, r: pad(f, 12, 40, 56, 8, (255, 255, 255)),
+    "padding, uneven, white": lambda f, r: pad(f, 12, 40, 56, 8, WHITE),
     "rotate 3°": lambda f, r: rotate(f, 3),
     "rotate -5°": lambda f, r: rotate(f, -5),
     "speed 2x": lambda f, r: _speed(f, 2.0),
@@ -171,7 +172,7 @@ COMPILATION = "in a 60 s compilation"
 PAIRED_EDITS = {
     "mirror": lambda f, r: mirror(f),
     "mirror upside down": lambda f, r: flip(f),
-    "padding, white": lambda f, r: pad(f, 12, 40, 56, 8, (255, 255, 255)),
+    "padding, white": lambda f, r: pad(f, 12, 40, 56, 8, WHITE),
     "letterbox 4:3": lambda f, r: boxed(f, 4 / 3),
     "rotate 3°": lambda f, r: rotate(f, 3),
     "crop 8 %/side": lambda f, r: crop_every_side(f, 0.08),
@@ -290,6 +291,12 @@ UNRELATED_EDITS = (
     # Insets flush with a corner are judged by two sides only; 4:3 copies keep square statistics.
     lambda f, r: inset(f, 0.6, float(r.integers(0, 2)), float(r.integers(0, 2))),
     lambda f, r: inset(boxed(f, 4 / 3), 0.6, r.uniform(), r.uniform()),
+    # Turns are searched in all four mirrors; bars turned with the picture give the angle, and
+    # the picture is then searched for as a crop; bars inside bars, and an inset's thin bars.
+    lambda f, r: rotate(flip(f), 3),
+    lambda f, r: rotate(pad(f, 6, 20, 28, 4, WHITE), 3),
+    lambda f, r: boxed(pad(f, 4, 10, 14, 2, WHITE), 4 / 3),
+    lambda f, r: inset(pad(f, 4, 10, 14, 2, WHITE), 0.6, r.uniform(), r.uniform()),
 )
 
 
@@ -337,7 +344,8 @@ def false_matches(setup: Setup, unrelated: int, first: int = 0) -> None:
         f"\n## False matches: unmarked clips {first} to {first + unrelated - 1} (320x180, 2 s; a "
         f"third siblings from the registered clips' photos; as is, mirrored, cropped, letterboxed, "
         f"rotated, inset, contrast x1.4, turned or cropped then inset, inset in a corner, "
-        f"letterboxed then inset), registry of the clips above  "
+        f"letterboxed then inset, upside down then turned, padded then turned, letterboxed or "
+        f"inset after padding), registry of the clips above  "
         f"({time.perf_counter() - started:.0f} s, {setup.workers} worker(s))"
     )
     print(f"watermark ids decoded: {counts['ids']}; recovered (false): {counts['recovered']}")

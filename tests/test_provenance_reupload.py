@@ -81,6 +81,12 @@ EDITS: dict[str, tuple[Edit, tuple[str, ...]]] = {
         lambda f: boxed(pad(f, 6, 20, 28, 4, (255, 255, 255)), 4 / 3),
         ("padded on all",),
     ),
+    # Padded unevenly, then turned: the picture's centre is off the frame's, so the turn is
+    # found from the slivers of bar left along the edges, and the picture searched for there.
+    "uneven white padding + rotated 3°": (
+        lambda f: rotate(pad(f, 6, 20, 28, 4, (255, 255, 255)), 3),
+        ("padded before it was turned", "rotated 3", "crop"),
+    ),
     # Upside down and turned: the turn is searched in every mirror, not only left-right.
     "upside down + rotated 3°": (
         lambda f: rotate(flip(f), 3),

@@ -10,7 +10,7 @@ from provenance.watermark import embed_watermark
 from provenance.watermark_detect import detect_watermark
 from provenance.watermark_inset import inset_windows
 from provenance.watermark_stats import stats_frame
-from tests.support.clip_edits import boxed, crop_every_side, inset, mirror, rotate
+from tests.support.clip_edits import boxed, crop_every_side, inset, mirror, pad, rotate
 from tests.support.photo_clips import animate, decode, encode, eval_photo, photo, published_clip
 
 CLIP_ID = 0x5EED_1214
@@ -115,6 +115,23 @@ def test_a_letterboxed_clip_shown_inside_another_picture_is_read() -> None:
     assert reading.clip_id == CLIP_ID
     assert reading.transform[-1] == "shown inside another picture at 60 % of its width"
     assert reading.transform[:-1] in ((), ("letterboxed (bars above and below)",))
+
+
+@pytest.mark.parametrize(
+    ("padding", "x", "y"), [((4, 14, 20, 4), 0.7, 0.6), ((6, 20, 26, 2), 0.3, 0.3)]
+)
+def test_a_padded_clip_shown_inside_another_picture_is_read(
+    textured: np.ndarray, padding: tuple[int, int, int, int], x: float, y: float
+) -> None:
+    # Padded unevenly in white, then shown at 60 %: the thin top and right bars (2-3 lines of
+    # the statistics) blend into the inset's border, so only the other two are seen and cut.
+    copy = decode(encode(inset(pad(textured, *padding, (255, 255, 255)), 0.6, x, y), crf=18))
+    reading = detect_watermark(copy)
+    assert reading.clip_id == CLIP_ID
+    assert reading.transform == (
+        "padded on all sides",
+        "shown inside another picture at 60 % of its width",
+    )
 
 
 def test_a_letterbox_edge_inside_an_inset_does_not_make_a_flush_box_of_it() -> None:
