@@ -38,8 +38,10 @@ MIN_PICTURE = 0.3  # least share of each axis left as picture; less and the copy
 # where compression blends it with the bar outside it. White padding of 12 lines over a 1344 x
 # 772 copy, letterboxed in black to 4:3, is 5.7 lines of the 640 x 480 statistics: a line
 # blended with the black, 3 flat white lines (the fourth 98 % flat on 1 of 4 photos), a line
-# blended with the picture.
-BAR_LAYERS, BLEND_LINES, INNER_BAR = 3, 2, 3
+# blended with the picture. Between a black bar and white padding H.264 left 1-5 lines of 1-4
+# levels and one of 204 (beach-city-dusk, 480 lines): flat and still, but not within FLAT_LEVELS
+# of either bar.
+BAR_LAYERS, BLEND_LINES, INNER_BAR = 3, 5, 3
 # Bars turned with the picture (`bar_slant`): a sliver's still run from the edge is fitted along
 # at least SLANT_SUPPORT of the edge, within SLANT_FIT lines RMS, after SLANT_TRIMS trims, and
 # reaches at most SLANT_REACH of the frame inward; angles outside SLANT_DEGREES are not turns.

@@ -6,6 +6,7 @@ import io
 import pathlib
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 import pytest
 
@@ -211,6 +212,21 @@ def test_bars_inside_bars_are_cut_layer_by_layer() -> None:
     # One line more than the innermost bar is cut where it meets the picture.
     assert (box.top, box.bottom, box.left, box.right) == (29 + 8 + 1, 29 + 8 + 180 - 1, 31, 349)
     assert box.bars() == "padded on all sides"
+
+
+@pytest.mark.parametrize("name", ["beach-city-dusk.jpg", "bike-riders.jpg"])
+def test_padding_letterboxed_again_is_cut_through_the_lines_that_blend_the_two(name: str) -> None:
+    # After CRF 28 the lines between the black bar and the white padding below the picture
+    # read 1-4 levels and then ~204: flat and still, but neither bar's colour. The white layer
+    # (about lines 405-424 of the 480-line statistics) was kept as picture.
+    picture = cv2.resize(eval_photo(name), (640, 360))
+    frames = boxed(pad(animate(picture), 6, 20, 28, 4, (255, 255, 255)), 4 / 3)
+    stats = ShotStats(FPS)
+    for frame in decode(encode(frames, crf=28)):
+        stats.add(frame)
+    box = stats.whole.picture()
+    assert box is not None and box.height == 480
+    assert box.top == 62 and box.bottom <= 410, box
 
 
 @pytest.mark.parametrize("seed", [0, 3, 6])
