@@ -3,7 +3,8 @@
 The order (see watermark.py's docstring for why each step exists): bars are cut off
 (watermark_framing); the four mirrors are read whole, then scanned as centred copies
 (watermark_centred), then searched as crops (watermark_search); then rotations up to 5 degrees;
-then the original shown inside a larger picture (watermark_inset, else the correlation search).
+then, where bars were turned with the picture, the turn their slivers show; then the original
+shown inside a larger picture (watermark_inset, else the correlation search).
 Each candidate placement is decoded by watermark_decode; the first reading that passes sync, CRC
 and the error cap is the answer, and says in words which edits it undid.
 """
@@ -395,8 +396,9 @@ def _unrotated(picture: np.ndarray, angle: float, aspect: float) -> np.ndarray:
     """The copy turned back by `angle` degrees (counter-clockwise positive) about its centre.
 
     The statistics keep a copy at 640 x 360 to 640 x 480, so a copy of another `aspect` (its
-    width / height in its own pixels) may have non-square pixels here: the turn is made in square units (a
-    4:3 letterbox turned 3° read best 0.5° off when turned in the statistics' pixels). The
+    width / height in its own pixels) may have non-square pixels here: the turn is made in
+    square units (a 4:3 letterbox turned 3° read best 0.5° off when turned in the statistics'
+    pixels). The
     corners that come from outside the copy are filled by reflection: they read as a few more
     cells of chance, which the scan's z-score already allows for.
     """

@@ -4,10 +4,12 @@ A letterbox or pillarbox bar, of any colour, is a band along an edge of the fram
 space and still in time. The detector keeps, beside the clip's average luma, each pixel's least
 and greatest luma over the frames (`LumaStats`, watermark_stats.py); a line of pixels belongs to
 a bar when nearly all of it sits within a few levels of the bar's colour and never moves. The bars
-are cut off (one extra pixel too, where compression rings at the edge), which leaves the picture as
-a copy of the original, perhaps cropped, that the crop search already reads. A mirror is undone by
-flipping the average luma back: the four orientations (as is, left-right, up-down, both, which is
-also a half turn) are tried in turn.
+are cut off (one extra pixel too, where compression rings at the edge), a layer at a time where a
+padded copy was letterboxed again, which leaves the picture as a copy of the original, perhaps
+cropped, that the crop search already reads. Bars turned with the picture are not flat lines, but
+the slivers of them a turn leaves along the frame's edges show its angle (`bar_slant`). A mirror
+is undone by flipping the average luma back: the four orientations (as is, left-right, up-down,
+both, which is also a half turn) are tried in turn.
 
 Thresholds, measured on H.264 copies (CRF 18-28, 270p-720p): a flat bar's pixels sit within
 1 level of its colour and move by at most 2 levels; a picture's edge line moves by tens of levels
