@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument(
         "--compilation-every",
         type=int,
-        default=1,
+        default=4,
         help="edit every n-th clip into the 60 s compilation rows (a minute of video each)",
     )
     args = parser.parse_args()

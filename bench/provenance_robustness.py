@@ -72,7 +72,7 @@ class Setup:
     folder: pathlib.Path
     seed: int | None = None
     workers: int = 1
-    compilation_every: int = 1  # the compilation rows edit every n-th clip (a minute of video each)
+    compilation_every: int = 4  # the compilation rows edit every n-th clip (a minute of video each)
 
     @property
     def photo_path(self) -> pathlib.Path:
@@ -204,10 +204,6 @@ def edit_rows(quick: bool, only: str | None = None) -> dict:
     }
 
 
-def _new_tally() -> dict:
-    return {"watermark": 0, "related": 0, "wrong": 0, "tried": 0, "times": []}
-
-
 def _read_clip(setup: Setup, index: int, seconds: float, quick: bool, only: str | None):
     """Publish clip `index`, edit it each way, read each copy: per row, (recovered, related, wrong
     clip, read seconds) or None where the row skips this clip; and the mark's PSNR."""
@@ -297,6 +293,9 @@ UNRELATED_EDITS = (
     lambda f, r: rotate(pad(f, 6, 20, 28, 4, WHITE), 3),
     lambda f, r: boxed(pad(f, 4, 10, 14, 2, WHITE), 4 / 3),
     lambda f, r: inset(pad(f, 4, 10, 14, 2, WHITE), 0.6, r.uniform(), r.uniform()),
+    # Mirrored, so the slant is undone the other way; 16 edits, not a multiple of 3, so that
+    # siblings (every third clip) meet every edit.
+    lambda f, r: mirror(rotate(pad(f, 6, 20, 28, 4, WHITE), -3)),
 )
 
 

@@ -160,13 +160,18 @@ def detect_in_stats(stats: LumaStats) -> WatermarkReading:
             reading, geometry = found
             reading.transform = _words(mirror, padding, _crop_words(geometry))
             return reading
-    rotated = _read_rotated(turns, stats.aspect, originals)
+    # Upside-down turns are ranked apart: among all 40 (angle, mirror) pairs a weak mark's true
+    # angle could fall out of the ROTATION_HINTS scanned at full size.
+    rotated = _read_rotated(turns[:2], stats.aspect, originals) or _read_rotated(
+        turns[2:], stats.aspect, originals
+    )
     if rotated is not None:
         mirror, angle, reading, geometry = rotated
         rotation = _rotation_words(angle)
         reading.transform = _words(mirror, padding, rotation, _centred_words(geometry, box))
         return reading
-    slant = bar_slant(stats.low, stats.high, _pixel_width(frame.shape, stats.aspect))
+    pixel = _pixel_width(frame.shape, stats.aspect)
+    slant = bar_slant(frame, stats.low, stats.high, pixel)
     slanted = None if slant is None else _read_slanted(frame, slant, stats.aspect)
     if slanted is not None:
         mirror, angle, reading, geometry = slanted
@@ -248,15 +253,13 @@ def _read_inside_bars(mean: np.ndarray, box: Box) -> WatermarkReading | None:
     """The id read from the picture inside an inset's own bars (`box`, in `mean`), where a bar
     too thin to be seen under the inset's blended border may hide on the sides that show none.
 
-    The window the bars seen give is read first; then each side without one is also tried up
-    to THIN_BAR lines in, a line at a time, and of those windows only the FITTED_WINDOWS that fit
-    the lattice best are read (decoded, then polished)."""
-    sides = [(0,)] * 4
-    for side, bare in enumerate(
-        (box.top == 0, box.bottom == box.height, box.left == 0, box.right == box.width)
-    ):
-        if bare:
-            sides[side] = tuple(range(THIN_BAR + 1))
+    The window the bars seen give is read first; then, where bars were seen on two sides or
+    more, each side without one is also tried up to THIN_BAR lines in, a line at a time, and of
+    those windows only the FITTED_WINDOWS that fit the lattice best are read (decoded, then
+    polished)."""
+    bare = (box.top == 0, box.bottom == box.height, box.left == 0, box.right == box.width)
+    moves = tuple(range(THIN_BAR + 1)) if sum(bare) <= 2 else (0,)  # at most 16 windows
+    sides = [moves if side else (0,) for side in bare]
     fitted = []
     for top, bottom, left, right in itertools.product(*sides):
         moved = dataclasses.replace(

@@ -42,8 +42,9 @@ MIN_PICTURE = 0.3  # least share of each axis left as picture; less and the copy
 # blended with the black, 3 flat white lines (the fourth 98 % flat on 1 of 4 photos), a line
 # blended with the picture. Between a black bar and white padding H.264 left 1-5 lines of 1-4
 # levels and one of 204 (beach-city-dusk, 480 lines): flat and still, but not within FLAT_LEVELS
-# of either bar.
-BAR_LAYERS, BLEND_LINES, INNER_BAR = 3, 5, 3
+# of either bar. An inner bar is at most INNER_SHARE of the frame's axis (the bench's white
+# padding is 4 % of it; letterboxed mist, flat and nearly still, was cut 100 lines deep).
+BAR_LAYERS, BLEND_LINES, INNER_BAR, INNER_SHARE = 3, 5, 3, 0.1
 # Bars turned with the picture (`bar_slant`): a sliver's still run from the edge is fitted along
 # at least SLANT_SUPPORT of the edge, within SLANT_FIT lines RMS, after SLANT_TRIMS trims, and
 # reaches at most SLANT_REACH of the frame inward; angles outside SLANT_DEGREES are not turns.
@@ -140,27 +141,30 @@ def picture_box(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> Box | No
     """Where the picture sits once flat, still bars along the edges are cut off; None if blank.
 
     Bars inside bars (a copy padded in one colour, then letterboxed in another) are cut a layer
-    at a time: above and below first, then left and right of what is left, until a round finds
-    no more."""
+    at a time: above and below first, then left and right of what is left; then, on the sides a
+    round cut, another bar of another colour and at most INNER_SHARE of the frame is looked for
+    just inside, until a round finds none (see `_inner_bar`)."""
     height, width = mean.shape
     still = (high - low) <= STILL_LEVELS
-    top, bottom, left, right = 0, height, 0, width
-    for layer in range(BAR_LAYERS):
-        columns = slice(left, right)
-        inner = _inner_bar if layer else _bar_lines
-        rows = slice(top, bottom)
-        cut_top = top + inner(mean[rows, columns], still[rows, columns])
-        cut_bottom = bottom - inner(mean[rows, columns][::-1], still[rows, columns][::-1])
-        if cut_bottom - cut_top < MIN_PICTURE * height:
-            return None
-        rows = slice(cut_top, cut_bottom)
-        cut_left = left + inner(mean[rows, columns].T, still[rows, columns].T)
-        cut_right = right - inner(mean[rows, columns][:, ::-1].T, still[rows, columns][:, ::-1].T)
-        if cut_right - cut_left < MIN_PICTURE * width:
-            return None
-        if (cut_top, cut_bottom, cut_left, cut_right) == (top, bottom, left, right):
+    top = _bar_lines(mean, still)
+    bottom = height - _bar_lines(mean[::-1], still[::-1])
+    if bottom - top < MIN_PICTURE * height:
+        return None
+    left = _bar_lines(mean[top:bottom].T, still[top:bottom].T)
+    right = width - _bar_lines(mean[top:bottom, ::-1].T, still[top:bottom, ::-1].T)
+    if right - left < MIN_PICTURE * width:
+        return None
+    edges = (top, bottom, left, right)
+    cut = (top > 0, bottom < height, left > 0, right < width)
+    for _ in range(BAR_LAYERS - 1):
+        if not any(cut):
             break
-        top, bottom, left, right = cut_top, cut_bottom, cut_left, cut_right
+        inner = _inner_layer(mean, still, edges, cut)
+        if inner == edges:
+            break
+        cut = tuple(new != old for new, old in zip(inner, edges, strict=True))
+        edges = inner
+    top, bottom, left, right = edges
     return Box(
         top + EDGE_MARGIN * (top > 0),
         bottom - EDGE_MARGIN * (bottom < height),
@@ -171,25 +175,68 @@ def picture_box(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> Box | No
     )
 
 
-def bar_slant(low: np.ndarray, high: np.ndarray, pixel: float) -> float | None:
+def _inner_layer(
+    mean: np.ndarray,
+    still: np.ndarray,
+    edges: tuple[int, int, int, int],
+    cut: tuple[bool, ...],
+) -> tuple[int, int, int, int]:
+    """The (top, bottom, left, right) edges once another bar is cut just inside each side: of
+    another colour where the last round `cut` that side; where it did not, a bar the last
+    round's lines hid (the blended lines between two bars were part of them). The same edges
+    where there is none, or where cutting would leave too little picture (MIN_PICTURE)."""
+    height, width = mean.shape
+    top, bottom, left, right = edges
+    rows, columns = slice(top, bottom), slice(left, right)
+    region, steady = mean[rows, columns], still[rows, columns]
+    outer = (  # each side's last line outside the region (a bar's, where `cut` says it is one)
+        mean[max(top - 1, 0), columns],
+        mean[min(bottom, height - 1), columns],
+        mean[rows, max(left - 1, 0)],
+        mean[rows, min(right, width - 1)],
+    )
+    views = (
+        (region, steady, height),
+        (region[::-1], steady[::-1], height),
+        (region.T, steady.T, width),
+        (region[:, ::-1].T, steady[:, ::-1].T, width),
+    )
+    depth = [
+        _inner_bar(view, stays, float(np.median(line)) if side_cut else None, INNER_SHARE * size)
+        for (view, stays, size), side_cut, line in zip(views, cut, outer, strict=True)
+    ]
+    inner = (top + depth[0], bottom - depth[1], left + depth[2], right - depth[3])
+    if inner[1] - inner[0] < MIN_PICTURE * height or inner[3] - inner[2] < MIN_PICTURE * width:
+        return edges
+    return inner
+
+
+def bar_slant(mean: np.ndarray, low: np.ndarray, high: np.ndarray, pixel: float) -> float | None:
     """The angle, in degrees counter-clockwise, of bars turned with the picture; None if none.
 
     A copy padded or letterboxed and then turned (and zoomed to fill) keeps slivers of its bars
-    along the frame's edges: still, where the picture moves, and bounded by a straight line at
-    the turn's angle. Per edge, the still run inward from each pixel of the edge is fitted with a
-    line, trimming what does not fit (a sliver along the next edge, noise); the edge whose line
-    fits SLANT_FIT over the most of its length gives the angle. `pixel` is a pixel's width over
-    its height (the statistics may not keep square pixels)."""
+    along the frame's edges: flat in one colour and still, where the picture moves, and bounded
+    by a straight line at the turn's angle. Per edge, the run of such pixels inward from each
+    pixel of the edge is fitted with a line, trimming what does not fit (a sliver along the next
+    edge, noise); the edge whose line fits SLANT_FIT over the most of its length gives the angle.
+    `pixel` is a pixel's width over its height (the statistics may not keep square pixels). A
+    still sky over a tilted horizon is still but not flat; a still image has no edge runs short
+    enough to fit (all of it is still)."""
     still = (high - low) <= STILL_LEVELS
     found: list[tuple[int, float]] = []
-    # (still runs from the edge, the slope's sign for a counter-clockwise turn, its pixel scale)
-    for runs, sign, scale in (
-        (still, -1.0, 1 / pixel),
-        (still[::-1], 1.0, 1 / pixel),
-        (still.T, 1.0, pixel),
-        (still[:, ::-1].T, -1.0, pixel),
+    # (the edge first, the slope's sign for a counter-clockwise turn, its pixel scale)
+    for view, steady, sign, scale in (
+        (mean, still, -1.0, 1 / pixel),
+        (mean[::-1], still[::-1], 1.0, 1 / pixel),
+        (mean.T, still.T, 1.0, pixel),
+        (mean[:, ::-1].T, still[:, ::-1].T, -1.0, pixel),
     ):
-        fitted = _slant_line(np.cumprod(runs, axis=0).sum(axis=0).astype(np.float64), runs.shape)
+        edge = view[0][steady[0]]
+        if edge.size == 0:
+            continue
+        sliver = steady & (np.abs(view - float(np.median(edge))) <= FLAT_LEVELS)
+        runs = np.where(sliver.all(axis=0), sliver.shape[0], sliver.argmin(axis=0))
+        fitted = _slant_line(runs.astype(np.float64), sliver.shape)
         if fitted is not None:
             slope, support = fitted
             found.append((support, float(np.degrees(np.arctan(sign * slope * scale)))))
@@ -269,13 +316,16 @@ def _edge_beyond(mean: np.ndarray, bar: int) -> float:
     return edge
 
 
-def _inner_bar(mean: np.ndarray, still: np.ndarray) -> int:
-    """How many lines from the top of `mean` (just inside a bar) form another bar, of another
-    colour: INNER_BAR lines at least, after up to BLEND_LINES where compression blends the two
-    colours; 0 when there is none."""
-    for blend in range(BLEND_LINES + 1):
+def _inner_bar(mean: np.ndarray, still: np.ndarray, outer: float | None, most: float) -> int:
+    """How many lines from the top of `mean` (inside bars) form another bar: INNER_BAR lines at
+    least, EDGE_CONTRAST levels off the colour `outer` of the bar just outside when there is
+    one, past up to BLEND_LINES where compression blends the two, and `most` lines in all (a
+    flat, still part of the picture, such as mist, is thicker); 0 when there is none."""
+    for blend in range(min(BLEND_LINES, mean.shape[0] - INNER_BAR) + 1):
         count = _bar_lines(mean[blend:], still[blend:])
-        if count >= INNER_BAR:
+        colour = float(np.median(mean[blend]))
+        contrast = outer is None or abs(colour - outer) >= EDGE_CONTRAST
+        if count >= INNER_BAR and contrast and blend + count <= most:
             return blend + count
     return 0
 
