@@ -260,22 +260,23 @@ def _read_inside_bars(mean: np.ndarray, box: Box) -> WatermarkReading | None:
     bare = (box.top == 0, box.bottom == box.height, box.left == 0, box.right == box.width)
     moves = tuple(range(THIN_BAR + 1)) if sum(bare) <= 2 else (0,)  # at most 16 windows
     sides = [moves if side else (0,) for side in bare]
-    fitted = []
-    for top, bottom, left, right in itertools.product(*sides):
-        moved = dataclasses.replace(
+    windows = [
+        dataclasses.replace(
             box,
             top=box.top + top,
             bottom=box.bottom - bottom,
             left=box.left + left,
             right=box.right - right,
         )
-        shown = mean[moved.top : moved.bottom, moved.left : moved.right]
-        luma = cv2.resize(shown, SUPER_SIZE, interpolation=cv2.INTER_AREA)
-        fit, _ = best_gain(*aligned_cells(luma, WHOLE), GAINS)
-        fitted.append((fit, luma, shown, moved))
-    seen, moved_windows = fitted[0], sorted(fitted[1:], key=lambda window: -window[0])
-    for _, luma, shown, moved in [seen, *moved_windows[:FITTED_WINDOWS]]:
-        reading = _read_whole(luma, shown, picture_window(mean, moved))
+        for top, bottom, left, right in itertools.product(*sides)
+    ]
+    shown = [mean[w.top : w.bottom, w.left : w.right] for w in windows]
+    lumas = [cv2.resize(image, SUPER_SIZE, interpolation=cv2.INTER_AREA) for image in shown]
+    # The first window is the one the seen bars give (no side moved): read whatever it fits.
+    fits = [best_gain(*aligned_cells(luma, WHOLE), GAINS)[0] for luma in lumas[1:]]
+    moved = sorted(range(1, len(windows)), key=lambda i: -fits[i - 1])[:FITTED_WINDOWS]
+    for i in [0, *moved]:
+        reading = _read_whole(lumas[i], shown[i], picture_window(mean, windows[i]))
         if reading.clip_id is not None:
             return reading
     return None
@@ -401,9 +402,8 @@ def _unrotated(picture: np.ndarray, angle: float, aspect: float) -> np.ndarray:
     The statistics keep a copy at 640 x 360 to 640 x 480, so a copy of another `aspect` (its
     width / height in its own pixels) may have non-square pixels here: the turn is made in
     square units (a 4:3 letterbox turned 3° read best 0.5° off when turned in the statistics'
-    pixels). The
-    corners that come from outside the copy are filled by reflection: they read as a few more
-    cells of chance, which the scan's z-score already allows for.
+    pixels). The corners that come from outside the copy are filled by reflection: they read as
+    a few more cells of chance, which the scan's z-score already allows for.
     """
     height, width = picture.shape
     stretch = _pixel_width(picture.shape, aspect)

@@ -141,9 +141,9 @@ def picture_box(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> Box | No
     """Where the picture sits once flat, still bars along the edges are cut off; None if blank.
 
     Bars inside bars (a copy padded in one colour, then letterboxed in another) are cut a layer
-    at a time: above and below first, then left and right of what is left; then, on the sides a
-    round cut, another bar of another colour and at most INNER_SHARE of the frame is looked for
-    just inside, until a round finds none (see `_inner_bar`)."""
+    at a time: above and below first, then left and right of what is left; then another bar of
+    at most INNER_SHARE of the frame is looked for just inside each side (of another colour where
+    the last round cut that side), until a round finds none (see `_inner_layer`)."""
     height, width = mean.shape
     still = (high - low) <= STILL_LEVELS
     top = _bar_lines(mean, still)
@@ -240,8 +240,8 @@ def bar_slant(mean: np.ndarray, low: np.ndarray, high: np.ndarray, pixel: float)
         if fitted is not None:
             slope, support = fitted
             found.append((support, float(np.degrees(np.arctan(sign * slope * scale)))))
-    turns = [(support, angle) for support, angle in found if SLANT_DEGREES[0] <= abs(angle)]
-    turns = [(support, angle) for support, angle in turns if abs(angle) <= SLANT_DEGREES[1]]
+    low_angle, high_angle = SLANT_DEGREES
+    turns = [(support, angle) for support, angle in found if low_angle <= abs(angle) <= high_angle]
     return max(turns)[1] if turns else None
 
 
